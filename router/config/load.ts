@@ -1,0 +1,154 @@
+import {readFile} from 'node:fs/promises';
+import type {z} from 'zod';
+import {ConfigError, type ConfigIssue} from '../errors.js';
+import {PREFIX_PATTERN, RouterConfigSchema, type RouterConfig, type UpstreamConfig} from './schema.js';
+
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Replaces `${VAR}` and `${VAR:-default}` in every string of `value` (not in object keys) from `env`.
+ * A variable that is unset and has no default becomes an issue at the string's JSON path.
+ */
+export function interpolate(
+  value: unknown,
+  env: Record<string, string | undefined>,
+  path: string[] = [],
+  issues: ConfigIssue[] = [],
+): {value: unknown; issues: ConfigIssue[]} {
+  if (typeof value === 'string') {
+    const replaced = value.replace(VARIABLE, (whole, name: string, fallback: string | undefined) => {
+      const found = env[name] ?? fallback;
+      if (found === undefined) {
+        issues.push({path: path.join('.'), message: `environment variable ${name} is not set`});
+        return whole;
+      }
+      return found;
+    });
+    return {value: replaced, issues};
+  }
+  if (Array.isArray(value)) {
+    return {value: value.map((item, i) => interpolate(item, env, [...path, String(i)], issues).value), issues};
+  }
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = interpolate(item, env, [...path, key], issues).value;
+    return {value: out, issues};
+  }
+  return {value, issues};
+}
+
+/**
+ * Flattens zod issues into path + message. For a server that matches neither the stdio nor the remote shape, the
+ * issues of the shape it came closest to are reported, so a typo says which key is wrong.
+ */
+function zodIssues(issues: readonly z.core.$ZodIssue[], base: PropertyKey[] = []): ConfigIssue[] {
+  return issues.flatMap((issue) => {
+    const path = [...base, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const sizes = issue.errors.map((branch) => branch.length);
+      const fewest = Math.min(...sizes);
+      if (sizes.filter((n) => n === fewest).length === 1) {
+        return zodIssues(issue.errors[sizes.indexOf(fewest)] ?? [], path);
+      }
+    }
+    return [{path: path.map(String).join('.'), message: issue.message}];
+  });
+}
+
+/** The default prefix of a server: its key, with characters outside `[a-zA-Z0-9_-]` replaced by `_`, cut to 32. */
+export function defaultPrefix(name: string): string {
+  return name.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 32);
+}
+
+function transportOf(type: string | undefined, url: string): 'streamableHttp' | 'sse' {
+  if (type === 'sse') return 'sse';
+  if (type !== undefined) return 'streamableHttp';
+  return new URL(url).pathname.replace(/\/+$/, '').endsWith('/sse') ? 'sse' : 'streamableHttp';
+}
+
+/**
+ * Parses and validates the text of a `router.json`.
+ *
+ * @param text the file's content (JSON)
+ * @param env where `${VAR}` values come from
+ * @param source what to call the file in errors (its path)
+ * @returns the normalized config: enabled upstreams in file order, with defaults applied
+ * @throws ConfigError listing every problem with its JSON path
+ */
+export function parseRouterConfig(text: string, env: Record<string, string | undefined>, source: string): RouterConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(source, [{path: '', message: `not valid JSON: ${(error as Error).message}`}]);
+  }
+  const {value, issues} = interpolate(json, env);
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  const parsed = RouterConfigSchema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(source, zodIssues(parsed.error.issues));
+
+  const serversKey = parsed.data.mcpServers ? 'mcpServers' : 'servers';
+  const servers = parsed.data.mcpServers ?? parsed.data.servers ?? {};
+  const upstreams: UpstreamConfig[] = [];
+  const problems: ConfigIssue[] = [];
+  const prefixOwners = new Map<string, string>();
+  for (const [name, server] of Object.entries(servers)) {
+    if (server.disabled) continue;
+    const prefix = server.prefix ?? defaultPrefix(name);
+    const owner = prefixOwners.get(prefix);
+    if (owner !== undefined) {
+      problems.push({path: `${serversKey}.${name}.prefix`, message: `prefix "${prefix}" is already used by "${owner}"`});
+      continue;
+    }
+    if (!PREFIX_PATTERN.test(prefix)) {
+      problems.push({path: `${serversKey}.${name}.prefix`, message: `prefix "${prefix}" is not valid`});
+      continue;
+    }
+    prefixOwners.set(prefix, name);
+    const common = {
+      name,
+      prefix,
+      tools: {include: server.tools?.include ?? [], exclude: server.tools?.exclude ?? []},
+      timeouts: server.timeouts ?? {connectSeconds: 10, callSeconds: 60, maxCallSeconds: 600},
+    };
+    if ('command' in server) {
+      upstreams.push({
+        ...common,
+        transport: 'stdio',
+        session: server.session ?? 'shared',
+        command: server.command,
+        args: server.args,
+        env: server.env,
+        ...(server.cwd !== undefined && {cwd: server.cwd}),
+      });
+    } else {
+      const url = (server.url ?? server.serverUrl) as string;
+      upstreams.push({
+        ...common,
+        transport: transportOf(server.type, url),
+        session: server.session ?? 'perSession',
+        url,
+        headers: server.headers,
+      });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return {upstreams, router: parsed.data.router};
+}
+
+/**
+ * Reads and parses a config file.
+ * @throws ConfigError when the file cannot be read or is not valid (see `parseRouterConfig`)
+ */
+export async function loadRouterConfig(
+  file: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<RouterConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [{path: '', message: `cannot read the file: ${(error as NodeJS.ErrnoException).code}`}]);
+  }
+  return parseRouterConfig(text, env, file);
+}
