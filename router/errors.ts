@@ -43,3 +43,75 @@ export class UpstreamUnavailableError extends RouterError {
 export class NotFoundError extends RouterError {
   static override code = 'NOT_FOUND';
 }
+
+/** The upstream answered a forwarded request with a JSON-RPC error; `rpcCode` and `data` are the upstream's. */
+export class UpstreamError extends RouterError {
+  static override code = 'UPSTREAM_ERROR';
+
+  constructor(
+    readonly upstream: string,
+    readonly rpcCode: number,
+    reason: string,
+    readonly data?: unknown,
+  ) {
+    super(`Upstream "${upstream}": ${reason}`);
+  }
+}
+
+/** A forwarded call got no response, nor progress, in time; or ran past its maximum. */
+export class UpstreamTimeoutError extends RouterError {
+  static override code = 'UPSTREAM_TIMEOUT';
+
+  constructor(upstream: string, method: string, seconds: number, kind: 'idle' | 'total') {
+    super(
+      kind === 'idle'
+        ? `Upstream "${upstream}" sent no response or progress for ${method} within ${seconds} s`
+        : `Upstream "${upstream}" did not finish ${method} within the maximum of ${seconds} s`,
+    );
+  }
+}
+
+/** A request the router cannot route (ambiguous server-to-client request, unsupported method in the aggregate). */
+export class UnroutableError extends RouterError {
+  static override code = 'UNROUTABLE';
+}
+
+/** JSON-RPC 2.0 error codes used by the router (MCP 2025-11-25 basic: error handling). */
+export const JsonRpcCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  /** SDK 1.x `ErrorCode.ConnectionClosed`: the peer went away. */
+  ConnectionClosed: -32000,
+  /** SDK 1.x `ErrorCode.RequestTimeout`. */
+  RequestTimeout: -32001,
+  /** What the SDK's Streamable HTTP server answers, with 404, for an unknown `Mcp-Session-Id`. */
+  SessionNotFound: -32001,
+} as const;
+
+/**
+ * An error with a numeric JSON-RPC `code`, the shape the SDK's Protocol turns into a JSON-RPC error response
+ * (`{code, message, data}`).
+ */
+export class JsonRpcFailure extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The one mapping from router errors to JSON-RPC errors. Unknown errors become InternalError without details. */
+export function toJsonRpcFailure(error: unknown): JsonRpcFailure {
+  if (error instanceof JsonRpcFailure) return error;
+  if (error instanceof UpstreamError) return new JsonRpcFailure(error.rpcCode, error.message, error.data);
+  if (error instanceof UpstreamTimeoutError) return new JsonRpcFailure(JsonRpcCode.RequestTimeout, error.message);
+  if (error instanceof UpstreamUnavailableError) return new JsonRpcFailure(JsonRpcCode.InternalError, error.message);
+  if (error instanceof NotFoundError) return new JsonRpcFailure(JsonRpcCode.InvalidParams, error.message);
+  if (error instanceof UnroutableError) return new JsonRpcFailure(JsonRpcCode.MethodNotFound, error.message);
+  return new JsonRpcFailure(JsonRpcCode.InternalError, 'Internal error');
+}

@@ -1,0 +1,152 @@
+import type {Server} from 'node:http';
+import type {AddressInfo} from 'node:net';
+import {parseArgs} from 'node:util';
+import {StdioServerTransport} from '@modelcontextprotocol/sdk/server/stdio.js';
+import {loadRouterConfig} from './config/load.js';
+import {ConfigError} from './errors.js';
+import {createHttpApp} from './http/app.js';
+import {isLoopback} from './http/security.js';
+import {createLogger, type Logger} from './log.js';
+import {RouterMetrics} from './metrics.js';
+import {Router} from './router.js';
+
+const USAGE = `Usage: kube-mcp-router router --config FILE [flags]
+
+Aggregates the MCP servers of a config file (Claude Desktop "mcpServers" format) behind one MCP endpoint.
+
+Flags:
+  --config FILE        Config file (router.json); required
+  --transport MODE     http (default): serve /mcp, /sse and per-upstream paths; stdio: the aggregate on stdin/stdout
+  --host ADDRESS       Address to listen on in http mode (default 127.0.0.1; 0.0.0.0 in a pod)
+  --port PORT          TCP port in http mode (default 8080; 0 picks a free one)
+  --log-level LEVEL    pino level: trace, debug, info, warn, error (default info, or $LOG_LEVEL)
+  -h, --help           Show this help`;
+
+/** Options of `kube-mcp-router router`, after parsing. */
+export interface RouterCommandOptions {
+  config: string;
+  transport: 'http' | 'stdio';
+  host: string;
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  logLevel?: string;
+}
+
+/**
+ * Parses the flags of `kube-mcp-router router` (pure).
+ * @throws Error with a message fit for the user, for unknown flags and bad values
+ */
+export function parseRouterArgs(argv: string[]): RouterCommandOptions | 'help' {
+  const {values} = parseArgs({
+    args: argv,
+    options: {
+      config: {type: 'string'},
+      transport: {type: 'string', default: 'http'},
+      host: {type: 'string', default: '127.0.0.1'},
+      port: {type: 'string', default: '8080'},
+      'log-level': {type: 'string'},
+      help: {type: 'boolean', short: 'h'},
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  if (!values.config) throw new Error('--config FILE is required');
+  if (values.transport !== 'http' && values.transport !== 'stdio') {
+    throw new Error('--transport must be http or stdio');
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be a number from 0 to 65535');
+  return {
+    config: values.config,
+    transport: values.transport,
+    host: values.host,
+    port,
+    ...(values['log-level'] !== undefined && {logLevel: values['log-level']}),
+  };
+}
+
+/** A running router: its HTTP server (http mode) and how to stop it. */
+export interface RunningRouter {
+  router: Router;
+  /** `http://host:port`, in http mode. */
+  url?: string;
+  /** Graceful stop: stop accepting, let calls finish up to the grace period, close sessions and upstreams. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a router from parsed options: loads the config, starts the transport, connects upstreams.
+ * @throws ConfigError when the config is invalid; a listen error (EADDRINUSE) in http mode
+ */
+export async function startRouter(options: RouterCommandOptions, log?: Logger): Promise<RunningRouter> {
+  const config = await loadRouterConfig(options.config);
+  const logger = log ?? createLogger({destination: options.transport === 'stdio' ? 2 : 1, ...(options.logLevel && {level: options.logLevel})});
+  const router = new Router(config, {log: logger, metrics: new RouterMetrics({processMetrics: true})});
+  const graceMs = config.router.shutdownGraceSeconds * 1000;
+
+  if (options.transport === 'stdio') {
+    await router.start();
+    const session = router.createSession({kind: 'aggregate'}, 'stdio');
+    await session.connect(new StdioServerTransport());
+    const stop = async () => {
+      await router.drain(graceMs);
+      await router.close();
+    };
+    process.stdin.on('end', () => void stop());
+    return {router, stop};
+  }
+
+  const app = createHttpApp(router, {loopbackOnly: isLoopback(options.host)});
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(options.port, options.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+  });
+  const {port} = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${host}:${port}`;
+  logger.info({url, upstreams: config.upstreams.length}, 'Listening');
+  void router.start();
+  return {
+    router,
+    url,
+    stop: async () => {
+      server.close();
+      const left = await router.drain(graceMs);
+      if (left > 0) logger.warn({calls: left}, 'Stopped with calls in flight after the grace period');
+      await router.close();
+      server.closeAllConnections();
+    },
+  };
+}
+
+/** `kube-mcp-router router`: runs until SIGTERM or SIGINT. Exit codes: 0 stopped, 2 bad flags or config, 1 other. */
+export async function routerCommand(argv: string[]): Promise<number> {
+  let options: RouterCommandOptions | 'help';
+  try {
+    options = parseRouterArgs(argv);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  let running: RunningRouter;
+  try {
+    running = await startRouter(options);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      running.router.log.info({signal}, 'Stopping');
+      running.stop().then(() => resolve(0), () => resolve(1));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

@@ -1,0 +1,49 @@
+/** The Host and Origin policy of the MCP endpoints (MCP 2025-11-25 basic/transports, Security Warning). */
+export interface OriginPolicy {
+  /** Host header values accepted (`name` or `name:port`); undefined means any, unless `loopbackOnly`. */
+  allowedHosts?: string[];
+  /** Origin header values accepted besides the same origin (and loopback origins when `loopbackOnly`). */
+  allowedOrigins: string[];
+  /** The router listens on loopback only: accept only loopback Host names (DNS-rebinding protection). */
+  loopbackOnly: boolean;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** The name part of a Host header value (`[::1]:8080` -> `[::1]`, `a.b:80` -> `a.b`). */
+export function hostName(host: string): string {
+  const bracketed = /^(\[[^\]]+\])(?::\d+)?$/.exec(host);
+  if (bracketed) return (bracketed[1] as string).toLowerCase();
+  return host.replace(/:\d+$/, '').toLowerCase();
+}
+
+/** True for the addresses a server bound to loopback listens on. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host.toLowerCase());
+}
+
+/**
+ * Decides whether a request's Host and Origin headers are acceptable (pure).
+ * @returns undefined when accepted, else the reason (for a 403)
+ */
+export function rejectOrigin(headers: {host?: string; origin?: string}, policy: OriginPolicy): string | undefined {
+  const host = headers.host ?? '';
+  const name = hostName(host);
+  if (policy.allowedHosts) {
+    const allowed = policy.allowedHosts.map((h) => h.toLowerCase());
+    if (!allowed.includes(host.toLowerCase()) && !allowed.includes(name)) return 'Host header not allowed';
+  } else if (policy.loopbackOnly && !LOOPBACK.has(name)) {
+    return 'Host header not allowed';
+  }
+  const origin = headers.origin;
+  if (origin === undefined || policy.allowedOrigins.includes(origin)) return undefined;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host.toLowerCase();
+  } catch {
+    return 'Origin header not allowed';
+  }
+  if (originHost === host.toLowerCase()) return undefined;
+  if (policy.loopbackOnly && LOOPBACK.has(hostName(originHost))) return undefined;
+  return 'Origin header not allowed';
+}

@@ -1,0 +1,37 @@
+import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client';
+
+/**
+ * The router's Prometheus metrics, in a registry of its own (served on `/metrics`).
+ * Names follow the Prometheus conventions: base units (seconds), `_total` for counters.
+ */
+export class RouterMetrics {
+  readonly registry = new Registry();
+  readonly sessions = new Gauge({
+    name: 'mcp_router_sessions',
+    help: 'Open downstream sessions, by transport and endpoint scope.',
+    labelNames: ['transport', 'scope'] as const,
+    registers: [this.registry],
+  });
+  readonly calls = new Counter({
+    name: 'mcp_router_calls_total',
+    help: 'Requests forwarded to upstreams, by upstream, method, tool (tools/call only) and outcome.',
+    labelNames: ['upstream', 'method', 'tool', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly callSeconds = new Histogram({
+    name: 'mcp_router_call_duration_seconds',
+    help: 'Time from receiving a request to answering it, for requests forwarded to upstreams.',
+    labelNames: ['upstream', 'method'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
+  readonly upstreamUp = new Gauge({
+    name: 'mcp_router_upstream_up',
+    help: '1 when the upstream is connected, else 0.',
+    labelNames: ['upstream', 'transport'] as const,
+    registers: [this.registry],
+  });
+  constructor(options: {processMetrics?: boolean} = {}) {
+    if (options.processMetrics) collectDefaultMetrics({register: this.registry});
+  }
+}

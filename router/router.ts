@@ -1,0 +1,204 @@
+import type {Implementation, ServerCapabilities} from '@modelcontextprotocol/sdk/types.js';
+import type {RouterConfig} from './config/schema.js';
+import {JsonRpcCode, JsonRpcFailure} from './errors.js';
+import type {Logger} from './log.js';
+import {RouterMetrics} from './metrics.js';
+import {DownstreamSession, type CallOutcome, type Scope, type SessionHost} from './session/downstream.js';
+import type {JsonObject, Message} from './upstream/connection.js';
+import {Upstream, type UpstreamEvents, type UpstreamStatus} from './upstream/upstream.js';
+import {ROUTER_NAME, ROUTER_VERSION} from './version.js';
+
+/** Downstream transports, for metrics and logs. */
+export type DownstreamTransport = 'sse' | 'streamableHttp' | 'stdio';
+
+/** The body of `/readyz`. */
+export interface ReadinessReport {
+  ready: boolean;
+  upstreams: UpstreamStatus[];
+}
+
+const AGGREGATE_CAPABILITIES: ServerCapabilities = {
+  tools: {listChanged: true},
+  prompts: {listChanged: true},
+  resources: {subscribe: true, listChanged: true},
+  completions: {},
+  logging: {},
+};
+
+/**
+ * The routing core: the upstreams of a config, the downstream sessions, and what passes between them. Transports
+ * (HTTP, stdio) create sessions through `createSession` and know nothing of upstreams.
+ */
+export class Router implements SessionHost, UpstreamEvents {
+  readonly log: Logger;
+  readonly metrics: RouterMetrics;
+  readonly #config: RouterConfig;
+  readonly #upstreams = new Map<string, Upstream>();
+  readonly #sessions = new Set<DownstreamSession>();
+  readonly #subscriptions = new Map<string, number>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #draining = false;
+
+  constructor(config: RouterConfig, deps: {log: Logger; metrics?: RouterMetrics}) {
+    this.#config = config;
+    this.log = deps.log;
+    this.metrics = deps.metrics ?? new RouterMetrics();
+    const clientInfo = {name: ROUTER_NAME, version: ROUTER_VERSION};
+    for (const upstream of config.upstreams) {
+      this.#upstreams.set(upstream.name, new Upstream(upstream, {log: this.log, clientInfo, events: this}));
+      this.metrics.upstreamUp.set({upstream: upstream.name, transport: upstream.transport}, 0);
+    }
+  }
+
+  get separator(): string {
+    return this.#config.router.toolNameSeparator;
+  }
+
+  get options(): RouterConfig['router'] {
+    return this.#config.router;
+  }
+
+  /** Connects every upstream concurrently; resolves when each has made its first attempt, failed or not. */
+  async start(): Promise<void> {
+    await Promise.all([...this.#upstreams.values()].map((upstream) => upstream.start()));
+  }
+
+  upstreams(scope: Scope): Upstream[] {
+    if (scope.kind === 'aggregate') return [...this.#upstreams.values()];
+    const upstream = this.#upstreams.get(scope.name);
+    return upstream ? [upstream] : [];
+  }
+
+  upstream(name: string): Upstream | undefined {
+    return this.#upstreams.get(name);
+  }
+
+  /** Ready once every upstream has made its first connection attempt, until shutdown begins. */
+  readiness(): ReadinessReport {
+    const upstreams = [...this.#upstreams.values()].map((u) => u.status);
+    return {ready: !this.#draining && upstreams.every((u) => u.state !== 'connecting'), upstreams};
+  }
+
+  /**
+   * A new downstream session for a scope, registered until it closes. The aggregate declares every capability the
+   * router routes; a single-upstream session declares what that upstream declared (MCP 2025-11-25 lifecycle).
+   */
+  createSession(scope: Scope, transport: DownstreamTransport): DownstreamSession {
+    const session = new DownstreamSession(this, scope, this.#sessionInit(scope));
+    const labels = {transport, scope: scope.kind};
+    this.#sessions.add(session);
+    this.metrics.sessions.inc(labels);
+    session.onclose = () => {
+      if (this.#sessions.delete(session)) this.metrics.sessions.dec(labels);
+    };
+    return session;
+  }
+
+  #sessionInit(scope: Scope): {serverInfo: Implementation; capabilities: ServerCapabilities; instructions?: string} {
+    if (scope.kind === 'upstream') {
+      const connection = this.#upstreams.get(scope.name)?.connection;
+      const {tasks: _tasks, ...declared} = connection?.capabilities ?? AGGREGATE_CAPABILITIES;
+      const capabilities: ServerCapabilities = {...declared};
+      for (const kind of ['tools', 'prompts', 'resources'] as const) {
+        if (capabilities[kind]) capabilities[kind] = {...capabilities[kind], listChanged: true};
+      }
+      const instructions = connection?.instructions;
+      return {
+        serverInfo: connection?.serverInfo ?? {name: scope.name, version: ROUTER_VERSION},
+        capabilities,
+        ...(instructions !== undefined && {instructions}),
+      };
+    }
+    const instructions = [...this.#upstreams.values()]
+      .map((u) => [u.name, u.connection?.instructions] as const)
+      .filter(([, text]) => text)
+      .map(([name, text]) => `## ${name}\n${text}`)
+      .join('\n\n');
+    return {
+      serverInfo: {name: ROUTER_NAME, version: ROUTER_VERSION},
+      capabilities: AGGREGATE_CAPABILITIES,
+      ...(instructions && {instructions}),
+    };
+  }
+
+  #sessionsOf(upstream: Upstream): DownstreamSession[] {
+    return [...this.#sessions].filter((s) => s.scope.kind === 'aggregate' || s.scope.name === upstream.name);
+  }
+
+  onStateChange(upstream: Upstream): void {
+    const labels = {upstream: upstream.name, transport: upstream.config.transport};
+    this.metrics.upstreamUp.set(labels, upstream.state === 'ready' ? 1 : 0);
+    for (const session of this.#sessionsOf(upstream)) session.upstreamsChanged();
+  }
+
+  onNotification(upstream: Upstream, notification: Message): void {
+    // A perSession upstream's router-wide connection is only a probe: sessions hear from their own connections.
+    if (upstream.config.session !== 'shared') return;
+    for (const session of this.#sessionsOf(upstream)) session.deliver(upstream.name, notification);
+  }
+
+  /**
+   * A server-to-client request on a shared upstream goes to the one session with calls in flight to it; when no
+   * session or several have, the upstream gets an error (DESIGN.md, Sessions).
+   */
+  async onServerRequest(upstream: Upstream, request: Message, signal: AbortSignal): Promise<JsonObject> {
+    const candidates = this.#sessionsOf(upstream).filter((s) => s.inFlight(upstream.name) > 0);
+    const [only] = candidates;
+    if (candidates.length !== 1 || !only) {
+      throw new JsonRpcFailure(
+        JsonRpcCode.InternalError,
+        `The router cannot tell which client ${request.method} from "${upstream.name}" is for ` +
+          `(${candidates.length} sessions have calls in flight); use session: perSession for this upstream`,
+      );
+    }
+    return only.serverRequest(upstream.name, request, signal);
+  }
+
+  retainSubscription(upstream: string, uri: string): boolean {
+    const key = `${upstream}\n${uri}`;
+    const count = (this.#subscriptions.get(key) ?? 0) + 1;
+    this.#subscriptions.set(key, count);
+    return count === 1;
+  }
+
+  releaseSubscription(upstream: string, uri: string): boolean {
+    const key = `${upstream}\n${uri}`;
+    const count = (this.#subscriptions.get(key) ?? 0) - 1;
+    if (count > 0) this.#subscriptions.set(key, count);
+    else this.#subscriptions.delete(key);
+    return count === 0;
+  }
+
+  observeCall(call: {upstream: string; method: string; tool?: string; outcome: CallOutcome; seconds: number}): void {
+    const {upstream, method, tool = '', outcome, seconds} = call;
+    this.metrics.calls.inc({upstream, method, tool, outcome});
+    this.metrics.callSeconds.observe({upstream, method}, seconds);
+  }
+
+  track<T>(done: Promise<T>): Promise<T> {
+    this.#inFlight.add(done);
+    const forget = () => this.#inFlight.delete(done);
+    done.then(forget, forget);
+    return done;
+  }
+
+  /**
+   * Shutdown, step one: reports not ready and waits for the calls in flight, at most `graceMs` milliseconds.
+   * @returns the number of calls still in flight at the deadline
+   */
+  async drain(graceMs: number): Promise<number> {
+    this.#draining = true;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.allSettled([...this.#inFlight]), deadline]);
+    clearTimeout(timer);
+    return this.#inFlight.size;
+  }
+
+  /** Shutdown, step two: closes every session and every upstream (stdio children are stopped). */
+  async close(): Promise<void> {
+    this.#draining = true;
+    await Promise.allSettled([...this.#sessions].map((s) => s.close()));
+    await Promise.allSettled([...this.#upstreams.values()].map((u) => u.close()));
+  }
+}

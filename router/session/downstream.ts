@@ -1,0 +1,364 @@
+import {Server} from '@modelcontextprotocol/sdk/server/index.js';
+import type {RequestHandlerExtra} from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  RootsListChangedNotificationSchema,
+  SetLevelRequestSchema,
+  type Implementation,
+  type LoggingLevel,
+  type ServerCapabilities,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import {z} from 'zod';
+import {aggregateCatalog, resolveResource, type AggregateCatalog, type CatalogPart, type Route} from '../catalog/aggregate.js';
+import {JsonRpcFailure, NotFoundError, RouterError, toJsonRpcFailure, UnroutableError} from '../errors.js';
+import type {Logger} from '../log.js';
+import {describe, type JsonObject, type Message, type UpstreamConnection} from '../upstream/connection.js';
+import type {Upstream} from '../upstream/upstream.js';
+
+const AnyResult = z.looseObject({});
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** Which upstreams a session sees: all of them, prefixed (`/mcp`, `/sse`, stdio) or one, unchanged (`/mcp/{name}`). */
+export type Scope = {kind: 'aggregate'} | {kind: 'upstream'; name: string};
+
+/** Syslog severities in order (MCP 2025-11-25 server/utilities/logging). */
+const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
+const LIST_CHANGED = [
+  'notifications/tools/list_changed',
+  'notifications/prompts/list_changed',
+  'notifications/resources/list_changed',
+];
+
+/** What a session needs of the router that holds it. */
+export interface SessionHost {
+  readonly log: Logger;
+  readonly separator: string;
+  /** The upstreams of a scope, in config order. */
+  upstreams(scope: Scope): Upstream[];
+  upstream(name: string): Upstream | undefined;
+  /** Counts a downstream subscription to a shared upstream's URI; true when it is the first (subscribe upstream). */
+  retainSubscription(upstream: string, uri: string): boolean;
+  /** Uncounts it; true when it was the last (unsubscribe upstream). */
+  releaseSubscription(upstream: string, uri: string): boolean;
+  /** Observes a finished forwarded call, for metrics. */
+  observeCall(call: {upstream: string; method: string; tool?: string; outcome: CallOutcome; seconds: number}): void;
+  /** Counts a call as in flight until `done` settles, so shutdown can wait for it. */
+  track<T>(done: Promise<T>): Promise<T>;
+}
+
+export type CallOutcome = 'ok' | 'tool_error' | 'error' | 'cancelled';
+
+/**
+ * One downstream session: one SSE stream, one Streamable HTTP session, or the stdio peer. It owns an SDK `Server`
+ * (one per session, as the SDK requires), its catalog view, its own connections to `perSession` upstreams, its
+ * subscriptions and log level. Requests are routed without any lock held across an upstream call.
+ */
+export class DownstreamSession {
+  readonly scope: Scope;
+  readonly server: Server;
+  readonly #host: SessionHost;
+  readonly #connections = new Map<string, Promise<UpstreamConnection>>();
+  readonly #subscriptions = new Map<string, Route>();
+  readonly #inFlight = new Map<string, Set<Extra>>();
+  #catalog: Promise<AggregateCatalog> | undefined;
+  #logLevel: LoggingLevel | undefined;
+  #closed = false;
+  onclose?: () => void;
+
+  constructor(
+    host: SessionHost,
+    scope: Scope,
+    init: {serverInfo: Implementation; capabilities: ServerCapabilities; instructions?: string},
+  ) {
+    this.#host = host;
+    this.scope = scope;
+    this.server = new Server(init.serverInfo, {
+      capabilities: {...init.capabilities, logging: {}},
+      ...(init.instructions !== undefined && {instructions: init.instructions}),
+    });
+    this.server.fallbackRequestHandler = async (request, extra) => {
+      try {
+        return await this.#handle({method: request.method, params: (request.params ?? {}) as JsonObject}, extra);
+      } catch (error) {
+        if (!(error instanceof JsonRpcFailure) && !(error instanceof RouterError)) {
+          host.log.error({err: error, method: request.method}, 'Failed to handle a request');
+        }
+        throw toJsonRpcFailure(error);
+      }
+    };
+    this.server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+      this.#logLevel = request.params.level;
+      await this.#eachSessionConnection((c) => c.forward({method: 'logging/setLevel', params: {...request.params}}));
+      return {};
+    });
+    this.server.setNotificationHandler(RootsListChangedNotificationSchema, () =>
+      this.#eachSessionConnection((c) => c.notify({method: 'notifications/roots/list_changed'})),
+    );
+    this.server.onclose = () => void this.close();
+  }
+
+  /** The transport's session id (SSE, Streamable HTTP), or undefined for stdio. */
+  get id(): string | undefined {
+    return this.server.transport?.sessionId;
+  }
+
+  /** Number of calls of this session in flight to `upstream`. */
+  inFlight(upstream: string): number {
+    return this.#inFlight.get(upstream)?.size ?? 0;
+  }
+
+  connect(transport: Transport): Promise<void> {
+    return this.server.connect(transport);
+  }
+
+  async #handle(message: Required<Message>, extra: Extra): Promise<JsonObject> {
+    const {method, params} = message;
+    switch (method) {
+      case 'tools/list':
+        return {tools: (await this.#view()).tools};
+      case 'prompts/list':
+        return {prompts: (await this.#view()).prompts};
+      case 'resources/list':
+        return {resources: (await this.#view()).resources};
+      case 'resources/templates/list':
+        return {resourceTemplates: (await this.#view()).resourceTemplates};
+      case 'tools/call':
+      case 'prompts/get': {
+        const kind = method === 'tools/call' ? 'tool' : 'prompt';
+        const route = await this.#routeName(kind, String(params.name));
+        return this.#forward(route, {method, params: {...params, name: route.target}}, extra);
+      }
+      case 'resources/read':
+        return this.#forward(await this.#routeUri(String(params.uri)), message, extra, 'uri');
+      case 'resources/subscribe':
+      case 'resources/unsubscribe':
+        return this.#subscription(method, String(params.uri), extra);
+      case 'completion/complete':
+        return this.#complete(params, extra);
+      default:
+        if (this.scope.kind === 'upstream') return this.#forward({upstream: this.scope.name, target: ''}, message, extra);
+        throw new UnroutableError(`Method "${method}" is not supported by the aggregate endpoint`);
+    }
+  }
+
+  async #routeName(kind: 'tool' | 'prompt', name: string): Promise<Route> {
+    const pick = (catalog: AggregateCatalog) => (kind === 'tool' ? catalog.toolRoutes : catalog.promptRoutes).get(name);
+    const route = pick(await this.#view()) ?? pick(await this.#view(true));
+    if (!route) throw new NotFoundError(`Unknown ${kind} "${name}"`);
+    return route;
+  }
+
+  async #routeUri(uri: string): Promise<Route> {
+    if (this.scope.kind === 'upstream') return {upstream: this.scope.name, target: uri};
+    const route = resolveResource(await this.#view(), uri) ?? resolveResource(await this.#view(true), uri);
+    if (!route) throw new NotFoundError(`No upstream serves the resource "${uri}"`);
+    return route;
+  }
+
+  async #complete(params: JsonObject, extra: Extra): Promise<JsonObject> {
+    const ref = (params.ref ?? {}) as JsonObject;
+    if (ref.type === 'ref/prompt') {
+      const route = await this.#routeName('prompt', String(ref.name));
+      return this.#forward(route, {method: 'completion/complete', params: {...params, ref: {...ref, name: route.target}}}, extra);
+    }
+    const route = await this.#routeUri(String(ref.uri));
+    return this.#forward(route, {method: 'completion/complete', params: {...params, ref: {...ref, uri: route.target}}}, extra);
+  }
+
+  async #subscription(method: string, uri: string, extra: Extra): Promise<JsonObject> {
+    const route = await this.#routeUri(uri);
+    const shared = this.#host.upstream(route.upstream)?.config.session === 'shared';
+    const subscribe = method === 'resources/subscribe';
+    if (subscribe ? this.#subscriptions.has(uri) : !this.#subscriptions.has(uri)) return {};
+    const first = !shared || (subscribe ? this.#host.retainSubscription : this.#host.releaseSubscription)(
+      route.upstream,
+      route.target,
+    );
+    if (subscribe) this.#subscriptions.set(uri, route);
+    else this.#subscriptions.delete(uri);
+    if (!first) return {};
+    return this.#forward(route, {method, params: {uri: route.target}}, extra);
+  }
+
+  /** Forwards a request along a route; `field` names the param that carries the route's target. */
+  async #forward(route: Route, message: Message, extra: Extra, field?: 'uri'): Promise<JsonObject> {
+    const upstream = this.#host.upstream(route.upstream);
+    if (!upstream) throw new NotFoundError(`Unknown upstream "${route.upstream}"`);
+    const params = field ? {...message.params, [field]: route.target} : message.params;
+    const token = extra._meta?.progressToken;
+    const started = performance.now();
+    const tool = message.method === 'tools/call' ? route.target : undefined;
+    let outcome: CallOutcome = 'error';
+    const calls = this.#inFlight.get(route.upstream) ?? new Set<Extra>();
+    this.#inFlight.set(route.upstream, calls.add(extra));
+    try {
+      const connection = await this.#connection(upstream);
+      const result = await this.#host.track(
+        connection.forward(
+          {method: message.method, ...(params && {params})},
+          {
+            signal: extra.signal,
+            ...(token !== undefined && {
+              onProgress: (progress: JsonObject) =>
+                void extra
+                  .sendNotification({method: 'notifications/progress', params: {...progress, progressToken: token}} as never)
+                  .catch(() => undefined),
+            }),
+          },
+        ),
+      );
+      outcome = result.isError === true ? 'tool_error' : 'ok';
+      return result;
+    } catch (error) {
+      if (extra.signal.aborted) outcome = 'cancelled';
+      throw error;
+    } finally {
+      calls.delete(extra);
+      const seconds = (performance.now() - started) / 1000;
+      this.#host.observeCall({upstream: route.upstream, method: message.method, ...(tool && {tool}), outcome, seconds});
+    }
+  }
+
+  /** The connection this session uses for an upstream: the shared one, or its own (opened on first need). */
+  async #connection(upstream: Upstream): Promise<UpstreamConnection> {
+    if (upstream.config.session === 'shared') return upstream.requireConnection();
+    let pending = this.#connections.get(upstream.name);
+    if (!pending) {
+      pending = this.#openConnection(upstream);
+      this.#connections.set(upstream.name, pending);
+      pending.catch(() => this.#connections.get(upstream.name) === pending && this.#connections.delete(upstream.name));
+    }
+    return pending;
+  }
+
+  async #openConnection(upstream: Upstream): Promise<UpstreamConnection> {
+    const connection = await upstream.openSessionConnection(
+      this.server.getClientVersion(),
+      this.server.getClientCapabilities() ?? {},
+      {
+        onServerRequest: (request, signal) => this.serverRequest(upstream.name, request, signal),
+        onNotification: (notification) => this.deliver(upstream.name, notification),
+        onLost: (reason) => {
+          this.#host.log.warn({upstream: upstream.name, session: this.id, reason}, 'Lost upstream session');
+          this.#connections.delete(upstream.name);
+          this.upstreamsChanged();
+        },
+      },
+    );
+    if (this.#closed) {
+      await connection.close();
+      throw new UnroutableError('The session closed');
+    }
+    if (this.#logLevel) {
+      await connection.forward({method: 'logging/setLevel', params: {level: this.#logLevel}}).catch(() => undefined);
+    }
+    return connection;
+  }
+
+  async #eachSessionConnection(action: (connection: UpstreamConnection) => Promise<unknown>): Promise<void> {
+    await Promise.allSettled([...this.#connections.values()].map(async (pending) => action(await pending)));
+  }
+
+  /** The session's catalog, built once and again after any change; `fresh` forces a rebuild. */
+  #view(fresh = false): Promise<AggregateCatalog> {
+    if (fresh || !this.#catalog) {
+      const building = this.#buildCatalog();
+      this.#catalog = building;
+      building.catch(() => this.#catalog === building && (this.#catalog = undefined));
+    }
+    return this.#catalog;
+  }
+
+  async #buildCatalog(): Promise<AggregateCatalog> {
+    const upstreams = this.#host.upstreams(this.scope).filter((u) => u.state === 'ready');
+    const parts = await Promise.all(
+      upstreams.map(async (upstream): Promise<CatalogPart | undefined> => {
+        try {
+          const connection = await this.#connection(upstream);
+          return {upstream: upstream.name, prefix: upstream.config.prefix, catalog: connection.catalog};
+        } catch (error) {
+          this.#host.log.warn({upstream: upstream.name, err: describe(error)}, 'Left an upstream out of the catalog');
+          return undefined;
+        }
+      }),
+    );
+    const naming =
+      this.scope.kind === 'aggregate'
+        ? ({kind: 'prefixed', separator: this.#host.separator} as const)
+        : ({kind: 'unchanged'} as const);
+    return aggregateCatalog(
+      parts.filter((p) => p !== undefined),
+      naming,
+    );
+  }
+
+  /** An upstream came, went or changed its lists: rebuild the catalog and tell the client (`list_changed`). */
+  upstreamsChanged(methods: string[] = LIST_CHANGED): void {
+    this.#catalog = undefined;
+    for (const method of methods) this.#send({method});
+  }
+
+  /**
+   * Delivers a notification from one of the session's upstreams: `list_changed` (after the catalog refresh),
+   * logging messages at or above the session's level, and `resources/updated` for subscribed URIs.
+   */
+  deliver(upstream: string, notification: Message): void {
+    const {method, params = {}} = notification;
+    if (LIST_CHANGED.includes(method)) return this.upstreamsChanged([method]);
+    if (method === 'notifications/message') {
+      const level = LEVELS.indexOf(params.level as LoggingLevel);
+      if (this.#logLevel && level < LEVELS.indexOf(this.#logLevel)) return;
+      const logger = this.scope.kind === 'aggregate' ? {logger: params.logger ? `${upstream}/${String(params.logger)}` : upstream} : {};
+      return this.#send({method, params: {...params, ...logger}});
+    }
+    if (method === 'notifications/resources/updated') {
+      for (const [uri, route] of this.#subscriptions) {
+        if (route.upstream === upstream && route.target === params.uri) this.#send({method, params: {...params, uri}});
+      }
+      return;
+    }
+    if (this.#host.upstream(upstream)?.config.session === 'perSession') this.#send(notification);
+  }
+
+  /**
+   * Sends a server-to-client request (sampling, elicitation, roots) from an upstream to this session's client. It goes
+   * with the session's one call in flight to that upstream, when there is exactly one, so that on Streamable HTTP it
+   * travels on that call's response stream (MCP 2025-11-25 basic/transports); otherwise on the session's stream.
+   */
+  serverRequest(upstream: string, request: Message, signal: AbortSignal): Promise<JsonObject> {
+    const calls = this.#inFlight.get(upstream);
+    const only = calls?.size === 1 ? [...calls][0] : undefined;
+    const outgoing = {method: request.method, params: request.params ?? {}} as never;
+    return only
+      ? only.sendRequest(outgoing, AnyResult, {signal})
+      : this.server.request(outgoing, AnyResult, {signal});
+  }
+
+  #send(notification: Message): void {
+    if (this.#closed || !this.server.transport) return;
+    this.server.notification(notification as never).catch(() => undefined);
+  }
+
+  /** Closes the session: its own upstream connections, its shared subscriptions, its transport. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const route of this.#subscriptions.values()) {
+      if (this.#host.upstream(route.upstream)?.config.session === 'shared' && this.#host.releaseSubscription(route.upstream, route.target)) {
+        this.#host
+          .upstream(route.upstream)
+          ?.connection?.forward({method: 'resources/unsubscribe', params: {uri: route.target}})
+          .catch(() => undefined);
+      }
+    }
+    this.#subscriptions.clear();
+    const connections = [...this.#connections.values()];
+    this.#connections.clear();
+    await Promise.allSettled(connections.map(async (pending) => (await pending).close()));
+    await this.server.close().catch(() => undefined);
+    this.onclose?.();
+  }
+}

@@ -1,0 +1,277 @@
+import {Client} from '@modelcontextprotocol/sdk/client/index.js';
+import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  McpError,
+  type ClientCapabilities,
+  type Implementation,
+  type JSONRPCMessage,
+  type ServerCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
+import {z} from 'zod';
+import type {UpstreamConfig} from '../config/schema.js';
+import {EMPTY_CATALOG, type UpstreamCatalog} from '../catalog/aggregate.js';
+import {toolFilter} from '../catalog/filter.js';
+import {JsonRpcCode, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError} from '../errors.js';
+import type {Logger} from '../log.js';
+import {createClientTransport, TappedTransport} from './transport.js';
+
+/** Any JSON-RPC result, kept whole: the router passes results through without dropping unknown fields. */
+const AnyResult = z.looseObject({});
+export type JsonObject = Record<string, unknown>;
+
+/** A request or notification as it travels: method and raw params. */
+export interface Message {
+  method: string;
+  params?: JsonObject;
+}
+
+export interface ConnectionOptions {
+  config: UpstreamConfig;
+  log: Logger;
+  clientInfo: Implementation;
+  /** Declared to the upstream; for perSession connections, the downstream client's own capabilities. */
+  capabilities: ClientCapabilities;
+  /** Server-to-client requests (sampling, elicitation, roots); resolves with the result or throws a JSON-RPC error. */
+  onServerRequest: (request: Message, signal: AbortSignal) => Promise<JsonObject>;
+  /** Notifications other than progress, after the catalog has been refreshed for `list_changed` ones. */
+  onNotification: (notification: Message) => void;
+  /** The connection closed without `close()` being called (the process died, the stream ended). */
+  onLost: (reason: string) => void;
+}
+
+export interface ForwardOptions {
+  /** Aborts the call; the upstream gets `notifications/cancelled` (MCP 2025-11-25 basic/utilities/cancellation). */
+  signal?: AbortSignal;
+  /** Receives every progress notification of the call, the last one included, before the result. */
+  onProgress?: (params: JsonObject) => void;
+}
+
+const LIST_METHODS = {
+  tools: ['tools/list', 'tools'],
+  prompts: ['prompts/list', 'prompts'],
+  resources: ['resources/list', 'resources'],
+  resourceTemplates: ['resources/templates/list', 'resourceTemplates'],
+} as const;
+
+/**
+ * One MCP client session with one upstream: connects with the upstream's connect timeout, lists its catalog
+ * (following `nextCursor` to the end), forwards requests with the call timeouts, and reports notifications.
+ */
+export class UpstreamConnection {
+  readonly #options: ConnectionOptions;
+  readonly #client: Client;
+  readonly #transport: TappedTransport;
+  readonly #progress = new Map<string, (params: JsonObject) => void>();
+  #nextToken = 0;
+  #catalog: UpstreamCatalog = EMPTY_CATALOG;
+  #closing = false;
+
+  private constructor(options: ConnectionOptions) {
+    this.#options = options;
+    const {config} = options;
+    this.#client = new Client(options.clientInfo, {capabilities: options.capabilities});
+    this.#transport = new TappedTransport(createClientTransport(config, options.log), (message) =>
+      this.#tap(message),
+    );
+    this.#client.fallbackRequestHandler = (request, extra) =>
+      options.onServerRequest({method: request.method, ...(request.params && {params: request.params})}, extra.signal);
+    this.#client.fallbackNotificationHandler = (notification) => this.#onNotification(notification);
+    this.#client.onclose = () => {
+      if (!this.#closing) options.onLost('the connection closed');
+    };
+    this.#client.onerror = (error) => options.log.debug({upstream: config.name, err: error}, 'Upstream reported');
+  }
+
+  /**
+   * Connects and lists the catalog.
+   * @throws UpstreamUnavailableError naming the upstream when it does not start or answer within connectSeconds
+   */
+  static async open(options: ConnectionOptions): Promise<UpstreamConnection> {
+    const connection = new UpstreamConnection(options);
+    const {name, timeouts} = options.config;
+    const deadline = timeouts.connectSeconds * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        (async () => {
+          await connection.#client.connect(connection.#transport, {timeout: deadline});
+          await connection.refreshCatalog();
+        })(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeouts.connectSeconds} s`)), deadline);
+        }),
+      ]);
+    } catch (error) {
+      await connection.close();
+      throw new UpstreamUnavailableError(name, `failed to connect: ${describe(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    return connection;
+  }
+
+  get name(): string {
+    return this.#options.config.name;
+  }
+
+  get catalog(): UpstreamCatalog {
+    return this.#catalog;
+  }
+
+  get capabilities(): ServerCapabilities {
+    return this.#client.getServerCapabilities() ?? {};
+  }
+
+  get serverInfo(): Implementation | undefined {
+    return this.#client.getServerVersion();
+  }
+
+  get instructions(): string | undefined {
+    return this.#client.getInstructions();
+  }
+
+  /** Lists every kind the upstream declares, following pagination; tools pass the upstream's tool filter. */
+  async refreshCatalog(kinds: (keyof UpstreamCatalog)[] = ['tools', 'prompts', 'resources', 'resourceTemplates']) {
+    const capabilities = this.capabilities;
+    const next = {...this.#catalog};
+    await Promise.all(
+      kinds.map(async (kind) => {
+        const declared = kind === 'resourceTemplates' ? capabilities.resources : capabilities[kind];
+        next[kind] = declared ? ((await this.#listAll(kind)) as never) : [];
+      }),
+    );
+    const keep = toolFilter(this.#options.config.tools);
+    next.tools = next.tools.filter((tool) => keep(tool.name));
+    this.#catalog = next;
+  }
+
+  async #listAll(kind: keyof UpstreamCatalog): Promise<JsonObject[]> {
+    const [method, field] = LIST_METHODS[kind];
+    const entries: JsonObject[] = [];
+    let cursor: string | undefined;
+    const seen = new Set<string>();
+    do {
+      const page = await this.forward({method, params: cursor === undefined ? {} : {cursor}});
+      entries.push(...((page[field] as JsonObject[] | undefined) ?? []));
+      cursor = typeof page.nextCursor === 'string' ? page.nextCursor : undefined;
+      if (cursor !== undefined && seen.has(cursor)) break; // an upstream that repeats a cursor would loop forever
+      if (cursor !== undefined) seen.add(cursor);
+    } while (cursor !== undefined);
+    return entries;
+  }
+
+  /**
+   * Forwards one request and resolves with the upstream's result, unchanged.
+   *
+   * The call carries a progress token of the router's, so the idle timeout (`callSeconds`) restarts on every
+   * progress notification, up to `maxCallSeconds` in all (MCP 2025-11-25 basic/utilities/progress).
+   * @throws UpstreamError (the upstream's JSON-RPC error, naming it), UpstreamTimeoutError, UpstreamUnavailableError
+   */
+  async forward(message: Message, options: ForwardOptions = {}): Promise<JsonObject> {
+    const {name, timeouts} = this.#options.config;
+    const controller = new AbortController();
+    const abort = (reason: unknown) => controller.abort(reason);
+    const onAbort = () => abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, {once: true});
+    if (options.signal?.aborted) onAbort();
+    let idle: NodeJS.Timeout;
+    const restartIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(
+        () => abort(new UpstreamTimeoutError(name, message.method, timeouts.callSeconds, 'idle')),
+        timeouts.callSeconds * 1000,
+      );
+    };
+    restartIdle();
+    const total = setTimeout(
+      () => abort(new UpstreamTimeoutError(name, message.method, timeouts.maxCallSeconds, 'total')),
+      timeouts.maxCallSeconds * 1000,
+    );
+    const token = `${name}:${++this.#nextToken}`;
+    this.#progress.set(token, (params) => {
+      restartIdle();
+      options.onProgress?.(params);
+    });
+    const params = message.params ?? {};
+    const meta = (params._meta as JsonObject | undefined) ?? {};
+    try {
+      return await this.#client.request(
+        {method: message.method, params: {...params, _meta: {...meta, progressToken: token}}} as never,
+        AnyResult,
+        {signal: controller.signal, timeout: timeouts.maxCallSeconds * 1000 + 1000},
+      );
+    } catch (error) {
+      throw this.#upstreamError(error);
+    } finally {
+      clearTimeout(idle!);
+      clearTimeout(total);
+      this.#progress.delete(token);
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #upstreamError(error: unknown): Error {
+    if (error instanceof UpstreamTimeoutError || error instanceof UpstreamUnavailableError) return error;
+    if (error instanceof McpError) {
+      if (error.code === JsonRpcCode.ConnectionClosed && this.#closing === false && !this.isOpen) {
+        return new UpstreamUnavailableError(this.name, 'the connection closed during the call');
+      }
+      const reason = error.message.replace(/^MCP error -?\d+: /, '');
+      return new UpstreamError(this.name, error.code, reason, error.data);
+    }
+    return new UpstreamUnavailableError(this.name, describe(error));
+  }
+
+  get isOpen(): boolean {
+    return this.#client.transport !== undefined;
+  }
+
+  /** Sends a notification to the upstream (e.g. `notifications/roots/list_changed`). */
+  async notify(notification: Message): Promise<void> {
+    await this.#client.notification(notification as never);
+  }
+
+  /** Closes the session: DELETE for Streamable HTTP (MCP 2025-11-25 basic/transports), then the transport. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    const inner = this.#transport.inner;
+    if (inner instanceof StreamableHTTPClientTransport && inner.sessionId !== undefined) {
+      await inner.terminateSession().catch(() => undefined);
+    }
+    await this.#client.close().catch(() => undefined);
+  }
+
+  #tap(message: JSONRPCMessage): boolean {
+    if (!('method' in message) || 'id' in message || message.method !== 'notifications/progress') return false;
+    const params = (message.params ?? {}) as JsonObject;
+    const handler = this.#progress.get(String(params.progressToken));
+    if (!handler) return true; // progress for a call that already ended: nothing can use it
+    handler(params);
+    return true;
+  }
+
+  async #onNotification(notification: {method: string; params?: JsonObject}): Promise<void> {
+    const kinds: Record<string, (keyof UpstreamCatalog)[]> = {
+      'notifications/tools/list_changed': ['tools'],
+      'notifications/prompts/list_changed': ['prompts'],
+      'notifications/resources/list_changed': ['resources', 'resourceTemplates'],
+    };
+    const refresh = kinds[notification.method];
+    if (refresh) {
+      await this.refreshCatalog(refresh).catch((error) =>
+        this.#options.log.warn({upstream: this.name, err: error}, 'Failed to refresh the catalog'),
+      );
+    }
+    this.#options.onNotification({
+      method: notification.method,
+      ...(notification.params && {params: notification.params}),
+    });
+  }
+}
+
+/** A short, safe description of an error for logs and messages. */
+export function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

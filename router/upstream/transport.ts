@@ -1,0 +1,81 @@
+import {createInterface} from 'node:readline';
+import type {Readable} from 'node:stream';
+import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
+import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js';
+import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
+import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
+import type {UpstreamConfig} from '../config/schema.js';
+import type {Logger} from '../log.js';
+
+/**
+ * The SDK client transport for an upstream: a child process for stdio (env merged over the SDK's default variables,
+ * stderr logged line by line under the upstream's name), Streamable HTTP or legacy HTTP+SSE for URLs, with the
+ * configured headers on every request.
+ */
+export function createClientTransport(config: UpstreamConfig, log: Logger): Transport {
+  switch (config.transport) {
+    case 'stdio': {
+      const transport = new StdioClientTransport({
+        command: config.command,
+        args: config.args,
+        env: config.env,
+        stderr: 'pipe',
+        ...(config.cwd !== undefined && {cwd: config.cwd}),
+      });
+      const stderr = transport.stderr;
+      if (stderr) {
+        createInterface({input: stderr as Readable}).on('line', (line) =>
+          log.info({upstream: config.name, stream: 'stderr'}, line),
+        );
+      }
+      return transport;
+    }
+    case 'streamableHttp':
+      return new StreamableHTTPClientTransport(new URL(config.url), {requestInit: {headers: config.headers}});
+    case 'sse':
+      return new SSEClientTransport(new URL(config.url), {requestInit: {headers: config.headers}});
+  }
+}
+
+/**
+ * Wraps a transport so that `tap` sees every incoming message first, synchronously and in order, and can consume it
+ * (return true) before the SDK's Protocol does. The router uses it for progress notifications: the SDK 1.x Client
+ * dispatches notifications a microtask late and drops the last progress of a call (see the protocol notes).
+ */
+export class TappedTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: Transport['onmessage'];
+
+  constructor(
+    readonly inner: Transport,
+    tap: (message: JSONRPCMessage) => boolean,
+  ) {
+    inner.onclose = () => this.onclose?.();
+    inner.onerror = (error) => this.onerror?.(error);
+    inner.onmessage = (message, extra) => {
+      if (!tap(message)) this.onmessage?.(message, extra);
+    };
+  }
+
+  get sessionId(): string | undefined {
+    return this.inner.sessionId;
+  }
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  send(...args: Parameters<Transport['send']>): Promise<void> {
+    return this.inner.send(...args);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  setProtocolVersion(version: string): void {
+    this.inner.setProtocolVersion?.(version);
+  }
+}

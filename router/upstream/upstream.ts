@@ -1,0 +1,183 @@
+import type {ClientCapabilities, Implementation} from '@modelcontextprotocol/sdk/types.js';
+import pRetry from 'p-retry';
+import type {UpstreamConfig} from '../config/schema.js';
+import {UpstreamUnavailableError} from '../errors.js';
+import type {Logger} from '../log.js';
+import {describe, UpstreamConnection, type ConnectionOptions, type JsonObject, type Message} from './connection.js';
+
+/** `connecting` until the first handshake; `ready`; `down` after a failure, while reconnecting; `closed` at the end. */
+export type UpstreamState = 'connecting' | 'ready' | 'down' | 'closed';
+
+/** What `/readyz` reports of one upstream. */
+export interface UpstreamStatus {
+  name: string;
+  transport: UpstreamConfig['transport'];
+  session: UpstreamConfig['session'];
+  state: UpstreamState;
+  /** Why it is down, when it is. */
+  error?: string;
+  /** ISO 8601 time of the last state change. */
+  since: string;
+}
+
+/** What the router learns from an upstream's router-wide connection. */
+export interface UpstreamEvents {
+  onStateChange(upstream: Upstream): void;
+  onNotification(upstream: Upstream, notification: Message): void;
+  onServerRequest(upstream: Upstream, request: Message, signal: AbortSignal): Promise<JsonObject>;
+}
+
+/** The handlers of a downstream session's own connection to a perSession upstream. */
+export type SessionConnectionHandlers = Pick<ConnectionOptions, 'onServerRequest' | 'onNotification' | 'onLost'>;
+
+const RECONNECT = {minTimeout: 500, maxTimeout: 30_000, factor: 2};
+
+/**
+ * One configured upstream at router level. It keeps one connection: the connection every session uses for a
+ * `shared` upstream, or for a `perSession` upstream the probe that tells readiness and capabilities (sessions open
+ * their own). A lost or failed connection is retried with exponential backoff (0.5 s to 30 s) until `close()`.
+ */
+export class Upstream {
+  readonly config: UpstreamConfig;
+  readonly #log: Logger;
+  readonly #clientInfo: Implementation;
+  readonly #events: UpstreamEvents;
+  readonly #stop = new AbortController();
+  #connection: UpstreamConnection | undefined;
+  #state: UpstreamState = 'connecting';
+  #error: string | undefined;
+  #since = new Date();
+
+  constructor(config: UpstreamConfig, deps: {log: Logger; clientInfo: Implementation; events: UpstreamEvents}) {
+    this.config = config;
+    this.#log = deps.log.child({upstream: config.name});
+    this.#clientInfo = deps.clientInfo;
+    this.#events = deps.events;
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get state(): UpstreamState {
+    return this.#state;
+  }
+
+  get status(): UpstreamStatus {
+    return {
+      name: this.name,
+      transport: this.config.transport,
+      session: this.config.session,
+      state: this.#state,
+      ...(this.#error !== undefined && {error: this.#error}),
+      since: this.#since.toISOString(),
+    };
+  }
+
+  /** The router-wide connection when ready, else undefined. */
+  get connection(): UpstreamConnection | undefined {
+    return this.#state === 'ready' ? this.#connection : undefined;
+  }
+
+  /**
+   * Connects in the background, retrying until it succeeds or `close()` is called.
+   * @returns a promise that settles after the first attempt, whatever its outcome
+   */
+  start(): Promise<void> {
+    let first: () => void = () => undefined;
+    const firstAttempt = new Promise<void>((resolve) => (first = resolve));
+    void this.#connectLoop(first);
+    return firstAttempt;
+  }
+
+  async #connectLoop(firstAttemptDone: () => void): Promise<void> {
+    await pRetry(
+      async () => {
+        const connection = await UpstreamConnection.open({
+          config: this.config,
+          log: this.#log,
+          clientInfo: this.#clientInfo,
+          capabilities: {},
+          onServerRequest: (request, signal) => this.#events.onServerRequest(this, request, signal),
+          onNotification: (notification) => this.#events.onNotification(this, notification),
+          onLost: (reason) => this.#lost(connection, reason),
+        });
+        if (this.#stop.signal.aborted) {
+          await connection.close();
+          return;
+        }
+        this.#connection = connection;
+        this.#log.info({tools: connection.catalog.tools.length}, 'Connected upstream');
+        this.#setState('ready');
+        firstAttemptDone();
+      },
+      {
+        ...RECONNECT,
+        retries: Number.POSITIVE_INFINITY,
+        signal: this.#stop.signal,
+        onFailedAttempt: ({error, attemptNumber}) => {
+          this.#log.warn({attempt: attemptNumber, err: describe(error)}, 'Failed to connect upstream');
+          this.#setState('down', describe(error));
+          firstAttemptDone();
+        },
+      },
+    ).catch(() => undefined); // rejected only by close()
+  }
+
+  #lost(connection: UpstreamConnection, reason: string): void {
+    if (this.#connection !== connection || this.#stop.signal.aborted) return;
+    this.#connection = undefined;
+    this.#log.warn({reason}, 'Lost upstream');
+    this.#setState('down', reason);
+    void this.#connectLoop(() => undefined);
+  }
+
+  #setState(state: UpstreamState, error?: string): void {
+    const changed = state !== this.#state;
+    this.#state = state;
+    this.#error = error;
+    if (changed) {
+      this.#since = new Date();
+      this.#events.onStateChange(this);
+    }
+  }
+
+  /**
+   * The connection calls use: the router-wide one.
+   * @throws UpstreamUnavailableError naming the upstream and why, when it is not ready
+   */
+  requireConnection(): UpstreamConnection {
+    const connection = this.connection;
+    if (!connection) throw new UpstreamUnavailableError(this.name, this.#error ?? this.#state);
+    return connection;
+  }
+
+  /**
+   * Opens a connection of a downstream session's own to a perSession upstream, declaring the downstream client's
+   * capabilities and info so server-to-client requests and capability-dependent catalogs work as for a direct client.
+   * @throws UpstreamUnavailableError when the upstream is down or the connection fails
+   */
+  async openSessionConnection(
+    clientInfo: Implementation | undefined,
+    capabilities: ClientCapabilities,
+    handlers: SessionConnectionHandlers,
+  ): Promise<UpstreamConnection> {
+    this.requireConnection();
+    return UpstreamConnection.open({
+      config: this.config,
+      log: this.#log,
+      clientInfo: clientInfo ?? this.#clientInfo,
+      capabilities,
+      ...handlers,
+    });
+  }
+
+  /** Stops reconnecting and closes the router-wide connection (a stdio child gets EOF, then SIGTERM, then SIGKILL). */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    const connection = this.#connection;
+    this.#connection = undefined;
+    this.#setState('closed');
+    await connection?.close();
+  }
+}
