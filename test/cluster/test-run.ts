@@ -1,0 +1,107 @@
+import {randomBytes} from 'node:crypto';
+import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {dirname, join, resolve} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+import {
+  ControlPlaneUnavailableError,
+  type Log,
+  acquireLock,
+  isAlive,
+  readPid,
+  resolveControlPlaneBinaries,
+} from './binaries.js';
+import {type ControlPlaneState, readControlPlaneState, startControlPlane, stopControlPlane} from './control-plane.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The folder of this `vitest run`'s control plane (see test/cluster/test-run.ts). */
+    kubeMcpRouterTestRun: string;
+  }
+}
+
+/** The repository's root, computed from this file's place. */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The folder of `npm run cluster:up`'s control plane: `$KUBE_MCP_ROUTER_CLUSTER_DIR`, else the git-ignored
+ * `.cache/cluster` of this checkout. Its admin kubeconfig is `<folder>/kubeconfig`.
+ */
+export function clusterDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.KUBE_MCP_ROUTER_CLUSTER_DIR || join(repoRoot, '.cache', 'cluster'));
+}
+
+/** The git-ignored folder holding one folder per `vitest run` that may start a control plane. */
+export const testRunsDir = join(repoRoot, '.cache', 'test-cluster');
+
+/**
+ * Makes this `vitest run`'s folder, owned by the calling process (the vitest main process, in globalSetup). Nothing is
+ * started: the first suite that asks for a control plane starts it ({@link acquireTestControlPlane}).
+ */
+export function createTestRun(): string {
+  const runDir = join(testRunsDir, `run-${process.pid}-${randomBytes(3).toString('hex')}`);
+  mkdirSync(runDir, {recursive: true});
+  writeFileSync(join(runDir, 'owner.pid'), String(process.pid));
+  return runDir;
+}
+
+/**
+ * Stops the control plane of this run, if one was started, and removes its data, keeping its logs in
+ * `<runDir>/plane/logs` until a later run reaps the folder.
+ */
+export async function finishTestRun(runDir: string, log: Log): Promise<void> {
+  const planeDir = join(runDir, 'plane');
+  await stopControlPlane(planeDir, {log});
+  for (const entry of ['etcd', 'pki', 'bin', 'kubeconfig', 'kube-controller-manager']) {
+    rmSync(join(planeDir, entry), {recursive: true, force: true});
+  }
+  rmSync(join(runDir, 'owner.pid'), {force: true});
+}
+
+/**
+ * Removes the folders of earlier runs whose vitest process is gone, stopping any control plane one of them left
+ * running (a run killed before its teardown). Runs of other live vitest processes (other checkouts' users sharing the
+ * machine, or concurrent runs here) are left alone.
+ */
+export async function reapStaleTestRuns(log: Log): Promise<void> {
+  if (!existsSync(testRunsDir)) return;
+  for (const entry of readdirSync(testRunsDir)) {
+    const runDir = join(testRunsDir, entry);
+    const owner = readPid(join(runDir, 'owner.pid'));
+    if (owner !== undefined && isAlive(owner)) continue;
+    // A finished run has no owner.pid; a run being created has it within milliseconds.
+    if (owner === undefined && Date.now() - (statSync(runDir, {throwIfNoEntry: false})?.mtimeMs ?? 0) < 60_000) {
+      continue;
+    }
+    await stopControlPlane(join(runDir, 'plane'), {log});
+    rmSync(runDir, {recursive: true, force: true});
+  }
+}
+
+/**
+ * The control plane of this run, started by the first caller across all test workers and shared by the others.
+ * Builds the binaries first when needed (see resolveControlPlaneBinaries). A failure is recorded so that later callers
+ * fail at once with the same reason instead of trying again.
+ *
+ * @throws ControlPlaneUnavailableError with the reason.
+ */
+export async function acquireTestControlPlane(runDir: string, log: Log): Promise<ControlPlaneState> {
+  const planeDir = join(runDir, 'plane');
+  const failureFile = join(runDir, 'failure.txt');
+  const release = await acquireLock(join(runDir, 'start.lock'), log, 'start of the control plane');
+  try {
+    const state = readControlPlaneState(planeDir);
+    if (state) return state;
+    if (existsSync(failureFile)) throw new ControlPlaneUnavailableError(readFileSync(failureFile, 'utf8'));
+    try {
+      const binaries = await resolveControlPlaneBinaries({log});
+      return await startControlPlane({stateDir: planeDir, binaries, log});
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      writeFileSync(failureFile, reason);
+      throw error instanceof ControlPlaneUnavailableError ? error : new ControlPlaneUnavailableError(reason);
+    }
+  } finally {
+    release();
+  }
+}
