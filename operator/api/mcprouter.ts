@@ -1,0 +1,177 @@
+import {z} from 'zod';
+import {ConditionSchema, LabelSelectorSchema} from './common.js';
+
+/**
+ * `McpRouter` (mcprouter.dev/v1alpha1, short name `mcpr`): one router, rendered by the operator into a ConfigMap
+ * `<name>-config` holding `router.json`, a Deployment `<name>` and a Service `<name>`, all owned by the McpRouter.
+ */
+
+const IntOrStringSchema = z
+  .union([z.number().int(), z.string().max(64)])
+  .meta({'x-kubernetes-int-or-string': true})
+  .describe('A quantity, e.g. 500m, 1, 256Mi.');
+
+export const ResourceRequirementsSchema = z
+  .object({
+    limits: z
+      .record(z.string(), IntOrStringSchema)
+      .optional()
+      .describe('Most of each resource the router container may use, e.g. {cpu: "1", memory: 512Mi}.'),
+    requests: z
+      .record(z.string(), IntOrStringSchema)
+      .optional()
+      .describe('Resources the scheduler reserves for the router container, e.g. {cpu: 100m, memory: 128Mi}.'),
+  })
+  .describe('Compute resources of the router container (core/v1 ResourceRequirements, without claims).');
+
+export const TolerationSchema = z
+  .object({
+    key: z.string().max(317).optional().describe('Taint key the toleration applies to; empty matches all keys.'),
+    operator: z.enum(['Exists', 'Equal']).optional().describe('Exists or Equal (default).'),
+    value: z.string().max(63).optional().describe('Taint value the toleration matches, with operator Equal.'),
+    effect: z
+      .enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'])
+      .optional()
+      .describe('Taint effect to match; empty matches all effects.'),
+    tolerationSeconds: z
+      .number()
+      .int()
+      .optional()
+      .describe('With effect NoExecute, seconds the pod stays bound after the taint appears.'),
+  })
+  .describe('A core/v1 Toleration.');
+
+export const ServiceSpecSchema = z
+  .object({
+    type: z
+      .enum(['ClusterIP', 'NodePort', 'LoadBalancer'])
+      .default('ClusterIP')
+      .describe('Type of the Service in front of the router pods.'),
+    port: z.number().int().min(1).max(65535).default(80).describe('Port of the Service.'),
+    annotations: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Annotations of the Service, e.g. for a cloud load balancer.'),
+  })
+  .describe('The Service in front of the router pods. It uses sessionAffinity ClientIP.');
+
+export const TransportsSchema = withTransportsRule(
+  z
+    .object({
+      sse: z.boolean().default(true).describe('Serve the legacy HTTP+SSE transport on /sse and /message.'),
+      streamableHttp: z.boolean().default(true).describe('Serve Streamable HTTP on /mcp.'),
+    })
+    .describe('Downstream transports the router serves.'),
+);
+
+function withTransportsRule<T extends z.ZodObject>(schema: T): T {
+  return schema.meta({
+    'x-kubernetes-validations': [{rule: 'self.sse || self.streamableHttp', message: 'enable at least one transport'}],
+  }) as T;
+}
+
+export const UpstreamRefSchema = z
+  .object({
+    name: z.string().min(1).max(253).describe('Name of an McpUpstream in the namespace of the router.'),
+  })
+  .describe('An McpUpstream named explicitly.');
+
+export const McpRouterSpecSchema = z
+  .object({
+    upstreamSelector: LabelSelectorSchema.optional().describe(
+      'Selects McpUpstreams in the namespace of the router by label. Absent: none; {}: all of them.',
+    ),
+    upstreams: z
+      .array(UpstreamRefSchema)
+      .max(256)
+      .optional()
+      .describe('McpUpstreams named explicitly, in addition to those the selector matches.')
+      .meta({'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name']}),
+    replicas: z.number().int().min(0).max(1000).default(1).describe('Number of router pods.'),
+    image: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe("Router container image; default: the operator's --router-image."),
+    imagePullPolicy: z
+      .enum(['Always', 'IfNotPresent', 'Never'])
+      .optional()
+      .describe('Image pull policy of the router container.'),
+    imagePullSecrets: z
+      .array(z.object({name: z.string().min(1).max(253).describe('Name of a Secret of type dockerconfigjson.')}))
+      .max(16)
+      .optional()
+      .describe('Secrets for pulling the router image.'),
+    resources: ResourceRequirementsSchema.optional(),
+    nodeSelector: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Node labels the router pods must be scheduled onto.'),
+    tolerations: z.array(TolerationSchema).max(64).optional().describe('Tolerations of the router pods.'),
+    affinity: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({'x-kubernetes-preserve-unknown-fields': true})
+      .describe('A core/v1 Affinity for the router pods; validated by the API server when the Deployment is applied.'),
+    podLabels: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe("Extra labels of the router pods. The operator's own labels win on a clash."),
+    podAnnotations: z.record(z.string(), z.string()).optional().describe('Extra annotations of the router pods.'),
+    serviceAccountName: z
+      .string()
+      .min(1)
+      .max(253)
+      .optional()
+      .describe("ServiceAccount of the router pods; default: the namespace's default. No token is mounted."),
+    service: ServiceSpecSchema.default({type: 'ClusterIP', port: 80}),
+    transports: TransportsSchema.default({sse: true, streamableHttp: true}),
+    toolNameSeparator: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{1,4}$/, 'must be 1 to 4 of the characters a-zA-Z0-9_-')
+      .default('__')
+      .describe('Between the prefix and the upstream name in aggregated tool and prompt names.'),
+  })
+  .describe('The desired router: which upstreams it aggregates and how its pods run.');
+
+export const RouterUpstreamStatusSchema = z
+  .object({
+    name: z.string().describe('Name of the McpUpstream.'),
+    prefix: z.string().describe('Its prefix in aggregated names.'),
+  })
+  .describe('An upstream in the rendered router config.');
+
+export const McpRouterStatusSchema = z
+  .object({
+    observedGeneration: z.number().int().optional().describe('metadata.generation the status was computed from.'),
+    conditions: z
+      .array(ConditionSchema)
+      .max(16)
+      .optional()
+      .describe(
+        'Ready: the router serves the declared upstreams on all replicas. Progressing: a change is rolling out. ' +
+          'Degraded: something needs a person (a missing upstream, a failed apply, a stuck rollout).',
+      )
+      .meta({'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type']}),
+    replicas: z.number().int().optional().describe('Router pods that exist (Deployment status.replicas).'),
+    readyReplicas: z
+      .number()
+      .int()
+      .optional()
+      .describe('Router pods that are ready (Deployment status.readyReplicas).'),
+    url: z
+      .string()
+      .optional()
+      .describe('In-cluster URL of the router Service: http://<name>.<namespace>.svc.<domain>:<port>.'),
+    upstreams: z
+      .array(RouterUpstreamStatusSchema)
+      .optional()
+      .describe('The upstreams in the rendered router.json, sorted by name.'),
+    configHash: z.string().optional().describe('sha256 of the rendered router.json, as sha256:<first 16 hex digits>.'),
+  })
+  .describe('Observed state of the McpRouter, written by the operator.');
+
+export type McpRouterSpec = z.infer<typeof McpRouterSpecSchema>;
+export type McpRouterStatus = z.infer<typeof McpRouterStatusSchema>;
+export type RouterUpstreamStatus = z.infer<typeof RouterUpstreamStatusSchema>;

@@ -1,0 +1,158 @@
+import {z} from 'zod';
+import {PREFIX_PATTERN} from '../../router/config/schema.js';
+import {ConditionSchema, EnvVarSchema, HeaderSchema, withCel} from './common.js';
+
+/**
+ * `McpUpstream` (mcprouter.dev/v1alpha1, short name `mcpu`): one upstream MCP server, reached over stdio (a command
+ * run inside the router pod) or over HTTP (Streamable HTTP or the legacy HTTP+SSE transport). Routers select
+ * upstreams by label or by name; the operator renders each selected upstream into the router's `router.json`.
+ */
+
+export const StdioSchema = z
+  .object({
+    command: z.string().min(1).max(4096).describe('Program to start inside the router container, looked up on PATH.'),
+    args: z.array(z.string().max(32768)).max(256).optional().describe('Arguments of the command.'),
+    env: z
+      .array(EnvVarSchema)
+      .max(128)
+      .optional()
+      .describe(
+        'Environment of the process. Values from Secrets and ConfigMaps become env vars of the router container ' +
+          'and reach the process through `${VAR}` references; they are never written into the router ConfigMap.',
+      ),
+    cwd: z.string().min(1).max(4096).optional().describe('Working folder of the process.'),
+  })
+  .describe('Run the upstream as a child process of the router, speaking MCP over stdin and stdout.');
+
+export const ServiceRefSchema = z
+  .object({
+    name: z.string().min(1).max(63).describe('Name of the Service.'),
+    namespace: z.string().min(1).max(63).optional().describe("Namespace of the Service; default: the McpUpstream's."),
+    port: z.number().int().min(1).max(65535).describe('Port of the Service.'),
+    path: z
+      .string()
+      .max(2048)
+      .regex(/^\/.*$/, 'must start with /')
+      .default('/mcp')
+      .describe('Path of the MCP endpoint on the Service, e.g. /mcp or /sse.'),
+  })
+  .describe('A Service in the cluster, reached as http://<name>.<namespace>.svc:<port><path>.');
+
+export const HttpSchema = withCel(
+  z
+    .object({
+      url: z
+        .string()
+        .max(2048)
+        .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http:// or https:// URL')
+        .optional()
+        .describe('URL of the MCP endpoint, http:// or https://.'),
+      serviceRef: ServiceRefSchema.optional(),
+      transport: z
+        .enum(['streamableHttp', 'sse'])
+        .default('streamableHttp')
+        .describe('streamableHttp (MCP 2025-03-26 and later) or sse (the legacy HTTP+SSE transport).'),
+      headers: z
+        .array(HeaderSchema)
+        .max(64)
+        .optional()
+        .describe(
+          'Headers sent with every request. Values from Secrets become env vars of the router container and are ' +
+            'referenced from router.json as ${VAR}.',
+        ),
+    })
+    .describe('Reach the upstream over HTTP. Set exactly one of url or serviceRef.'),
+  [{rule: 'has(self.url) != has(self.serviceRef)', message: 'set exactly one of url or serviceRef'}],
+  (v) =>
+    (v.url === undefined) === (v.serviceRef === undefined) ? [{message: 'set exactly one of url or serviceRef'}] : [],
+);
+
+export const ToolFilterSchema = z
+  .object({
+    include: z
+      .array(z.string().min(1).max(256))
+      .max(256)
+      .optional()
+      .describe('Glob patterns of the upstream tool names to keep; all tools when absent.'),
+    exclude: z
+      .array(z.string().min(1).max(256))
+      .max(256)
+      .optional()
+      .describe('Glob patterns of the upstream tool names to drop; applied after include.'),
+  })
+  .describe('Which of the upstream tools the router exposes, matched on the upstream (unprefixed) names.');
+
+export const TimeoutsSchema = z
+  .object({
+    connectSeconds: z
+      .number()
+      .positive()
+      .max(3600)
+      .optional()
+      .describe('Seconds to start the upstream and finish the MCP initialize handshake. Router default: 10.'),
+    callSeconds: z
+      .number()
+      .positive()
+      .max(86400)
+      .optional()
+      .describe('Seconds a call may go without a response or progress notification. Router default: 60.'),
+    maxCallSeconds: z
+      .number()
+      .positive()
+      .max(86400)
+      .optional()
+      .describe('Seconds a call may take in all, whatever progress it reports. Router default: 600.'),
+  })
+  .describe('Timeouts of calls to this upstream.');
+
+export const McpUpstreamSpecSchema = withCel(
+  z
+    .object({
+      stdio: StdioSchema.optional(),
+      http: HttpSchema.optional(),
+      prefix: z
+        .string()
+        .regex(PREFIX_PATTERN, 'must match ^[a-zA-Z0-9_-]{1,32}$')
+        .optional()
+        .describe(
+          'First part of aggregated tool and prompt names (<prefix><separator><tool>). Default: metadata.name, ' +
+            'which must then match ^[a-zA-Z0-9_-]{1,32}$.',
+        ),
+      tools: ToolFilterSchema.optional(),
+      session: z
+        .enum(['perSession', 'shared'])
+        .optional()
+        .describe(
+          'perSession: one upstream session per downstream session (default for http); shared: one connection ' +
+            'per router pod (default for stdio).',
+        ),
+      timeouts: TimeoutsSchema.optional(),
+    })
+    .describe('How to reach the upstream MCP server and what of it to expose. Set exactly one of stdio or http.'),
+  [{rule: 'has(self.stdio) != has(self.http)', message: 'set exactly one of stdio or http'}],
+  (v) => ((v.stdio === undefined) === (v.http === undefined) ? [{message: 'set exactly one of stdio or http'}] : []),
+);
+
+export const McpUpstreamStatusSchema = z
+  .object({
+    observedGeneration: z.number().int().optional().describe('metadata.generation the status was computed from.'),
+    conditions: z
+      .array(ConditionSchema)
+      .max(16)
+      .optional()
+      .describe('Accepted: the spec is valid and can be rendered into a router config.')
+      .meta({'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type']}),
+    transport: z
+      .enum(['stdio', 'streamableHttp', 'sse'])
+      .optional()
+      .describe('How routers reach the upstream: stdio, streamableHttp or sse.'),
+    prefix: z.string().optional().describe('The prefix in effect: spec.prefix or metadata.name.'),
+    routers: z
+      .array(z.string())
+      .optional()
+      .describe('Names of the McpRouters in this namespace that select this upstream, sorted.'),
+  })
+  .describe('Observed state of the McpUpstream, written by the operator.');
+
+export type McpUpstreamSpec = z.infer<typeof McpUpstreamSpecSchema>;
+export type McpUpstreamStatus = z.infer<typeof McpUpstreamStatusSchema>;

@@ -1,0 +1,31 @@
+import type {LabelSelector} from './common.js';
+
+/**
+ * Whether `labels` satisfy `selector`, with the semantics of metav1.LabelSelector: every matchLabels entry and every
+ * matchExpressions requirement must hold; an empty selector matches everything.
+ */
+export function matchesSelector(selector: LabelSelector, labels: Record<string, string> | undefined): boolean {
+  const have = labels ?? {};
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+    if (have[key] !== value) return false;
+  }
+  for (const requirement of selector.matchExpressions ?? []) {
+    const present = Object.hasOwn(have, requirement.key);
+    const values = requirement.values ?? [];
+    switch (requirement.operator) {
+      case 'In':
+        if (!present || !values.includes(have[requirement.key] as string)) return false;
+        break;
+      case 'NotIn':
+        if (present && values.includes(have[requirement.key] as string)) return false;
+        break;
+      case 'Exists':
+        if (!present) return false;
+        break;
+      case 'DoesNotExist':
+        if (present) return false;
+        break;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,317 @@
+import {createHash} from 'node:crypto';
+import type {V1EnvVar, V1OwnerReference} from '@kubernetes/client-node';
+import type {ValueSource} from '../../api/common.js';
+import {API_VERSION, MCP_ROUTER, prefixOf, type McpRouter, type McpUpstream} from '../../api/types.js';
+
+/**
+ * Render: the pure part of reconciling an McpRouter. From the router, its resolved upstreams and the operator's
+ * options it computes `router.json` and the three children (ConfigMap, Deployment, Service) as server-side apply
+ * configurations. No clock, no randomness, no I/O: the same input gives byte-identical output, which is what lets a
+ * reconcile with nothing to change write nothing.
+ *
+ * Secrets: a value from a Secret (or ConfigMap) never enters router.json. It becomes an env var of the router
+ * container (`valueFrom`), and router.json refers to it as `${VAR}`, which the router interpolates at load time.
+ */
+
+/** Options of the operator that shape what it renders. */
+export interface RenderOptions {
+  /** Image of router containers when the McpRouter sets none, e.g. ghcr.io/kube-mcp-router/kube-mcp-router:0.1.0. */
+  routerImage: string;
+  /** DNS domain of the cluster, for the router URL and serviceRef URLs (default cluster.local). */
+  clusterDomain: string;
+}
+
+/** The port the router container listens on, named `http`. */
+export const CONTAINER_PORT = 8080;
+/** Where the ConfigMap is mounted: the folder, not a subPath, so the kubelet's updates reach the running router. */
+export const CONFIG_DIR = '/etc/kube-mcp-router';
+export const CONFIG_FILE = 'router.json';
+/** Annotation of the ConfigMap holding the configHash of its router.json. */
+export const CONFIG_HASH_ANNOTATION = 'mcprouter.dev/config-hash';
+/** Label on every child: the name of the McpRouter that owns it. */
+export const ROUTER_LABEL = 'mcprouter.dev/router';
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'kube-mcp-router';
+
+/** A Kubernetes object as sent in a server-side apply: only the fields the operator owns. */
+export interface ApplyObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: V1OwnerReference[];
+  };
+  [field: string]: unknown;
+}
+
+/** What rendering one router produces. */
+export interface RenderedRouter {
+  /** The text of router.json, in the format of `router/config/schema.ts`, ending in a newline. */
+  routerJson: string;
+  /** `sha256:` and the first 16 hex digits of the SHA-256 of routerJson. */
+  configHash: string;
+  /** Upstreams in router.json, sorted by name. */
+  upstreams: {name: string; prefix: string}[];
+  /** Env vars of the router container that carry values from Secrets and ConfigMaps. */
+  env: V1EnvVar[];
+  configMap: ApplyObject;
+  deployment: ApplyObject;
+  service: ApplyObject;
+}
+
+/** Names of the children of a router. */
+export function childNames(routerName: string): {configMap: string; deployment: string; service: string} {
+  return {configMap: `${routerName}-config`, deployment: routerName, service: routerName};
+}
+
+/** The in-cluster URL of a router: `http://<name>.<namespace>.svc.<domain>:<service port>`. */
+export function routerUrl(router: McpRouter, clusterDomain: string): string {
+  return `http://${router.metadata.name}.${router.metadata.namespace}.svc.${clusterDomain}:${router.spec.service.port}`;
+}
+
+/** Labels that select a router's pods. Fixed: a Deployment's selector cannot change. */
+export function selectorLabels(routerName: string): Record<string, string> {
+  return {'app.kubernetes.io/name': 'kube-mcp-router', 'app.kubernetes.io/instance': routerName};
+}
+
+function childLabels(routerName: string): Record<string, string> {
+  return {
+    ...selectorLabels(routerName),
+    'app.kubernetes.io/component': 'router',
+    [MANAGED_BY_LABEL]: MANAGED_BY,
+    [ROUTER_LABEL]: routerName,
+  };
+}
+
+function ownerReference(router: McpRouter): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: MCP_ROUTER.kind,
+    name: router.metadata.name,
+    uid: router.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function sanitize(part: string): string {
+  return part.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+}
+
+/**
+ * Names env vars for values taken from Secrets and ConfigMaps: `MCPU_<UPSTREAM>_<ENV|HEADER>_<NAME>`, upper case,
+ * other characters as `_`. Two sources that would get the same name (`a-b` and `a_b`) are told apart by a short hash.
+ */
+class EnvNamer {
+  readonly #taken = new Map<string, string>();
+
+  name(upstream: string, kind: 'ENV' | 'HEADER', variable: string): string {
+    const source = `${upstream}/${kind}/${variable}`;
+    let name = `MCPU_${sanitize(upstream)}_${kind}_${sanitize(variable)}`;
+    const owner = this.#taken.get(name);
+    if (owner !== undefined && owner !== source) {
+      name = `${name}_${createHash('sha256').update(source).digest('hex').slice(0, 8).toUpperCase()}`;
+    }
+    this.#taken.set(name, source);
+    return name;
+  }
+}
+
+function valueFromOf(source: ValueSource): V1EnvVar['valueFrom'] {
+  if (source.secretKeyRef) {
+    const {name, key, optional} = source.secretKeyRef;
+    return {secretKeyRef: {name, key, ...(optional !== undefined && {optional})}};
+  }
+  const {name, key, optional} = source.configMapKeyRef as NonNullable<ValueSource['configMapKeyRef']>;
+  return {configMapKeyRef: {name, key, ...(optional !== undefined && {optional})}};
+}
+
+/** The URL of an HTTP upstream: `spec.http.url`, or built from `spec.http.serviceRef`. */
+export function upstreamUrl(upstream: McpUpstream, clusterDomain: string): string {
+  const http = upstream.spec.http;
+  if (!http) throw new Error(`McpUpstream ${upstream.metadata.name} has no http`);
+  if (http.url !== undefined) return http.url;
+  const ref = http.serviceRef as NonNullable<typeof http.serviceRef>;
+  const namespace = ref.namespace ?? upstream.metadata.namespace;
+  return `http://${ref.name}.${namespace}.svc.${clusterDomain}:${ref.port}${ref.path}`;
+}
+
+/** Renders the `mcpServers` entry of one upstream; values from Secrets and ConfigMaps are added to `env`. */
+function renderServer(
+  upstream: McpUpstream,
+  options: RenderOptions,
+  namer: EnvNamer,
+  env: V1EnvVar[],
+): Record<string, unknown> {
+  const {spec} = upstream;
+  const name = upstream.metadata.name;
+  const routerOptions = {
+    prefix: prefixOf(upstream),
+    ...(spec.tools && {tools: spec.tools}),
+    ...(spec.session && {session: spec.session}),
+    ...(spec.timeouts && Object.keys(spec.timeouts).length > 0 && {timeouts: spec.timeouts}),
+  };
+  const valueOf = (kind: 'ENV' | 'HEADER', item: {name: string; value?: string; valueFrom?: ValueSource}) => {
+    if (item.valueFrom === undefined) return item.value ?? '';
+    const variable = namer.name(name, kind, item.name);
+    env.push({name: variable, valueFrom: valueFromOf(item.valueFrom)});
+    return `\${${variable}}`;
+  };
+  if (spec.stdio) {
+    const processEnv: Record<string, string> = {};
+    for (const item of spec.stdio.env ?? []) processEnv[item.name] = valueOf('ENV', item);
+    return {
+      command: spec.stdio.command,
+      ...(spec.stdio.args && spec.stdio.args.length > 0 && {args: spec.stdio.args}),
+      ...(Object.keys(processEnv).length > 0 && {env: processEnv}),
+      ...(spec.stdio.cwd !== undefined && {cwd: spec.stdio.cwd}),
+      ...routerOptions,
+    };
+  }
+  const http = spec.http as NonNullable<typeof spec.http>;
+  const headers: Record<string, string> = {};
+  for (const item of http.headers ?? []) headers[item.name] = valueOf('HEADER', item);
+  return {
+    type: http.transport === 'sse' ? 'sse' : 'http',
+    url: upstreamUrl(upstream, options.clusterDomain),
+    ...(Object.keys(headers).length > 0 && {headers}),
+    ...routerOptions,
+  };
+}
+
+/** `sha256:` plus the first 16 hex digits of the SHA-256 of `text`. */
+export function hashOf(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * Renders a router.
+ * @param router a validated McpRouter with `metadata.uid` (for owner references)
+ * @param upstreams the upstreams to configure, as `resolveUpstreams` returns them (valid, unique prefixes)
+ */
+export function renderRouter(
+  router: McpRouter,
+  upstreams: readonly McpUpstream[],
+  options: RenderOptions,
+): RenderedRouter {
+  const {name, namespace} = router.metadata;
+  const {spec} = router;
+  const names = childNames(name);
+  const labels = childLabels(name);
+  const owner = [ownerReference(router)];
+  const namer = new EnvNamer();
+  const env: V1EnvVar[] = [];
+
+  const sorted = [...upstreams].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+  const mcpServers: Record<string, unknown> = {};
+  for (const upstream of sorted) mcpServers[upstream.metadata.name] = renderServer(upstream, options, namer, env);
+  const routerJson = `${JSON.stringify(
+    {
+      mcpServers,
+      router: {
+        toolNameSeparator: spec.toolNameSeparator,
+        transports: {sse: spec.transports.sse, streamableHttp: spec.transports.streamableHttp},
+      },
+    },
+    null,
+    2,
+  )}\n`;
+  const configHash = hashOf(routerJson);
+
+  const configMap: ApplyObject = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: names.configMap,
+      namespace,
+      labels,
+      annotations: {[CONFIG_HASH_ANNOTATION]: configHash},
+      ownerReferences: owner,
+    },
+    data: {[CONFIG_FILE]: routerJson},
+  };
+
+  const podLabels = {...spec.podLabels, ...labels};
+  const container = {
+    name: 'router',
+    image: spec.image ?? options.routerImage,
+    ...(spec.imagePullPolicy && {imagePullPolicy: spec.imagePullPolicy}),
+    command: ['kube-mcp-router'],
+    args: ['router', '--config', `${CONFIG_DIR}/${CONFIG_FILE}`, '--host', '0.0.0.0', '--port', String(CONTAINER_PORT)],
+    ports: [{name: 'http', containerPort: CONTAINER_PORT, protocol: 'TCP'}],
+    // stdio upstreams started with npx need a writable HOME and npm cache; the root filesystem is read-only.
+    env: [{name: 'HOME', value: '/tmp'}, {name: 'npm_config_cache', value: '/tmp/.npm'}, ...env],
+    volumeMounts: [
+      {name: 'config', mountPath: CONFIG_DIR, readOnly: true},
+      {name: 'tmp', mountPath: '/tmp'},
+    ],
+    livenessProbe: {httpGet: {path: '/healthz', port: 'http'}, periodSeconds: 10, failureThreshold: 3},
+    readinessProbe: {httpGet: {path: '/readyz', port: 'http'}, periodSeconds: 5, failureThreshold: 3},
+    ...(spec.resources && {resources: spec.resources}),
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: {drop: ['ALL']},
+      seccompProfile: {type: 'RuntimeDefault'},
+    },
+  };
+  const deployment: ApplyObject = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {name: names.deployment, namespace, labels, ownerReferences: owner},
+    spec: {
+      replicas: spec.replicas,
+      selector: {matchLabels: selectorLabels(name)},
+      template: {
+        metadata: {labels: podLabels, ...(spec.podAnnotations && {annotations: spec.podAnnotations})},
+        spec: {
+          ...(spec.serviceAccountName && {serviceAccountName: spec.serviceAccountName}),
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: {runAsNonRoot: true, seccompProfile: {type: 'RuntimeDefault'}},
+          containers: [container],
+          volumes: [
+            {name: 'config', configMap: {name: names.configMap}},
+            {name: 'tmp', emptyDir: {}},
+          ],
+          ...(spec.imagePullSecrets && {imagePullSecrets: spec.imagePullSecrets}),
+          ...(spec.nodeSelector && {nodeSelector: spec.nodeSelector}),
+          ...(spec.tolerations && {tolerations: spec.tolerations}),
+          ...(spec.affinity && {affinity: spec.affinity}),
+        },
+      },
+    },
+  };
+
+  const service: ApplyObject = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: names.service,
+      namespace,
+      labels,
+      ...(spec.service.annotations && {annotations: spec.service.annotations}),
+      ownerReferences: owner,
+    },
+    spec: {
+      type: spec.service.type,
+      selector: selectorLabels(name),
+      ports: [{name: 'http', port: spec.service.port, targetPort: 'http', protocol: 'TCP'}],
+      sessionAffinity: 'ClientIP',
+    },
+  };
+
+  return {
+    routerJson,
+    configHash,
+    upstreams: sorted.map((u) => ({name: u.metadata.name, prefix: prefixOf(u)})),
+    env,
+    configMap,
+    deployment,
+    service,
+  };
+}
