@@ -99,7 +99,11 @@ export const McpRouterSpecSchema = z
       .optional()
       .describe('Image pull policy of the router container.'),
     imagePullSecrets: z
-      .array(z.object({name: z.string().min(1).max(253).describe('Name of a Secret of type dockerconfigjson.')}))
+      .array(
+        z
+          .object({name: z.string().min(1).max(253).describe('Name of the Secret.')})
+          .describe('A Secret of type kubernetes.io/dockerconfigjson in the namespace of the router.'),
+      )
       .max(16)
       .optional()
       .describe('Secrets for pulling the router image.'),

@@ -1,0 +1,246 @@
+import {describe, expect, it} from 'vitest';
+import {parseMcpRouter, parseMcpUpstream, type McpRouter, type McpUpstream} from '../../../operator/api/types.js';
+import {validateRendered} from '../../../operator/controllers/mcprouter/reconcile.js';
+import {renderRouter, routerUrl, type RenderOptions} from '../../../operator/controllers/mcprouter/render.js';
+import {parseRouterConfig} from '../../../router/config/load.js';
+import {routerResource, upstreamResource} from '../fixtures.js';
+
+const options: RenderOptions = {routerImage: 'example.test/router:1', clusterDomain: 'cluster.local'};
+
+function router(spec: Record<string, unknown> = {upstreamSelector: {}}): McpRouter {
+  const parsed = parseMcpRouter(routerResource('tools', spec));
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  return parsed.value;
+}
+
+function upstream(name: string, spec: Record<string, unknown>): McpUpstream {
+  const parsed = parseMcpUpstream(upstreamResource(name, spec));
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  return parsed.value;
+}
+
+const everything = upstream('everything', {
+  stdio: {
+    command: 'npx',
+    args: ['-y', '@modelcontextprotocol/server-everything'],
+    env: [{name: 'LOG', value: 'debug'}],
+  },
+});
+const github = upstream('github', {
+  http: {
+    url: 'https://api.example.test/mcp',
+    headers: [
+      {name: 'Authorization', valueFrom: {secretKeyRef: {name: 'github', key: 'authorization'}}},
+      {name: 'X-Team', value: 'a'},
+    ],
+  },
+  prefix: 'gh',
+});
+const memory = upstream('memory', {
+  http: {serviceRef: {name: 'memory-mcp', port: 8080}, transport: 'sse'},
+  tools: {include: ['read_*']},
+  timeouts: {callSeconds: 30},
+});
+const tokenEnv = upstream('fs', {
+  stdio: {
+    command: 'fs-mcp',
+    env: [{name: 'TOKEN', valueFrom: {secretKeyRef: {name: 'fs', key: 'token', optional: true}}}],
+  },
+});
+
+describe('renderRouter', () => {
+  it.each([
+    [
+      'a stdio upstream with literal env',
+      [everything],
+      {
+        everything: {
+          command: 'npx',
+          args: ['-y', '@modelcontextprotocol/server-everything'],
+          env: {LOG: 'debug'},
+          prefix: 'everything',
+        },
+      },
+    ],
+    [
+      'an HTTP upstream with a Secret-backed header',
+      [github],
+      {
+        github: {
+          type: 'http',
+          url: 'https://api.example.test/mcp',
+          headers: {Authorization: '${MCPU_GITHUB_HEADER_AUTHORIZATION}', 'X-Team': 'a'},
+          prefix: 'gh',
+        },
+      },
+    ],
+    [
+      'an SSE upstream behind a Service',
+      [memory],
+      {
+        memory: {
+          type: 'sse',
+          url: 'http://memory-mcp.team-a.svc.cluster.local:8080/mcp',
+          prefix: 'memory',
+          tools: {include: ['read_*']},
+          timeouts: {callSeconds: 30},
+        },
+      },
+    ],
+    [
+      'a stdio upstream with a Secret-backed env var',
+      [tokenEnv],
+      {fs: {command: 'fs-mcp', env: {TOKEN: '${MCPU_FS_ENV_TOKEN}'}, prefix: 'fs'}},
+    ],
+  ])('renders %s', (_name, upstreams, mcpServers) => {
+    const rendered = renderRouter(router(), upstreams, options);
+    expect(JSON.parse(rendered.routerJson)).toEqual({
+      mcpServers,
+      router: {toolNameSeparator: '__', transports: {sse: true, streamableHttp: true}},
+    });
+    expect(validateRendered(rendered)).toBeUndefined();
+  });
+
+  it('puts Secret references on the container, never values, and the router resolves them from the env', () => {
+    const rendered = renderRouter(router(), [github, tokenEnv], options);
+    const container = (rendered.deployment as any).spec.template.spec.containers[0];
+    expect(container.env).toEqual([
+      {name: 'HOME', value: '/tmp'},
+      {name: 'npm_config_cache', value: '/tmp/.npm'},
+      {name: 'MCPU_FS_ENV_TOKEN', valueFrom: {secretKeyRef: {name: 'fs', key: 'token', optional: true}}},
+      {name: 'MCPU_GITHUB_HEADER_AUTHORIZATION', valueFrom: {secretKeyRef: {name: 'github', key: 'authorization'}}},
+    ]);
+    const config = parseRouterConfig(
+      rendered.routerJson,
+      {MCPU_GITHUB_HEADER_AUTHORIZATION: 'Bearer s3cret', MCPU_FS_ENV_TOKEN: 't'},
+      'x',
+    );
+    const gh = config.upstreams.find((u) => u.name === 'github');
+    expect(gh && 'headers' in gh && gh.headers.Authorization).toBe('Bearer s3cret');
+  });
+
+  it('gives two sources that sanitize to the same env name distinct names', () => {
+    const a = upstream('a-b', {
+      stdio: {command: 'x', env: [{name: 'T', valueFrom: {secretKeyRef: {name: 's', key: 'k'}}}]},
+    });
+    const b = upstream('a_b', {
+      stdio: {command: 'x', env: [{name: 'T', valueFrom: {secretKeyRef: {name: 's', key: 'k'}}}]},
+    });
+    const rendered = renderRouter(router(), [a, b], options);
+    const names = rendered.env.map((e) => e.name);
+    expect(new Set(names).size).toBe(2);
+    expect(names[0]).toBe('MCPU_A_B_ENV_T');
+    expect(names[1]).toMatch(/^MCPU_A_B_ENV_T_[0-9A-F]{8}$/);
+  });
+
+  it('is deterministic and independent of the order of upstreams', () => {
+    const one = renderRouter(router(), [github, everything, memory], options);
+    const two = renderRouter(router(), [memory, everything, github], options);
+    expect(two).toEqual(one);
+    expect(one.configHash).toMatch(/^sha256:[0-9a-f]{16}$/);
+    expect(one.upstreams).toEqual([
+      {name: 'everything', prefix: 'everything'},
+      {name: 'github', prefix: 'gh'},
+      {name: 'memory', prefix: 'memory'},
+    ]);
+  });
+
+  it('changes the ConfigMap but not the pod template when an upstream changes without Secret-backed values', () => {
+    const before = renderRouter(router(), [everything], options);
+    const edited = upstream('everything', {
+      stdio: {command: 'npx', args: ['-y', 'other'], env: [{name: 'LOG', value: 'info'}]},
+    });
+    const after = renderRouter(router(), [edited], options);
+    expect(after.configMap.data).not.toEqual(before.configMap.data);
+    expect(after.configHash).not.toBe(before.configHash);
+    expect((after.deployment as any).spec.template).toEqual((before.deployment as any).spec.template);
+  });
+
+  it.each([
+    ['the image changes', router({upstreamSelector: {}, image: 'example.test/router:2'}), [everything]],
+    ['a Secret-backed env var is added', router(), [everything, tokenEnv]],
+  ])('changes the pod template when %s', (_name, changed, upstreams) => {
+    const before = renderRouter(router(), [everything], options);
+    const after = renderRouter(changed, upstreams, options);
+    expect((after.deployment as any).spec.template).not.toEqual((before.deployment as any).spec.template);
+  });
+
+  it('renders the Deployment, Service and ConfigMap with owner references, probes and a restricted security context', () => {
+    const spec = {
+      upstreamSelector: {},
+      replicas: 2,
+      resources: {requests: {cpu: '100m', memory: '128Mi'}},
+      nodeSelector: {pool: 'tools'},
+      tolerations: [{key: 'dedicated', operator: 'Equal', value: 'tools', effect: 'NoSchedule'}],
+      podLabels: {team: 'a', 'app.kubernetes.io/instance': 'overridden'},
+      service: {port: 8000, annotations: {a: 'b'}},
+    };
+    const rendered = renderRouter(router(spec), [], options);
+    const owner = {
+      apiVersion: 'mcprouter.dev/v1alpha1',
+      kind: 'McpRouter',
+      name: 'tools',
+      uid: 'uid-tools',
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+    for (const child of [rendered.configMap, rendered.deployment, rendered.service]) {
+      expect(child.metadata.ownerReferences).toEqual([owner]);
+      expect(child.metadata.namespace).toBe('team-a');
+    }
+    expect(rendered.configMap.metadata.name).toBe('tools-config');
+    const deployment = rendered.deployment as any;
+    expect(deployment.spec.replicas).toBe(2);
+    expect(deployment.spec.selector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'kube-mcp-router',
+      'app.kubernetes.io/instance': 'tools',
+    });
+    const pod = deployment.spec.template.spec;
+    expect(deployment.spec.template.metadata.labels).toMatchObject({team: 'a', 'app.kubernetes.io/instance': 'tools'});
+    expect(pod.nodeSelector).toEqual({pool: 'tools'});
+    expect(pod.tolerations).toEqual(spec.tolerations);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.volumes[0]).toEqual({name: 'config', configMap: {name: 'tools-config'}});
+    const container = pod.containers[0];
+    expect(container.image).toBe('example.test/router:1');
+    expect([...container.command, ...container.args]).toEqual([
+      'kube-mcp-router',
+      'router',
+      '--config',
+      '/etc/kube-mcp-router/router.json',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '8080',
+    ]);
+    expect(container.volumeMounts[0]).toEqual({name: 'config', mountPath: '/etc/kube-mcp-router', readOnly: true});
+    expect(container.volumeMounts[0].subPath).toBeUndefined();
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(container.resources).toEqual(spec.resources);
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: {drop: ['ALL']},
+      seccompProfile: {type: 'RuntimeDefault'},
+    });
+    const service = rendered.service as any;
+    expect(service.spec.sessionAffinity).toBe('ClientIP');
+    expect(service.spec.ports).toEqual([{name: 'http', port: 8000, targetPort: 'http', protocol: 'TCP'}]);
+    expect(service.metadata.annotations).toEqual({a: 'b'});
+    expect(routerUrl(router(spec), 'cluster.local')).toBe('http://tools.team-a.svc.cluster.local:8000');
+  });
+
+  it('renders the router options from the spec', () => {
+    const rendered = renderRouter(
+      router({upstreamSelector: {}, toolNameSeparator: '-', transports: {sse: false, streamableHttp: true}}),
+      [],
+      options,
+    );
+    expect(JSON.parse(rendered.routerJson).router).toEqual({
+      toolNameSeparator: '-',
+      transports: {sse: false, streamableHttp: true},
+    });
+  });
+});

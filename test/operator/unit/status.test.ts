@@ -1,0 +1,261 @@
+import type {V1Deployment, V1Pod} from '@kubernetes/client-node';
+import {describe, expect, it} from 'vitest';
+import {mergeConditions} from '../../../operator/api/conditions.js';
+import type {ResolvedUpstreams} from '../../../operator/controllers/mcprouter/resolve.js';
+import {
+  computeRouterStatus,
+  rolloutOf,
+  summarizePods,
+  type RouterObservation,
+} from '../../../operator/controllers/mcprouter/status.js';
+import {computeUpstreamStatus} from '../../../operator/controllers/mcpupstream/status.js';
+import {routerResource, upstreamResource} from '../fixtures.js';
+
+const T0 = '2026-01-01T00:00:00Z';
+const T1 = '2026-01-01T00:01:00Z';
+
+function deployment(status: V1Deployment['status'], generation = 1): V1Deployment {
+  return {metadata: {name: 'tools', generation}, status};
+}
+
+const complete = deployment({
+  observedGeneration: 1,
+  replicas: 2,
+  updatedReplicas: 2,
+  readyReplicas: 2,
+  availableReplicas: 2,
+});
+const noUpstreamProblems: ResolvedUpstreams = {selected: [], missing: [], invalid: [], conflicts: []};
+
+function rendered(extra: Partial<Extract<RouterObservation, {kind: 'rendered'}>> = {}): RouterObservation {
+  return {
+    kind: 'rendered',
+    replicas: 2,
+    url: 'http://tools.team-a.svc.cluster.local:80',
+    resolved: noUpstreamProblems,
+    upstreams: [{name: 'a', prefix: 'a'}],
+    configHash: 'sha256:0123456789abcdef',
+    ...extra,
+  };
+}
+
+const pendingPod: V1Pod = {
+  metadata: {name: 'tools-1'},
+  spec: {containers: []},
+  status: {phase: 'Pending'},
+};
+
+describe('computeRouterStatus', () => {
+  it.each<[string, RouterObservation, Record<string, [string, string]>]>([
+    [
+      'a complete rollout',
+      rendered({deployment: complete}),
+      {Ready: ['True', 'Available'], Progressing: ['False', 'RolloutComplete'], Degraded: ['False', 'AsExpected']},
+    ],
+    [
+      'a missing upstream',
+      rendered({deployment: complete, resolved: {...noUpstreamProblems, missing: ['github']}}),
+      {
+        Ready: ['False', 'UpstreamNotFound'],
+        Progressing: ['False', 'RolloutComplete'],
+        Degraded: ['True', 'UpstreamNotFound'],
+      },
+    ],
+    [
+      'pods Pending without nodes',
+      rendered({
+        deployment: deployment({observedGeneration: 1, replicas: 2, updatedReplicas: 2, unavailableReplicas: 2}),
+        pods: summarizePods([pendingPod, {...pendingPod, metadata: {name: 'tools-2'}}]),
+      }),
+      {Ready: ['False', 'PodsPending'], Progressing: ['True', 'RollingOut'], Degraded: ['False', 'AsExpected']},
+    ],
+    [
+      'a Deployment the controller has not seen',
+      rendered({deployment: deployment({}, 1)}),
+      {Ready: ['False', 'RollingOut'], Progressing: ['True', 'RollingOut'], Degraded: ['False', 'AsExpected']},
+    ],
+    [
+      'a failed apply',
+      rendered({applyError: 'apply failed: 422 Invalid'}),
+      {Ready: ['False', 'ApplyFailed'], Progressing: ['False', 'ApplyFailed'], Degraded: ['True', 'ApplyFailed']},
+    ],
+    [
+      'a stuck rollout',
+      rendered({
+        deployment: deployment({
+          observedGeneration: 1,
+          replicas: 2,
+          updatedReplicas: 2,
+          readyReplicas: 0,
+          conditions: [{type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded'}],
+        }),
+      }),
+      {
+        Ready: ['False', 'RollingOut'],
+        Progressing: ['False', 'ProgressDeadlineExceeded'],
+        Degraded: ['True', 'ProgressDeadlineExceeded'],
+      },
+    ],
+    [
+      'an invalid spec',
+      {kind: 'invalid', issues: [{path: 'spec.replicas', message: 'Too small'}]},
+      {Ready: ['False', 'InvalidSpec'], Progressing: ['False', 'InvalidSpec'], Degraded: ['True', 'InvalidSpec']},
+    ],
+  ])('reports %s', (_name, observation, expected) => {
+    const status = computeRouterStatus(routerResource('tools', {}, {generation: 3}), observation, T0);
+    const got = Object.fromEntries((status.conditions ?? []).map((c) => [c.type, [c.status, c.reason]]));
+    expect(got).toEqual(expected);
+    for (const condition of status.conditions ?? []) expect(condition.observedGeneration).toBe(3);
+    expect(status.observedGeneration).toBe(3);
+  });
+
+  it('names the missing upstream and says why pods are pending', () => {
+    const missing = computeRouterStatus(
+      routerResource('tools', {}),
+      rendered({deployment: complete, resolved: {...noUpstreamProblems, missing: ['github']}}),
+      T0,
+    );
+    expect(missing.conditions?.[0]?.message).toBe('McpUpstream "github" not found');
+    const pending = computeRouterStatus(
+      routerResource('tools', {}),
+      rendered({
+        deployment: deployment({observedGeneration: 1, replicas: 1, updatedReplicas: 1}),
+        pods: summarizePods([pendingPod]),
+      }),
+      T0,
+    );
+    expect(pending.conditions?.[0]?.message).toBe('1 pod Pending with no node assigned');
+  });
+
+  it('reports counts, url, upstreams and configHash', () => {
+    const status = computeRouterStatus(routerResource('tools', {}), rendered({deployment: complete}), T0);
+    expect(status).toMatchObject({
+      replicas: 2,
+      readyReplicas: 2,
+      url: 'http://tools.team-a.svc.cluster.local:80',
+      upstreams: [{name: 'a', prefix: 'a'}],
+      configHash: 'sha256:0123456789abcdef',
+    });
+  });
+
+  it('is stable: the same observation on the status it produced gives the same status', () => {
+    const first = computeRouterStatus(routerResource('tools', {}), rendered({deployment: complete}), T0);
+    const again = computeRouterStatus(
+      {...routerResource('tools', {}), status: first},
+      rendered({deployment: complete}),
+      T1,
+    );
+    expect(again).toEqual(first);
+  });
+});
+
+describe('mergeConditions', () => {
+  const previous = [
+    {
+      type: 'Ready',
+      status: 'False' as const,
+      reason: 'RollingOut',
+      message: 'm',
+      lastTransitionTime: T0,
+      observedGeneration: 1,
+    },
+  ];
+  it.each([
+    ['keeps the time when the status holds, even if the reason changes', 'False', 'PodsPending', T0],
+    ['takes the new time when the status flips', 'True', 'Available', T1],
+  ] as const)('%s', (_name, status, reason, time) => {
+    const [merged] = mergeConditions(previous, [{type: 'Ready', status, reason, message: 'n'}], 2, T1);
+    expect(merged).toEqual({
+      type: 'Ready',
+      status,
+      reason,
+      message: 'n',
+      lastTransitionTime: time,
+      observedGeneration: 2,
+    });
+  });
+});
+
+describe('rolloutOf', () => {
+  it.each([
+    ['no Deployment', undefined, 1, false],
+    ['an unobserved generation', deployment({observedGeneration: 1}, 2), 1, false],
+    [
+      'old replicas still running',
+      deployment({observedGeneration: 1, replicas: 3, updatedReplicas: 2, readyReplicas: 3, availableReplicas: 3}),
+      2,
+      false,
+    ],
+    ['all updated and ready', complete, 2, true],
+    ['zero replicas', deployment({observedGeneration: 1}), 0, true],
+  ])('with %s: done is %s', (_name, live, desired, done) => {
+    expect(rolloutOf(live, desired).done).toBe(done);
+  });
+});
+
+describe('summarizePods', () => {
+  it('counts unscheduled pods, takes the scheduler message and collects waiting reasons', () => {
+    const unscheduled: V1Pod = {
+      ...pendingPod,
+      status: {
+        phase: 'Pending',
+        conditions: [{type: 'PodScheduled', status: 'False', message: '0/3 nodes are available'}],
+      },
+    };
+    const pulling: V1Pod = {
+      metadata: {name: 'p'},
+      spec: {containers: [], nodeName: 'n1'},
+      status: {
+        phase: 'Pending',
+        containerStatuses: [
+          {
+            name: 'router',
+            image: 'i',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: {waiting: {reason: 'ImagePullBackOff'}},
+          },
+        ],
+      },
+    };
+    expect(summarizePods([unscheduled, pulling])).toEqual({
+      total: 2,
+      unscheduled: 1,
+      unscheduledMessage: '0/3 nodes are available',
+      pendingOnNode: 1,
+      waitingReasons: ['ImagePullBackOff'],
+    });
+  });
+});
+
+describe('computeUpstreamStatus', () => {
+  const routers = [
+    routerResource('by-label', {upstreamSelector: {matchLabels: {team: 'a'}}}),
+    routerResource('by-name', {upstreams: [{name: 'github'}]}),
+    routerResource('other', {upstreamSelector: {matchLabels: {team: 'b'}}}),
+  ];
+  it.each([
+    [
+      'a valid HTTP upstream selected by label and by name',
+      upstreamResource('github', {http: {url: 'https://x.test/mcp'}}, {team: 'a'}),
+      {Accepted: 'True', transport: 'streamableHttp', prefix: 'github', routers: ['by-label', 'by-name']},
+    ],
+    [
+      'a stdio upstream with its own prefix and no router',
+      upstreamResource('fs', {stdio: {command: 'x'}, prefix: 'files'}),
+      {Accepted: 'True', transport: 'stdio', prefix: 'files', routers: []},
+    ],
+    [
+      'an upstream with both transports',
+      upstreamResource('both', {stdio: {command: 'x'}, http: {url: 'https://x.test/mcp'}}),
+      {Accepted: 'False', routers: []},
+    ],
+  ])('reports %s', (_name, upstream, expected) => {
+    const status = computeUpstreamStatus(upstream, routers, T0);
+    const {Accepted, ...rest} = expected;
+    expect(status.conditions?.[0]?.status).toBe(Accepted);
+    expect(status).toMatchObject(rest);
+    if (Accepted === 'False') expect(status.conditions?.[0]?.message).toContain('set exactly one of stdio or http');
+  });
+});
