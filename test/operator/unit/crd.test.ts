@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- these tests read rendered manifests as plain JSON */
 import {readFileSync} from 'node:fs';
 import {describe, expect, it} from 'vitest';
 import {DEFINITIONS, buildCrd, renderCrdFiles, toStructural} from '../../../operator/api/crd.js';

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- these tests read rendered manifests as plain JSON */
 import {describe, expect, it} from 'vitest';
 import {parseMcpRouter, parseMcpUpstream, type McpRouter, type McpUpstream} from '../../../operator/api/types.js';
 import {validateRendered} from '../../../operator/controllers/mcprouter/reconcile.js';
