@@ -51,6 +51,10 @@ export function createTestRun(): string {
  */
 export async function finishTestRun(runDir: string, log: Log): Promise<void> {
   const planeDir = join(runDir, 'plane');
+  if (!existsSync(planeDir)) {
+    rmSync(runDir, {recursive: true, force: true});
+    return;
+  }
   await stopControlPlane(planeDir, {log});
   for (const entry of ['etcd', 'pki', 'bin', 'kubeconfig', 'kube-controller-manager']) {
     rmSync(join(planeDir, entry), {recursive: true, force: true});
