@@ -61,7 +61,7 @@ export class Controller {
     this.#queue.add(`${namespace}/${name}`);
   }
 
-  /** Whether no key is queued, running or waiting for a requeue. */
+  /** Whether no key is queued or running (keys waiting for a requeue or retry do not count). */
   get idle(): boolean {
     return this.#queue.idle;
   }

@@ -39,9 +39,14 @@ export class WorkQueue<K extends string = string> {
     return this.#queue.length;
   }
 
-  /** Whether nothing is queued, processing or waiting for a delay. */
+  /** Whether nothing is queued or processing (keys waiting for a delay do not count). */
   get idle(): boolean {
-    return this.#queue.length === 0 && this.#processing.size === 0 && this.#timers.size === 0;
+    return this.#queue.length === 0 && this.#processing.size === 0;
+  }
+
+  /** Keys waiting for a delay (requeues and retries). */
+  get delayed(): number {
+    return this.#timers.size;
   }
 
   /** Queues `key` now, unless it is already queued. */

@@ -1,4 +1,5 @@
 import {describe, expect, it} from 'vitest';
+import type {KubeObject} from '../../../operator/runtime/kube.js';
 import {
   APPLIED_HASH_ANNOTATION,
   isSubset,
@@ -23,7 +24,7 @@ describe('isSubset', () => {
 });
 
 describe('upToDate', () => {
-  const desired = {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'c', namespace: 'n'}, data: {a: '1'}};
+  const desired: KubeObject = {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'c', namespace: 'n'}, data: {a: '1'}};
   const live = {
     ...withAppliedHash(desired),
     metadata: {...withAppliedHash(desired).metadata, resourceVersion: '7', uid: 'u'},

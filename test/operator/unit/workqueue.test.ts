@@ -40,8 +40,9 @@ describe('WorkQueue', () => {
     const queue = new WorkQueue();
     queue.addAfter('a', 60_000);
     queue.addAfter('a', 5);
-    expect(queue.idle).toBe(false);
+    expect(queue.delayed).toBe(1);
     expect(await queue.get()).toBe('a');
+    expect(queue.idle).toBe(false);
     queue.done('a');
     queue.shutDown();
   });

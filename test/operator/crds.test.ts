@@ -1,0 +1,98 @@
+/**
+ * The CRDs on a real API server: applied with kubectl, they reject invalid resources with the CEL and schema
+ * messages, default what they should and explain every field.
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {createNamespace, kubectl, useCluster} from '../support/cluster.js';
+import {applyCrds, getJson, kc} from './support.js';
+
+describe('CRDs on a real API server', () => {
+  const cluster = useCluster();
+  let namespace: string;
+
+  beforeAll(async () => {
+    await applyCrds(cluster());
+    namespace = await createNamespace(cluster(), 'crds');
+  }, 180_000);
+
+  afterAll(async () => {
+    if (namespace) await kubectl(cluster(), ['delete', 'namespace', namespace, '--wait=false']);
+  });
+
+  const apply = (object: Record<string, unknown>) =>
+    kubectl(
+      cluster(),
+      ['apply', '-n', namespace, '-f', '-'],
+      JSON.stringify({apiVersion: 'mcprouter.dev/v1alpha1', ...object}),
+    );
+  const upstream = (name: string, spec: Record<string, unknown>) =>
+    apply({kind: 'McpUpstream', metadata: {name}, spec});
+  const router = (name: string, spec: Record<string, unknown>) => apply({kind: 'McpRouter', metadata: {name}, spec});
+
+  it.each([
+    [
+      'both stdio and http',
+      () => upstream('both', {stdio: {command: 'x'}, http: {url: 'https://x.test/mcp'}}),
+      'set exactly one of stdio or http',
+    ],
+    ['neither stdio nor http', () => upstream('neither', {prefix: 'p'}), 'set exactly one of stdio or http'],
+    [
+      'http with neither url nor serviceRef',
+      () => upstream('nourl', {http: {transport: 'sse'}}),
+      'set exactly one of url or serviceRef',
+    ],
+    [
+      'http with both url and serviceRef',
+      () => upstream('twice', {http: {url: 'https://x.test/mcp', serviceRef: {name: 's', port: 80}}}),
+      'set exactly one of url or serviceRef',
+    ],
+    [
+      'a name that cannot be the prefix',
+      () => upstream('my.upstream', {stdio: {command: 'x'}}),
+      'metadata.name is the default prefix',
+    ],
+    ['a bad prefix', () => upstream('badprefix', {stdio: {command: 'x'}, prefix: 'has space'}), 'spec.prefix'],
+    [
+      'an env var with value and valueFrom',
+      () =>
+        upstream('env', {
+          stdio: {command: 'x', env: [{name: 'A', value: 'v', valueFrom: {secretKeyRef: {name: 's', key: 'k'}}}]},
+        }),
+      'set exactly one of value or valueFrom',
+    ],
+    ['a URL that is not http(s)', () => upstream('ftp', {http: {url: 'ftp://x.test/mcp'}}), 'spec.http.url'],
+    ['a router name that cannot name a Service', () => router('bad.name', {}), 'must be a DNS-1035 label'],
+    [
+      'a router without transports',
+      () => router('quiet', {transports: {sse: false, streamableHttp: false}}),
+      'enable at least one transport',
+    ],
+    ['a router with a bad separator', () => router('sep', {toolNameSeparator: '::'}), 'spec.toolNameSeparator'],
+  ])('rejects %s with the message', async (_name, create, message) => {
+    const result = await create();
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(message);
+  });
+
+  it('accepts valid resources and applies the defaults', async () => {
+    expect((await upstream('fine', {http: {serviceRef: {name: 's', port: 8080}}})).code).toBe(0);
+    expect((await router('fine', {upstreams: [{name: 'fine'}]})).code).toBe(0);
+    const created = await getJson(cluster(), namespace, 'mcprouter', 'fine');
+    expect(created.spec).toMatchObject({
+      replicas: 1,
+      toolNameSeparator: '__',
+      service: {type: 'ClusterIP', port: 80},
+      transports: {sse: true, streamableHttp: true},
+    });
+    const up = await getJson(cluster(), namespace, 'mcpupstream', 'fine');
+    expect(up.spec.http).toMatchObject({transport: 'streamableHttp', serviceRef: {path: '/mcp'}});
+  });
+
+  it('explains fields with kubectl explain', async () => {
+    const selector = await kc(cluster(), ['explain', 'mcprouter.spec.upstreamSelector']);
+    expect(selector).toContain('Selects McpUpstreams in the namespace of the router by label');
+    expect(selector).toContain('matchLabels');
+    const headers = await kc(cluster(), ['explain', 'mcpupstream.spec.http.headers.valueFrom']);
+    expect(headers).toContain('never copied into the router ConfigMap');
+  });
+});

@@ -1,0 +1,320 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- cluster objects are read as plain JSON */
+/**
+ * The operator against a real kube-apiserver (and kube-controller-manager): the examples are applied with kubectl,
+ * an in-process operator watching the test's namespace reconciles them, and the tests look at the objects in the
+ * cluster.
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import type {Operator} from '../../operator/manager.js';
+import {parseRouterConfig} from '../../router/config/load.js';
+import {createNamespace, kubectl, useCluster} from '../support/cluster.js';
+import {applyCrds, examplesPath, getJson, kc, operatorState, settle, startOperator, waitFor} from './support.js';
+
+const SECRET_VALUE = 'ghp_replace-with-your-token';
+
+describe('operator on a real API server', () => {
+  const cluster = useCluster();
+  let namespace: string;
+  let operator: Operator;
+
+  beforeAll(async () => {
+    await applyCrds(cluster());
+    namespace = await createNamespace(cluster(), 'operator');
+    operator = await startOperator(cluster(), namespace);
+    await kc(cluster(), ['apply', '-n', namespace, '-f', examplesPath()]);
+  }, 180_000);
+
+  afterAll(async () => {
+    await operator?.stop();
+    if (namespace) await kubectl(cluster(), ['delete', 'namespace', namespace, '--wait=false']);
+  });
+
+  const get = (resource: string, name: string) => getJson(cluster(), namespace, resource, name);
+
+  it('renders the examples into a ConfigMap, a Deployment and a Service owned by the router', async () => {
+    const router = await waitFor('the router status', async () => {
+      const r = await get('mcprouter', 'demo');
+      return r?.status?.upstreams?.length === 3 ? r : undefined;
+    });
+    const owner = {
+      apiVersion: 'mcprouter.dev/v1alpha1',
+      kind: 'McpRouter',
+      name: 'demo',
+      uid: router.metadata.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+
+    const configMap = await waitFor('the ConfigMap', () => get('configmap', 'demo-config'));
+    expect(configMap.metadata.ownerReferences).toEqual([owner]);
+    const text = configMap.data['router.json'];
+    const config = parseRouterConfig(text, {MCPU_GITHUB_HEADER_AUTHORIZATION: 'from-the-secret'}, 'router.json');
+    expect(config.upstreams.map((u) => [u.name, u.prefix, u.transport])).toEqual([
+      ['everything', 'everything', 'stdio'],
+      ['everything-http', 'remote', 'streamableHttp'],
+      ['github', 'github', 'streamableHttp'],
+    ]);
+    expect(JSON.parse(text).mcpServers['everything-http'].url).toBe(
+      `http://everything-http.${namespace}.svc.cluster.local:3001/mcp`,
+    );
+    expect(JSON.parse(text).mcpServers.github.headers).toEqual({Authorization: '${MCPU_GITHUB_HEADER_AUTHORIZATION}'});
+
+    const deployment = await get('deployment', 'demo');
+    expect(deployment.metadata.ownerReferences).toEqual([owner]);
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    expect(container.image).toBe('example.test/kube-mcp-router:test');
+    expect([...container.command, ...container.args]).toEqual([
+      'kube-mcp-router',
+      'router',
+      '--config',
+      '/etc/kube-mcp-router/router.json',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '8080',
+    ]);
+    expect(container.env).toContainEqual({
+      name: 'MCPU_GITHUB_HEADER_AUTHORIZATION',
+      valueFrom: {secretKeyRef: {name: 'github-mcp', key: 'authorization'}},
+    });
+    expect(container.livenessProbe.httpGet).toMatchObject({path: '/healthz', port: 'http'});
+    expect(container.readinessProbe.httpGet).toMatchObject({path: '/readyz', port: 'http'});
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: {drop: ['ALL']},
+    });
+    expect(container.resources).toEqual({requests: {cpu: '100m', memory: '256Mi'}, limits: {memory: '1Gi'}});
+    expect(container.volumeMounts).toContainEqual({name: 'config', mountPath: '/etc/kube-mcp-router', readOnly: true});
+    expect(pod.volumes).toContainEqual({name: 'config', configMap: {name: 'demo-config', defaultMode: 420}});
+
+    const service = await get('service', 'demo');
+    expect(service.metadata.ownerReferences).toEqual([owner]);
+    expect(service.spec.sessionAffinity).toBe('ClientIP');
+    expect(service.spec.ports).toEqual([{name: 'http', port: 80, targetPort: 'http', protocol: 'TCP'}]);
+    expect(service.spec.selector).toEqual({
+      'app.kubernetes.io/name': 'kube-mcp-router',
+      'app.kubernetes.io/instance': 'demo',
+    });
+  });
+
+  it('copies no Secret value into any ConfigMap', async () => {
+    await waitFor('the ConfigMap', () => get('configmap', 'demo-config'));
+    const all = await kc(cluster(), ['get', 'configmaps', '-n', namespace, '-o', 'json']);
+    expect(all).toContain('MCPU_GITHUB_HEADER_AUTHORIZATION');
+    expect(all).not.toContain(SECRET_VALUE);
+  });
+
+  it('reports status on the router and the upstreams, shown by kubectl get and describe', async () => {
+    const router = await waitFor('the router status to follow the Deployment', async () => {
+      const r = await get('mcprouter', 'demo');
+      return r?.status?.replicas === 1 ? r : undefined;
+    });
+    const conditions = Object.fromEntries(router.status.conditions.map((c: any) => [c.type, c]));
+    expect(conditions.Ready).toMatchObject({
+      status: 'False',
+      reason: 'PodsPending',
+      observedGeneration: router.metadata.generation,
+    });
+    expect(conditions.Ready.message).toMatch(/Pending with no node assigned/);
+    expect(conditions.Progressing).toMatchObject({status: 'True', reason: 'RollingOut'});
+    expect(conditions.Degraded).toMatchObject({status: 'False', reason: 'AsExpected'});
+    expect(router.status).toMatchObject({
+      observedGeneration: router.metadata.generation,
+      replicas: 1,
+      readyReplicas: 0,
+      url: `http://demo.${namespace}.svc.cluster.local:80`,
+      upstreams: [
+        {name: 'everything', prefix: 'everything'},
+        {name: 'everything-http', prefix: 'remote'},
+        {name: 'github', prefix: 'github'},
+      ],
+    });
+    expect(router.status.configHash).toMatch(/^sha256:[0-9a-f]{16}$/);
+
+    const upstream = await waitFor('the upstream status', async () => {
+      const u = await get('mcpupstream', 'everything-http');
+      return u?.status?.routers?.length ? u : undefined;
+    });
+    expect(upstream.status).toMatchObject({transport: 'streamableHttp', prefix: 'remote', routers: ['demo']});
+    expect(upstream.status.conditions[0]).toMatchObject({type: 'Accepted', status: 'True', reason: 'Valid'});
+
+    const routers = await kc(cluster(), ['get', 'mcpr', '-n', namespace]);
+    expect(routers.split('\n')[0]).toMatch(/^NAME\s+READY\s+REPLICAS\s+UPSTREAMS\s+URL\s+AGE$/);
+    expect(routers).toMatch(/demo\s+False\s+1\s+everything,everything-http,github\s+http:\/\/demo\./);
+    const upstreams = await kc(cluster(), ['get', 'mcpu', '-n', namespace]);
+    expect(upstreams.split('\n')[0]).toMatch(/^NAME\s+TRANSPORT\s+PREFIX\s+AGE$/);
+    expect(upstreams).toMatch(/everything\s+stdio\s+everything\s/);
+    expect(await kc(cluster(), ['get', 'mcp', '-n', namespace])).toContain('mcprouter.mcprouter.dev/demo');
+
+    const described = await waitFor('Events in kubectl describe', async () => {
+      const text = await kc(cluster(), ['describe', 'mcpr', 'demo', '-n', namespace]);
+      return /Applied\s+.*Applied Deployment demo/.test(text) && /PodsPending/.test(text) ? text : undefined;
+    });
+    expect(described).toMatch(/Conditions:/);
+    expect(described).toMatch(/Type:\s+Ready/);
+  });
+
+  it('changes the ConfigMap but not the pod template when an upstream is edited', async () => {
+    await settle(operator);
+    const before = {configMap: await get('configmap', 'demo-config'), deployment: await get('deployment', 'demo')};
+    await kc(cluster(), [
+      'patch',
+      'mcpupstream',
+      'everything',
+      '-n',
+      namespace,
+      '--type=merge',
+      '-p',
+      JSON.stringify({spec: {stdio: {args: ['-y', '@modelcontextprotocol/server-everything', 'stdio']}}}),
+    ]);
+    const configMap = await waitFor('the ConfigMap to change', async () => {
+      const c = await get('configmap', 'demo-config');
+      return c.data['router.json'].includes('"stdio"\n') || c.data['router.json'].includes('"stdio"') ? c : undefined;
+    });
+    expect(JSON.parse(configMap.data['router.json']).mcpServers.everything.args).toEqual([
+      '-y',
+      '@modelcontextprotocol/server-everything',
+      'stdio',
+    ]);
+    await settle(operator);
+    const deployment = await get('deployment', 'demo');
+    expect(deployment.spec.template).toEqual(before.deployment.spec.template);
+    expect(deployment.metadata.generation).toBe(before.deployment.metadata.generation);
+    const router = await get('mcprouter', 'demo');
+    expect(router.status.configHash).toBe(configMap.metadata.annotations['mcprouter.dev/config-hash']);
+    expect(router.status.configHash).not.toBe(before.configMap.metadata.annotations['mcprouter.dev/config-hash']);
+  });
+
+  it('leaves every resourceVersion unchanged over two reconciles in a row', async () => {
+    await settle(operator);
+    const before = await operatorState(cluster(), namespace);
+    await operator.routerReconciler.reconcile({namespace, name: 'demo'});
+    await operator.routerReconciler.reconcile({namespace, name: 'demo'});
+    for (const upstream of ['everything', 'everything-http', 'github']) {
+      await operator.upstreamReconciler.reconcile({namespace, name: upstream});
+    }
+    expect(await operatorState(cluster(), namespace)).toEqual(before);
+    expect(Object.keys(before)).toEqual(
+      expect.arrayContaining(['McpRouter/demo', 'ConfigMap/demo-config', 'Deployment/demo', 'Service/demo']),
+    );
+  });
+
+  it('brings back an owned object that is deleted or edited', async () => {
+    await settle(operator);
+    const deleted = await get('configmap', 'demo-config');
+    await kc(cluster(), ['delete', 'configmap', 'demo-config', '-n', namespace]);
+    await kc(cluster(), [
+      'patch',
+      'service',
+      'demo',
+      '-n',
+      namespace,
+      '--type=merge',
+      '-p',
+      '{"spec":{"sessionAffinity":"None"}}',
+    ]);
+    await kc(cluster(), ['scale', 'deployment', 'demo', '-n', namespace, '--replicas=3']);
+    const back = await waitFor('the ConfigMap to come back', async () => {
+      const c = await get('configmap', 'demo-config');
+      return c && c.metadata.uid !== deleted.metadata.uid ? c : undefined;
+    });
+    expect(back.data).toEqual(deleted.data);
+    await waitFor(
+      'the Service affinity to come back',
+      async () => (await get('service', 'demo')).spec.sessionAffinity === 'ClientIP',
+    );
+    await waitFor('the replicas to come back', async () => (await get('deployment', 'demo')).spec.replicas === 1);
+  });
+
+  it('reports a missing upstream by name without an error loop, and recovers when it appears', async () => {
+    await kc(
+      cluster(),
+      ['apply', '-n', namespace, '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'mcprouter.dev/v1alpha1',
+        kind: 'McpRouter',
+        metadata: {name: 'named'},
+        spec: {upstreams: [{name: 'ghost'}, {name: 'everything'}]},
+      }),
+    );
+    const router = await waitFor('the UpstreamNotFound condition', async () => {
+      const r = await get('mcprouter', 'named');
+      return r?.status?.conditions?.find((c: any) => c.type === 'Ready' && c.reason === 'UpstreamNotFound')
+        ? r
+        : undefined;
+    });
+    const ready = router.status.conditions.find((c: any) => c.type === 'Ready');
+    expect(ready.message).toBe('McpUpstream "ghost" not found');
+    expect(router.status.conditions.find((c: any) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'UpstreamNotFound',
+    });
+    expect(router.status.upstreams).toEqual([{name: 'everything', prefix: 'everything'}]);
+    await waitFor('the ConfigMap with the upstreams that exist', async () => {
+      const c = await get('configmap', 'named-config');
+      return c && Object.keys(JSON.parse(c.data['router.json']).mcpServers).join() === 'everything';
+    });
+    // Not an error loop: the status settles and stays as it is.
+    await settle(operator);
+    const settled = (await get('mcprouter', 'named')).metadata.resourceVersion;
+    await operator.routerReconciler.reconcile({namespace, name: 'named'});
+    expect((await get('mcprouter', 'named')).metadata.resourceVersion).toBe(settled);
+    const events = await kc(cluster(), [
+      'get',
+      'events',
+      '-n',
+      namespace,
+      '--field-selector',
+      'involvedObject.name=named,reason=UpstreamNotFound',
+      '-o',
+      'json',
+    ]);
+    expect(JSON.parse(events).items[0]).toMatchObject({type: 'Warning', message: 'McpUpstream "ghost" not found'});
+
+    await kc(
+      cluster(),
+      ['apply', '-n', namespace, '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'mcprouter.dev/v1alpha1',
+        kind: 'McpUpstream',
+        metadata: {name: 'ghost'},
+        spec: {http: {url: 'https://ghost.example.test/mcp'}},
+      }),
+    );
+    const recovered = await waitFor('the router to recover', async () => {
+      const r = await get('mcprouter', 'named');
+      const degraded = r.status.conditions.find((c: any) => c.type === 'Degraded');
+      return degraded.status === 'False' ? r : undefined;
+    });
+    expect(recovered.status.upstreams.map((u: any) => u.name)).toEqual(['everything', 'ghost']);
+    const configMap = await get('configmap', 'named-config');
+    expect(Object.keys(JSON.parse(configMap.data['router.json']).mcpServers)).toEqual(['everything', 'ghost']);
+  });
+
+  it('garbage-collects the children when the router is deleted', async (context) => {
+    if (!cluster().controllerManager) context.skip('no kube-controller-manager: nothing garbage-collects');
+    await waitFor('the children of "named"', () => get('deployment', 'named'));
+    await kc(cluster(), ['delete', 'mcprouter', 'named', '-n', namespace]);
+    await waitFor('the children to be collected', async () => {
+      const left = await kc(cluster(), [
+        'get',
+        'configmaps,deployments,services',
+        '-n',
+        namespace,
+        '-l',
+        'mcprouter.dev/router=named',
+        '-o',
+        'name',
+      ]);
+      return left.trim() === '';
+    });
+    const upstream = await waitFor('"ghost" to be used by no router', async () => {
+      const u = await get('mcpupstream', 'ghost');
+      return u.status.routers.length === 0 ? u : undefined;
+    });
+    expect(upstream.status.conditions[0].message).toBe('valid; no router selects it');
+  });
+});
