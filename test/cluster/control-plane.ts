@@ -24,7 +24,7 @@ import {
   isFile,
   sleep,
 } from './binaries.js';
-import {type Pki, createPki, serviceClusterIpRange} from './pki.js';
+import {type Pki, createPki, frontProxyClientName, serviceClusterIpRange} from './pki.js';
 
 /** What a running control plane is, as recorded in `<stateDir>/state.json` once it is ready. */
 export interface ControlPlaneState {
@@ -139,12 +139,37 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${pki.serviceAccountPublicKey}`,
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+    // The aggregation layer's front proxy, as kubeadm sets it up (one CA for everything here): without it, every
+    // component that delegates authentication keeps logging a missing request-header CA.
+    `--requestheader-client-ca-file=${pki.caCert}`,
+    `--requestheader-allowed-names=${frontProxyClientName}`,
+    '--requestheader-username-headers=X-Remote-User',
+    '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--proxy-client-cert-file=${pki.frontProxyClientCert}`,
+    `--proxy-client-key-file=${pki.frontProxyClientKey}`,
     '--allow-privileged=true',
     '--endpoint-reconciler-type=none',
     '--profiling=false',
   ]);
   started.push(apiserver);
 
+  const tls = {ca: readFileSync(pki.caCert), cert: readFileSync(pki.adminCert), key: readFileSync(pki.adminKey)};
+  const ready = await waitFor(
+    () => httpGet(`${server}/readyz`, tls).then((r) => r.status === 200 && r.body === 'ok'),
+    started,
+    deadline,
+  );
+  if (!ready) {
+    const dead = exited(started);
+    return fail(
+      dead
+        ? `${dead.name} exited (code ${dead.child.exitCode})`
+        : `kube-apiserver was not ready within ${timeoutMs / 1000}s`,
+      dead ?? apiserver,
+    );
+  }
+  // After /readyz: the manager needs the RBAC bootstrap policy that the API server creates on start.
   let manager: Started | undefined;
   if (binaries.kubeControllerManager) {
     log(`Starting kube-controller-manager (health on https://127.0.0.1:${managerPort})`);
@@ -175,21 +200,6 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
     );
   }
 
-  const tls = {ca: readFileSync(pki.caCert), cert: readFileSync(pki.adminCert), key: readFileSync(pki.adminKey)};
-  const ready = await waitFor(
-    () => httpGet(`${server}/readyz`, tls).then((r) => r.status === 200 && r.body === 'ok'),
-    started,
-    deadline,
-  );
-  if (!ready) {
-    const dead = exited(started);
-    return fail(
-      dead
-        ? `${dead.name} exited (code ${dead.child.exitCode})`
-        : `kube-apiserver was not ready within ${timeoutMs / 1000}s`,
-      dead ?? apiserver,
-    );
-  }
   if (manager) {
     const managerUrl = `https://127.0.0.1:${managerPort}/healthz`;
     const healthy = await waitFor(
@@ -313,6 +323,11 @@ function commandLine(pid: number): string[] | undefined {
     return undefined;
   }
   return undefined;
+}
+
+/** Whether `pid` runs: alive and not a zombie (an exited process its parent has not reaped yet). */
+export function isRunning(pid: number): boolean {
+  return isAlive(pid) && !isZombie(pid);
 }
 
 /** An exited child of this process stays a zombie until reaped; it counts as stopped. */

@@ -25,6 +25,9 @@ export interface Pki {
   /** kube-controller-manager's serving certificate, so that its health can be probed with the CA. */
   controllerManagerServingCert: string;
   controllerManagerServingKey: string;
+  /** Client certificate the API server presents to aggregated API servers (the aggregation layer's front proxy). */
+  frontProxyClientCert: string;
+  frontProxyClientKey: string;
   /** Service-account token signing key pair. */
   serviceAccountKey: string;
   serviceAccountPublicKey: string;
@@ -33,6 +36,8 @@ export interface Pki {
 /** The first address of the Service range, which the `kubernetes` Service takes. */
 export const serviceClusterIpRange = '10.0.0.0/24';
 const kubernetesServiceIp = '10.0.0.1';
+/** The common name of the front-proxy client certificate, which the API server allows to send request headers. */
+export const frontProxyClientName = 'front-proxy-client';
 
 /**
  * Creates a fresh CA and the certificates and keys a single-node control plane needs, with the `openssl` command
@@ -55,6 +60,8 @@ export async function createPki(dir: string): Promise<Pki> {
     controllerManagerKey: file('controller-manager.key'),
     controllerManagerServingCert: file('controller-manager-serving.crt'),
     controllerManagerServingKey: file('controller-manager-serving.key'),
+    frontProxyClientCert: file('front-proxy-client.crt'),
+    frontProxyClientKey: file('front-proxy-client.key'),
     serviceAccountKey: file('sa.key'),
     serviceAccountPublicKey: file('sa.pub'),
   };
@@ -64,6 +71,7 @@ export async function createPki(dir: string): Promise<Pki> {
     pki.adminKey,
     pki.controllerManagerKey,
     pki.controllerManagerServingKey,
+    pki.frontProxyClientKey,
     pki.serviceAccountKey,
   ];
   await Promise.all(
@@ -104,6 +112,14 @@ export async function createPki(dir: string): Promise<Pki> {
   ];
   await Promise.all([
     sign(pki, 'apiserver', pki.apiserverKey, pki.apiserverCert, {CN: 'kube-apiserver'}, 'serverAuth', serverNames),
+    sign(
+      pki,
+      'front-proxy-client',
+      pki.frontProxyClientKey,
+      pki.frontProxyClientCert,
+      {CN: frontProxyClientName},
+      'clientAuth',
+    ),
     sign(pki, 'admin', pki.adminKey, pki.adminCert, {CN: 'kube-mcp-router-admin', O: 'system:masters'}, 'clientAuth'),
     sign(
       pki,
