@@ -38,6 +38,7 @@ export class Router implements SessionHost, UpstreamEvents {
   readonly #subscriptions = new Map<string, number>();
   readonly #inFlight = new Set<Promise<unknown>>();
   #draining = false;
+  #started: Promise<void> | undefined;
 
   constructor(config: RouterConfig, deps: {log: Logger; metrics?: RouterMetrics}) {
     this.#config = config;
@@ -58,9 +59,13 @@ export class Router implements SessionHost, UpstreamEvents {
     return this.#config.router;
   }
 
-  /** Connects every upstream concurrently; resolves when each has made its first attempt, failed or not. */
-  async start(): Promise<void> {
-    await Promise.all([...this.#upstreams.values()].map((upstream) => upstream.start()));
+  /**
+   * Connects every upstream concurrently; resolves when each has made its first attempt, failed or not.
+   * Calling it again returns the same promise.
+   */
+  start(): Promise<void> {
+    this.#started ??= Promise.all([...this.#upstreams.values()].map((upstream) => upstream.start())).then(() => undefined);
+    return this.#started;
   }
 
   upstreams(scope: Scope): Upstream[] {

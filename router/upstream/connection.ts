@@ -133,16 +133,17 @@ export class UpstreamConnection {
   /** Lists every kind the upstream declares, following pagination; tools pass the upstream's tool filter. */
   async refreshCatalog(kinds: (keyof UpstreamCatalog)[] = ['tools', 'prompts', 'resources', 'resourceTemplates']) {
     const capabilities = this.capabilities;
-    const next = {...this.#catalog};
+    const keep = toolFilter(this.#options.config.tools);
     await Promise.all(
       kinds.map(async (kind) => {
         const declared = kind === 'resourceTemplates' ? capabilities.resources : capabilities[kind];
-        next[kind] = declared ? ((await this.#listAll(kind)) as never) : [];
+        let entries = declared ? await this.#listAll(kind) : [];
+        if (kind === 'tools') entries = entries.filter((tool) => keep(String(tool.name)));
+        // Each kind is written on its own, so refreshes that overlap (a list_changed during the first listing)
+        // never put back an older list of another kind.
+        this.#catalog = {...this.#catalog, [kind]: entries};
       }),
     );
-    const keep = toolFilter(this.#options.config.tools);
-    next.tools = next.tools.filter((tool) => keep(tool.name));
-    this.#catalog = next;
   }
 
   async #listAll(kind: keyof UpstreamCatalog): Promise<JsonObject[]> {

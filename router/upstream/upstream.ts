@@ -93,7 +93,8 @@ export class Upstream {
   async #connectLoop(firstAttemptDone: () => void): Promise<void> {
     await pRetry(
       async () => {
-        const connection = await UpstreamConnection.open({
+        let connection: UpstreamConnection | undefined = undefined;
+        connection = await UpstreamConnection.open({
           config: this.config,
           log: this.#log,
           clientInfo: this.#clientInfo,
@@ -124,8 +125,8 @@ export class Upstream {
     ).catch(() => undefined); // rejected only by close()
   }
 
-  #lost(connection: UpstreamConnection, reason: string): void {
-    if (this.#connection !== connection || this.#stop.signal.aborted) return;
+  #lost(connection: UpstreamConnection | undefined, reason: string): void {
+    if (connection === undefined || this.#connection !== connection || this.#stop.signal.aborted) return;
     this.#connection = undefined;
     this.#log.warn({reason}, 'Lost upstream');
     this.#setState('down', reason);

@@ -1,0 +1,65 @@
+import {mkdtemp, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {Client} from '@modelcontextprotocol/sdk/client/index.js';
+import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
+import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
+import type {ClientCapabilities, JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
+import {pino} from 'pino';
+import {startRouter, type RunningRouter} from '../../router/cli.js';
+
+/** Writes a config object to a temporary router.json and returns its path. */
+export async function writeConfig(config: unknown): Promise<string> {
+  const folder = await mkdtemp(join(tmpdir(), 'kube-mcp-router-test-'));
+  const file = join(folder, 'router.json');
+  await writeFile(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
+/** Starts the real router (as `kube-mcp-router router` does) on a free loopback port, logging only errors. */
+export async function startTestRouter(config: unknown): Promise<RunningRouter & {url: string}> {
+  const running = await startRouter(
+    {config: await writeConfig(config), transport: 'http', host: '127.0.0.1', port: 0},
+    pino({level: process.env.TEST_LOG_LEVEL ?? 'error'}),
+  );
+  await running.router.start();
+  return running as RunningRouter & {url: string};
+}
+
+/** A client transport that records every message the client receives, in order, as the wire carried it. */
+export function recording(transport: Transport): {transport: Transport; received: JSONRPCMessage[]} {
+  const received: JSONRPCMessage[] = [];
+  const start = transport.start.bind(transport);
+  transport.start = async () => {
+    const onmessage = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      received.push(message);
+      onmessage?.(message, extra);
+    };
+    await start();
+  };
+  return {transport, received};
+}
+
+export type DownstreamKind = 'streamableHttp' | 'sse';
+
+/** The SDK client connected to a router path (`/mcp...` or `/sse...`), with the raw messages it received. */
+export async function connectClient(
+  url: string,
+  options: {capabilities?: ClientCapabilities} = {},
+): Promise<{client: Client; received: JSONRPCMessage[]; close(): Promise<void>}> {
+  const target = new URL(url);
+  const raw = target.pathname.startsWith('/sse') ? new SSEClientTransport(target) : new StreamableHTTPClientTransport(target);
+  const {transport, received} = recording(raw);
+  const client = new Client({name: 'test-client', version: '1.0.0'}, {capabilities: options.capabilities ?? {}});
+  await client.connect(transport);
+  return {
+    client,
+    received,
+    close: async () => {
+      if (raw instanceof StreamableHTTPClientTransport) await raw.terminateSession().catch(() => undefined);
+      await client.close();
+    },
+  };
+}
