@@ -169,9 +169,9 @@ export const DEFINITIONS: KindDefinition[] = [
       {name: 'Replicas', type: 'integer', jsonPath: '.status.replicas', description: 'Router pods that exist'},
       {
         name: 'Upstreams',
-        type: 'string',
-        jsonPath: '.status.upstreams[*].name',
-        description: 'Upstreams in the rendered config',
+        type: 'integer',
+        jsonPath: '.status.upstreamCount',
+        description: 'Number of upstreams in the rendered config',
       },
       {name: 'URL', type: 'string', jsonPath: '.status.url', description: 'In-cluster URL of the router'},
       {

@@ -172,6 +172,7 @@ export const McpRouterStatusSchema = z
       .array(RouterUpstreamStatusSchema)
       .optional()
       .describe('The upstreams in the rendered router.json, sorted by name.'),
+    upstreamCount: z.number().int().optional().describe('Number of upstreams in the rendered router.json.'),
     configHash: z.string().optional().describe('sha256 of the rendered router.json, as sha256:<first 16 hex digits>.'),
   })
   .describe('Observed state of the McpRouter, written by the operator.');

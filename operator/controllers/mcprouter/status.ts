@@ -188,6 +188,7 @@ export function computeRouterStatus(
       ...counts,
       ...(previous.url !== undefined && {url: previous.url}),
       ...(previous.upstreams !== undefined && {upstreams: previous.upstreams}),
+      ...(previous.upstreamCount !== undefined && {upstreamCount: previous.upstreamCount}),
       ...(previous.configHash !== undefined && {configHash: previous.configHash}),
     };
   }
@@ -257,6 +258,7 @@ export function computeRouterStatus(
     ...counts,
     url: observation.url,
     upstreams: observation.upstreams,
+    upstreamCount: observation.upstreams.length,
     configHash: observation.configHash,
   };
 }

@@ -24,7 +24,12 @@ describe('isSubset', () => {
 });
 
 describe('upToDate', () => {
-  const desired: KubeObject = {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'c', namespace: 'n'}, data: {a: '1'}};
+  const desired: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {name: 'c', namespace: 'n'},
+    data: {a: '1'},
+  };
   const live = {
     ...withAppliedHash(desired),
     metadata: {...withAppliedHash(desired).metadata, resourceVersion: '7', uid: 'u'},

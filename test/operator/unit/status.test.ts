@@ -134,6 +134,7 @@ describe('computeRouterStatus', () => {
       readyReplicas: 2,
       url: 'http://tools.team-a.svc.cluster.local:80',
       upstreams: [{name: 'a', prefix: 'a'}],
+      upstreamCount: 1,
       configHash: 'sha256:0123456789abcdef',
     });
   });
