@@ -1,7 +1,8 @@
-import {afterAll, describe, expect, it} from 'vitest';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {type Cluster, createNamespace, kubectl, useCluster} from '../support/cluster.js';
+import {type Cluster, createNamespace, ensureHelm, helm, kubectl, useCluster} from '../support/cluster.js';
 import {sleep} from './binaries.js';
+import {versions} from './versions.js';
 
 /** Polls `check` every 500 ms until it returns a value other than undefined; fails after `timeoutMs`. */
 async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -126,5 +127,31 @@ describe('the local control plane', () => {
     const admitted = await kubectl(cluster(), ['apply', '-f', '-'], privilegedPod(privileged));
     expect(admitted.stderr).toBe('');
     expect(admitted.code).toBe(0);
+  });
+});
+
+describe('the pinned helm', () => {
+  const cluster = useCluster();
+  let missing: string | undefined;
+
+  beforeAll(async () => {
+    // Built by `npm run cluster:build` (and .ci/run); built here, once, when it is not.
+    try {
+      await ensureHelm(cluster());
+    } catch (error) {
+      if (process.env.CI === 'true') throw error;
+      missing = error instanceof Error ? error.message : String(error);
+      console.warn(`SKIPPED: no helm: ${missing}`);
+    }
+  }, 30 * 60_000);
+
+  it('is the pinned version and reaches the control plane', async (context) => {
+    context.skip(missing !== undefined, `no helm: ${missing}`);
+    const version = await helm(cluster(), ['version', '--short']);
+    expect(version.code, version.stderr).toBe(0);
+    expect(version.stdout.trim().split('+')[0]).toBe(versions.helm);
+
+    const releases = await helm(cluster(), ['list', '--all-namespaces', '--output', 'json']);
+    expect(releases).toEqual({code: 0, stdout: '[]\n', stderr: ''});
   });
 });
