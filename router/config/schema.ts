@@ -96,7 +96,7 @@ const RemoteServerSchema = z
     ...RouterOptionsShape,
   })
   .strict()
-  .refine((s) => (s.url ?? s.serverUrl) !== undefined, {message: 'a remote server needs a url', path: ['url']});
+  .refine((s) => (s.url ?? s.serverUrl) !== undefined, {message: 'a server needs either a command (stdio) or a url (http, sse)', path: ['url']});
 
 const ServerSchema = z.union([StdioServerSchema, RemoteServerSchema], {
   error: () => 'a server needs either a command (stdio) or a url (http, sse)',
