@@ -158,7 +158,18 @@ describe('operator on a real API server', () => {
     expect(described).toMatch(/Type:\s+Ready/);
   });
 
-  it('changes the ConfigMap but not the pod template when an upstream is edited', async () => {
+  it('changes the ConfigMap of every router that selects an edited upstream, but not the pod template', async () => {
+    await kc(
+      cluster(),
+      ['apply', '-n', namespace, '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'mcprouter.dev/v1alpha1',
+        kind: 'McpRouter',
+        metadata: {name: 'second'},
+        spec: {upstreamSelector: {matchExpressions: [{key: 'team', operator: 'In', values: ['demo']}]}},
+      }),
+    );
+    await waitFor('the second router ConfigMap', () => get('configmap', 'second-config'));
     await settle(operator);
     const before = {configMap: await get('configmap', 'demo-config'), deployment: await get('deployment', 'demo')};
     await kc(cluster(), [
@@ -173,13 +184,17 @@ describe('operator on a real API server', () => {
     ]);
     const configMap = await waitFor('the ConfigMap to change', async () => {
       const c = await get('configmap', 'demo-config');
-      return c.data['router.json'].includes('"stdio"\n') || c.data['router.json'].includes('"stdio"') ? c : undefined;
+      return JSON.parse(c.data['router.json']).mcpServers.everything.args.includes('stdio') ? c : undefined;
     });
     expect(JSON.parse(configMap.data['router.json']).mcpServers.everything.args).toEqual([
       '-y',
       '@modelcontextprotocol/server-everything',
       'stdio',
     ]);
+    await waitFor('the second router ConfigMap to change', async () => {
+      const c = await get('configmap', 'second-config');
+      return JSON.parse(c.data['router.json']).mcpServers.everything.args.includes('stdio');
+    });
     await settle(operator);
     const deployment = await get('deployment', 'demo');
     expect(deployment.spec.template).toEqual(before.deployment.spec.template);

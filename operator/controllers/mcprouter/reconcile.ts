@@ -166,7 +166,7 @@ export class McpRouterReconciler implements Reconciler {
         DEPLOYMENTS,
         this.#deps.deployments,
         rendered.deployment,
-        `image ${(rendered.deployment.spec as {template: {spec: {containers: {image: string}[]}}}).template.spec.containers[0]?.image}`,
+        `image ${deploymentImage(rendered)}, ${rendered.env.length} env vars from Secrets or ConfigMaps`,
       ],
       [
         SERVICES,
@@ -232,6 +232,11 @@ export class McpRouterReconciler implements Reconciler {
       await this.#deps.events.record(object, 'Normal', ready.reason, ready.message);
     }
   }
+}
+
+function deploymentImage(rendered: RenderedRouter): string | undefined {
+  const spec = rendered.deployment.spec as {template: {spec: {containers: {image: string}[]}}};
+  return spec.template.spec.containers[0]?.image;
 }
 
 /**
