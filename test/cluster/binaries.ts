@@ -125,10 +125,11 @@ export async function ensureComponent(component: Component, options: ResolveOpti
 }
 
 export const howToGetBinaries =
-  'Either install Go >= 1.26 (https://go.dev/dl/) and run `npm run cluster:build` once (it builds the pinned ' +
-  'Kubernetes, etcd and helm from their Go modules into $HOME/.cache/kube-mcp-router, about 20-30 minutes on 2 cores), ' +
-  'or set KUBEBUILDER_ASSETS to a folder holding kube-apiserver, etcd (and kube-controller-manager, kubectl), for ' +
-  'example from `go run sigs.k8s.io/controller-runtime/tools/setup-envtest@latest use -p path`.';
+  'Either install Go >= 1.26 (https://go.dev/dl/ or a package manager) and run `npm run cluster:build` once: it ' +
+  'builds the pinned Kubernetes, etcd and helm from their Go modules through the Go module proxy into ' +
+  '$KUBE_MCP_ROUTER_CACHE (default $HOME/.cache/kube-mcp-router), about 15 minutes on 2 cores, once per machine. ' +
+  'Or set KUBEBUILDER_ASSETS to a folder holding kube-apiserver and etcd (and kube-controller-manager and kubectl), ' +
+  "such as the one controller-runtime's setup-envtest installs.";
 
 /**
  * Builds one component from its Go module into its cache folder, once: concurrent callers (other test workers, other
@@ -186,9 +187,9 @@ export async function buildComponent(component: Component, options: ResolveOptio
 }
 
 const buildDuration: Record<Component, string> = {
-  kubernetes: 'This takes about 15-25 minutes on 2 cores',
-  etcd: 'This takes 1-3 minutes',
-  helm: 'This takes 3-6 minutes',
+  kubernetes: 'This takes about 10 minutes on 2 idle cores, more on a busy machine',
+  etcd: 'This takes 1-2 minutes',
+  helm: 'This takes about 5 minutes',
 };
 
 /** The `tool` directives of a component's go.mod: the packages to build. */

@@ -31,6 +31,12 @@ import {
 import type {ControlPlaneState} from '../cluster/control-plane.js';
 import {acquireTestControlPlane} from '../cluster/test-run.js';
 
+/** Raised by useCluster()'s getter when called where no control plane is available (the suite is being skipped). */
+export class ClusterUnavailableError extends Error {
+  static code = 'CLUSTER_UNAVAILABLE';
+  override name = 'ClusterUnavailableError';
+}
+
 export interface Cluster {
   /** Absolute path of an admin kubeconfig file (client certificate in system:masters). */
   kubeconfig: string;
@@ -75,8 +81,12 @@ export function useCluster(): () => Cluster {
     if (skipReason !== undefined) context.skip(`no Kubernetes control plane: ${skipReason.split('\n')[0]}`);
   });
   return () => {
-    if (!cluster) throw new Error('useCluster(): the cluster is only available inside tests and hooks of its block');
-    return cluster;
+    if (cluster) return cluster;
+    throw new ClusterUnavailableError(
+      skipReason !== undefined
+        ? `no Kubernetes control plane: ${skipReason}`
+        : 'useCluster(): the cluster is only available inside tests and hooks of its block, after its beforeAll',
+    );
   };
 }
 
