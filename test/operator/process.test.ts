@@ -174,5 +174,20 @@ describe('operator process', () => {
       getJson(cluster(), namespace, 'configmap', 'after-config'),
     );
     expect(await reconciles(b)).toBeGreaterThan(0);
+
+    // Someone takes the Lease from b: b cannot renew it within its deadline, stops leading and exits with 1.
+    const stolen = new Date().toISOString().replace('Z', '000Z');
+    await kc(cluster(), [
+      'patch',
+      'lease',
+      lease,
+      '-n',
+      namespace,
+      '--type=merge',
+      '-p',
+      JSON.stringify({spec: {holderIdentity: 'thief', leaseDurationSeconds: 3600, renewTime: stolen}}),
+    ]);
+    expect(await b.exited).toBe(1);
+    expect(b.logs.some((line) => line.msg === 'Lost leadership; exiting')).toBe(true);
   });
 });

@@ -132,6 +132,8 @@ export interface OperatorProcess {
   metrics: string;
   /** Sends `signal` and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code when the process exits on its own. */
+  exited: Promise<number | null>;
   /** GETs a path of the probe or metrics server. */
   get(server: 'healthProbe' | 'metrics', path: string): Promise<{status: number; body: string}>;
 }
@@ -186,6 +188,7 @@ export async function spawnOperator(cluster: Cluster, args: string[]): Promise<O
   return {
     child,
     logs,
+    exited,
     ...addresses,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null) child.kill(signal);

@@ -1,5 +1,5 @@
-import {describe, expect, it} from 'vitest';
-import {parseOperatorFlags} from '../../../operator/cli.js';
+import {describe, expect, it, vi} from 'vitest';
+import {operatorCommand, parseOperatorFlags} from '../../../operator/cli.js';
 import {parseBindAddress} from '../../../operator/runtime/server.js';
 import {DEFAULT_ROUTER_IMAGE} from '../../../operator/version.js';
 
@@ -83,5 +83,35 @@ describe('parseBindAddress', () => {
     ['[::1]:9000', {host: '::1', port: 9000}],
   ])('%s', (address, expected) => {
     expect(parseBindAddress(address)).toEqual(expected);
+  });
+});
+
+describe('operatorCommand', () => {
+  it.each([
+    [['--help'], 0],
+    [['--no-such-flag'], 2],
+    [['--workers', 'many'], 2],
+  ])('%j exits with %i', async (argv, code) => {
+    const writes: string[] = [];
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (writes.push(String(chunk)), true));
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (writes.push(String(chunk)), true));
+    try {
+      expect(await operatorCommand(argv)).toBe(code);
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    expect(writes.join('')).toContain('Usage: kube-mcp-router operator');
+  });
+
+  it('fails with exit code 1 and a message when the kubeconfig cannot be read', async () => {
+    const writes: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (writes.push(String(chunk)), true));
+    try {
+      expect(await operatorCommand(['--kubeconfig', 'no-such-kubeconfig.yaml'])).toBe(1);
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(writes.join('')).toMatch(/Cannot load the kubeconfig no-such-kubeconfig.yaml/);
   });
 });
