@@ -80,7 +80,12 @@ export interface RunningRouter {
  */
 export async function startRouter(options: RouterCommandOptions, log?: Logger): Promise<RunningRouter> {
   const config = await loadRouterConfig(options.config);
-  const logger = log ?? createLogger({destination: options.transport === 'stdio' ? 2 : 1, ...(options.logLevel && {level: options.logLevel})});
+  const logger =
+    log ??
+    createLogger({
+      destination: options.transport === 'stdio' ? 2 : 1,
+      ...(options.logLevel && {level: options.logLevel}),
+    });
   const router = new Router(config, {log: logger, metrics: new RouterMetrics({processMetrics: true})});
   const graceMs = config.router.shutdownGraceSeconds * 1000;
 
@@ -98,7 +103,9 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
 
   const app = createHttpApp(router, {loopbackOnly: isLoopback(options.host)});
   const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(options.port, options.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+    const listening = app.listen(options.port, options.host, (error?: Error) =>
+      error ? reject(error) : resolve(listening),
+    );
   });
   const {port} = server.address() as AddressInfo;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -144,7 +151,10 @@ export async function routerCommand(argv: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       running.router.log.info({signal}, 'Stopping');
-      running.stop().then(() => resolve(0), () => resolve(1));
+      running.stop().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -64,7 +64,9 @@ export class Router implements SessionHost, UpstreamEvents {
    * Calling it again returns the same promise.
    */
   start(): Promise<void> {
-    this.#started ??= Promise.all([...this.#upstreams.values()].map((upstream) => upstream.start())).then(() => undefined);
+    this.#started ??= Promise.all([...this.#upstreams.values()].map((upstream) => upstream.start())).then(
+      () => undefined,
+    );
     return this.#started;
   }
 

@@ -97,7 +97,10 @@ export function parseRouterConfig(text: string, env: Record<string, string | und
     const prefix = server.prefix ?? defaultPrefix(name);
     const owner = prefixOwners.get(prefix);
     if (owner !== undefined) {
-      problems.push({path: `${serversKey}.${name}.prefix`, message: `prefix "${prefix}" is already used by "${owner}"`});
+      problems.push({
+        path: `${serversKey}.${name}.prefix`,
+        message: `prefix "${prefix}" is already used by "${owner}"`,
+      });
       continue;
     }
     if (!PREFIX_PATTERN.test(prefix)) {
@@ -148,7 +151,9 @@ export async function loadRouterConfig(
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(file, [{path: '', message: `cannot read the file: ${(error as NodeJS.ErrnoException).code}`}]);
+    throw new ConfigError(file, [
+      {path: '', message: `cannot read the file: ${(error as NodeJS.ErrnoException).code}`},
+    ]);
   }
   return parseRouterConfig(text, env, file);
 }

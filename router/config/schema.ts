@@ -53,7 +53,9 @@ const RouterOptionsShape = {
     .string()
     .regex(PREFIX_PATTERN, 'must match ^[a-zA-Z0-9_-]{1,32}$')
     .optional()
-    .describe('First part of aggregated tool and prompt names; default: the server key, cut to the allowed characters.'),
+    .describe(
+      'First part of aggregated tool and prompt names; default: the server key, cut to the allowed characters.',
+    ),
   tools: ToolFilterSchema.optional(),
   session: z
     .enum(['perSession', 'shared'])
@@ -90,13 +92,22 @@ const RemoteServerSchema = z
         'Transport: http, streamable-http or streamableHttp for Streamable HTTP, sse for the legacy HTTP+SSE ' +
           'transport. Default: sse when the URL path ends in /sse, else Streamable HTTP.',
       ),
-    url: z.url({protocol: /^https?$/}).optional().describe('URL of the MCP endpoint.'),
-    serverUrl: z.url({protocol: /^https?$/}).optional().describe('Windsurf spelling of url.'),
+    url: z
+      .url({protocol: /^https?$/})
+      .optional()
+      .describe('URL of the MCP endpoint.'),
+    serverUrl: z
+      .url({protocol: /^https?$/})
+      .optional()
+      .describe('Windsurf spelling of url.'),
     headers: z.record(z.string(), z.string()).default({}).describe('HTTP headers sent with every request.'),
     ...RouterOptionsShape,
   })
   .strict()
-  .refine((s) => (s.url ?? s.serverUrl) !== undefined, {message: 'a server needs either a command (stdio) or a url (http, sse)', path: ['url']});
+  .refine((s) => (s.url ?? s.serverUrl) !== undefined, {
+    message: 'a server needs either a command (stdio) or a url (http, sse)',
+    path: ['url'],
+  });
 
 const ServerSchema = z.union([StdioServerSchema, RemoteServerSchema], {
   error: () => 'a server needs either a command (stdio) or a url (http, sse)',

@@ -26,7 +26,11 @@ function sendError(res: Response, status: number, code: number, message: string)
  */
 export function createHttpApp(router: Router, options: {loopbackOnly: boolean}): express.Express {
   const {transports, maxBodyBytes, allowedHosts, allowedOrigins} = router.options;
-  const policy: OriginPolicy = {allowedOrigins, loopbackOnly: options.loopbackOnly, ...(allowedHosts && {allowedHosts})};
+  const policy: OriginPolicy = {
+    allowedOrigins,
+    loopbackOnly: options.loopbackOnly,
+    ...(allowedHosts && {allowedHosts}),
+  };
   const registry = new SessionRegistry();
   const app = express();
   app.disable('x-powered-by');
@@ -90,7 +94,8 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
       const scope = scopeOf(req, res);
       if (!scope) return;
       const id = req.header('mcp-session-id');
-      if (id === undefined) return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
+      if (id === undefined)
+        return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
       const entry = registry.find<StreamableHTTPServerTransport>(id, 'streamableHttp', scope);
       if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
       await entry.transport.handleRequest(req, res);
@@ -119,7 +124,8 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
     });
     mcp.post('/message', json, async (req, res) => {
       const id = req.query.sessionId;
-      if (typeof id !== 'string') return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: sessionId is required');
+      if (typeof id !== 'string')
+        return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: sessionId is required');
       const entry = registry.find<SSEServerTransport>(id, 'sse');
       if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
       await entry.transport.handlePostMessage(req, res, req.body);
@@ -129,7 +135,8 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
   app.use(mcp);
   app.use((_req, res) => sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found'));
   app.use((error: {type?: string; status?: number}, _req: Request, res: Response, _next: NextFunction) => {
-    if (error.type === 'entity.parse.failed') return sendError(res, 400, JsonRpcCode.ParseError, 'Parse error: invalid JSON');
+    if (error.type === 'entity.parse.failed')
+      return sendError(res, 400, JsonRpcCode.ParseError, 'Parse error: invalid JSON');
     if (error.type === 'entity.too.large') {
       return sendError(res, 413, JsonRpcCode.InvalidRequest, `Request body larger than ${maxBodyBytes} bytes`);
     }

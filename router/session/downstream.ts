@@ -11,7 +11,13 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import {z} from 'zod';
-import {aggregateCatalog, resolveResource, type AggregateCatalog, type CatalogPart, type Route} from '../catalog/aggregate.js';
+import {
+  aggregateCatalog,
+  resolveResource,
+  type AggregateCatalog,
+  type CatalogPart,
+  type Route,
+} from '../catalog/aggregate.js';
 import {JsonRpcFailure, NotFoundError, RouterError, toJsonRpcFailure, UnroutableError} from '../errors.js';
 import type {Logger} from '../log.js';
 import {describe, type JsonObject, type Message, type UpstreamConnection} from '../upstream/connection.js';
@@ -139,7 +145,8 @@ export class DownstreamSession {
       case 'completion/complete':
         return this.#complete(params, extra);
       default:
-        if (this.scope.kind === 'upstream') return this.#forward({upstream: this.scope.name, target: ''}, message, extra);
+        if (this.scope.kind === 'upstream')
+          return this.#forward({upstream: this.scope.name, target: ''}, message, extra);
         throw new UnroutableError(`Method "${method}" is not supported by the aggregate endpoint`);
     }
   }
@@ -162,10 +169,18 @@ export class DownstreamSession {
     const ref = (params.ref ?? {}) as JsonObject;
     if (ref.type === 'ref/prompt') {
       const route = await this.#routeName('prompt', String(ref.name));
-      return this.#forward(route, {method: 'completion/complete', params: {...params, ref: {...ref, name: route.target}}}, extra);
+      return this.#forward(
+        route,
+        {method: 'completion/complete', params: {...params, ref: {...ref, name: route.target}}},
+        extra,
+      );
     }
     const route = await this.#routeUri(String(ref.uri));
-    return this.#forward(route, {method: 'completion/complete', params: {...params, ref: {...ref, uri: route.target}}}, extra);
+    return this.#forward(
+      route,
+      {method: 'completion/complete', params: {...params, ref: {...ref, uri: route.target}}},
+      extra,
+    );
   }
 
   async #subscription(method: string, uri: string, extra: Extra): Promise<JsonObject> {
@@ -173,10 +188,9 @@ export class DownstreamSession {
     const shared = this.#host.upstream(route.upstream)?.config.session === 'shared';
     const subscribe = method === 'resources/subscribe';
     if (subscribe ? this.#subscriptions.has(uri) : !this.#subscriptions.has(uri)) return {};
-    const first = !shared || (subscribe ? this.#host.retainSubscription : this.#host.releaseSubscription)(
-      route.upstream,
-      route.target,
-    );
+    const first =
+      !shared ||
+      (subscribe ? this.#host.retainSubscription : this.#host.releaseSubscription)(route.upstream, route.target);
     if (subscribe) this.#subscriptions.set(uri, route);
     else this.#subscriptions.delete(uri);
     if (!first) return {};
@@ -204,7 +218,10 @@ export class DownstreamSession {
             ...(token !== undefined && {
               onProgress: (progress: JsonObject) =>
                 void extra
-                  .sendNotification({method: 'notifications/progress', params: {...progress, progressToken: token}} as never)
+                  .sendNotification({
+                    method: 'notifications/progress',
+                    params: {...progress, progressToken: token},
+                  } as never)
                   .catch(() => undefined),
             }),
           },
@@ -311,7 +328,10 @@ export class DownstreamSession {
     if (method === 'notifications/message') {
       const level = LEVELS.indexOf(params.level as LoggingLevel);
       if (this.#logLevel && level < LEVELS.indexOf(this.#logLevel)) return;
-      const logger = this.scope.kind === 'aggregate' ? {logger: params.logger ? `${upstream}/${String(params.logger)}` : upstream} : {};
+      const logger =
+        this.scope.kind === 'aggregate'
+          ? {logger: params.logger ? `${upstream}/${String(params.logger)}` : upstream}
+          : {};
       return this.#send({method, params: {...params, ...logger}});
     }
     if (method === 'notifications/resources/updated') {
@@ -332,9 +352,7 @@ export class DownstreamSession {
     const calls = this.#inFlight.get(upstream);
     const only = calls?.size === 1 ? [...calls][0] : undefined;
     const outgoing = {method: request.method, params: request.params ?? {}} as never;
-    return only
-      ? only.sendRequest(outgoing, AnyResult, {signal})
-      : this.server.request(outgoing, AnyResult, {signal});
+    return only ? only.sendRequest(outgoing, AnyResult, {signal}) : this.server.request(outgoing, AnyResult, {signal});
   }
 
   #send(notification: Message): void {
@@ -347,7 +365,10 @@ export class DownstreamSession {
     if (this.#closed) return;
     this.#closed = true;
     for (const route of this.#subscriptions.values()) {
-      if (this.#host.upstream(route.upstream)?.config.session === 'shared' && this.#host.releaseSubscription(route.upstream, route.target)) {
+      if (
+        this.#host.upstream(route.upstream)?.config.session === 'shared' &&
+        this.#host.releaseSubscription(route.upstream, route.target)
+      ) {
         this.#host
           .upstream(route.upstream)
           ?.connection?.forward({method: 'resources/unsubscribe', params: {uri: route.target}})

@@ -70,9 +70,7 @@ export class UpstreamConnection {
     this.#options = options;
     const {config} = options;
     this.#client = new Client(options.clientInfo, {capabilities: options.capabilities});
-    this.#transport = new TappedTransport(createClientTransport(config, options.log), (message) =>
-      this.#tap(message),
-    );
+    this.#transport = new TappedTransport(createClientTransport(config, options.log), (message) => this.#tap(message));
     this.#client.fallbackRequestHandler = (request, extra) =>
       options.onServerRequest({method: request.method, ...(request.params && {params: request.params})}, extra.signal);
     this.#client.fallbackNotificationHandler = (notification) => this.#onNotification(notification);

@@ -88,7 +88,10 @@ describe.each([
   });
 
   it('passes structuredContent through', async () => {
-    const result = await client.callTool({name: 'everything__get-structured-content', arguments: {location: 'New York'}});
+    const result = await client.callTool({
+      name: 'everything__get-structured-content',
+      arguments: {location: 'New York'},
+    });
     expect(result.structuredContent).toMatchObject({temperature: expect.any(Number), conditions: expect.any(String)});
   });
 
@@ -109,7 +112,10 @@ describe.each([
     const doc = await client.readResource({uri: 'demo://resource/static/document/architecture.md'});
     expect(doc.contents[0]?.text).toMatch(/\w+/);
     const templated = await client.readResource({uri: 'demo://resource/dynamic/text/7'});
-    expect(templated.contents[0]).toMatchObject({uri: 'demo://resource/dynamic/text/7', text: expect.stringContaining('7')});
+    expect(templated.contents[0]).toMatchObject({
+      uri: 'demo://resource/dynamic/text/7',
+      text: expect.stringContaining('7'),
+    });
     const viaSse = await client.readResource({uri: 'sse+demo://resource/dynamic/text/8'});
     expect(viaSse.contents[0]?.text).toContain('8');
     const templates = (await client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
@@ -134,7 +140,9 @@ describe.each([
       (m) => 'method' in m && m.method === 'notifications/progress' && m.params?.progressToken === token,
     );
     expect(progress.map((m) => (m as {params: {progress: number}}).params.progress)).toEqual([1, 2, 3, 4]);
-    expect(received.indexOf(progress.at(-1) as JSONRPCMessage)).toBeLessThan(received.indexOf(response as JSONRPCMessage));
+    expect(received.indexOf(progress.at(-1) as JSONRPCMessage)).toBeLessThan(
+      received.indexOf(response as JSONRPCMessage),
+    );
   });
 
   it('cancels a long call and keeps the session working', async () => {
@@ -150,11 +158,15 @@ describe.each([
       'Echo: still here',
     );
     const metrics = await (await fetch(`${router.url}/metrics`)).text();
-    expect(metrics).toMatch(/mcp_router_calls_total\{upstream="everything-http",method="tools\/call",tool="trigger-long-running-operation",outcome="cancelled"\} [1-9]/);
+    expect(metrics).toMatch(
+      /mcp_router_calls_total\{upstream="everything-http",method="tools\/call",tool="trigger-long-running-operation",outcome="cancelled"\} [1-9]/,
+    );
   });
 
   it('answers an unknown tool with an error that names it', async () => {
-    await expect(client.callTool({name: 'nobody__nothing', arguments: {}})).rejects.toThrow(/Unknown tool "nobody__nothing"/);
+    await expect(client.callTool({name: 'nobody__nothing', arguments: {}})).rejects.toThrow(
+      /Unknown tool "nobody__nothing"/,
+    );
   });
 });
 
@@ -168,7 +180,9 @@ describe.each([
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).toContain('echo');
       expect(names.some((n) => n.includes('__'))).toBe(false);
-      expect(text(await client.callTool({name: 'get-sum', arguments: {a: 40, b: 2}}))).toBe('The sum of 40 and 2 is 42.');
+      expect(text(await client.callTool({name: 'get-sum', arguments: {a: 40, b: 2}}))).toBe(
+        'The sum of 40 and 2 is 42.',
+      );
       const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
       expect(prompts).toContain('simple-prompt');
       expect(client.getServerVersion()?.name).toBe('mcp-servers/everything');
@@ -187,7 +201,9 @@ describe('server-to-client requests on a perSession upstream', () => {
         role: 'assistant',
         content: {type: 'text', text: 'sampled by the test client'},
       }));
-      client.setRequestHandler(ListRootsRequestSchema, async () => ({roots: [{uri: 'file:///srv/data', name: 'data'}]}));
+      client.setRequestHandler(ListRootsRequestSchema, async () => ({
+        roots: [{uri: 'file:///srv/data', name: 'data'}],
+      }));
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).toContain('http__trigger-sampling-request');
       const sampled = await client.callTool({
@@ -218,7 +234,9 @@ describe('failing upstreams', () => {
       expect(text(await client.callTool({name: 'victim__echo', arguments: {message: 'before'}}))).toBe('Echo: before');
       await victim.stop();
       await expect(client.callTool({name: 'victim__echo', arguments: {message: 'after'}})).rejects.toThrow(/"victim"/);
-      expect(text(await client.callTool({name: 'everything__echo', arguments: {message: 'alive'}}))).toBe('Echo: alive');
+      expect(text(await client.callTool({name: 'everything__echo', arguments: {message: 'alive'}}))).toBe(
+        'Echo: alive',
+      );
     } finally {
       await close();
     }

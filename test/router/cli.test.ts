@@ -47,7 +47,11 @@ describe('kube-mcp-router router', () => {
   });
 
   it('names an unset ${VAR} with its path', async () => {
-    const file = await writeConfig({mcpServers: {gh: {type: 'http', url: 'http://127.0.0.1:1/mcp', headers: {Authorization: 'Bearer ${NO_SUCH_TOKEN_VAR}'}}}});
+    const file = await writeConfig({
+      mcpServers: {
+        gh: {type: 'http', url: 'http://127.0.0.1:1/mcp', headers: {Authorization: 'Bearer ${NO_SUCH_TOKEN_VAR}'}},
+      },
+    });
     const {code, stderr} = await run(['--config', file]);
     expect(code).toBe(2);
     expect(stderr).toContain('mcpServers.gh.headers.Authorization: environment variable NO_SUCH_TOKEN_VAR is not set');
@@ -66,7 +70,11 @@ describe('kube-mcp-router router', () => {
     });
     const client = new Client({name: 'stdio-test', version: '1'});
     await client.connect(
-      new StdioClientTransport({command: process.execPath, args: [...CLI, '--config', file, '--transport', 'stdio'], stderr: 'ignore'}),
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [...CLI, '--config', file, '--transport', 'stdio'],
+        stderr: 'ignore',
+      }),
     );
     try {
       const names = (await client.listTools()).tools.map((t) => t.name);

@@ -25,11 +25,15 @@ const initialize = {
 /** POSTs with node:http, which (unlike fetch) lets a test send any Host header. */
 async function post(path: string, body: string, headers: Record<string, string> = {}) {
   const {status, text} = await new Promise<{status: number; text: string}>((resolve, reject) => {
-    const request = httpRequest(`${router.url}${path}`, {method: 'POST', headers: {...MCP_HEADERS, ...headers}}, (res) => {
-      let data = '';
-      res.on('data', (chunk) => (data += chunk));
-      res.on('end', () => resolve({status: res.statusCode ?? 0, text: data}));
-    });
+    const request = httpRequest(
+      `${router.url}${path}`,
+      {method: 'POST', headers: {...MCP_HEADERS, ...headers}},
+      (res) => {
+        let data = '';
+        res.on('data', (chunk) => (data += chunk));
+        res.on('end', () => resolve({status: res.statusCode ?? 0, text: data}));
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -45,14 +49,42 @@ async function post(path: string, body: string, headers: Record<string, string> 
 describe('bad requests', () => {
   it.each([
     ['invalid JSON', '/mcp', '{"jsonrpc": "2.0", "id": 1, "method": ', {}, 400, -32700],
-    ['a request without a session', '/mcp', JSON.stringify({jsonrpc: '2.0', id: 1, method: 'tools/list'}), {}, 400, -32600],
-    ['an unknown session', '/mcp', JSON.stringify({jsonrpc: '2.0', id: 1, method: 'tools/list'}), {'mcp-session-id': 'nope'}, 404, -32001],
+    [
+      'a request without a session',
+      '/mcp',
+      JSON.stringify({jsonrpc: '2.0', id: 1, method: 'tools/list'}),
+      {},
+      400,
+      -32600,
+    ],
+    [
+      'an unknown session',
+      '/mcp',
+      JSON.stringify({jsonrpc: '2.0', id: 1, method: 'tools/list'}),
+      {'mcp-session-id': 'nope'},
+      404,
+      -32001,
+    ],
     ['an unknown upstream path', '/mcp/nosuch', JSON.stringify(initialize), {}, 404, -32600],
     ['a foreign Host (DNS rebinding)', '/mcp', JSON.stringify(initialize), {host: 'evil.example:8080'}, 403, -32600],
     ['a foreign Origin', '/mcp', JSON.stringify(initialize), {origin: 'http://evil.example'}, 403, -32600],
     ['a body over the limit', '/mcp', JSON.stringify({...initialize, pad: 'x'.repeat(5000)}), {}, 413, -32600],
-    ['an unknown SSE session', '/message?sessionId=nope', JSON.stringify({jsonrpc: '2.0', id: 1, method: 'ping'}), {}, 404, -32001],
-    ['an SSE post without sessionId', '/message', JSON.stringify({jsonrpc: '2.0', id: 1, method: 'ping'}), {}, 400, -32600],
+    [
+      'an unknown SSE session',
+      '/message?sessionId=nope',
+      JSON.stringify({jsonrpc: '2.0', id: 1, method: 'ping'}),
+      {},
+      404,
+      -32001,
+    ],
+    [
+      'an SSE post without sessionId',
+      '/message',
+      JSON.stringify({jsonrpc: '2.0', id: 1, method: 'ping'}),
+      {},
+      400,
+      -32600,
+    ],
   ])('answers %s with an error', async (_what, path, body, headers, status, code) => {
     const response = await post(path, body, headers);
     expect(response.status).toBe(status);

@@ -17,7 +17,9 @@ export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -35,10 +37,14 @@ export interface HttpMcpServer {
  */
 export async function startEverythingHttp(mode: 'streamableHttp' | 'sse'): Promise<HttpMcpServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', join(here, 'loopback-only.mjs'), serverEntry('server-everything'), mode], {
-    env: {...process.env, PORT: String(port)},
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', join(here, 'loopback-only.mjs'), serverEntry('server-everything'), mode],
+    {
+      env: {...process.env, PORT: String(port)},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const url = `http://127.0.0.1:${port}/${mode === 'sse' ? 'sse' : 'mcp'}`;
   const deadline = Date.now() + 20_000;
   for (;;) {

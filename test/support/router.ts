@@ -50,7 +50,9 @@ export async function connectClient(
   options: {capabilities?: ClientCapabilities} = {},
 ): Promise<{client: Client; received: JSONRPCMessage[]; close(): Promise<void>}> {
   const target = new URL(url);
-  const raw = target.pathname.startsWith('/sse') ? new SSEClientTransport(target) : new StreamableHTTPClientTransport(target);
+  const raw = target.pathname.startsWith('/sse')
+    ? new SSEClientTransport(target)
+    : new StreamableHTTPClientTransport(target);
   const {transport, received} = recording(raw);
   const client = new Client({name: 'test-client', version: '1.0.0'}, {capabilities: options.capabilities ?? {}});
   await client.connect(transport);

@@ -2,7 +2,8 @@ import {describe, expect, it} from 'vitest';
 import {interpolate, parseRouterConfig} from '../../../router/config/load.js';
 import {ConfigError} from '../../../router/errors.js';
 
-const parse = (config: unknown, env: Record<string, string> = {}) => parseRouterConfig(JSON.stringify(config), env, 'router.json');
+const parse = (config: unknown, env: Record<string, string> = {}) =>
+  parseRouterConfig(JSON.stringify(config), env, 'router.json');
 
 function issuesOf(config: unknown, env: Record<string, string> = {}): string[] {
   try {
@@ -55,19 +56,34 @@ describe('parseRouterConfig', () => {
       {mcpServers: {s: {type: 'http', url: 'https://${HOST}/mcp', headers: {Authorization: 'Bearer ${TOKEN:-none}'}}}},
       {HOST: 'example.com'},
     );
-    expect(config.upstreams[0]).toMatchObject({url: 'https://example.com/mcp', headers: {Authorization: 'Bearer none'}});
+    expect(config.upstreams[0]).toMatchObject({
+      url: 'https://example.com/mcp',
+      headers: {Authorization: 'Bearer none'},
+    });
   });
 
   it.each([
     [{}, 'mcpServers: the config needs an mcpServers (or servers) object'],
     [{mcpServers: {s: {}}}, 'mcpServers.s.url: a server needs either a command (stdio) or a url (http, sse)'],
     [{mcpServers: {s: {command: 'x', bogus: 1}}}, 'mcpServers.s: Unrecognized key: "bogus"'],
-    [{mcpServers: {s: {type: 'http'}}}, 'mcpServers.s.url: a server needs either a command (stdio) or a url (http, sse)'],
+    [
+      {mcpServers: {s: {type: 'http'}}},
+      'mcpServers.s.url: a server needs either a command (stdio) or a url (http, sse)',
+    ],
     [{mcpServers: {s: {url: 'ftp://h'}}}, 'mcpServers.s.url: Invalid URL'],
     [{mcpServers: {s: {command: 'x', prefix: 'bad prefix'}}}, 'mcpServers.s.prefix: must match ^[a-zA-Z0-9_-]{1,32}$'],
-    [{mcpServers: {s: {command: 'x', session: 'pooled'}}}, 'mcpServers.s.session: Invalid option: expected one of "perSession"|"shared"'],
-    [{mcpServers: {s: {command: 'x', timeouts: {callSeconds: -1}}}}, 'mcpServers.s.timeouts.callSeconds: Too small: expected number to be >0'],
-    [{mcpServers: {a: {command: 'x', prefix: 'p'}, b: {command: 'y', prefix: 'p'}}}, 'mcpServers.b.prefix: prefix "p" is already used by "a"'],
+    [
+      {mcpServers: {s: {command: 'x', session: 'pooled'}}},
+      'mcpServers.s.session: Invalid option: expected one of "perSession"|"shared"',
+    ],
+    [
+      {mcpServers: {s: {command: 'x', timeouts: {callSeconds: -1}}}},
+      'mcpServers.s.timeouts.callSeconds: Too small: expected number to be >0',
+    ],
+    [
+      {mcpServers: {a: {command: 'x', prefix: 'p'}, b: {command: 'y', prefix: 'p'}}},
+      'mcpServers.b.prefix: prefix "p" is already used by "a"',
+    ],
     [{mcpServers: {s: {command: '${MISSING}'}}}, 'mcpServers.s.command: environment variable MISSING is not set'],
   ])('rejects %j with its path and reason', (config, issue) => {
     expect(issuesOf(config)).toContain(issue);

@@ -60,17 +60,17 @@ describe('aggregateCatalog', () => {
     }),
     part('two', 'b', {
       tools: [{name: 'echo'}],
-      resources: [{uri: 'demo://doc/1', name: 'doc'}, {uri: 'file:///x', name: 'x'}],
+      resources: [
+        {uri: 'demo://doc/1', name: 'doc'},
+        {uri: 'file:///x', name: 'x'},
+      ],
       resourceTemplates: [{uriTemplate: 'demo://item/{id}', name: 'item'}],
     }),
   ];
   const catalog = aggregateCatalog(parts, {kind: 'prefixed', separator: '__'});
 
   it('prefixes tool and prompt names and keeps every other field', () => {
-    expect(catalog.tools).toEqual([
-      {name: 'a__echo', description: 'first', extra: {kept: true}},
-      {name: 'b__echo'},
-    ]);
+    expect(catalog.tools).toEqual([{name: 'a__echo', description: 'first', extra: {kept: true}}, {name: 'b__echo'}]);
     expect(catalog.toolRoutes.get('b__echo')).toEqual({upstream: 'two', target: 'echo'});
     expect(catalog.promptRoutes.get('a__hello')).toEqual({upstream: 'one', target: 'hello'});
   });
