@@ -46,7 +46,15 @@ export class Router implements SessionHost, UpstreamEvents {
     this.metrics = deps.metrics ?? new RouterMetrics();
     const clientInfo = {name: ROUTER_NAME, version: ROUTER_VERSION};
     for (const upstream of config.upstreams) {
-      this.#upstreams.set(upstream.name, new Upstream(upstream, {log: this.log, clientInfo, events: this}));
+      this.#upstreams.set(
+        upstream.name,
+        new Upstream(upstream, {
+          log: this.log,
+          clientInfo,
+          events: this,
+          healthCheckSeconds: config.router.healthCheckSeconds,
+        }),
+      );
       this.metrics.upstreamUp.set({upstream: upstream.name, transport: upstream.transport}, 0);
     }
   }

@@ -145,6 +145,11 @@ export const RouterOptionsSchema = z
       .strict()
       .default({sse: true, streamableHttp: true})
       .describe('Downstream transports the router serves over HTTP.'),
+    healthCheckSeconds: z
+      .number()
+      .positive()
+      .default(10)
+      .describe('Seconds between pings of each connected upstream; a failed ping marks it down and reconnects.'),
     shutdownGraceSeconds: z
       .number()
       .nonnegative()

@@ -18,7 +18,14 @@ import {
   type CatalogPart,
   type Route,
 } from '../catalog/aggregate.js';
-import {JsonRpcFailure, NotFoundError, RouterError, toJsonRpcFailure, UnroutableError} from '../errors.js';
+import {
+  JsonRpcFailure,
+  NotFoundError,
+  RouterError,
+  toJsonRpcFailure,
+  UnroutableError,
+  UpstreamUnavailableError,
+} from '../errors.js';
 import type {Logger} from '../log.js';
 import {describe, type JsonObject, type Message, type UpstreamConnection} from '../upstream/connection.js';
 import type {Upstream} from '../upstream/upstream.js';
@@ -231,6 +238,9 @@ export class DownstreamSession {
       return result;
     } catch (error) {
       if (extra.signal.aborted) outcome = 'cancelled';
+      if (error instanceof UpstreamUnavailableError && upstream.config.session === 'perSession') {
+        this.#dropConnection(upstream.name); // the next call opens a new upstream session
+      }
       throw error;
     } finally {
       calls.delete(extra);
@@ -251,6 +261,12 @@ export class DownstreamSession {
     return pending;
   }
 
+  #dropConnection(name: string): void {
+    const pending = this.#connections.get(name);
+    this.#connections.delete(name);
+    void pending?.then((connection) => connection.close()).catch(() => undefined);
+  }
+
   async #openConnection(upstream: Upstream): Promise<UpstreamConnection> {
     const connection = await upstream.openSessionConnection(
       this.server.getClientVersion(),
@@ -260,7 +276,7 @@ export class DownstreamSession {
         onNotification: (notification) => this.deliver(upstream.name, notification),
         onLost: (reason) => {
           this.#host.log.warn({upstream: upstream.name, session: this.id, reason}, 'Lost upstream session');
-          this.#connections.delete(upstream.name);
+          this.#dropConnection(upstream.name);
           this.upstreamsChanged();
         },
       },

@@ -221,6 +221,23 @@ export class UpstreamConnection {
     return new UpstreamUnavailableError(this.name, describe(error));
   }
 
+  /**
+   * Pings the upstream (MCP 2025-11-25 basic/utilities/ping).
+   * @returns false when it did not answer within `timeoutMs` or the transport failed; true otherwise
+   */
+  async ping(timeoutMs: number): Promise<boolean> {
+    try {
+      await this.#client.ping({timeout: timeoutMs});
+      return true;
+    } catch (error) {
+      return (
+        error instanceof McpError &&
+        error.code !== JsonRpcCode.RequestTimeout &&
+        error.code !== JsonRpcCode.ConnectionClosed
+      );
+    }
+  }
+
   get isOpen(): boolean {
     return this.#client.transport !== undefined;
   }

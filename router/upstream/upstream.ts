@@ -48,8 +48,16 @@ export class Upstream {
   #error: string | undefined;
   #since = new Date();
 
-  constructor(config: UpstreamConfig, deps: {log: Logger; clientInfo: Implementation; events: UpstreamEvents}) {
+  readonly #healthCheckMs: number;
+  #healthCheck: NodeJS.Timeout | undefined;
+
+  /** `healthCheckSeconds`: seconds between pings of the router-wide connection. */
+  constructor(
+    config: UpstreamConfig,
+    deps: {log: Logger; clientInfo: Implementation; events: UpstreamEvents; healthCheckSeconds: number},
+  ) {
     this.config = config;
+    this.#healthCheckMs = deps.healthCheckSeconds * 1000;
     this.#log = deps.log.child({upstream: config.name});
     this.#clientInfo = deps.clientInfo;
     this.#events = deps.events;
@@ -108,6 +116,7 @@ export class Upstream {
           return;
         }
         this.#connection = connection;
+        this.#watch(connection);
         this.#log.info({tools: connection.catalog.tools.length}, 'Connected upstream');
         this.#setState('ready');
         firstAttemptDone();
@@ -125,8 +134,21 @@ export class Upstream {
     ).catch(() => undefined); // rejected only by close()
   }
 
+  /** Pings the connection every healthCheckSeconds: HTTP upstreams that die close no stream the router would see. */
+  #watch(connection: UpstreamConnection): void {
+    clearInterval(this.#healthCheck);
+    this.#healthCheck = setInterval(async () => {
+      if (this.#connection === connection && !(await connection.ping(this.#healthCheckMs))) {
+        this.#lost(connection, 'it did not answer a ping');
+        await connection.close();
+      }
+    }, this.#healthCheckMs);
+    this.#healthCheck.unref();
+  }
+
   #lost(connection: UpstreamConnection | undefined, reason: string): void {
     if (connection === undefined || this.#connection !== connection || this.#stop.signal.aborted) return;
+    clearInterval(this.#healthCheck);
     this.#connection = undefined;
     this.#log.warn({reason}, 'Lost upstream');
     this.#setState('down', reason);
@@ -176,6 +198,7 @@ export class Upstream {
   /** Stops reconnecting and closes the router-wide connection (a stdio child gets EOF, then SIGTERM, then SIGKILL). */
   async close(): Promise<void> {
     this.#stop.abort();
+    clearInterval(this.#healthCheck);
     const connection = this.#connection;
     this.#connection = undefined;
     this.#setState('closed');

@@ -39,6 +39,7 @@ beforeAll(async () => {
       broken: {command: node, args: ['no-such-server.js'], timeouts: {connectSeconds: 5}},
       victim: {type: 'streamable-http', url: victim.url},
     },
+    router: {healthCheckSeconds: 1},
   });
 });
 
@@ -110,14 +111,14 @@ describe.each([
     expect(listed).toContain('demo://resource/static/document/architecture.md');
     expect(listed).toContain('http+demo://resource/static/document/architecture.md');
     const doc = await client.readResource({uri: 'demo://resource/static/document/architecture.md'});
-    expect(doc.contents[0]?.text).toMatch(/\w+/);
+    expect(doc.contents[0]).toMatchObject({mimeType: 'text/markdown', text: expect.stringContaining('Architecture')});
     const templated = await client.readResource({uri: 'demo://resource/dynamic/text/7'});
     expect(templated.contents[0]).toMatchObject({
       uri: 'demo://resource/dynamic/text/7',
       text: expect.stringContaining('7'),
     });
     const viaSse = await client.readResource({uri: 'sse+demo://resource/dynamic/text/8'});
-    expect(viaSse.contents[0]?.text).toContain('8');
+    expect(viaSse.contents[0]).toMatchObject({text: expect.stringContaining('8')});
     const templates = (await client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
     expect(templates).toContain('sse+demo://resource/dynamic/text/{resourceId}');
   });
@@ -139,7 +140,7 @@ describe.each([
     const progress = received.filter(
       (m) => 'method' in m && m.method === 'notifications/progress' && m.params?.progressToken === token,
     );
-    expect(progress.map((m) => (m as {params: {progress: number}}).params.progress)).toEqual([1, 2, 3, 4]);
+    expect(progress.map((m) => (m as unknown as {params: {progress: number}}).params.progress)).toEqual([1, 2, 3, 4]);
     expect(received.indexOf(progress.at(-1) as JSONRPCMessage)).toBeLessThan(
       received.indexOf(response as JSONRPCMessage),
     );
@@ -161,6 +162,46 @@ describe.each([
     expect(metrics).toMatch(
       /mcp_router_calls_total\{upstream="everything-http",method="tools\/call",tool="trigger-long-running-operation",outcome="cancelled"\} [1-9]/,
     );
+  });
+
+  it('passes resource_link content and annotations through unchanged', async () => {
+    const links = await client.callTool({name: 'everything__get-resource-links', arguments: {count: 2}});
+    expect(links.content).toContainEqual(
+      expect.objectContaining({type: 'resource_link', uri: expect.stringMatching(/^demo:\/\//)}),
+    );
+    const annotated = await client.callTool({
+      name: 'everything__get-annotated-message',
+      arguments: {messageType: 'error', includeImage: false},
+    });
+    expect(annotated.content).toContainEqual(
+      expect.objectContaining({annotations: expect.objectContaining({priority: 1})}),
+    );
+  });
+
+  it('routes completion/complete, ping and logging/setLevel', async () => {
+    const completion = await client.complete({
+      ref: {type: 'ref/prompt', name: 'http__completable-prompt'},
+      argument: {name: 'department', value: 'Eng'},
+    });
+    expect(completion.completion.values).toEqual(['Engineering']);
+    await expect(client.ping()).resolves.toEqual({});
+    await client.setLoggingLevel('debug');
+    await client.callTool({name: 'http__toggle-simulated-logging', arguments: {}});
+    await expect.poll(() => received.some((m) => 'method' in m && m.method === 'notifications/message')).toBe(true);
+    const log = received.find((m) => 'method' in m && m.method === 'notifications/message');
+    expect(log).toMatchObject({params: {logger: expect.stringMatching(/^everything-http/)}});
+  });
+
+  it('delivers resources/updated for a subscribed URI under the URI the client knows', async () => {
+    const uri = 'http+demo://resource/static/document/features.md';
+    await client.subscribeResource({uri});
+    await client.callTool({name: 'http__toggle-subscriber-updates', arguments: {}});
+    await expect
+      .poll(() => received.some((m) => 'method' in m && m.method === 'notifications/resources/updated'))
+      .toBe(true);
+    const update = received.find((m) => 'method' in m && m.method === 'notifications/resources/updated');
+    expect(update).toMatchObject({params: {uri}});
+    await client.unsubscribeResource({uri});
   });
 
   it('answers an unknown tool with an error that names it', async () => {
