@@ -1,4 +1,4 @@
-import {type ChildProcess, spawn} from 'node:child_process';
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -315,14 +315,16 @@ export function findProcesses(stateDir: string): {name: ProgramName; pid: number
 }
 
 function commandLine(pid: number): string[] | undefined {
-  try {
-    if (existsSync('/proc/self/cmdline')) {
+  if (existsSync('/proc/self/cmdline')) {
+    try {
       return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    } catch {
+      return undefined;
     }
-  } catch {
-    return undefined;
   }
-  return undefined;
+  // Without /proc (macOS): ps joins the arguments with spaces, which is enough to recognise our own programs.
+  const ps = spawnSync('ps', ['-o', 'args=', '-p', String(pid)], {encoding: 'utf8'});
+  return ps.status === 0 ? ps.stdout.trim().split(/\s+/) : undefined;
 }
 
 /** Whether `pid` runs: alive and not a zombie (an exited process its parent has not reaped yet). */
