@@ -11,6 +11,7 @@ import {
   kc,
   metricValue,
   operatorState,
+  stableOperatorState,
   spawnOperator,
   waitFor,
   type OperatorProcess,
@@ -77,7 +78,7 @@ describe('operator process', () => {
       async () => (await getJson(cluster(), namespace, 'mcprouter', 'demo'))?.status?.replicas >= 1,
     );
     await settled(first, 1);
-    const before = await operatorState(cluster(), namespace);
+    const before = await stableOperatorState(cluster(), namespace);
     expect(await first.stop('SIGTERM')).toBe(0);
     expect(first.logs.some((line) => line.msg === 'Stopped operator')).toBe(true);
 

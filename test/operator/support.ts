@@ -123,6 +123,21 @@ export async function operatorState(cluster: Cluster, namespace: string): Promis
   };
 }
 
+/**
+ * `operatorState` once it holds still: two reads 1.5 s apart are equal. Deployments' status is also written by
+ * kube-controller-manager (and the routers' status follows it), so a test comparing states waits for quiet first.
+ */
+export async function stableOperatorState(cluster: Cluster, namespace: string): Promise<Record<string, string>> {
+  let previous = await operatorState(cluster, namespace);
+  return waitFor('the objects to stop changing', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const current = await operatorState(cluster, namespace);
+    const same = JSON.stringify(current) === JSON.stringify(previous);
+    previous = current;
+    return same ? current : undefined;
+  });
+}
+
 /** The operator CLI running as a child process. */
 export interface OperatorProcess {
   child: ChildProcess;
