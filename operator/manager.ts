@@ -86,8 +86,9 @@ export class Operator {
   constructor(options: OperatorOptions) {
     this.#options = options;
     this.#log = options.log;
-    this.client = new KubeClient(options.kubeConfig);
     this.metrics = createMetrics();
+    const requests = this.metrics.requests;
+    this.client = new KubeClient(options.kubeConfig, (method, code) => requests.inc({method, code: String(code)}));
     this.lostLeadership = new Promise((resolve) => (this.#onLost = resolve));
     const common = {client: this.client, namespace: options.namespace, log: options.log, metrics: this.metrics};
     this.routers = new Informer({...common, type: MCP_ROUTERS});
@@ -204,7 +205,13 @@ export class Operator {
     return this.#leader?.identity;
   }
 
-  /** Whether both controllers have nothing queued, running or waiting (tests use it to wait for a steady state). */
+  /** Requests sent to the API server that write (POST, PUT, PATCH, DELETE), whatever their outcome. */
+  async writes(): Promise<number> {
+    const {values} = await this.metrics.requests.get();
+    return values.filter((v) => v.labels.method !== 'GET').reduce((sum, v) => sum + v.value, 0);
+  }
+
+  /** Whether both controllers have nothing queued or running (tests use it to wait for a steady state). */
   get idle(): boolean {
     return this.routerController.idle && this.upstreamController.idle;
   }

@@ -108,9 +108,19 @@ export function loadKubeConfig(file?: string): KubeConfig {
   return config;
 }
 
+/** Called after every response (or failure, with code 0), e.g. to count requests by method and status code. */
+export type ResponseObserver = (method: string, code: number) => void;
+
 /** A client of the API server for JSON requests. Stateless apart from the KubeConfig. */
 export class KubeClient {
-  constructor(readonly kubeConfig: KubeConfig) {}
+  readonly #observe: ResponseObserver | undefined;
+
+  constructor(
+    readonly kubeConfig: KubeConfig,
+    observe?: ResponseObserver,
+  ) {
+    this.#observe = observe;
+  }
 
   /**
    * Sends one request and returns the parsed JSON body.
@@ -137,6 +147,7 @@ export class KubeClient {
     await this.kubeConfig.applyToHTTPSOptions(requestOptions);
     const transport = url.protocol === 'https:' ? https : http;
     const timeoutMs = options.timeoutMs ?? 30_000;
+    const observe = this.#observe;
     return new Promise<T>((resolve, reject) => {
       const req = transport.request(url, requestOptions, (res) => {
         const chunks: Buffer[] = [];
@@ -145,6 +156,7 @@ export class KubeClient {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
+          observe?.(method, status);
           let parsed: unknown;
           try {
             parsed = text.length > 0 ? JSON.parse(text) : {};
@@ -170,7 +182,10 @@ export class KubeClient {
       req.setTimeout(timeoutMs, () =>
         req.destroy(new Error(`${method} ${url.pathname}: no response in ${timeoutMs} ms`)),
       );
-      req.on('error', reject);
+      req.on('error', (error) => {
+        observe?.(method, 0);
+        reject(error);
+      });
       if (body !== undefined) req.write(body);
       req.end();
     });

@@ -4,7 +4,8 @@ import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-c
  * Prometheus metrics of the operator, named as controller-runtime names them so existing dashboards and alerts apply:
  * controller_runtime_reconcile_total{controller,result}, controller_runtime_reconcile_errors_total{controller},
  * controller_runtime_reconcile_time_seconds{controller}, workqueue_depth{name}, workqueue_adds_total{name},
- * workqueue_retries_total{name}, leader_election_master_status{name}; plus informer errors and process metrics.
+ * workqueue_retries_total{name}, leader_election_master_status{name}, and client-go's rest_client_requests_total{method,code}
+ * (requests of the REST client; watches are not counted); plus informer errors and process metrics.
  */
 export interface OperatorMetrics {
   registry: Registry;
@@ -17,6 +18,7 @@ export interface OperatorMetrics {
   leader: Gauge<'name'>;
   informerErrors: Counter<'kind'>;
   applies: Counter<'kind'>;
+  requests: Counter<'method' | 'code'>;
 }
 
 /** Creates the metrics in a registry of their own (so several operators can run in one process, as tests do). */
@@ -72,6 +74,12 @@ export function createMetrics(): OperatorMetrics {
       name: 'kube_mcp_router_operator_informer_errors_total',
       help: 'List or watch failures of the informers, by kind; each is followed by a backoff and a relist.',
       labelNames: ['kind'],
+      registers: [registry],
+    }),
+    requests: new Counter({
+      name: 'rest_client_requests_total',
+      help: 'Requests to the API server by method and HTTP status code (0: no response), watches excluded.',
+      labelNames: ['method', 'code'],
       registers: [registry],
     }),
     applies: new Counter({

@@ -217,12 +217,15 @@ describe('operator on a real API server', () => {
   it('leaves every resourceVersion unchanged over two reconciles in a row', async () => {
     await settle(operator);
     const before = await stableOperatorState(cluster(), namespace);
+    const writes = await operator.writes();
     await operator.routerReconciler.reconcile({namespace, name: 'demo'});
     await operator.routerReconciler.reconcile({namespace, name: 'demo'});
     for (const upstream of ['everything', 'everything-http', 'github']) {
       await operator.upstreamReconciler.reconcile({namespace, name: upstream});
     }
     expect(await operatorState(cluster(), namespace)).toEqual(before);
+    // Not even a no-op request: no apply, status update or Event was sent.
+    expect(await operator.writes()).toBe(writes);
     expect(Object.keys(before)).toEqual(
       expect.arrayContaining(['McpRouter/demo', 'ConfigMap/demo-config', 'Deployment/demo', 'Service/demo']),
     );
