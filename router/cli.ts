@@ -3,6 +3,7 @@ import type {AddressInfo} from 'node:net';
 import {parseArgs} from 'node:util';
 import {StdioServerTransport} from '@modelcontextprotocol/sdk/server/stdio.js';
 import {loadRouterConfig} from './config/load.js';
+import {ConfigReloader} from './config/reload.js';
 import {ConfigError} from './errors.js';
 import {createHttpApp} from './http/app.js';
 import {isLoopback} from './http/security.js';
@@ -68,6 +69,7 @@ export function parseRouterArgs(argv: string[]): RouterCommandOptions | 'help' {
 /** A running router: its HTTP server (http mode) and how to stop it. */
 export interface RunningRouter {
   router: Router;
+  reloader: ConfigReloader;
   /** `http://host:port`, in http mode. */
   url?: string;
   /** Graceful stop: stop accepting, let calls finish up to the grace period, close sessions and upstreams. */
@@ -79,26 +81,30 @@ export interface RunningRouter {
  * @throws ConfigError when the config is invalid; a listen error (EADDRINUSE) in http mode
  */
 export async function startRouter(options: RouterCommandOptions, log?: Logger): Promise<RunningRouter> {
-  const config = await loadRouterConfig(options.config);
+  const {config, text} = await loadRouterConfig(options.config);
   const logger =
     log ??
     createLogger({
       destination: options.transport === 'stdio' ? 2 : 1,
       ...(options.logLevel && {level: options.logLevel}),
     });
-  const router = new Router(config, {log: logger, metrics: new RouterMetrics({processMetrics: true})});
-  const graceMs = config.router.shutdownGraceSeconds * 1000;
+  const metrics = new RouterMetrics({processMetrics: true});
+  const router = new Router(config, {log: logger, metrics});
+  const reloader = new ConfigReloader({file: options.config, router, log: logger, metrics, text});
+  reloader.start();
+  const graceMs = () => router.options.shutdownGraceSeconds * 1000;
 
   if (options.transport === 'stdio') {
     await router.start();
     const session = router.createSession({kind: 'aggregate'}, 'stdio');
     await session.connect(new StdioServerTransport());
     const stop = async () => {
-      await router.drain(graceMs);
+      reloader.stop();
+      await router.drain(graceMs());
       await router.close();
     };
     process.stdin.on('end', () => void stop());
-    return {router, stop};
+    return {router, reloader, stop};
   }
 
   const app = createHttpApp(router, {loopbackOnly: isLoopback(options.host)});
@@ -115,9 +121,11 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
   return {
     router,
     url,
+    reloader,
     stop: async () => {
+      reloader.stop();
       server.close();
-      const left = await router.drain(graceMs);
+      const left = await router.drain(graceMs());
       if (left > 0) logger.warn({calls: left}, 'Stopped with calls in flight after the grace period');
       await router.close();
       server.closeAllConnections();

@@ -31,6 +31,13 @@ export class RouterMetrics {
     labelNames: ['upstream', 'transport'] as const,
     registers: [this.registry],
   });
+  readonly configReloads = new Counter({
+    name: 'mcp_router_config_reloads_total',
+    help: 'Config file changes seen, by result: applied, or rejected (invalid; the previous config stays).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: {processMetrics?: boolean} = {}) {
     if (options.processMetrics) collectDefaultMetrics({register: this.registry});
   }

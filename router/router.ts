@@ -1,5 +1,6 @@
 import type {Implementation, ServerCapabilities} from '@modelcontextprotocol/sdk/types.js';
-import type {RouterConfig} from './config/schema.js';
+import {diffUpstreams, type UpstreamDiff} from './config/diff.js';
+import type {RouterConfig, UpstreamConfig} from './config/schema.js';
 import {JsonRpcCode, JsonRpcFailure} from './errors.js';
 import type {Logger} from './log.js';
 import {RouterMetrics} from './metrics.js';
@@ -7,6 +8,7 @@ import {DownstreamSession, type CallOutcome, type Scope, type SessionHost} from 
 import type {JsonObject, Message} from './upstream/connection.js';
 import {Upstream, type UpstreamEvents, type UpstreamStatus} from './upstream/upstream.js';
 import {ROUTER_NAME, ROUTER_VERSION} from './version.js';
+import {waitUntil} from './wait.js';
 
 /** Downstream transports, for metrics and logs. */
 export type DownstreamTransport = 'sse' | 'streamableHttp' | 'stdio';
@@ -32,8 +34,8 @@ const AGGREGATE_CAPABILITIES: ServerCapabilities = {
 export class Router implements SessionHost, UpstreamEvents {
   readonly log: Logger;
   readonly metrics: RouterMetrics;
-  readonly #config: RouterConfig;
-  readonly #upstreams = new Map<string, Upstream>();
+  #config: RouterConfig;
+  #upstreams = new Map<string, Upstream>();
   readonly #sessions = new Set<DownstreamSession>();
   readonly #subscriptions = new Map<string, number>();
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -44,19 +46,60 @@ export class Router implements SessionHost, UpstreamEvents {
     this.#config = config;
     this.log = deps.log;
     this.metrics = deps.metrics ?? new RouterMetrics();
-    const clientInfo = {name: ROUTER_NAME, version: ROUTER_VERSION};
-    for (const upstream of config.upstreams) {
-      this.#upstreams.set(
-        upstream.name,
-        new Upstream(upstream, {
-          log: this.log,
-          clientInfo,
-          events: this,
-          healthCheckSeconds: config.router.healthCheckSeconds,
-        }),
-      );
-      this.metrics.upstreamUp.set({upstream: upstream.name, transport: upstream.transport}, 0);
+    for (const upstream of config.upstreams) this.#upstreams.set(upstream.name, this.#newUpstream(upstream));
+  }
+
+  #newUpstream(config: UpstreamConfig): Upstream {
+    this.metrics.upstreamUp.set({upstream: config.name, transport: config.transport}, 0);
+    return new Upstream(config, {
+      log: this.log,
+      clientInfo: {name: ROUTER_NAME, version: ROUTER_VERSION},
+      events: this,
+      healthCheckSeconds: this.#config.router.healthCheckSeconds,
+    });
+  }
+
+  /** True for the Upstream objects of the current config; events of replaced ones are ignored. */
+  #isCurrent(upstream: Upstream): boolean {
+    return this.#upstreams.get(upstream.name) === upstream;
+  }
+
+  /**
+   * Applies a new config to the running router (hot reload): new upstreams connect, removed ones are drained and
+   * closed, changed ones are replaced (the old one drained and closed); unchanged upstreams and every open session are
+   * left as they are, and sessions get `list_changed`. Draining waits for the calls in flight to an upstream, at most
+   * `shutdownGraceSeconds`.
+   * @returns what changed; resolves when new upstreams have made their first connection attempt
+   */
+  async reconfigure(config: RouterConfig): Promise<UpstreamDiff> {
+    const diff = diffUpstreams(this.#config.upstreams, config.upstreams);
+    const replaced = [...diff.removed, ...diff.changed].map((u) => this.#upstreams.get(u.name) as Upstream);
+    const previous = this.#upstreams;
+    this.#config = config;
+    this.#upstreams = new Map(
+      config.upstreams.map((u) => [
+        u.name,
+        diff.unchanged.includes(u.name) ? (previous.get(u.name) as Upstream) : this.#newUpstream(u),
+      ]),
+    );
+    for (const upstream of diff.removed)
+      this.metrics.upstreamUp.remove({upstream: upstream.name, transport: upstream.transport});
+    const names = replaced.map((u) => u.name);
+    for (const session of this.#sessions) {
+      session.retireConnections(names, this.#config.router.shutdownGraceSeconds * 1000);
+      session.upstreamsChanged();
     }
+    void Promise.all(replaced.map((u) => this.#retire(u)));
+    await Promise.all([...diff.added, ...diff.changed].map((u) => this.#upstreams.get(u.name)?.start()));
+    return diff;
+  }
+
+  /** Closes a removed or replaced upstream once no session has calls in flight to it, or at the grace deadline. */
+  async #retire(upstream: Upstream): Promise<void> {
+    const idle = () => [...this.#sessions].every((s) => s.inFlight(upstream.name) === 0);
+    await waitUntil(idle, this.#config.router.shutdownGraceSeconds * 1000);
+    await upstream.close();
+    this.log.info({upstream: upstream.name}, 'Closed retired upstream');
   }
 
   get separator(): string {
@@ -141,6 +184,7 @@ export class Router implements SessionHost, UpstreamEvents {
   }
 
   onStateChange(upstream: Upstream): void {
+    if (!this.#isCurrent(upstream)) return;
     const labels = {upstream: upstream.name, transport: upstream.config.transport};
     this.metrics.upstreamUp.set(labels, upstream.state === 'ready' ? 1 : 0);
     for (const session of this.#sessionsOf(upstream)) session.upstreamsChanged();
@@ -148,7 +192,7 @@ export class Router implements SessionHost, UpstreamEvents {
 
   onNotification(upstream: Upstream, notification: Message): void {
     // A perSession upstream's router-wide connection is only a probe: sessions hear from their own connections.
-    if (upstream.config.session !== 'shared') return;
+    if (upstream.config.session !== 'shared' || !this.#isCurrent(upstream)) return;
     for (const session of this.#sessionsOf(upstream)) session.deliver(upstream.name, notification);
   }
 

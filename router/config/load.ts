@@ -141,12 +141,13 @@ export function parseRouterConfig(text: string, env: Record<string, string | und
 
 /**
  * Reads and parses a config file.
+ * @returns the config and the text it was parsed from (to tell later whether the file changed)
  * @throws ConfigError when the file cannot be read or is not valid (see `parseRouterConfig`)
  */
 export async function loadRouterConfig(
   file: string,
   env: Record<string, string | undefined> = process.env,
-): Promise<RouterConfig> {
+): Promise<{config: RouterConfig; text: string}> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -155,5 +156,5 @@ export async function loadRouterConfig(
       {path: '', message: `cannot read the file: ${(error as NodeJS.ErrnoException).code}`},
     ]);
   }
-  return parseRouterConfig(text, env, file);
+  return {config: parseRouterConfig(text, env, file), text};
 }

@@ -25,12 +25,21 @@ function sendError(res: Response, status: number, code: number, message: string)
  * MCP endpoints check Host and Origin (403), bodies above `maxBodyBytes` get 413, malformed JSON 400 (-32700).
  */
 export function createHttpApp(router: Router, options: {loopbackOnly: boolean}): express.Express {
-  const {transports, maxBodyBytes, allowedHosts, allowedOrigins} = router.options;
-  const policy: OriginPolicy = {
-    allowedOrigins,
-    loopbackOnly: options.loopbackOnly,
-    ...(allowedHosts && {allowedHosts}),
+  // Router options are read on every request: a config reload changes them without a restart.
+  const policy = (): OriginPolicy => {
+    const {allowedHosts, allowedOrigins} = router.options;
+    return {allowedOrigins, loopbackOnly: options.loopbackOnly, ...(allowedHosts && {allowedHosts})};
   };
+  const parsers = new Map<number, express.RequestHandler>();
+  const json: express.RequestHandler = (req, res, next) => {
+    const limit = router.options.maxBodyBytes;
+    if (!parsers.has(limit)) parsers.set(limit, express.json({limit}));
+    (parsers.get(limit) as express.RequestHandler)(req, res, next);
+  };
+  const serving =
+    (transport: 'sse' | 'streamableHttp'): express.RequestHandler =>
+    (_req, res, next) =>
+      router.options.transports[transport] ? next() : sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found');
   const registry = new SessionRegistry();
   const app = express();
   app.disable('x-powered-by');
@@ -46,11 +55,10 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
 
   const mcp = express.Router();
   mcp.use((req, res, next) => {
-    const reason = rejectOrigin({host: req.headers.host, origin: req.headers.origin}, policy);
+    const reason = rejectOrigin({host: req.headers.host, origin: req.headers.origin}, policy());
     if (reason) return sendError(res, 403, JsonRpcCode.InvalidRequest, `Forbidden: ${reason}`);
     next();
   });
-  const json = express.json({limit: maxBodyBytes});
 
   /** Parse the route: which scope the path names. Unknown upstream: 404. */
   const scopeOf = (req: Request, res: Response): Scope | undefined => {
@@ -61,76 +69,74 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
     return undefined;
   };
 
-  if (transports.streamableHttp) {
-    mcp.post('/mcp{/:upstream}', json, async (req, res) => {
-      const scope = scopeOf(req, res);
-      if (!scope) return;
-      const id = req.header('mcp-session-id');
-      if (id !== undefined) {
-        const entry = registry.find<StreamableHTTPServerTransport>(id, 'streamableHttp', scope);
-        if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
-        return entry.transport.handleRequest(req, res, req.body);
-      }
-      if (!isInitializeRequest(req.body)) {
-        return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
-      }
-      const session = router.createSession(scope, 'streamableHttp');
-      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => registry.newId(),
-        onsessioninitialized: (sessionId) => {
-          registry.add(sessionId, {session, transport, kind: 'streamableHttp'});
-          router.log.info({session: sessionId, transport: 'streamableHttp', scope}, 'Opened session');
-        },
-      });
-      transport.onclose = () => {
-        registry.delete(transport.sessionId);
-        router.log.info({session: transport.sessionId}, 'Closed session');
-      };
-      await session.connect(transport);
-      await transport.handleRequest(req, res, req.body);
-      if (transport.sessionId === undefined) await session.close(); // the initialize was refused
-    });
-    const existing = async (req: Request, res: Response) => {
-      const scope = scopeOf(req, res);
-      if (!scope) return;
-      const id = req.header('mcp-session-id');
-      if (id === undefined)
-        return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
+  mcp.use('/mcp', serving('streamableHttp'));
+  mcp.post('/mcp{/:upstream}', json, async (req, res) => {
+    const scope = scopeOf(req, res);
+    if (!scope) return;
+    const id = req.header('mcp-session-id');
+    if (id !== undefined) {
       const entry = registry.find<StreamableHTTPServerTransport>(id, 'streamableHttp', scope);
       if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
-      await entry.transport.handleRequest(req, res);
+      return entry.transport.handleRequest(req, res, req.body);
+    }
+    if (!isInitializeRequest(req.body)) {
+      return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
+    }
+    const session = router.createSession(scope, 'streamableHttp');
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => registry.newId(),
+      onsessioninitialized: (sessionId) => {
+        registry.add(sessionId, {session, transport, kind: 'streamableHttp'});
+        router.log.info({session: sessionId, transport: 'streamableHttp', scope}, 'Opened session');
+      },
+    });
+    transport.onclose = () => {
+      registry.delete(transport.sessionId);
+      router.log.info({session: transport.sessionId}, 'Closed session');
     };
-    mcp.get('/mcp{/:upstream}', existing);
-    mcp.delete('/mcp{/:upstream}', existing);
-    mcp.all('/mcp{/:upstream}', (_req, res) => {
-      res.set('Allow', 'GET, POST, DELETE');
-      sendError(res, 405, JsonRpcCode.InvalidRequest, 'Method Not Allowed');
-    });
-  }
+    await session.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+    if (transport.sessionId === undefined) await session.close(); // the initialize was refused
+  });
+  const existing = async (req: Request, res: Response) => {
+    const scope = scopeOf(req, res);
+    if (!scope) return;
+    const id = req.header('mcp-session-id');
+    if (id === undefined)
+      return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
+    const entry = registry.find<StreamableHTTPServerTransport>(id, 'streamableHttp', scope);
+    if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
+    await entry.transport.handleRequest(req, res);
+  };
+  mcp.get('/mcp{/:upstream}', existing);
+  mcp.delete('/mcp{/:upstream}', existing);
+  mcp.all('/mcp{/:upstream}', (_req, res) => {
+    res.set('Allow', 'GET, POST, DELETE');
+    sendError(res, 405, JsonRpcCode.InvalidRequest, 'Method Not Allowed');
+  });
 
-  if (transports.sse) {
-    mcp.get('/sse{/:upstream}', async (req, res) => {
-      const scope = scopeOf(req, res);
-      if (!scope) return;
-      const transport = new SSEServerTransport('/message', res);
-      const session = router.createSession(scope, 'sse');
-      registry.add(transport.sessionId, {session, transport, kind: 'sse'});
-      transport.onclose = () => {
-        registry.delete(transport.sessionId);
-        router.log.info({session: transport.sessionId}, 'Closed session');
-      };
-      router.log.info({session: transport.sessionId, transport: 'sse', scope}, 'Opened session');
-      await session.connect(transport);
-    });
-    mcp.post('/message', json, async (req, res) => {
-      const id = req.query.sessionId;
-      if (typeof id !== 'string')
-        return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: sessionId is required');
-      const entry = registry.find<SSEServerTransport>(id, 'sse');
-      if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
-      await entry.transport.handlePostMessage(req, res, req.body);
-    });
-  }
+  mcp.use(['/sse', '/message'], serving('sse'));
+  mcp.get('/sse{/:upstream}', async (req, res) => {
+    const scope = scopeOf(req, res);
+    if (!scope) return;
+    const transport = new SSEServerTransport('/message', res);
+    const session = router.createSession(scope, 'sse');
+    registry.add(transport.sessionId, {session, transport, kind: 'sse'});
+    transport.onclose = () => {
+      registry.delete(transport.sessionId);
+      router.log.info({session: transport.sessionId}, 'Closed session');
+    };
+    router.log.info({session: transport.sessionId, transport: 'sse', scope}, 'Opened session');
+    await session.connect(transport);
+  });
+  mcp.post('/message', json, async (req, res) => {
+    const id = req.query.sessionId;
+    if (typeof id !== 'string')
+      return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: sessionId is required');
+    const entry = registry.find<SSEServerTransport>(id, 'sse');
+    if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
+    await entry.transport.handlePostMessage(req, res, req.body);
+  });
 
   app.use(mcp);
   app.use((_req, res) => sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found'));
@@ -138,7 +144,8 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
     if (error.type === 'entity.parse.failed')
       return sendError(res, 400, JsonRpcCode.ParseError, 'Parse error: invalid JSON');
     if (error.type === 'entity.too.large') {
-      return sendError(res, 413, JsonRpcCode.InvalidRequest, `Request body larger than ${maxBodyBytes} bytes`);
+      const limit = router.options.maxBodyBytes;
+      return sendError(res, 413, JsonRpcCode.InvalidRequest, `Request body larger than ${limit} bytes`);
     }
     router.log.error({err: error}, 'Failed to handle an HTTP request');
     sendError(res, error.status ?? 500, JsonRpcCode.InternalError, 'Internal error');

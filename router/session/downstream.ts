@@ -29,6 +29,7 @@ import {
 import type {Logger} from '../log.js';
 import {describe, type JsonObject, type Message, type UpstreamConnection} from '../upstream/connection.js';
 import type {Upstream} from '../upstream/upstream.js';
+import {waitUntil} from '../wait.js';
 
 const AnyResult = z.looseObject({});
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -259,6 +260,22 @@ export class DownstreamSession {
       pending.catch(() => this.#connections.get(upstream.name) === pending && this.#connections.delete(upstream.name));
     }
     return pending;
+  }
+
+  /**
+   * Stops using this session's own connections to upstreams that were removed or replaced: later calls open new ones;
+   * the old ones close when the session's calls in flight to them end, or after `graceMs` milliseconds.
+   */
+  retireConnections(names: string[], graceMs: number): void {
+    for (const name of names) {
+      const pending = this.#connections.get(name);
+      if (!pending) continue;
+      this.#connections.delete(name);
+      void waitUntil(() => this.inFlight(name) === 0, graceMs)
+        .then(() => pending)
+        .then((connection) => connection.close())
+        .catch(() => undefined);
+    }
   }
 
   #dropConnection(name: string): void {

@@ -19,8 +19,13 @@ export async function writeConfig(config: unknown): Promise<string> {
 
 /** Starts the real router (as `kube-mcp-router router` does) on a free loopback port, logging only errors. */
 export async function startTestRouter(config: unknown): Promise<RunningRouter & {url: string}> {
+  return startTestRouterOn(await writeConfig(config));
+}
+
+/** The same, on a config file that the test writes itself. */
+export async function startTestRouterOn(file: string): Promise<RunningRouter & {url: string}> {
   const running = await startRouter(
-    {config: await writeConfig(config), transport: 'http', host: '127.0.0.1', port: 0},
+    {config: file, transport: 'http', host: '127.0.0.1', port: 0},
     pino({level: process.env.TEST_LOG_LEVEL ?? 'error'}),
   );
   await running.router.start();
