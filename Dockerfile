@@ -1,0 +1,48 @@
+# syntax=docker/dockerfile:1
+# The one image of kube-mcp-router: the operator (`kube-mcp-router operator`) and the routers
+# (`kube-mcp-router router`). See docs/image.md for building and pushing it.
+#
+#   docker build -t ghcr.io/kube-mcp-router/kube-mcp-router:0.1.0 --build-arg VERSION=0.1.0 .
+
+# Node 24, an LTS line, pinned by major (pin the digest too when reproducibility matters more than patch updates).
+
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json cli.ts ./
+COPY router ./router
+COPY operator ./operator
+RUN npm run build
+
+FROM node:24-slim
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="kube-mcp-router" \
+      org.opencontainers.image.description="An MCP router for Kubernetes: aggregates MCP servers behind one endpoint, with an operator for McpUpstream and McpRouter resources" \
+      org.opencontainers.image.source="https://github.com/kube-mcp-router/kube-mcp-router" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
+
+# Router pods run with a read-only root filesystem and an emptyDir on /tmp: stdio upstreams started with `npx -y`
+# need a writable HOME and npm cache there (the operator also sets both on the router container).
+ENV NODE_ENV=production \
+    HOME=/tmp \
+    npm_config_cache=/tmp/.npm \
+    npm_config_update_notifier=false \
+    npm_config_fund=false \
+    npm_config_audit=false
+
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# `kube-mcp-router` on PATH: the operator renders router pods with `command: [kube-mcp-router]`. Node follows the
+# link to /app/dist, so /app/node_modules resolves.
+RUN chmod 0755 /app/dist/cli.js && ln -s /app/dist/cli.js /usr/local/bin/kube-mcp-router
+
+# The `node` user of the base image, by number: `runAsNonRoot` can only verify a numeric user.
+USER 1000:1000
+ENTRYPOINT ["kube-mcp-router"]
+CMD ["--help"]
