@@ -14,6 +14,7 @@ import {McpRouterReconciler} from './controllers/mcprouter/reconcile.js';
 import {MANAGED_BY, MANAGED_BY_LABEL, type RenderOptions} from './controllers/mcprouter/render.js';
 import {selects} from './controllers/mcprouter/resolve.js';
 import {McpUpstreamReconciler} from './controllers/mcpupstream/reconcile.js';
+import {objectHash} from './runtime/apply.js';
 import {Controller} from './runtime/controller.js';
 import {EventRecorder} from './runtime/events.js';
 import {Informer} from './runtime/informer.js';
@@ -58,6 +59,19 @@ export interface OperatorOptions {
 }
 
 const CHILD_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+
+/**
+ * Whether an update of a custom resource changed only its status (and the bookkeeping that comes with a write):
+ * such updates are the operator's own status writes and need no reconcile (controller-runtime users filter them with
+ * a generation predicate; this also lets label and annotation changes through).
+ */
+export function statusOnlyChange(before: KubeObject, after: KubeObject): boolean {
+  const strip = ({status: _status, metadata, ...rest}: KubeObject) => {
+    const {resourceVersion: _rv, managedFields: _mf, ...meta} = metadata ?? {};
+    return {...rest, metadata: meta};
+  };
+  return objectHash(strip(before)) === objectHash(strip(after));
+}
 
 export class Operator {
   readonly client: KubeClient;
@@ -159,7 +173,13 @@ export class Operator {
       routerKey(router);
       upstreamsOf(router.metadata.namespace);
     };
-    this.routers.on({add: onRouter, update: (_, router) => onRouter(router), delete: onRouter});
+    this.routers.on({
+      add: onRouter,
+      update: (before, router) => {
+        if (!statusOnlyChange(before, router)) onRouter(router);
+      },
+      delete: onRouter,
+    });
 
     const onUpstream = (...versions: McpUpstreamResource[]) => {
       const {namespace, name} = versions[0]!.metadata;
@@ -171,7 +191,9 @@ export class Operator {
     };
     this.upstreams.on({
       add: (u) => onUpstream(u),
-      update: (before, after) => onUpstream(after, before),
+      update: (before, after) => {
+        if (!statusOnlyChange(before, after)) onUpstream(after, before);
+      },
       delete: (u) => onUpstream(u),
     });
 

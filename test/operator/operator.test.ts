@@ -323,6 +323,74 @@ describe('operator on a real API server', () => {
     expect(Object.keys(JSON.parse(configMap.data['router.json']).mcpServers)).toEqual(['everything', 'ghost']);
   });
 
+  it('records an apply the API server rejects on the status, does not retry it, and recovers when the spec is fixed', async () => {
+    const bad = {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{matchExpressions: [{key: 'pool', operator: 'Near'}]}],
+        },
+      },
+    };
+    await kc(
+      cluster(),
+      ['apply', '-n', namespace, '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'mcprouter.dev/v1alpha1',
+        kind: 'McpRouter',
+        metadata: {name: 'rejected'},
+        spec: {affinity: bad},
+      }),
+    );
+    const router = await waitFor('the ApplyFailed condition', async () => {
+      const r = await get('mcprouter', 'rejected');
+      return r?.status?.conditions?.find((c: any) => c.type === 'Degraded' && c.reason === 'ApplyFailed')
+        ? r
+        : undefined;
+    });
+    const ready = router.status.conditions.find((c: any) => c.type === 'Ready');
+    expect(ready).toMatchObject({status: 'False', reason: 'ApplyFailed'});
+    expect(ready.message).toMatch(/deployments\/rejected: 422 Invalid/);
+    expect(ready.message).toMatch(/Near/);
+    expect(await get('deployment', 'rejected')).toBeUndefined();
+    const terminal = async () =>
+      (await operator.metrics.reconcileTotal.get()).values.find(
+        (v) => v.labels.controller === 'mcprouter' && v.labels.result === 'terminal',
+      )?.value ?? 0;
+    await settle(operator);
+    const failures = await terminal();
+    expect(failures).toBeGreaterThan(0);
+    // A terminal error is not retried: nothing reconciles the router again until something changes.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await terminal()).toBe(failures);
+    const warnings = await kc(cluster(), [
+      'get',
+      'events',
+      '-n',
+      namespace,
+      '--field-selector',
+      'involvedObject.name=rejected,reason=ApplyFailed',
+      '-o',
+      'json',
+    ]);
+    expect(JSON.parse(warnings).items[0]).toMatchObject({type: 'Warning'});
+
+    await kc(cluster(), [
+      'patch',
+      'mcprouter',
+      'rejected',
+      '-n',
+      namespace,
+      '--type=json',
+      '-p',
+      '[{"op":"remove","path":"/spec/affinity"}]',
+    ]);
+    await waitFor('the Deployment once the spec is fixed', () => get('deployment', 'rejected'));
+    await waitFor('Degraded to clear', async () => {
+      const r = await get('mcprouter', 'rejected');
+      return r.status.conditions.find((c: any) => c.type === 'Degraded').status === 'False';
+    });
+  });
+
   it('garbage-collects the children when the router is deleted', async (context) => {
     if (!cluster().controllerManager) context.skip('no kube-controller-manager: nothing garbage-collects');
     await waitFor('the children of "named"', () => get('deployment', 'named'));
