@@ -249,7 +249,7 @@ describe('chart kube-mcp-router', () => {
     });
     const monitor = only(manifests, 'ServiceMonitor');
     expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
-    expect(monitor.metadata.labels.release).toBe('prometheus');
+    expect(monitor.metadata.labels?.release).toBe('prometheus');
     expect(monitor.spec.endpoints).toEqual([
       {port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s'},
     ]);

@@ -1,0 +1,60 @@
+/**
+ * The Dockerfile cannot be built here (no container engine), so its invariants are checked as text: what the chart,
+ * the operator's rendered router pods and Pod Security rely on.
+ */
+import {readFileSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {describe, expect, it} from 'vitest';
+
+import {ROOT} from './helm.js';
+
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+const instructions = dockerfile
+  .replace(/\\\n\s*/g, ' ')
+  .split('\n')
+  .filter((line) => line.trim() !== '' && !line.startsWith('#'));
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {version: string}).version;
+
+describe('Dockerfile', () => {
+  it('builds in a build stage and runs on a Node LTS slim image pinned by major', () => {
+    const froms = instructions.filter((line) => line.startsWith('FROM '));
+    expect(froms).toEqual(['FROM node:24-slim AS build', 'FROM node:24-slim']);
+    expect(instructions).toContain('RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force');
+    expect(instructions).toContain('COPY --from=build /app/dist ./dist');
+  });
+
+  it('runs as a numeric non-root user (runAsNonRoot can only verify a number)', () => {
+    const users = instructions.filter((line) => line.startsWith('USER '));
+    expect(users).toHaveLength(1);
+    expect(users[0]).toMatch(/^USER [1-9]\d*(:\d+)?$/);
+    const lastRun = instructions.findLastIndex((line) => line.startsWith('RUN '));
+    expect(instructions.indexOf(users[0]!)).toBeGreaterThan(lastRun); // the runtime stage ends as that user
+  });
+
+  it('puts kube-mcp-router on PATH as the entrypoint, as the operator renders router pods', () => {
+    expect(dockerfile).toContain('ln -s /app/dist/cli.js /usr/local/bin/kube-mcp-router');
+    expect(instructions).toContain('ENTRYPOINT ["kube-mcp-router"]');
+  });
+
+  it('gives npx a writable HOME and cache under a read-only root filesystem (the pod mounts /tmp)', () => {
+    expect(dockerfile).toMatch(/HOME=\/tmp/);
+    expect(dockerfile).toMatch(/npm_config_cache=\/tmp\/\.npm/);
+  });
+
+  it('carries the OCI labels, with the version of package.json by default', () => {
+    for (const label of ['title', 'description', 'source', 'licenses', 'version', 'revision']) {
+      expect(dockerfile).toContain(`org.opencontainers.image.${label}=`);
+    }
+    expect(instructions).toContain(`ARG VERSION=${VERSION}`);
+  });
+
+  it('sends only the sources to the build context', () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    expect(ignored[0]).toBe('*');
+    expect(ignored).not.toContain('!node_modules');
+    expect(ignored).not.toContain('!dist');
+  });
+});
