@@ -4,7 +4,7 @@ import {join, resolve} from 'node:path';
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {writeConfigMapVolume} from '../support/configmap-volume.js';
+import {writeConfigMapVolume} from '../../scripts/configmap-volume.js';
 import {serverEntry} from '../support/mcp-servers.js';
 import {connectClient, startTestRouterOn} from '../support/router.js';
 
