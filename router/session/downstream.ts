@@ -196,12 +196,16 @@ export class DownstreamSession {
     const shared = this.#host.upstream(route.upstream)?.config.session === 'shared';
     const subscribe = method === 'resources/subscribe';
     if (subscribe ? this.#subscriptions.has(uri) : !this.#subscriptions.has(uri)) return {};
-    const first =
-      !shared ||
-      (subscribe ? this.#host.retainSubscription : this.#host.releaseSubscription)(route.upstream, route.target);
-    if (subscribe) this.#subscriptions.set(uri, route);
-    else this.#subscriptions.delete(uri);
-    if (!first) return {};
+    // A shared upstream is subscribed once for all sessions: only the first subscribe and the last unsubscribe go up.
+    let forward = !shared;
+    if (subscribe) {
+      this.#subscriptions.set(uri, route);
+      if (shared) forward = this.#host.retainSubscription(route.upstream, route.target);
+    } else {
+      this.#subscriptions.delete(uri);
+      if (shared) forward = this.#host.releaseSubscription(route.upstream, route.target);
+    }
+    if (!forward) return {};
     return this.#forward(route, {method, params: {uri: route.target}}, extra);
   }
 

@@ -233,6 +233,30 @@ describe.each([
   });
 });
 
+describe('subscriptions to a shared upstream', () => {
+  it('delivers resources/updated only to the sessions that subscribed', async () => {
+    const [subscriber, bystander] = await Promise.all([
+      connectClient(`${router.url}/mcp`),
+      connectClient(`${router.url}/sse`),
+    ]);
+    const uri = 'demo://resource/static/document/features.md';
+    const updates = (received: JSONRPCMessage[]) =>
+      received.filter((m) => 'method' in m && m.method === 'notifications/resources/updated');
+    try {
+      await subscriber.client.subscribeResource({uri});
+      await bystander.client.listTools();
+      await subscriber.client.callTool({name: 'everything__toggle-subscriber-updates', arguments: {}});
+      await expect.poll(() => updates(subscriber.received).length).toBeGreaterThan(0);
+      expect(updates(subscriber.received)[0]).toMatchObject({params: {uri}});
+      expect(updates(bystander.received)).toEqual([]);
+      await subscriber.client.callTool({name: 'everything__toggle-subscriber-updates', arguments: {}});
+      await subscriber.client.unsubscribeResource({uri});
+    } finally {
+      await Promise.all([subscriber.close(), bystander.close()]);
+    }
+  });
+});
+
 describe('server-to-client requests on a perSession upstream', () => {
   it('routes sampling and roots to the session that made the call', async () => {
     const {client, close} = await connectClient(`${router.url}/mcp`, {capabilities: {sampling: {}, roots: {}}});
