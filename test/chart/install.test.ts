@@ -276,6 +276,24 @@ describe('helm install kube-mcp-router', () => {
     expect(code, output).toBe(0);
   }, 180_000);
 
+  it('upgrades in place, CRDs included', async () => {
+    const upgraded = await helm(cluster(), [
+      'upgrade',
+      RELEASE,
+      CHART,
+      '--namespace',
+      namespace,
+      '--reuse-values',
+      '--set',
+      'logLevel=debug',
+    ]);
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    expect(upgraded.stdout).toContain('REVISION: 2');
+    const deployment = await getJson(cluster(), ['deployment', FULLNAME, '-n', namespace]);
+    expect(deployment.spec.template.spec.containers[0].args).toContain('--log-level=debug');
+    for (const name of CRDS) expect((await getJson(cluster(), ['crd', name])).metadata.uid).toBe(crdUids[name]);
+  });
+
   it('uninstalls everything but the CRDs, which keep their uid and their resources', async () => {
     const uninstalled = await helm(cluster(), ['uninstall', RELEASE, '--namespace', namespace, '--wait']);
     expect(uninstalled.code, uninstalled.stderr).toBe(0);
