@@ -144,14 +144,16 @@ export class McpRouterReconciler implements Reconciler {
       readyReplicas >= spec.spec.replicas && (deployment.status?.updatedReplicas ?? 0) >= spec.spec.replicas;
     let observation: RouterObservation = {...base, deployment};
     if (!allReady && spec.spec.replicas > 0) {
-      const pods = await this.#deps.client.list<V1Pod & KubeObject>(
-        PODS,
-        namespace,
-        Object.entries(selectorLabels(name))
+      // Only to say why pods are not ready; without it the Ready reason is the Deployment's (RollingOut).
+      try {
+        const selector = Object.entries(selectorLabels(name))
           .map(([k, v]) => `${k}=${v}`)
-          .join(','),
-      );
-      observation = {...observation, pods: summarizePods(pods.items)};
+          .join(',');
+        const pods = await this.#deps.client.list<V1Pod & KubeObject>(PODS, namespace, selector);
+        observation = {...observation, pods: summarizePods(pods.items)};
+      } catch (error) {
+        log.warn({err: messageOf(error)}, 'Failed to list the router pods');
+      }
     }
     await this.#writeStatus(router, observation);
     return allReady ? {} : {requeueAfterMs: NOT_READY_REQUEUE_MS};

@@ -1,0 +1,29 @@
+/**
+ * The RBAC rules the operator needs (Kubernetes RBAC PolicyRule shape), in one place: docs/operator.md lists them and
+ * the RBAC integration test runs the operator with exactly these. Grant them with a ClusterRole to watch all
+ * namespaces, or a Role in the namespace of `--namespace`. No rule on Secrets: the operator never reads them.
+ */
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** Rules for reconciling, in the watched namespaces (or cluster-wide). */
+export const OPERATOR_RULES: PolicyRule[] = [
+  {apiGroups: ['mcprouter.dev'], resources: ['mcprouters', 'mcpupstreams'], verbs: ['list', 'watch']},
+  {apiGroups: ['mcprouter.dev'], resources: ['mcprouters/status', 'mcpupstreams/status'], verbs: ['patch']},
+  // Setting blockOwnerDeletion on owner references needs this where OwnerReferencesPermissionEnforcement is on.
+  {apiGroups: ['mcprouter.dev'], resources: ['mcprouters/finalizers'], verbs: ['update']},
+  // Server-side apply of an object that does not exist yet needs create as well as patch.
+  {apiGroups: [''], resources: ['configmaps', 'services'], verbs: ['list', 'watch', 'create', 'patch']},
+  {apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'create', 'patch']},
+  // Why a router is not ready: Pending pods with no node, waiting containers.
+  {apiGroups: [''], resources: ['pods'], verbs: ['list']},
+  {apiGroups: [''], resources: ['events'], verbs: ['create', 'patch']},
+];
+
+/** Rules for leader election, in the namespace of the Lease only. */
+export const LEADER_ELECTION_RULES: PolicyRule[] = [
+  {apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update']},
+];

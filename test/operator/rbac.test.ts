@@ -1,0 +1,105 @@
+/**
+ * The operator with exactly the RBAC it documents (operator/rbac.ts), as a ServiceAccount with a token, against a
+ * real API server with RBAC on: it reconciles the examples, leads on its Lease, and is never forbidden anything.
+ */
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {parse, stringify} from 'yaml';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {LEADER_ELECTION_RULES, OPERATOR_RULES} from '../../operator/rbac.js';
+import {createNamespace, kubectl, useCluster} from '../support/cluster.js';
+import {applyCrds, examplesPath, getJson, kc, spawnOperator, waitFor, type OperatorProcess} from './support.js';
+
+describe('operator with its documented RBAC only', () => {
+  const cluster = useCluster();
+  let namespace: string;
+  let operator: OperatorProcess | undefined;
+
+  beforeAll(async () => {
+    await applyCrds(cluster());
+    namespace = await createNamespace(cluster(), 'operator-rbac');
+  }, 180_000);
+
+  afterAll(async () => {
+    await operator?.stop('SIGKILL');
+    if (namespace) await kubectl(cluster(), ['delete', 'namespace', namespace, '--wait=false']);
+  });
+
+  it('reconciles the examples as a ServiceAccount with a Role of those rules, never forbidden', async () => {
+    const role = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: {name: 'kube-mcp-router-operator', namespace},
+      rules: [...OPERATOR_RULES, ...LEADER_ELECTION_RULES],
+    };
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: {name: 'kube-mcp-router-operator', namespace},
+      roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'kube-mcp-router-operator'},
+      subjects: [{kind: 'ServiceAccount', name: 'kube-mcp-router-operator', namespace}],
+    };
+    await kc(cluster(), ['create', 'serviceaccount', 'kube-mcp-router-operator', '-n', namespace]);
+    await kc(cluster(), ['apply', '-f', '-'], JSON.stringify({apiVersion: 'v1', kind: 'List', items: [role, binding]}));
+    const token = (
+      await kc(cluster(), ['create', 'token', 'kube-mcp-router-operator', '-n', namespace, '--duration=1h'])
+    ).trim();
+
+    // A kubeconfig with the cluster of the admin one and the ServiceAccount's token.
+    const admin = parse(readFileSync(cluster().kubeconfig, 'utf8')) as {clusters: {cluster: Record<string, unknown>}[]};
+    const file = join(mkdtempSync(join(tmpdir(), 'operator-rbac-')), 'kubeconfig');
+    writeFileSync(
+      file,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{name: 'test', cluster: admin.clusters[0]!.cluster}],
+        users: [{name: 'operator', user: {token}}],
+        contexts: [{name: 'operator', context: {cluster: 'test', user: 'operator', namespace}}],
+        'current-context': 'operator',
+      }),
+    );
+    expect((await kubectl(cluster(), ['--kubeconfig', file, 'get', 'secrets', '-n', namespace])).stderr).toMatch(
+      /forbidden/i,
+    );
+
+    operator = await spawnOperator({...cluster(), kubeconfig: file}, [
+      '--namespace',
+      namespace,
+      '--leader-elect',
+      '--leader-election-namespace',
+      namespace,
+    ]);
+    await kc(cluster(), ['apply', '-n', namespace, '-f', examplesPath()]);
+    const router = await waitFor('the router to be reconciled', async () => {
+      const r = await getJson(cluster(), namespace, 'mcprouter', 'demo');
+      return r?.status?.upstreamCount === 3 && r.status.replicas >= 1 ? r : undefined;
+    });
+    expect(router.status.conditions.find((c: {type: string}) => c.type === 'Ready').reason).toBe('PodsPending');
+    for (const name of ['demo-config']) expect(await getJson(cluster(), namespace, 'configmap', name)).toBeDefined();
+    expect(await getJson(cluster(), namespace, 'deployment', 'demo')).toBeDefined();
+    expect(await getJson(cluster(), namespace, 'service', 'demo')).toBeDefined();
+    await waitFor(
+      'the upstream status',
+      async () => (await getJson(cluster(), namespace, 'mcpupstream', 'github'))?.status?.routers?.length === 1,
+    );
+    const events = JSON.parse(
+      await kc(cluster(), [
+        'get',
+        'events',
+        '-n',
+        namespace,
+        '--field-selector',
+        'involvedObject.name=demo',
+        '-o',
+        'json',
+      ]),
+    );
+    expect(events.items.length).toBeGreaterThan(0);
+
+    const metrics = (await operator.get('metrics', '/metrics')).body;
+    expect(metrics).not.toMatch(/rest_client_requests_total\{method="[A-Z]+",code="403"\}/);
+    expect(operator.logs.filter((line) => /forbidden/i.test(JSON.stringify(line)))).toEqual([]);
+  }, 120_000);
+});
