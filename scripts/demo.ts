@@ -64,8 +64,10 @@ async function main(): Promise<void> {
     log('Stopped everything the demo started.');
     process.exit(code);
   };
-  process.once('SIGINT', () => void stop(0));
-  process.once('SIGTERM', () => void stop(0));
+  // Ctrl-C reaches every process of the terminal's group, and tsx relays it once more: a second signal must not kill
+  // the demo half-way through stopping.
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
 
   try {
     const {state, started: startedCluster} = await controlPlane();
