@@ -70,6 +70,19 @@ export interface StartOptions {
  *   the message ends with the tail of the failing program's log.
  */
 export async function startControlPlane(options: StartOptions): Promise<ControlPlaneState> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      // The free ports are picked before the programs bind them: another process may take one in between.
+      const portTaken = error instanceof ControlPlaneUnavailableError && /address already in use/.test(error.message);
+      if (!portTaken || attempt === 3) throw error;
+      (options.log ?? defaultLog)('A port was taken while starting; starting again on other ports.');
+    }
+  }
+}
+
+async function startOnce(options: StartOptions): Promise<ControlPlaneState> {
   const log = options.log ?? defaultLog;
   const stateDir = resolve(options.stateDir);
   const {binaries} = options;
