@@ -117,6 +117,7 @@ async function main(): Promise<void> {
   const upstream = await startEverythingHttp('streamableHttp');
   const sseUpstream = await startEverythingHttp('sse');
   const router = await startRouter(upstream.url);
+  let idle: Awaited<ReturnType<typeof startRouter>> | undefined;
   try {
     const rows: string[][] = [];
     for (const clients of CONCURRENCY) {
@@ -146,7 +147,9 @@ async function main(): Promise<void> {
     printTable('tools/call echo, Streamable HTTP, router vs direct (ratio = router / direct)', header, rows);
 
     process.stderr.write(`Opening ${IDLE_SESSIONS} idle SSE sessions on each...\n`);
-    const routerPerSession = await idleSessionBytes(router.process.pid as number, `${router.url}/sse`, IDLE_SESSIONS);
+    // A router process of its own, so that garbage from the load above does not blur its memory.
+    idle = await startRouter(upstream.url);
+    const routerPerSession = await idleSessionBytes(idle.process.pid as number, `${idle.url}/sse`, IDLE_SESSIONS);
     const directPerSession = await idleSessionBytes(sseUpstream.process.pid as number, sseUpstream.url, IDLE_SESSIONS);
     printTable(
       `RSS growth per idle SSE session (${IDLE_SESSIONS} sessions)`,
@@ -158,6 +161,7 @@ async function main(): Promise<void> {
     );
   } finally {
     router.process.kill('SIGTERM');
+    idle?.process.kill('SIGTERM');
     await Promise.all([upstream.stop(), sseUpstream.stop()]);
   }
 }
