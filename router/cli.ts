@@ -107,7 +107,7 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
     return {router, reloader, stop};
   }
 
-  const app = createHttpApp(router, {loopbackOnly: isLoopback(options.host)});
+  const {app, close: closeApp} = createHttpApp(router, {loopbackOnly: isLoopback(options.host)});
   const server: Server = await new Promise((resolve, reject) => {
     const listening = app.listen(options.port, options.host, (error?: Error) =>
       error ? reject(error) : resolve(listening),
@@ -128,6 +128,7 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
       const left = await router.drain(graceMs());
       if (left > 0) logger.warn({calls: left}, 'Stopped with calls in flight after the grace period');
       await router.close();
+      closeApp();
       server.closeAllConnections();
     },
   };

@@ -145,6 +145,14 @@ export const RouterOptionsSchema = z
       .strict()
       .default({sse: true, streamableHttp: true})
       .describe('Downstream transports the router serves over HTTP.'),
+    sessionIdleSeconds: z
+      .number()
+      .positive()
+      .default(1800)
+      .describe(
+        'Seconds a Streamable HTTP session may go without any request, and with no stream open, before the router ' +
+          'closes it (its client then gets 404 and initializes again).',
+      ),
     healthCheckSeconds: z
       .number()
       .positive()

@@ -23,8 +23,9 @@ function sendError(res: Response, status: number, code: number, message: string)
  *   shutting down), `/metrics` (Prometheus text).
  *
  * MCP endpoints check Host and Origin (403), bodies above `maxBodyBytes` get 413, malformed JSON 400 (-32700).
+ * Streamable HTTP sessions idle for `sessionIdleSeconds` are closed. `close()` stops that sweep.
  */
-export function createHttpApp(router: Router, options: {loopbackOnly: boolean}): express.Express {
+export function createHttpApp(router: Router, options: {loopbackOnly: boolean}): {app: express.Express; close(): void} {
   // Router options are read on every request: a config reload changes them without a restart.
   const policy = (): OriginPolicy => {
     const {allowedHosts, allowedOrigins} = router.options;
@@ -41,6 +42,13 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
     (_req, res, next) =>
       router.options.transports[transport] ? next() : sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found');
   const registry = new SessionRegistry();
+  // Streamable HTTP clients that vanish without DELETE would leave their sessions open for ever: close idle ones.
+  const sweep = setInterval(() => {
+    for (const entry of registry.idle(Date.now(), router.options.sessionIdleSeconds * 1000)) {
+      router.log.info({session: entry.transport.sessionId}, 'Closing idle session');
+      void entry.transport.close();
+    }
+  }, 1000).unref();
   const app = express();
   app.disable('x-powered-by');
 
@@ -77,6 +85,7 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
     if (id !== undefined) {
       const entry = registry.find<StreamableHTTPServerTransport>(id, 'streamableHttp', scope);
       if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
+      registry.trackRequest(entry, res);
       return entry.transport.handleRequest(req, res, req.body);
     }
     if (!isInitializeRequest(req.body)) {
@@ -106,6 +115,7 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
       return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
     const entry = registry.find<StreamableHTTPServerTransport>(id, 'streamableHttp', scope);
     if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
+    registry.trackRequest(entry, res);
     await entry.transport.handleRequest(req, res);
   };
   mcp.get('/mcp{/:upstream}', existing);
@@ -150,5 +160,5 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
     router.log.error({err: error}, 'Failed to handle an HTTP request');
     sendError(res, error.status ?? 500, JsonRpcCode.InternalError, 'Internal error');
   });
-  return app;
+  return {app, close: () => clearInterval(sweep)};
 }

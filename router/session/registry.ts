@@ -8,6 +8,22 @@ export interface SessionEntry<T extends Transport = Transport> {
   session: DownstreamSession;
   transport: T;
   kind: DownstreamTransport;
+  /** HTTP requests of the session still open (a GET stream, a POST answered with a stream). */
+  openRequests: number;
+  /** When the last request of the session ended, in ms since the epoch. */
+  lastSeen: number;
+}
+
+/**
+ * Whether a Streamable HTTP session has been idle for more than `idleMs` milliseconds (pure): no request open and
+ * none for that long. SSE sessions end with their stream and are never idle in this sense.
+ */
+export function isIdle(
+  entry: Pick<SessionEntry, 'kind' | 'openRequests' | 'lastSeen'>,
+  now: number,
+  idleMs: number,
+): boolean {
+  return entry.kind === 'streamableHttp' && entry.openRequests === 0 && now - entry.lastSeen > idleMs;
 }
 
 /**
@@ -22,8 +38,22 @@ export class SessionRegistry {
     return randomUUID();
   }
 
-  add(id: string, entry: SessionEntry): void {
-    this.#entries.set(id, entry);
+  add(id: string, entry: Omit<SessionEntry, 'openRequests' | 'lastSeen'>): void {
+    this.#entries.set(id, {...entry, openRequests: 0, lastSeen: Date.now()});
+  }
+
+  /** Counts the request behind `response` as open until the response closes. */
+  trackRequest(entry: SessionEntry, response: NodeJS.EventEmitter): void {
+    entry.openRequests++;
+    response.once('close', () => {
+      entry.openRequests--;
+      entry.lastSeen = Date.now();
+    });
+  }
+
+  /** Sessions idle for more than `idleMs` milliseconds at `now` (see `isIdle`). */
+  idle(now: number, idleMs: number): SessionEntry[] {
+    return [...this.#entries.values()].filter((entry) => isIdle(entry, now, idleMs));
   }
 
   /** The entry for an id, when it exists, came on `kind` and serves `scope`; a session is bound to its endpoint. */
@@ -36,10 +66,6 @@ export class SessionRegistry {
 
   delete(id: string | undefined): void {
     if (id !== undefined) this.#entries.delete(id);
-  }
-
-  get size(): number {
-    return this.#entries.size;
   }
 }
 

@@ -140,3 +140,34 @@ describe('bad requests', () => {
     expect(await ready.json()).toMatchObject({ready: true, upstreams: [{name: 'everything', state: 'ready'}]});
   });
 });
+
+describe('idle sessions', () => {
+  it('closes a Streamable HTTP session left idle, and keeps one whose client listens on its stream', async () => {
+    const idle = await startTestRouter({
+      mcpServers: {everything: {command: process.execPath, args: [serverEntry('server-everything'), 'stdio']}},
+      router: {sessionIdleSeconds: 1},
+    });
+    const listening = await connectClient(`${idle.url}/mcp`); // the SDK client keeps a GET stream open
+    try {
+      const init = await fetch(`${idle.url}/mcp`, {
+        method: 'POST',
+        headers: MCP_HEADERS,
+        body: JSON.stringify(initialize),
+      });
+      const sessionId = init.headers.get('mcp-session-id') as string;
+      await init.text();
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const later = await fetch(`${idle.url}/mcp`, {
+        method: 'POST',
+        headers: {...MCP_HEADERS, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25'},
+        body: JSON.stringify({jsonrpc: '2.0', id: 2, method: 'ping'}),
+      });
+      expect(later.status).toBe(404);
+      const result = await listening.client.callTool({name: 'everything__echo', arguments: {message: 'kept'}});
+      expect(result.content).toEqual([{type: 'text', text: 'Echo: kept'}]);
+    } finally {
+      await listening.close();
+      await idle.stop();
+    }
+  });
+});
