@@ -10,6 +10,15 @@ export class RouterError extends Error {
   }
 }
 
+/**
+ * A client-supplied value made safe to quote in an error message: printable ASCII only (others become `?`), at most
+ * 128 characters, in double quotes.
+ */
+export function quoted(input: string): string {
+  const printable = input.replace(/[^\x20-\x7E]/g, '?');
+  return `"${printable.length > 128 ? `${printable.slice(0, 128)}...` : printable}"`;
+}
+
 /** One problem in a config file: `path` is the JSON path (`mcpServers.github.url`), `message` the reason. */
 export interface ConfigIssue {
   path: string;

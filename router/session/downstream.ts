@@ -20,6 +20,7 @@ import {
 } from '../catalog/aggregate.js';
 import {
   JsonRpcFailure,
+  quoted,
   NotFoundError,
   RouterError,
   toJsonRpcFailure,
@@ -155,21 +156,21 @@ export class DownstreamSession {
       default:
         if (this.scope.kind === 'upstream')
           return this.#forward({upstream: this.scope.name, target: ''}, message, extra);
-        throw new UnroutableError(`Method "${method}" is not supported by the aggregate endpoint`);
+        throw new UnroutableError(`Method ${quoted(method)} is not supported by the aggregate endpoint`);
     }
   }
 
   async #routeName(kind: 'tool' | 'prompt', name: string): Promise<Route> {
     const pick = (catalog: AggregateCatalog) => (kind === 'tool' ? catalog.toolRoutes : catalog.promptRoutes).get(name);
     const route = pick(await this.#view()) ?? pick(await this.#view(true));
-    if (!route) throw new NotFoundError(`Unknown ${kind} "${name}"`);
+    if (!route) throw new NotFoundError(`Unknown ${kind} ${quoted(name)}`);
     return route;
   }
 
   async #routeUri(uri: string): Promise<Route> {
     if (this.scope.kind === 'upstream') return {upstream: this.scope.name, target: uri};
     const route = resolveResource(await this.#view(), uri) ?? resolveResource(await this.#view(true), uri);
-    if (!route) throw new NotFoundError(`No upstream serves the resource "${uri}"`);
+    if (!route) throw new NotFoundError(`No upstream serves the resource ${quoted(uri)}`);
     return route;
   }
 
