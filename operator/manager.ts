@@ -19,7 +19,7 @@ import {Controller} from './runtime/controller.js';
 import {EventRecorder} from './runtime/events.js';
 import {Informer} from './runtime/informer.js';
 import {CONFIG_MAPS, DEPLOYMENTS, KubeClient, SERVICES, type KubeObject} from './runtime/kube.js';
-import {LeaderElector} from './runtime/leader.js';
+import {LeaderElector, type LeaderElectionOptions} from './runtime/leader.js';
 import {createMetrics, type OperatorMetrics} from './runtime/metrics.js';
 import {serve} from './runtime/server.js';
 
@@ -39,14 +39,7 @@ export interface OperatorOptions {
   namespace?: string;
   render: RenderOptions;
   /** Leader election on a Lease; absent: this process always leads. */
-  leaderElection?: {
-    namespace: string;
-    name: string;
-    identity?: string;
-    leaseDurationSeconds?: number;
-    renewDeadlineMs?: number;
-    retryPeriodMs?: number;
-  };
+  leaderElection?: Omit<LeaderElectionOptions, 'client' | 'log' | 'onStartedLeading' | 'onStoppedLeading'>;
   /** Workers per controller; default 2. */
   workers?: number;
   /** Bind address of /healthz and /readyz, e.g. :8081; absent: not served. */

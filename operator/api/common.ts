@@ -166,3 +166,16 @@ export type Header = z.infer<typeof HeaderSchema>;
 export type ValueSource = z.infer<typeof ValueSourceSchema>;
 export type LabelSelector = z.infer<typeof LabelSelectorSchema>;
 export type Condition = z.infer<typeof ConditionSchema>;
+
+/** The `observedGeneration` and `conditions` fields every status of this API has (Kubernetes API conventions). */
+export function statusBaseShape(conditionsDescription: string) {
+  return {
+    observedGeneration: z.number().int().optional().describe('metadata.generation the status was computed from.'),
+    conditions: z
+      .array(ConditionSchema)
+      .max(16)
+      .optional()
+      .describe(conditionsDescription)
+      .meta({'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type']}),
+  };
+}

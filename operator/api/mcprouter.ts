@@ -1,5 +1,5 @@
 import {z} from 'zod';
-import {ConditionSchema, LabelSelectorSchema} from './common.js';
+import {LabelSelectorSchema, statusBaseShape} from './common.js';
 
 /**
  * `McpRouter` (mcprouter.dev/v1alpha1, short name `mcpr`): one router, rendered by the operator into a ConfigMap
@@ -148,16 +148,10 @@ export const RouterUpstreamStatusSchema = z
 
 export const McpRouterStatusSchema = z
   .object({
-    observedGeneration: z.number().int().optional().describe('metadata.generation the status was computed from.'),
-    conditions: z
-      .array(ConditionSchema)
-      .max(16)
-      .optional()
-      .describe(
-        'Ready: the router serves the declared upstreams on all replicas. Progressing: a change is rolling out. ' +
-          'Degraded: something needs a person (a missing upstream, a failed apply, a stuck rollout).',
-      )
-      .meta({'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type']}),
+    ...statusBaseShape(
+      'Ready: the router serves the declared upstreams on all replicas. Progressing: a change is rolling out. ' +
+        'Degraded: something needs a person (a missing upstream, a failed apply, a stuck rollout).',
+    ),
     replicas: z.number().int().optional().describe('Router pods that exist (Deployment status.replicas).'),
     readyReplicas: z
       .number()

@@ -1,6 +1,6 @@
 import {z} from 'zod';
 import {PREFIX_PATTERN} from '../../router/config/schema.js';
-import {ConditionSchema, EnvVarSchema, HeaderSchema, withCel} from './common.js';
+import {EnvVarSchema, HeaderSchema, statusBaseShape, withCel} from './common.js';
 
 /**
  * `McpUpstream` (mcprouter.dev/v1alpha1, short name `mcpu`): one upstream MCP server, reached over stdio (a command
@@ -135,13 +135,7 @@ export const McpUpstreamSpecSchema = withCel(
 
 export const McpUpstreamStatusSchema = z
   .object({
-    observedGeneration: z.number().int().optional().describe('metadata.generation the status was computed from.'),
-    conditions: z
-      .array(ConditionSchema)
-      .max(16)
-      .optional()
-      .describe('Accepted: the spec is valid and can be rendered into a router config.')
-      .meta({'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type']}),
+    ...statusBaseShape('Accepted: the spec is valid and can be rendered into a router config.'),
     transport: z
       .enum(['stdio', 'streamableHttp', 'sse'])
       .optional()
