@@ -20,6 +20,7 @@ import {
   type ControlPlaneState,
 } from '../test/cluster/control-plane.js';
 import {clusterDir} from '../test/cluster/test-run.js';
+import {installCrds} from './crds.js';
 import {startLocalPod, type LocalPod} from './local-pod.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -80,15 +81,7 @@ async function main(): Promise<void> {
     const kubectl = async (args: string[]) => (await promisify(execFile)('kubectl', args, {env, cwd: ROOT})).stdout;
 
     log('Installing the CRDs...');
-    await kubectl(['apply', '--server-side', '-f', 'crds/']);
-    await kubectl([
-      'wait',
-      '--for',
-      'condition=Established',
-      '--timeout=60s',
-      'crd/mcprouters.mcprouter.dev',
-      'crd/mcpupstreams.mcprouter.dev',
-    ]);
+    await installCrds(kubectl);
 
     const logs = join(ROOT, '.cache', 'demo');
     mkdirSync(logs, {recursive: true});

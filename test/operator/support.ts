@@ -7,6 +7,7 @@ import {fileURLToPath} from 'node:url';
 import {pino} from 'pino';
 import {Operator} from '../../operator/manager.js';
 import {loadKubeConfig} from '../../operator/runtime/kube.js';
+import {installCrds} from '../../scripts/crds.js';
 import {kubectl, type Cluster} from '../support/cluster.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -53,15 +54,7 @@ export async function getJson(cluster: Cluster, namespace: string, resource: str
 
 /** Applies the CRDs with kubectl (server-side, so parallel suites do not conflict) and waits until established. */
 export async function applyCrds(cluster: Cluster): Promise<void> {
-  await kc(cluster, ['apply', '--server-side', '--force-conflicts', '-f', `${ROOT}crds/`]);
-  await kc(cluster, [
-    'wait',
-    '--for',
-    'condition=Established',
-    '--timeout=60s',
-    'crd/mcprouters.mcprouter.dev',
-    'crd/mcpupstreams.mcprouter.dev',
-  ]);
+  await installCrds((args) => kc(cluster, args));
 }
 
 /** The test's copy of the examples, to apply into its namespace. */
