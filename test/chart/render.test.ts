@@ -10,22 +10,13 @@ import {join} from 'node:path';
 import {describe, expect, it} from 'vitest';
 
 import {parseOperatorFlags} from '../../operator/cli.js';
+// The rules the operator needs, tested against the real API server in test/operator/rbac.test.ts.
+import {OPERATOR_RULES} from '../../operator/rbac.js';
 import {DEFAULT_ROUTER_IMAGE} from '../../operator/version.js';
 import {CHART, ROOT, only, parseManifests, templateArgs, useHelm, type Manifest} from './helm.js';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {version: string}).version;
 const IMAGE = `ghcr.io/kube-mcp-router/kube-mcp-router:${VERSION}`;
-
-/** The operator's RBAC (docs/operator.md), as the rules of the chart's ClusterRole. */
-const OPERATOR_RULES = [
-  {apiGroups: ['mcprouter.dev'], resources: ['mcprouters', 'mcpupstreams'], verbs: ['list', 'watch']},
-  {apiGroups: ['mcprouter.dev'], resources: ['mcprouters/status', 'mcpupstreams/status'], verbs: ['patch']},
-  {apiGroups: ['mcprouter.dev'], resources: ['mcprouters/finalizers'], verbs: ['update']},
-  {apiGroups: [''], resources: ['configmaps', 'services'], verbs: ['list', 'watch', 'create', 'patch']},
-  {apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'create', 'patch']},
-  {apiGroups: [''], resources: ['pods'], verbs: ['list']},
-  {apiGroups: [''], resources: ['events'], verbs: ['create', 'patch']},
-];
 
 function container(manifests: Manifest[]): any {
   return only(manifests, 'Deployment').spec.template.spec.containers[0];
