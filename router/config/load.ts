@@ -3,11 +3,15 @@ import type {z} from 'zod';
 import {ConfigError, type ConfigIssue} from '../errors.js';
 import {PREFIX_PATTERN, RouterConfigSchema, type RouterConfig, type UpstreamConfig} from './schema.js';
 
-const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/** `$$` (an escaped `$`), or `${VAR}` / `${VAR:-default}`. */
+const VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
- * Replaces `${VAR}` and `${VAR:-default}` in every string of `value` (not in object keys) from `env`.
- * A variable that is unset and has no default becomes an issue at the string's JSON path.
+ * Replaces `${VAR}` and `${VAR:-default}` in every string of `value` (not in object keys) from `env`, and `$$` with a
+ * literal `$` (as Docker Compose does), so that a literal value can hold `${...}` text that is never expanded: the
+ * operator escapes every value it copies from a custom resource this way. Replacement is one pass: a value taken from
+ * the environment is never expanded again. A variable that is unset and has no default becomes an issue at the
+ * string's JSON path.
  */
 export function interpolate(
   value: unknown,
@@ -16,7 +20,8 @@ export function interpolate(
   issues: ConfigIssue[] = [],
 ): {value: unknown; issues: ConfigIssue[]} {
   if (typeof value === 'string') {
-    const replaced = value.replace(VARIABLE, (whole, name: string, fallback: string | undefined) => {
+    const replaced = value.replace(VARIABLE, (whole, name: string | undefined, fallback: string | undefined) => {
+      if (name === undefined) return '$';
       const found = env[name] ?? fallback;
       if (found === undefined) {
         issues.push({path: path.join('.'), message: `environment variable ${name} is not set`});
@@ -64,6 +69,11 @@ function transportOf(type: string | undefined, url: string): 'streamableHttp' | 
   if (type === 'sse') return 'sse';
   if (type !== undefined) return 'streamableHttp';
   return new URL(url).pathname.replace(/\/+$/, '').endsWith('/sse') ? 'sse' : 'streamableHttp';
+}
+
+/** Escapes a literal string for router.json: `$` becomes `$$`, so that interpolation gives back the string itself. */
+export function escapeLiteral(value: string): string {
+  return value.replaceAll('$', '$$$$');
 }
 
 /**

@@ -113,6 +113,174 @@ const ServerSchema = z.union([StdioServerSchema, RemoteServerSchema], {
   error: () => 'a server needs either a command (stdio) or a url (http, sse)',
 });
 
+const JwtIssuerSchema = z
+  .object({
+    issuer: z
+      .url({protocol: /^https?$/})
+      .describe('Expected `iss` claim; also where OIDC discovery (`/.well-known/openid-configuration`) is read.'),
+    audiences: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('Accepted `aud` values; a token must carry at least one of them (RFC 8707 resource indicators).'),
+    jwksUri: z
+      .url({protocol: /^https?$/})
+      .optional()
+      .describe('URL of the JWKS; default: `jwks_uri` from discovery. Must be https, except on a loopback address.'),
+    caFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('PEM file of CAs trusted for discovery and the JWKS, besides the system ones.'),
+    tokenFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'File holding a bearer token sent when fetching discovery and the JWKS, read on every fetch (a projected ' +
+          'ServiceAccount token: the Kubernetes API serves its JWKS only to authenticated ServiceAccounts).',
+      ),
+    principalClaim: z.string().min(1).default('sub').describe('Claim whose value names the principal.'),
+    clockSkewSeconds: z
+      .number()
+      .nonnegative()
+      .max(300)
+      .default(30)
+      .describe('Seconds of clock difference tolerated on exp, nbf and iat.'),
+  })
+  .strict()
+  .describe('An OIDC issuer whose JWTs are accepted, verified offline against its JWKS (RFC 7519, RFC 7517).');
+
+const BearerTokenSchema = z
+  .object({
+    principal: z.string().min(1).describe('Name of the principal this token authenticates.'),
+    token: z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .describe('The token; write it as ${VAR} so that it comes from the environment (in a cluster, a Secret).'),
+  })
+  .strict()
+  .describe('A static bearer token, compared in constant time.');
+
+export const AuthSchema = z
+  .object({
+    jwt: z.array(JwtIssuerSchema).default([]).describe('OIDC issuers (Kubernetes ServiceAccount tokens among them).'),
+    bearerTokens: z.array(BearerTokenSchema).default([]).describe('Static bearer tokens, for scripts and local use.'),
+    resource: z
+      .url({protocol: /^https?$/})
+      .optional()
+      .describe(
+        'Canonical URL of this router as an OAuth resource (RFC 9728 `resource`); default: the URL of the request.',
+      ),
+    authorizationServers: z
+      .array(z.url({protocol: /^https?$/}))
+      .optional()
+      .describe('Authorization servers named in the protected-resource metadata; default: the JWT issuers.'),
+  })
+  .strict()
+  .describe(
+    'Inbound authentication (MCP 2025-11-25 basic/authorization: the router is an OAuth 2.1 resource server). When ' +
+      'set, every MCP request needs `Authorization: Bearer`, and access rules decide what each principal may use.',
+  );
+
+const NameFilterSchema = z
+  .object({
+    include: z.array(z.string().min(1)).optional().describe('Globs (picomatch) of names to allow; all when absent.'),
+    exclude: z.array(z.string().min(1)).optional().describe('Globs of names to withhold; applied after include.'),
+  })
+  .strict();
+
+const AnnotationFilterSchema = z
+  .object({
+    readOnlyHint: z.boolean().optional(),
+    destructiveHint: z.boolean().optional(),
+    idempotentHint: z.boolean().optional(),
+    openWorldHint: z.boolean().optional(),
+  })
+  .strict()
+  .describe(
+    'Tool annotations a tool must carry with these values (MCP 2025-11-25 server/tools); a hint the tool does not ' +
+      'declare takes its spec default (readOnlyHint false, destructiveHint true, idempotentHint false, ' +
+      'openWorldHint true).',
+  );
+
+export const AccessRuleSchema = z
+  .object({
+    principals: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Globs of principal names, e.g. ci-bot or system:serviceaccount:agents:*.'),
+    namespaces: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Namespaces whose ServiceAccounts match (principals system:serviceaccount:<namespace>:<name>).'),
+    claims: z
+      .record(z.string().min(1), z.array(z.string()).min(1))
+      .optional()
+      .describe('JWT claims and accepted values, e.g. {groups: [platform]}; an array claim matches on any element.'),
+    upstreams: z
+      .array(z.string().min(1))
+      .default(['*'])
+      .describe('Globs of upstream names (config keys) the rule grants.'),
+    tools: NameFilterSchema.extend({annotations: AnnotationFilterSchema.optional()})
+      .optional()
+      .describe('Tools granted, by original (upstream) name; all tools of the upstreams when absent.'),
+    prompts: NameFilterSchema.optional().describe('Prompts granted, by original name; all when absent.'),
+    resources: NameFilterSchema.optional().describe(
+      'Resources and resource templates granted, by URI or URI template (globs, e.g. file:///data/**); all when absent.',
+    ),
+  })
+  .strict()
+  .refine((r) => r.principals !== undefined || r.namespaces !== undefined || r.claims !== undefined, {
+    message: 'a rule needs principals, namespaces or claims to say whom it is for',
+  })
+  .describe(
+    'An access rule: the principals it is for (every given selector must match) and what they may use. A principal ' +
+      'may use what any of its rules grants.',
+  );
+
+export const LimitsSchema = z
+  .object({
+    maxSessions: z
+      .number()
+      .int()
+      .positive()
+      .default(10_000)
+      .describe('Open downstream sessions the router holds at most; a new one beyond it gets 503 with Retry-After.'),
+    maxSessionsPerPrincipal: z
+      .number()
+      .int()
+      .positive()
+      .default(10_000)
+      .describe('Open sessions one principal holds at most (without auth, all clients are one principal).'),
+    maxJsonDepth: z
+      .number()
+      .int()
+      .min(8)
+      .max(1000)
+      .default(64)
+      .describe('Deepest nesting of arrays and objects accepted in a request body; deeper gets -32600.'),
+    maxUpstreamMessageBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(64 * 1024 * 1024)
+      .describe(
+        'Largest message read from a stdio upstream, in bytes; a larger one fails only its own call, naming the limit.',
+      ),
+    headersTimeoutSeconds: z
+      .number()
+      .positive()
+      .default(10)
+      .describe('Seconds a client has to send the request headers.'),
+    requestTimeoutSeconds: z
+      .number()
+      .positive()
+      .default(30)
+      .describe('Seconds a client has to send a whole request (headers and body); streams it then reads are not cut.'),
+  })
+  .strict()
+  .describe('Bounds that protect the router from clients that use too much.');
+
 export const RouterOptionsSchema = z
   .object({
     toolNameSeparator: z
@@ -158,6 +326,22 @@ export const RouterOptionsSchema = z
       .positive()
       .default(10)
       .describe('Seconds between pings of each connected upstream; a failed ping marks it down and reconnects.'),
+    auth: AuthSchema.optional(),
+    access: z
+      .array(AccessRuleSchema)
+      .optional()
+      .describe('Access rules, used with auth: a principal that no rule matches may use nothing (deny by default).'),
+    audit: z
+      .object({
+        digest: z
+          .boolean()
+          .default(false)
+          .describe('Add a SHA-256 digest of the arguments of each request to its audit line (never the arguments).'),
+      })
+      .strict()
+      .default({digest: false})
+      .describe('The audit log: one line per routed request, logger component "audit".'),
+    limits: LimitsSchema.default(LimitsSchema.parse({})),
     shutdownGraceSeconds: z
       .number()
       .nonnegative()
@@ -165,6 +349,10 @@ export const RouterOptionsSchema = z
       .describe('On SIGTERM, seconds in-flight calls get to finish before upstreams are closed.'),
   })
   .strict()
+  .refine((o) => o.access === undefined || o.auth !== undefined, {
+    message: 'access rules need auth: without it every client is anonymous',
+    path: ['access'],
+  })
   .describe('Options of the router itself.');
 
 export const RouterConfigSchema = z
@@ -186,6 +374,9 @@ export const RouterConfigSchema = z
 
 export type RawRouterConfig = z.infer<typeof RouterConfigSchema>;
 export type RouterOptions = z.infer<typeof RouterOptionsSchema>;
+export type AuthConfig = z.infer<typeof AuthSchema>;
+export type AccessRule = z.infer<typeof AccessRuleSchema>;
+export type JwtIssuerConfig = AuthConfig['jwt'][number];
 export type UpstreamTimeouts = z.infer<typeof TimeoutsSchema>;
 
 /** The transports an upstream can be reached over. */
