@@ -5,7 +5,7 @@ import {StdioServerTransport} from '@modelcontextprotocol/sdk/server/stdio.js';
 import {loadRouterConfig} from './config/load.js';
 import {ConfigReloader} from './config/reload.js';
 import {ConfigError} from './errors.js';
-import {createHttpApp} from './http/app.js';
+import {createHttpApp, createMetricsApp} from './http/app.js';
 import {isLoopback} from './http/security.js';
 import {createLogger, type Logger} from './log.js';
 import {RouterMetrics} from './metrics.js';
@@ -20,6 +20,7 @@ Flags:
   --transport MODE     http (default): serve /mcp, /sse and per-upstream paths; stdio: the aggregate on stdin/stdout
   --host ADDRESS       Address to listen on in http mode (default 127.0.0.1; 0.0.0.0 in a pod)
   --port PORT          TCP port in http mode (default 8080; 0 picks a free one)
+  --metrics-port PORT  Serve /metrics on this port only, not on --port (0 picks a free one)
   --log-level LEVEL    pino level: trace, debug, info, warn, error (default info, or $LOG_LEVEL)
   -h, --help           Show this help`;
 
@@ -30,6 +31,8 @@ export interface RouterCommandOptions {
   host: string;
   /** TCP port; 0 picks a free one. */
   port: number;
+  /** TCP port of a listener serving only `/metrics`; absent: `/metrics` is on `port`. */
+  metricsPort?: number;
   logLevel?: string;
 }
 
@@ -45,6 +48,7 @@ export function parseRouterArgs(argv: string[]): RouterCommandOptions | 'help' {
       transport: {type: 'string', default: 'http'},
       host: {type: 'string', default: '127.0.0.1'},
       port: {type: 'string', default: '8080'},
+      'metrics-port': {type: 'string'},
       'log-level': {type: 'string'},
       help: {type: 'boolean', short: 'h'},
     },
@@ -55,13 +59,17 @@ export function parseRouterArgs(argv: string[]): RouterCommandOptions | 'help' {
   if (values.transport !== 'http' && values.transport !== 'stdio') {
     throw new Error('--transport must be http or stdio');
   }
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be a number from 0 to 65535');
+  const portOf = (flag: string, value: string) => {
+    const port = Number(value);
+    if (!/^\d+$/.test(value) || port > 65535) throw new Error(`--${flag} must be a number from 0 to 65535`);
+    return port;
+  };
   return {
     config: values.config,
     transport: values.transport,
     host: values.host,
-    port,
+    port: portOf('port', values.port),
+    ...(values['metrics-port'] !== undefined && {metricsPort: portOf('metrics-port', values['metrics-port'])}),
     ...(values['log-level'] !== undefined && {logLevel: values['log-level']}),
   };
 }
@@ -72,6 +80,8 @@ export interface RunningRouter {
   reloader: ConfigReloader;
   /** `http://host:port`, in http mode. */
   url?: string;
+  /** `http://host:port` of the metrics listener, with `metricsPort`. */
+  metricsUrl?: string;
   /** Graceful stop: stop accepting, let calls finish up to the grace period, close sessions and upstreams. */
   stop(): Promise<void>;
 }
@@ -107,31 +117,57 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
     return {router, reloader, stop};
   }
 
-  const {app, close: closeApp} = createHttpApp(router, {loopbackOnly: isLoopback(options.host)});
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(options.port, options.host, (error?: Error) =>
-      error ? reject(error) : resolve(listening),
+  const loopbackOnly = isLoopback(options.host);
+  const {app, close: closeApp} = createHttpApp(router, {loopbackOnly, metrics: options.metricsPort === undefined});
+  const {limits} = config.router;
+  const server = await listen(app, options.port, options.host);
+  // A client that sends its headers or body slowly holds a socket; these bound how long (the body of a request
+  // already received, such as an SSE stream the router writes, is not cut).
+  server.headersTimeout = limits.headersTimeoutSeconds * 1000;
+  server.requestTimeout = Math.max(limits.requestTimeoutSeconds, limits.headersTimeoutSeconds) * 1000;
+  const url = urlOf(server, options.host);
+  const metricsServer =
+    options.metricsPort === undefined
+      ? undefined
+      : await listen(createMetricsApp(router), options.metricsPort, options.host);
+  const metricsUrl = metricsServer && urlOf(metricsServer, options.host);
+  logger.info({url, ...(metricsUrl && {metricsUrl}), upstreams: config.upstreams.length}, 'Listening');
+  if (!loopbackOnly && !config.router.auth)
+    logger.warn(
+      {host: options.host},
+      'Listening beyond loopback without auth: any client that reaches the router may use every tool',
     );
-  });
-  const {port} = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `http://${host}:${port}`;
-  logger.info({url, upstreams: config.upstreams.length}, 'Listening');
   void router.start();
   return {
     router,
     url,
+    ...(metricsUrl && {metricsUrl}),
     reloader,
     stop: async () => {
       reloader.stop();
+      // No new connections; idle keep-alive ones close now, busy ones after their response (Connection: close).
       server.close();
+      server.closeIdleConnections();
       const left = await router.drain(graceMs());
       if (left > 0) logger.warn({calls: left}, 'Stopped with calls in flight after the grace period');
       await router.close();
       closeApp();
       server.closeAllConnections();
+      metricsServer?.close();
+      metricsServer?.closeAllConnections();
     },
   };
+}
+
+function listen(app: ReturnType<typeof createMetricsApp>, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const listening = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+  });
+}
+
+function urlOf(server: Server, host: string): string {
+  const {port} = server.address() as AddressInfo;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** `kube-mcp-router router`: runs until SIGTERM or SIGINT. Exit codes: 0 stopped, 2 bad flags or config, 1 other. */

@@ -85,6 +85,29 @@ export class UnroutableError extends RouterError {
   static override code = 'UNROUTABLE';
 }
 
+/**
+ * A request without valid credentials (401 with `WWW-Authenticate: Bearer`, RFC 6750 section 3). `error` is the RFC 6750
+ * error code: absent when no credentials were sent, `invalid_token` otherwise. The message never holds the token.
+ */
+export class AuthenticationError extends RouterError {
+  static override code = 'UNAUTHENTICATED';
+
+  constructor(
+    message: string,
+    readonly error?: 'invalid_token' | 'invalid_request',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The principal may not use what it asked for. On the JSON-RPC level the message says "Access denied" and names
+ * only what the client sent, so that it cannot tell a denied name from one that does not exist.
+ */
+export class AccessDeniedError extends RouterError {
+  static override code = 'ACCESS_DENIED';
+}
+
 /** JSON-RPC 2.0 error codes used by the router (MCP 2025-11-25 basic: error handling). */
 export const JsonRpcCode = {
   ParseError: -32700,
@@ -120,6 +143,7 @@ export function toJsonRpcFailure(error: unknown): JsonRpcFailure {
   if (error instanceof UpstreamError) return new JsonRpcFailure(error.rpcCode, error.message, error.data);
   if (error instanceof UpstreamTimeoutError) return new JsonRpcFailure(JsonRpcCode.RequestTimeout, error.message);
   if (error instanceof UpstreamUnavailableError) return new JsonRpcFailure(JsonRpcCode.InternalError, error.message);
+  if (error instanceof AccessDeniedError) return new JsonRpcFailure(JsonRpcCode.InvalidParams, error.message);
   if (error instanceof NotFoundError) return new JsonRpcFailure(JsonRpcCode.InvalidParams, error.message);
   if (error instanceof UnroutableError) return new JsonRpcFailure(JsonRpcCode.MethodNotFound, error.message);
   return new JsonRpcFailure(JsonRpcCode.InternalError, 'Internal error');

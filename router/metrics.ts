@@ -1,5 +1,34 @@
 import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client';
 
+/** The MCP request methods (MCP 2025-11-25 schema) that may become a `method` label. */
+const KNOWN_METHODS = new Set([
+  'initialize',
+  'ping',
+  'tools/list',
+  'tools/call',
+  'prompts/list',
+  'prompts/get',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'completion/complete',
+  'logging/setLevel',
+  'tasks/get',
+  'tasks/result',
+  'tasks/list',
+  'tasks/cancel',
+]);
+
+/**
+ * The `method` label of a request (pure): the method itself when MCP defines it, else `other`. Labels come only from
+ * bounded sets, so that clients cannot grow `/metrics` with made-up method names.
+ */
+export function metricMethod(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : 'other';
+}
+
 /**
  * The router's Prometheus metrics, in a registry of its own (served on `/metrics`).
  * Names follow the Prometheus conventions: base units (seconds), `_total` for counters.

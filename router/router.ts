@@ -1,9 +1,13 @@
 import type {Implementation, ServerCapabilities} from '@modelcontextprotocol/sdk/types.js';
+import {Authenticator} from './auth/authenticate.js';
+import {ANONYMOUS, type Principal} from './auth/principal.js';
 import {diffUpstreams, type UpstreamDiff} from './config/diff.js';
 import type {RouterConfig, UpstreamConfig} from './config/schema.js';
 import {JsonRpcCode, JsonRpcFailure} from './errors.js';
 import type {Logger} from './log.js';
-import {RouterMetrics} from './metrics.js';
+import {metricMethod, RouterMetrics} from './metrics.js';
+import {auditLogger, type AuditRecord} from './policy/audit.js';
+import {AccessPolicy, GRANT_ALL, type Grant} from './policy/rules.js';
 import {DownstreamSession, type CallOutcome, type Scope, type SessionHost} from './session/downstream.js';
 import type {JsonObject, Message} from './upstream/connection.js';
 import {Upstream, type UpstreamEvents, type UpstreamStatus} from './upstream/upstream.js';
@@ -38,6 +42,11 @@ export class Router implements SessionHost, UpstreamEvents {
   #upstreams = new Map<string, Upstream>();
   readonly #sessions = new Set<DownstreamSession>();
   readonly #subscriptions = new Map<string, number>();
+  /** Open sessions per principal id, for `limits.maxSessionsPerPrincipal`. */
+  readonly #sessionsPerPrincipal = new Map<string, number>();
+  #authenticator: Authenticator | undefined;
+  #policy: AccessPolicy | undefined;
+  readonly audit: (record: AuditRecord) => void;
   readonly #inFlight = new Set<Promise<unknown>>();
   #draining = false;
   #started: Promise<void> | undefined;
@@ -46,6 +55,8 @@ export class Router implements SessionHost, UpstreamEvents {
     this.#config = config;
     this.log = deps.log;
     this.metrics = deps.metrics ?? new RouterMetrics();
+    this.audit = auditLogger(this.log);
+    this.#applyTrust(undefined, config);
     for (const upstream of config.upstreams) this.#upstreams.set(upstream.name, this.#newUpstream(upstream));
   }
 
@@ -57,6 +68,44 @@ export class Router implements SessionHost, UpstreamEvents {
       events: this,
       healthCheckSeconds: this.#config.router.healthCheckSeconds,
     });
+  }
+
+  /** Builds the authenticator and the access policy of a config; an unchanged `auth` keeps its cached JWKS. */
+  #applyTrust(previous: RouterConfig | undefined, config: RouterConfig): void {
+    const {auth, access} = config.router;
+    if (JSON.stringify(previous?.router.auth) !== JSON.stringify(auth))
+      this.#authenticator = auth && new Authenticator(auth);
+    this.#policy = auth && new AccessPolicy(access ?? []);
+  }
+
+  /** Verifies requests' credentials; undefined when the config has no `auth` (every client is anonymous). */
+  get authenticator(): Authenticator | undefined {
+    return this.#authenticator;
+  }
+
+  /** The access policy; undefined without `auth`. */
+  get policy(): AccessPolicy | undefined {
+    return this.#policy;
+  }
+
+  grantFor(principal: Principal): Grant {
+    return this.#policy ? this.#policy.grantFor(principal) : GRANT_ALL;
+  }
+
+  get auditDigest(): boolean {
+    return this.#config.router.audit.digest;
+  }
+
+  /**
+   * Whether one more session may open for a principal (`limits.maxSessions`, `limits.maxSessionsPerPrincipal`).
+   * @returns undefined when it may, else the limit that is reached, for the 503
+   */
+  sessionLimitReached(principal: Principal): string | undefined {
+    const {maxSessions, maxSessionsPerPrincipal} = this.#config.router.limits;
+    if (this.#sessions.size >= maxSessions) return `the router holds its maximum of ${maxSessions} sessions`;
+    if ((this.#sessionsPerPrincipal.get(principal.id) ?? 0) >= maxSessionsPerPrincipal)
+      return `the principal holds its maximum of ${maxSessionsPerPrincipal} sessions`;
+    return undefined;
   }
 
   /** True for the Upstream objects of the current config; events of replaced ones are ignored. */
@@ -75,6 +124,7 @@ export class Router implements SessionHost, UpstreamEvents {
     const diff = diffUpstreams(this.#config.upstreams, config.upstreams);
     const replaced = [...diff.removed, ...diff.changed].map((u) => this.#upstreams.get(u.name) as Upstream);
     const previous = this.#upstreams;
+    this.#applyTrust(this.#config, config);
     this.#config = config;
     this.#upstreams = new Map(
       config.upstreams.map((u) => [
@@ -131,6 +181,11 @@ export class Router implements SessionHost, UpstreamEvents {
     return this.#upstreams.get(name);
   }
 
+  /** True from the start of shutdown: the HTTP app answers new requests with 503. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
   /** Ready once every upstream has made its first connection attempt, until shutdown begins. */
   readiness(): ReadinessReport {
     const upstreams = [...this.#upstreams.values()].map((u) => u.status);
@@ -141,13 +196,18 @@ export class Router implements SessionHost, UpstreamEvents {
    * A new downstream session for a scope, registered until it closes. The aggregate declares every capability the
    * router routes; a single-upstream session declares what that upstream declared (MCP 2025-11-25 lifecycle).
    */
-  createSession(scope: Scope, transport: DownstreamTransport): DownstreamSession {
-    const session = new DownstreamSession(this, scope, this.#sessionInit(scope));
+  createSession(scope: Scope, transport: DownstreamTransport, principal: Principal = ANONYMOUS): DownstreamSession {
+    const session = new DownstreamSession(this, scope, this.#sessionInit(scope), principal);
     const labels = {transport, scope: scope.kind};
     this.#sessions.add(session);
+    this.#sessionsPerPrincipal.set(principal.id, (this.#sessionsPerPrincipal.get(principal.id) ?? 0) + 1);
     this.metrics.sessions.inc(labels);
     session.onclose = () => {
-      if (this.#sessions.delete(session)) this.metrics.sessions.dec(labels);
+      if (!this.#sessions.delete(session)) return;
+      this.metrics.sessions.dec(labels);
+      const left = (this.#sessionsPerPrincipal.get(principal.id) ?? 1) - 1;
+      if (left > 0) this.#sessionsPerPrincipal.set(principal.id, left);
+      else this.#sessionsPerPrincipal.delete(principal.id);
     };
     return session;
   }
@@ -229,7 +289,8 @@ export class Router implements SessionHost, UpstreamEvents {
   }
 
   observeCall(call: {upstream: string; method: string; tool?: string; outcome: CallOutcome; seconds: number}): void {
-    const {upstream, method, tool = '', outcome, seconds} = call;
+    const {upstream, tool = '', outcome, seconds} = call;
+    const method = metricMethod(call.method);
     this.metrics.calls.inc({upstream, method, tool, outcome});
     this.metrics.callSeconds.observe({upstream, method}, seconds);
   }

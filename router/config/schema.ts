@@ -113,6 +113,12 @@ const ServerSchema = z.union([StdioServerSchema, RemoteServerSchema], {
   error: () => 'a server needs either a command (stdio) or a url (http, sse)',
 });
 
+/** True for an https URL, or any URL on a loopback address (RFC 8252 section 8.3: loopback needs no TLS). */
+export function isHttpsOrLoopback(url: string): boolean {
+  const {protocol, hostname} = new URL(url);
+  return protocol === 'https:' || /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/.test(hostname);
+}
+
 const JwtIssuerSchema = z
   .object({
     issuer: z
@@ -148,6 +154,12 @@ const JwtIssuerSchema = z
       .describe('Seconds of clock difference tolerated on exp, nbf and iat.'),
   })
   .strict()
+  .superRefine((issuer, context) => {
+    const field = issuer.jwksUri === undefined ? 'issuer' : 'jwksUri';
+    if (!isHttpsOrLoopback(issuer[field] as string)) {
+      context.addIssue({code: 'custom', message: 'must be https, except on a loopback address', path: [field]});
+    }
+  })
   .describe('An OIDC issuer whose JWTs are accepted, verified offline against its JWKS (RFC 7519, RFC 7517).');
 
 const BearerTokenSchema = z

@@ -2,16 +2,28 @@ import {SSEServerTransport} from '@modelcontextprotocol/sdk/server/sse.js';
 import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {isInitializeRequest} from '@modelcontextprotocol/sdk/types.js';
 import express, {type NextFunction, type Request, type Response} from 'express';
-import {JsonRpcCode} from '../errors.js';
+import {ANONYMOUS, type Principal} from '../auth/principal.js';
+import {AuthenticationError, JsonRpcCode} from '../errors.js';
+import {sessionTag} from '../policy/audit.js';
 import type {Router} from '../router.js';
 import type {Scope} from '../session/downstream.js';
-import {SessionRegistry} from '../session/registry.js';
+import {SessionRegistry, type SessionEntry} from '../session/registry.js';
+import {bearerChallenge, METADATA_PATH, protectedResourceMetadata, requestOrigin} from './auth.js';
+import {nestedDeeperThan} from './body.js';
 import {rejectOrigin, type OriginPolicy} from './security.js';
 
-/** JSON-RPC error body for HTTP-level failures; `id` is null as the request's id is unknown (JSON-RPC 2.0 §5). */
-function sendError(res: Response, status: number, code: number, message: string): void {
+/** JSON-RPC error body for HTTP-level failures; `id` is null unless the failing request's id is known. */
+function sendError(res: Response, status: number, code: number, message: string, id: unknown = null): void {
   if (res.headersSent) return;
-  res.status(status).json({jsonrpc: '2.0', error: {code, message}, id: null});
+  res.status(status).json({jsonrpc: '2.0', error: {code, message}, id});
+}
+
+/** Seconds a client is told to wait (`Retry-After`) when the router is full or shutting down. */
+const RETRY_AFTER_SECONDS = '5';
+
+/** The principal of a request, set by the authenticate phase. */
+function principalOf(res: Response): Principal {
+  return (res.locals.principal as Principal | undefined) ?? ANONYMOUS;
 }
 
 /**
@@ -20,22 +32,38 @@ function sendError(res: Response, status: number, code: number, message: string)
  * - `POST|GET|DELETE /mcp` and `/mcp/{upstream}`: Streamable HTTP; `Mcp-Session-Id` of an unknown session: 404.
  * - `GET /sse` and `/sse/{upstream}`, `POST /message?sessionId=`: legacy HTTP+SSE.
  * - `GET /healthz` (liveness), `/readyz` (JSON of each upstream; 503 until every upstream has been tried and while
- *   shutting down), `/metrics` (Prometheus text).
+ *   shutting down), `/metrics` (Prometheus text; not here when `metrics: false`, see `createMetricsApp`).
+ * - With `auth`: `GET /.well-known/oauth-protected-resource[/path]` (RFC 9728).
  *
- * MCP endpoints check Host and Origin (403), bodies above `maxBodyBytes` get 413, malformed JSON 400 (-32700).
+ * An MCP request goes through these phases: refuse while draining (503, `Connection: close`), check Host and Origin
+ * (403), authenticate (401 with `WWW-Authenticate: Bearer`; 403 when no access rule is for the principal or the
+ * upstream of the path is not granted), resolve the scope, parse the body (413 above `maxBodyBytes`, 400/-32700 for
+ * bad JSON, 400/-32600 nested deeper than `limits.maxJsonDepth`), find the session (404 for an unknown id or one of
+ * another principal), refuse a request id still pending in the session (400/-32600), then hand over to the session.
+ * A new session beyond `limits.maxSessions` or `maxSessionsPerPrincipal` gets 503 with `Retry-After`.
  * Streamable HTTP sessions idle for `sessionIdleSeconds` are closed. `close()` stops that sweep.
  */
-export function createHttpApp(router: Router, options: {loopbackOnly: boolean}): {app: express.Express; close(): void} {
+export function createHttpApp(
+  router: Router,
+  options: {loopbackOnly: boolean; metrics?: boolean},
+): {app: express.Express; close(): void} {
   // Router options are read on every request: a config reload changes them without a restart.
   const policy = (): OriginPolicy => {
     const {allowedHosts, allowedOrigins} = router.options;
     return {allowedOrigins, loopbackOnly: options.loopbackOnly, ...(allowedHosts && {allowedHosts})};
   };
-  const parsers = new Map<number, express.RequestHandler>();
+  const parsers = new Map<string, express.RequestHandler>();
   const json: express.RequestHandler = (req, res, next) => {
-    const limit = router.options.maxBodyBytes;
-    if (!parsers.has(limit)) parsers.set(limit, express.json({limit}));
-    (parsers.get(limit) as express.RequestHandler)(req, res, next);
+    const {maxBodyBytes: limit, limits} = router.options;
+    const key = `${limit}/${limits.maxJsonDepth}`;
+    if (!parsers.has(key)) {
+      const verify = (_req: unknown, _res: unknown, body: Buffer) => {
+        if (nestedDeeperThan(body, limits.maxJsonDepth))
+          throw Object.assign(new Error('too deep'), {status: 400, type: 'entity.too.deep'});
+      };
+      parsers.set(key, express.json({limit, verify}));
+    }
+    (parsers.get(key) as express.RequestHandler)(req, res, next);
   };
   const serving =
     (transport: 'sse' | 'streamableHttp'): express.RequestHandler =>
@@ -45,30 +73,73 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
   // Streamable HTTP clients that vanish without DELETE would leave their sessions open for ever: close idle ones.
   const sweep = setInterval(() => {
     for (const entry of registry.idle(Date.now(), router.options.sessionIdleSeconds * 1000)) {
-      router.log.info({session: entry.transport.sessionId}, 'Closing idle session');
+      router.log.info({session: sessionTag(entry.transport.sessionId)}, 'Closing idle session');
       void entry.transport.close();
     }
   }, 1000).unref();
   const app = express();
   app.disable('x-powered-by');
+  app.use((_req, res, next) => {
+    // While draining, keep-alive connections are not kept: each client reconnects, to another pod when there is one.
+    if (router.draining) res.set('Connection', 'close');
+    next();
+  });
 
   app.get('/healthz', (_req, res) => void res.json({status: 'ok'}));
   app.get('/readyz', (_req, res) => {
     const report = router.readiness();
     res.status(report.ready ? 200 : 503).json(report);
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(router.metrics.registry.contentType).send(await router.metrics.registry.metrics());
+  if (options.metrics !== false) app.get('/metrics', metricsHandler(router));
+  app.get([METADATA_PATH, `${METADATA_PATH}/{*path}`], (req, res) => {
+    const auth = router.options.auth;
+    if (!auth) return sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found');
+    const path = req.path.slice(METADATA_PATH.length);
+    res.json(protectedResourceMetadata(auth, router.authenticator?.issuers ?? [], requestOrigin(req), path));
   });
 
   const mcp = express.Router();
   mcp.use((req, res, next) => {
+    if (router.draining) {
+      res.set('Retry-After', RETRY_AFTER_SECONDS);
+      return sendError(res, 503, JsonRpcCode.InvalidRequest, 'Service Unavailable: the router is shutting down');
+    }
     const reason = rejectOrigin({host: req.headers.host, origin: req.headers.origin}, policy());
     if (reason) return sendError(res, 403, JsonRpcCode.InvalidRequest, `Forbidden: ${reason}`);
     next();
   });
 
-  /** Parse the route: which scope the path names. Unknown upstream: 404. */
+  /** Authenticate: the principal of the request (anonymous without `auth`), or 401/403. */
+  const authenticate = async (req: Request, res: Response, next: NextFunction) => {
+    const authenticator = router.authenticator;
+    if (!authenticator) return next();
+    const metadataUrl = `${requestOrigin(req)}${METADATA_PATH}${req.path.replace(/\/$/, '')}`;
+    let principal: Principal;
+    try {
+      principal = await authenticator.authenticate(req.headers.authorization);
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      router.log.debug({reason: error.message}, 'Refused a request without valid credentials');
+      res.set(
+        'WWW-Authenticate',
+        bearerChallenge(metadataUrl, error.error && {code: error.error, description: error.message}),
+      );
+      return sendError(res, 401, JsonRpcCode.InvalidRequest, `Unauthorized: ${error.message}`);
+    }
+    const upstream = req.params.upstream as string | undefined;
+    const policyOf = router.policy;
+    if (policyOf && (!policyOf.applies(principal) || (upstream && !router.grantFor(principal).upstream(upstream)))) {
+      res.set(
+        'WWW-Authenticate',
+        bearerChallenge(metadataUrl, {code: 'insufficient_scope', description: 'access denied'}),
+      );
+      return sendError(res, 403, JsonRpcCode.InvalidRequest, 'Forbidden: access denied');
+    }
+    res.locals.principal = principal;
+    next();
+  };
+
+  /** Resolve the scope: which upstreams the path names. Unknown upstream: 404. */
   const scopeOf = (req: Request, res: Response): Scope | undefined => {
     const name = req.params.upstream as string | undefined;
     if (name === undefined) return {kind: 'aggregate'};
@@ -77,31 +148,65 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
     return undefined;
   };
 
+  /** 503 with Retry-After when the principal may not open one more session. */
+  const refuseWhenFull = (res: Response, principal: Principal): boolean => {
+    const reached = router.sessionLimitReached(principal);
+    if (!reached) return false;
+    res.set('Retry-After', RETRY_AFTER_SECONDS);
+    sendError(res, 503, JsonRpcCode.InvalidRequest, `Service Unavailable: ${reached}`);
+    return true;
+  };
+
+  /** Hands a body to a session, unless it reuses a pending request id (400). */
+  const admitted = (entry: SessionEntry, req: Request, res: Response): boolean => {
+    const duplicate = entry.pending.admit(req.body);
+    if (duplicate !== undefined) {
+      sendError(
+        res,
+        400,
+        JsonRpcCode.InvalidRequest,
+        'Invalid Request: a request with this id is still pending in this session',
+        duplicate,
+      );
+      return false;
+    }
+    return true;
+  };
+
   mcp.use('/mcp', serving('streamableHttp'));
-  mcp.post('/mcp{/:upstream}', json, async (req, res) => {
+  mcp.post('/mcp{/:upstream}', authenticate, json, async (req, res) => {
     const scope = scopeOf(req, res);
     if (!scope) return;
+    const principal = principalOf(res);
     const id = req.header('mcp-session-id');
     if (id !== undefined) {
-      const entry = registry.find<StreamableHTTPServerTransport>(id, 'streamableHttp', scope);
+      const entry = registry.find<StreamableHTTPServerTransport>(id, 'streamableHttp', principal.id, scope);
       if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
+      if (!admitted(entry, req, res)) return;
+      // A POST's requests end with its response: answered, or their stream closed with the connection.
+      const ids = entry.pending.requestIds(req.body);
+      res.once('close', () => ids.forEach((requestId) => entry.pending.settle(requestId)));
       registry.trackRequest(entry, res);
       return entry.transport.handleRequest(req, res, req.body);
     }
     if (!isInitializeRequest(req.body)) {
       return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
     }
-    const session = router.createSession(scope, 'streamableHttp');
+    if (refuseWhenFull(res, principal)) return;
+    const session = router.createSession(scope, 'streamableHttp', principal);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => registry.newId(),
       onsessioninitialized: (sessionId) => {
         registry.add(sessionId, {session, transport, kind: 'streamableHttp'});
-        router.log.info({session: sessionId, transport: 'streamableHttp', scope}, 'Opened session');
+        router.log.info(
+          {session: sessionTag(sessionId), principal: principal.name, transport: 'streamableHttp', scope},
+          'Opened session',
+        );
       },
     });
     transport.onclose = () => {
       registry.delete(transport.sessionId);
-      router.log.info({session: transport.sessionId}, 'Closed session');
+      router.log.info({session: sessionTag(transport.sessionId)}, 'Closed session');
     };
     await session.connect(transport);
     await transport.handleRequest(req, res, req.body);
@@ -113,38 +218,44 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
     const id = req.header('mcp-session-id');
     if (id === undefined)
       return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
-    const entry = registry.find<StreamableHTTPServerTransport>(id, 'streamableHttp', scope);
+    const entry = registry.find<StreamableHTTPServerTransport>(id, 'streamableHttp', principalOf(res).id, scope);
     if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
     registry.trackRequest(entry, res);
     await entry.transport.handleRequest(req, res);
   };
-  mcp.get('/mcp{/:upstream}', existing);
-  mcp.delete('/mcp{/:upstream}', existing);
+  mcp.get('/mcp{/:upstream}', authenticate, existing);
+  mcp.delete('/mcp{/:upstream}', authenticate, existing);
   mcp.all('/mcp{/:upstream}', (_req, res) => {
     res.set('Allow', 'GET, POST, DELETE');
     sendError(res, 405, JsonRpcCode.InvalidRequest, 'Method Not Allowed');
   });
 
   mcp.use(['/sse', '/message'], serving('sse'));
-  mcp.get('/sse{/:upstream}', async (req, res) => {
+  mcp.get('/sse{/:upstream}', authenticate, async (req, res) => {
     const scope = scopeOf(req, res);
     if (!scope) return;
+    const principal = principalOf(res);
+    if (refuseWhenFull(res, principal)) return;
     const transport = new SSEServerTransport('/message', res);
-    const session = router.createSession(scope, 'sse');
+    const session = router.createSession(scope, 'sse', principal);
     registry.add(transport.sessionId, {session, transport, kind: 'sse'});
     transport.onclose = () => {
       registry.delete(transport.sessionId);
-      router.log.info({session: transport.sessionId}, 'Closed session');
+      router.log.info({session: sessionTag(transport.sessionId)}, 'Closed session');
     };
-    router.log.info({session: transport.sessionId, transport: 'sse', scope}, 'Opened session');
+    router.log.info(
+      {session: sessionTag(transport.sessionId), principal: principal.name, transport: 'sse', scope},
+      'Opened session',
+    );
     await session.connect(transport);
   });
-  mcp.post('/message', json, async (req, res) => {
+  mcp.post('/message', authenticate, json, async (req, res) => {
     const id = req.query.sessionId;
     if (typeof id !== 'string')
       return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: sessionId is required');
-    const entry = registry.find<SSEServerTransport>(id, 'sse');
+    const entry = registry.find<SSEServerTransport>(id, 'sse', principalOf(res).id);
     if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
+    if (!admitted(entry, req, res)) return;
     await entry.transport.handlePostMessage(req, res, req.body);
   });
 
@@ -153,6 +264,15 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
   app.use((error: {type?: string; status?: number}, _req: Request, res: Response, _next: NextFunction) => {
     if (error.type === 'entity.parse.failed')
       return sendError(res, 400, JsonRpcCode.ParseError, 'Parse error: invalid JSON');
+    if (error.type === 'entity.too.deep') {
+      const depth = router.options.limits.maxJsonDepth;
+      return sendError(
+        res,
+        400,
+        JsonRpcCode.InvalidRequest,
+        `Invalid Request: JSON nested deeper than ${depth} levels`,
+      );
+    }
     if (error.type === 'entity.too.large') {
       const limit = router.options.maxBodyBytes;
       return sendError(res, 413, JsonRpcCode.InvalidRequest, `Request body larger than ${limit} bytes`);
@@ -161,4 +281,19 @@ export function createHttpApp(router: Router, options: {loopbackOnly: boolean}):
     sendError(res, error.status ?? 500, JsonRpcCode.InternalError, 'Internal error');
   });
   return {app, close: () => clearInterval(sweep)};
+}
+
+function metricsHandler(router: Router): express.RequestHandler {
+  return async (_req, res) => {
+    res.type(router.metrics.registry.contentType).send(await router.metrics.registry.metrics());
+  };
+}
+
+/** The app of `--metrics-port`: `GET /metrics` only, so that scraping never needs the MCP port. */
+export function createMetricsApp(router: Router): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', metricsHandler(router));
+  app.use((_req, res) => sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found'));
+  return app;
 }

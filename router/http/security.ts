@@ -2,7 +2,7 @@
 export interface OriginPolicy {
   /** Host header values accepted (`name` or `name:port`); undefined means any, unless `loopbackOnly`. */
   allowedHosts?: string[];
-  /** Origin header values accepted besides the same origin (and loopback origins when `loopbackOnly`). */
+  /** Origin header values accepted (besides loopback origins when `loopbackOnly`). */
   allowedOrigins: string[];
   /** The router listens on loopback only: accept only loopback Host names (DNS-rebinding protection). */
   loopbackOnly: boolean;
@@ -23,7 +23,10 @@ export function isLoopback(host: string): boolean {
 }
 
 /**
- * Decides whether a request's Host and Origin headers are acceptable (pure).
+ * Decides whether a request's Host and Origin headers are acceptable (pure). A request with an `Origin` comes from a
+ * browser page, so it is accepted only from a listed origin, or from a loopback origin while the router listens on
+ * loopback only; an Origin that matches the Host proves nothing (a DNS-rebinding page has the same origin as the
+ * name it rebinds). Requests without an Origin (agents, CLIs) pass the Origin check.
  * @returns undefined when accepted, else the reason (for a 403)
  */
 export function rejectOrigin(headers: {host?: string; origin?: string}, policy: OriginPolicy): string | undefined {
@@ -43,7 +46,6 @@ export function rejectOrigin(headers: {host?: string; origin?: string}, policy: 
   } catch {
     return 'Origin header not allowed';
   }
-  if (originHost === host.toLowerCase()) return undefined;
   if (policy.loopbackOnly && LOOPBACK.has(hostName(originHost))) return undefined;
   return 'Origin header not allowed';
 }

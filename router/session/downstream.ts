@@ -18,7 +18,9 @@ import {
   type CatalogPart,
   type Route,
 } from '../catalog/aggregate.js';
+import type {Principal} from '../auth/principal.js';
 import {
+  AccessDeniedError,
   JsonRpcFailure,
   quoted,
   NotFoundError,
@@ -28,6 +30,8 @@ import {
   UpstreamUnavailableError,
 } from '../errors.js';
 import type {Logger} from '../log.js';
+import {argumentsDigest, failureOutcome, sessionTag, type AuditOutcome, type AuditRecord} from '../policy/audit.js';
+import {filterCatalog, GRANT_ALL, type Grant} from '../policy/rules.js';
 import {describe, type JsonObject, type Message, type UpstreamConnection} from '../upstream/connection.js';
 import type {Upstream} from '../upstream/upstream.js';
 import {waitUntil} from '../wait.js';
@@ -62,6 +66,12 @@ export interface SessionHost {
   observeCall(call: {upstream: string; method: string; tool?: string; outcome: CallOutcome; seconds: number}): void;
   /** Counts a call as in flight until `done` settles, so shutdown can wait for it. */
   track<T>(done: Promise<T>): Promise<T>;
+  /** What a principal may use under the current access rules; `GRANT_ALL` without auth. */
+  grantFor(principal: Principal): Grant;
+  /** Writes one audit line. */
+  audit(record: AuditRecord): void;
+  /** Whether audit lines carry a digest of the arguments. */
+  readonly auditDigest: boolean;
 }
 
 export type CallOutcome = 'ok' | 'tool_error' | 'error' | 'cancelled';
@@ -70,11 +80,18 @@ export type CallOutcome = 'ok' | 'tool_error' | 'error' | 'cancelled';
  * One downstream session: one SSE stream, one Streamable HTTP session, or the stdio peer. It owns an SDK `Server`
  * (one per session, as the SDK requires), its catalog view, its own connections to `perSession` upstreams, its
  * subscriptions and log level. Requests are routed without any lock held across an upstream call.
+ *
+ * A session belongs to one principal: it sees only what the access rules grant it, and calls to anything else fail
+ * with "Access denied" (the same answer as for a name that does not exist, so that nothing is revealed). Every routed
+ * request gives one audit line.
  */
 export class DownstreamSession {
   readonly scope: Scope;
   readonly server: Server;
+  readonly principal: Principal;
   readonly #host: SessionHost;
+  /** The upstream each request in flight was routed to, for its audit line. */
+  readonly #routed = new WeakMap<Extra, string>();
   readonly #connections = new Map<string, Promise<UpstreamConnection>>();
   readonly #subscriptions = new Map<string, Route>();
   readonly #inFlight = new Map<string, Set<Extra>>();
@@ -87,21 +104,31 @@ export class DownstreamSession {
     host: SessionHost,
     scope: Scope,
     init: {serverInfo: Implementation; capabilities: ServerCapabilities; instructions?: string},
+    principal: Principal,
   ) {
     this.#host = host;
     this.scope = scope;
+    this.principal = principal;
     this.server = new Server(init.serverInfo, {
       capabilities: {...init.capabilities, logging: {}},
       ...(init.instructions !== undefined && {instructions: init.instructions}),
     });
     this.server.fallbackRequestHandler = async (request, extra) => {
+      const params = (request.params ?? {}) as JsonObject;
+      const started = performance.now();
+      let outcome: AuditOutcome = 'ok';
       try {
-        return await this.#handle({method: request.method, params: (request.params ?? {}) as JsonObject}, extra);
+        const result = await this.#handle({method: request.method, params}, extra);
+        if (result.isError === true) outcome = 'error';
+        return result;
       } catch (error) {
+        outcome = failureOutcome(error, extra.signal.aborted);
         if (!(error instanceof JsonRpcFailure) && !(error instanceof RouterError)) {
           host.log.error({err: error, method: request.method}, 'Failed to handle a request');
         }
         throw toJsonRpcFailure(error);
+      } finally {
+        this.#audit(request.method, params, extra, outcome, started);
       }
     };
     this.server.setRequestHandler(SetLevelRequestSchema, async (request) => {
@@ -113,6 +140,28 @@ export class DownstreamSession {
       this.#eachSessionConnection((c) => c.notify({method: 'notifications/roots/list_changed'})),
     );
     this.server.onclose = () => void this.close();
+  }
+
+  #audit(method: string, params: JsonObject, extra: Extra, outcome: AuditOutcome, started: number): void {
+    const ref = (params.ref ?? {}) as JsonObject;
+    const name = params.name ?? params.uri ?? ref.name ?? ref.uri;
+    const upstream = this.#routed.get(extra);
+    const args = params.arguments ?? (method === 'completion/complete' ? params.argument : undefined);
+    this.#host.audit({
+      principal: this.principal.name,
+      session: sessionTag(this.id),
+      method,
+      ...(typeof name === 'string' && {name}),
+      ...(upstream !== undefined && {upstream}),
+      outcome,
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      ...(this.#host.auditDigest && args !== undefined && {digest: argumentsDigest(args)}),
+    });
+  }
+
+  /** What this session's principal may use, under the rules in force now (they change on a config reload). */
+  get #grant(): Grant {
+    return this.#host.grantFor(this.principal);
   }
 
   /** The transport's session id (SSE, Streamable HTTP), or undefined for stdio. */
@@ -154,6 +203,9 @@ export class DownstreamSession {
       case 'completion/complete':
         return this.#complete(params, extra);
       default:
+        // Under access rules an unlisted method could reach anything: only the methods above are routed.
+        if (this.scope.kind === 'upstream' && this.#grant !== GRANT_ALL)
+          throw new AccessDeniedError(`Access denied: method ${quoted(method)}`);
         if (this.scope.kind === 'upstream')
           return this.#forward({upstream: this.scope.name, target: ''}, message, extra);
         throw new UnroutableError(`Method ${quoted(method)} is not supported by the aggregate endpoint`);
@@ -163,13 +215,19 @@ export class DownstreamSession {
   async #routeName(kind: 'tool' | 'prompt', name: string): Promise<Route> {
     const pick = (catalog: AggregateCatalog) => (kind === 'tool' ? catalog.toolRoutes : catalog.promptRoutes).get(name);
     const route = pick(await this.#view()) ?? pick(await this.#view(true));
-    if (!route) throw new NotFoundError(`Unknown ${kind} ${quoted(name)}`);
-    return route;
+    if (route) return route;
+    if (this.#grant !== GRANT_ALL) throw new AccessDeniedError(`Access denied: ${kind} ${quoted(name)}`);
+    throw new NotFoundError(`Unknown ${kind} ${quoted(name)}`);
   }
 
   async #routeUri(uri: string): Promise<Route> {
-    if (this.scope.kind === 'upstream') return {upstream: this.scope.name, target: uri};
-    const route = resolveResource(await this.#view(), uri) ?? resolveResource(await this.#view(true), uri);
+    const route =
+      this.scope.kind === 'upstream'
+        ? {upstream: this.scope.name, target: uri}
+        : (resolveResource(await this.#view(), uri) ?? resolveResource(await this.#view(true), uri));
+    const grant = this.#grant;
+    if (grant !== GRANT_ALL && !(route && grant.resource(route.upstream, route.target)))
+      throw new AccessDeniedError(`Access denied: resource ${quoted(uri)}`);
     if (!route) throw new NotFoundError(`No upstream serves the resource ${quoted(uri)}`);
     return route;
   }
@@ -219,6 +277,7 @@ export class DownstreamSession {
     const started = performance.now();
     const tool = message.method === 'tools/call' ? route.target : undefined;
     let outcome: CallOutcome = 'error';
+    this.#routed.set(extra, route.upstream);
     const calls = this.#inFlight.get(route.upstream) ?? new Set<Extra>();
     this.#inFlight.set(route.upstream, calls.add(extra));
     try {
@@ -297,7 +356,7 @@ export class DownstreamSession {
         onServerRequest: (request, signal) => this.serverRequest(upstream.name, request, signal),
         onNotification: (notification) => this.deliver(upstream.name, notification),
         onLost: (reason) => {
-          this.#host.log.warn({upstream: upstream.name, session: this.id, reason}, 'Lost upstream session');
+          this.#host.log.warn({upstream: upstream.name, session: sessionTag(this.id), reason}, 'Lost upstream session');
           this.#dropConnection(upstream.name);
           this.upstreamsChanged();
         },
@@ -328,12 +387,14 @@ export class DownstreamSession {
   }
 
   async #buildCatalog(): Promise<AggregateCatalog> {
-    const upstreams = this.#host.upstreams(this.scope).filter((u) => u.state === 'ready');
+    const grant = this.#grant;
+    const upstreams = this.#host.upstreams(this.scope).filter((u) => u.state === 'ready' && grant.upstream(u.name));
     const parts = await Promise.all(
       upstreams.map(async (upstream): Promise<CatalogPart | undefined> => {
         try {
           const connection = await this.#connection(upstream);
-          return {upstream: upstream.name, prefix: upstream.config.prefix, catalog: connection.catalog};
+          const catalog = filterCatalog(upstream.name, connection.catalog, grant);
+          return {upstream: upstream.name, prefix: upstream.config.prefix, catalog};
         } catch (error) {
           this.#host.log.warn({upstream: upstream.name, err: describe(error)}, 'Left an upstream out of the catalog');
           return undefined;

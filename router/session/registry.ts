@@ -1,6 +1,7 @@
 import {randomUUID} from 'node:crypto';
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {DownstreamTransport} from '../router.js';
+import {PendingRequestIds} from '../http/request-ids.js';
 import type {DownstreamSession, Scope} from './downstream.js';
 
 /** A live downstream session and the transport it came on. */
@@ -12,6 +13,8 @@ export interface SessionEntry<T extends Transport = Transport> {
   openRequests: number;
   /** When the last request of the session ended, in ms since the epoch. */
   lastSeen: number;
+  /** Client requests of the session not answered yet, to refuse a second request with a pending id. */
+  pending: PendingRequestIds;
 }
 
 /**
@@ -38,8 +41,16 @@ export class SessionRegistry {
     return randomUUID();
   }
 
-  add(id: string, entry: Omit<SessionEntry, 'openRequests' | 'lastSeen'>): void {
-    this.#entries.set(id, {...entry, openRequests: 0, lastSeen: Date.now()});
+  /** Registers a session; its transport's responses settle its pending request ids from now on. */
+  add(id: string, entry: Omit<SessionEntry, 'openRequests' | 'lastSeen' | 'pending'>): SessionEntry {
+    const added: SessionEntry = {...entry, openRequests: 0, lastSeen: Date.now(), pending: new PendingRequestIds()};
+    const send = entry.transport.send.bind(entry.transport);
+    entry.transport.send = (message, options) => {
+      if ('id' in message && ('result' in message || 'error' in message)) added.pending.settle(message.id);
+      return send(message, options);
+    };
+    this.#entries.set(id, added);
+    return added;
   }
 
   /** Counts the request behind `response` as open until the response closes. */
@@ -56,10 +67,18 @@ export class SessionRegistry {
     return [...this.#entries.values()].filter((entry) => isIdle(entry, now, idleMs));
   }
 
-  /** The entry for an id, when it exists, came on `kind` and serves `scope`; a session is bound to its endpoint. */
-  find<T extends Transport>(id: string, kind: DownstreamTransport, scope?: Scope): SessionEntry<T> | undefined {
+  /**
+   * The entry for an id, when it exists, came on `kind`, serves `scope` and belongs to the principal `principalId`: a
+   * session is bound to its endpoint and to the principal that opened it, and is not found by anyone else.
+   */
+  find<T extends Transport>(
+    id: string,
+    kind: DownstreamTransport,
+    principalId: string,
+    scope?: Scope,
+  ): SessionEntry<T> | undefined {
     const entry = this.#entries.get(id);
-    if (!entry || entry.kind !== kind) return undefined;
+    if (!entry || entry.kind !== kind || entry.session.principal.id !== principalId) return undefined;
     if (scope && !sameScope(entry.session.scope, scope)) return undefined;
     return entry as SessionEntry<T>;
   }

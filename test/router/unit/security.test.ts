@@ -3,6 +3,8 @@ import {rejectOrigin, type OriginPolicy} from '../../../router/http/security.js'
 
 const loopback: OriginPolicy = {allowedOrigins: [], loopbackOnly: true};
 const pod: OriginPolicy = {allowedOrigins: ['https://app.example'], loopbackOnly: false};
+/** Bound to 0.0.0.0 with no allowedHosts: the review's setup. */
+const open: OriginPolicy = {allowedOrigins: [], loopbackOnly: false};
 const pinned: OriginPolicy = {allowedOrigins: [], loopbackOnly: false, allowedHosts: ['router.tools.svc']};
 
 describe('rejectOrigin (DNS-rebinding protection, MCP 2025-11-25 basic/transports)', () => {
@@ -13,12 +15,15 @@ describe('rejectOrigin (DNS-rebinding protection, MCP 2025-11-25 basic/transport
     [loopback, {host: 'evil.example:8080'}, 'Host header not allowed'],
     [loopback, {host: '127.0.0.1:8080', origin: 'http://evil.example'}, 'Origin header not allowed'],
     [pod, {host: 'router.tools.svc'}, undefined],
-    [pod, {host: 'router.tools.svc', origin: 'http://router.tools.svc'}, undefined],
+    // A same-origin request proves nothing: a DNS-rebinding page has the origin of the name it rebinds.
+    [pod, {host: 'router.tools.svc', origin: 'http://router.tools.svc'}, 'Origin header not allowed'],
     [pod, {host: 'router.tools.svc', origin: 'https://app.example'}, undefined],
     [pod, {host: 'router.tools.svc', origin: 'https://other.example'}, 'Origin header not allowed'],
     [pod, {host: 'router.tools.svc', origin: 'not a url'}, 'Origin header not allowed'],
     [pinned, {host: 'router.tools.svc:80'}, undefined],
     [pinned, {host: '10.0.0.1:8080'}, 'Host header not allowed'],
+    [open, {host: 'evil.example:8080', origin: 'http://evil.example:8080'}, 'Origin header not allowed'],
+    [open, {host: 'evil.example:8080'}, undefined],
   ])('%j with %j: %s', (policy, headers, expected) => {
     expect(rejectOrigin(headers, policy)).toBe(expected);
   });
