@@ -37,6 +37,11 @@ export interface ConnectionOptions {
   onNotification: (notification: Message) => void;
   /** The connection closed without `close()` being called (the process died, the stream ended). */
   onLost: (reason: string) => void;
+  /**
+   * Largest message read from a stdio upstream, in bytes (`router.limits.maxUpstreamMessageBytes`); a larger one
+   * fails only its own call. Default 64 MiB.
+   */
+  maxMessageBytes?: number;
 }
 
 export interface ForwardOptions {
@@ -70,7 +75,10 @@ export class UpstreamConnection {
     this.#options = options;
     const {config} = options;
     this.#client = new Client(options.clientInfo, {capabilities: options.capabilities});
-    this.#transport = new TappedTransport(createClientTransport(config, options.log), (message) => this.#tap(message));
+    const transport = createClientTransport(config, options.log, {
+      ...(options.maxMessageBytes !== undefined && {maxMessageBytes: options.maxMessageBytes}),
+    });
+    this.#transport = new TappedTransport(transport, (message) => this.#tap(message));
     this.#client.fallbackRequestHandler = (request, extra) =>
       options.onServerRequest({method: request.method, ...(request.params && {params: request.params})}, extra.signal);
     this.#client.fallbackNotificationHandler = (notification) => this.#onNotification(notification);
@@ -164,6 +172,8 @@ export class UpstreamConnection {
    *
    * The call carries a progress token of the router's, so the idle timeout (`callSeconds`) restarts on every
    * progress notification, up to `maxCallSeconds` in all (MCP 2025-11-25 basic/utilities/progress).
+   * A response over `maxMessageBytes` fails this call alone, with an UpstreamError (-32603) that names the limit:
+   * `Upstream "fs": sent a message of 12582912 bytes, over maxUpstreamMessageBytes (1048576)`.
    * @throws UpstreamError (the upstream's JSON-RPC error, naming it), UpstreamTimeoutError, UpstreamUnavailableError
    */
   async forward(message: Message, options: ForwardOptions = {}): Promise<JsonObject> {

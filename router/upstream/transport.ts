@@ -1,34 +1,47 @@
 import {createInterface} from 'node:readline';
-import type {Readable} from 'node:stream';
 import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
-import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js';
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
-import type {UpstreamConfig} from '../config/schema.js';
+import {LimitsSchema, type UpstreamConfig} from '../config/schema.js';
 import type {Logger} from '../log.js';
+import {StdioUpstreamTransport} from './stdio.js';
+
+/** `router.limits.maxUpstreamMessageBytes` when none is given: 64 MiB, from the config schema's default. */
+export const DEFAULT_MAX_MESSAGE_BYTES: number = LimitsSchema.parse({}).maxUpstreamMessageBytes;
+
+/** Options of `createClientTransport`. */
+export interface ClientTransportOptions {
+  /** Largest message read from a stdio upstream, in bytes; default `DEFAULT_MAX_MESSAGE_BYTES`. Unused for HTTP. */
+  maxMessageBytes?: number;
+}
 
 /**
- * The SDK client transport for an upstream: a child process for stdio (env merged over the SDK's default variables,
- * stderr logged line by line under the upstream's name), Streamable HTTP or legacy HTTP+SSE for URLs, with the
+ * The client transport for an upstream: for stdio the router's own `StdioUpstreamTransport` (env merged over the
+ * SDK's default variables, stderr logged line by line under the upstream's name, a
+ * message over `maxMessageBytes` failing only its own call); Streamable HTTP or legacy HTTP+SSE for URLs, with the
  * configured headers on every request.
  */
-export function createClientTransport(config: UpstreamConfig, log: Logger): Transport {
+export function createClientTransport(
+  config: UpstreamConfig,
+  log: Logger,
+  options: ClientTransportOptions = {},
+): Transport {
   switch (config.transport) {
     case 'stdio': {
-      const transport = new StdioClientTransport({
-        command: config.command,
-        args: config.args,
-        env: config.env,
-        stderr: 'pipe',
-        ...(config.cwd !== undefined && {cwd: config.cwd}),
-      });
-      const stderr = transport.stderr;
-      if (stderr) {
-        createInterface({input: stderr as Readable}).on('line', (line) =>
-          log.info({upstream: config.name, stream: 'stderr'}, line),
-        );
-      }
+      const transport = new StdioUpstreamTransport(
+        {
+          command: config.command,
+          args: config.args,
+          env: config.env,
+          maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+          ...(config.cwd !== undefined && {cwd: config.cwd}),
+        },
+        log,
+      );
+      createInterface({input: transport.stderr}).on('line', (line) =>
+        log.info({upstream: config.name, stream: 'stderr'}, line),
+      );
       return transport;
     }
     case 'streamableHttp':

@@ -4,6 +4,7 @@ import type {UpstreamConfig} from '../config/schema.js';
 import {UpstreamUnavailableError} from '../errors.js';
 import type {Logger} from '../log.js';
 import {describe, UpstreamConnection, type ConnectionOptions, type JsonObject, type Message} from './connection.js';
+import {DEFAULT_MAX_MESSAGE_BYTES} from './transport.js';
 
 /** `connecting` until the first handshake; `ready`; `down` after a failure, while reconnecting; `closed` at the end. */
 export type UpstreamState = 'connecting' | 'ready' | 'down' | 'closed';
@@ -42,6 +43,7 @@ export class Upstream {
   readonly #log: Logger;
   readonly #clientInfo: Implementation;
   readonly #events: UpstreamEvents;
+  readonly #maxMessageBytes: number;
   readonly #stop = new AbortController();
   #connection: UpstreamConnection | undefined;
   #state: UpstreamState = 'connecting';
@@ -51,12 +53,23 @@ export class Upstream {
   readonly #healthCheckMs: number;
   #healthCheck: NodeJS.Timeout | undefined;
 
-  /** `healthCheckSeconds`: seconds between pings of the router-wide connection. */
+  /**
+   * `healthCheckSeconds`: seconds between pings of the router-wide connection. `maxMessageBytes`: the largest
+   * message read from a stdio upstream, in bytes (`router.limits.maxUpstreamMessageBytes`; default 64 MiB); a larger
+   * one fails only its own call, on every connection of this upstream.
+   */
   constructor(
     config: UpstreamConfig,
-    deps: {log: Logger; clientInfo: Implementation; events: UpstreamEvents; healthCheckSeconds: number},
+    deps: {
+      log: Logger;
+      clientInfo: Implementation;
+      events: UpstreamEvents;
+      healthCheckSeconds: number;
+      maxMessageBytes?: number;
+    },
   ) {
     this.config = config;
+    this.#maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#healthCheckMs = deps.healthCheckSeconds * 1000;
     this.#log = deps.log.child({upstream: config.name});
     this.#clientInfo = deps.clientInfo;
@@ -110,6 +123,7 @@ export class Upstream {
           onServerRequest: (request, signal) => this.#events.onServerRequest(this, request, signal),
           onNotification: (notification) => this.#events.onNotification(this, notification),
           onLost: (reason) => this.#lost(connection, reason),
+          maxMessageBytes: this.#maxMessageBytes,
         });
         if (this.#stop.signal.aborted) {
           await connection.close();
@@ -192,6 +206,7 @@ export class Upstream {
       clientInfo: clientInfo ?? this.#clientInfo,
       capabilities,
       ...handlers,
+      maxMessageBytes: this.#maxMessageBytes,
     });
   }
 
