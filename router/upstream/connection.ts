@@ -13,6 +13,7 @@ import {EMPTY_CATALOG, type UpstreamCatalog} from '../catalog/aggregate.js';
 import {toolFilter} from '../catalog/filter.js';
 import {JsonRpcCode, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError} from '../errors.js';
 import type {Logger} from '../log.js';
+import {redact, secretsOf} from './redact.js';
 import {createClientTransport, TappedTransport} from './transport.js';
 
 /** Any JSON-RPC result, kept whole: the router passes results through without dropping unknown fields. */
@@ -66,6 +67,8 @@ export class UpstreamConnection {
   readonly #options: ConnectionOptions;
   readonly #client: Client;
   readonly #transport: TappedTransport;
+  /** The upstream's credentials and env values, kept out of every error text and log line (see `redact`). */
+  readonly #secrets: string[];
   readonly #progress = new Map<string, (params: JsonObject) => void>();
   #nextToken = 0;
   #catalog: UpstreamCatalog = EMPTY_CATALOG;
@@ -74,6 +77,7 @@ export class UpstreamConnection {
   private constructor(options: ConnectionOptions) {
     this.#options = options;
     const {config} = options;
+    this.#secrets = secretsOf(config);
     this.#client = new Client(options.clientInfo, {capabilities: options.capabilities});
     const transport = createClientTransport(config, options.log, {
       ...(options.maxMessageBytes !== undefined && {maxMessageBytes: options.maxMessageBytes}),
@@ -85,12 +89,14 @@ export class UpstreamConnection {
     this.#client.onclose = () => {
       if (!this.#closing) options.onLost('the connection closed');
     };
-    this.#client.onerror = (error) => options.log.debug({upstream: config.name, err: error}, 'Upstream reported');
+    this.#client.onerror = (error) =>
+      options.log.debug({upstream: config.name, err: this.#describe(error)}, 'Upstream reported');
   }
 
   /**
    * Connects and lists the catalog.
-   * @throws UpstreamUnavailableError naming the upstream when it does not start or answer within connectSeconds
+   * @throws UpstreamUnavailableError naming the upstream when it does not start or answer within connectSeconds; its
+   *   message never carries the upstream's credentials (URL userinfo, header values, env values)
    */
   static async open(options: ConnectionOptions): Promise<UpstreamConnection> {
     const connection = new UpstreamConnection(options);
@@ -109,7 +115,7 @@ export class UpstreamConnection {
       ]);
     } catch (error) {
       await connection.close();
-      throw new UpstreamUnavailableError(name, `failed to connect: ${describe(error)}`);
+      throw new UpstreamUnavailableError(name, `failed to connect: ${connection.#describe(error)}`);
     } finally {
       clearTimeout(timer);
     }
@@ -174,7 +180,8 @@ export class UpstreamConnection {
    * progress notification, up to `maxCallSeconds` in all (MCP 2025-11-25 basic/utilities/progress).
    * A response over `maxMessageBytes` fails this call alone, with an UpstreamError (-32603) that names the limit:
    * `Upstream "fs": sent a message of 12582912 bytes, over maxUpstreamMessageBytes (1048576)`.
-   * @throws UpstreamError (the upstream's JSON-RPC error, naming it), UpstreamTimeoutError, UpstreamUnavailableError
+   * @throws UpstreamError (the upstream's JSON-RPC error, naming it), UpstreamTimeoutError, UpstreamUnavailableError;
+   *   their messages never carry the upstream's credentials
    */
   async forward(message: Message, options: ForwardOptions = {}): Promise<JsonObject> {
     const {name, timeouts} = this.#options.config;
@@ -226,9 +233,14 @@ export class UpstreamConnection {
         return new UpstreamUnavailableError(this.name, 'the connection closed during the call');
       }
       const reason = error.message.replace(/^MCP error -?\d+: /, '');
-      return new UpstreamError(this.name, error.code, reason, error.data);
+      return new UpstreamError(this.name, error.code, redact(reason, this.#secrets), error.data);
     }
-    return new UpstreamUnavailableError(this.name, describe(error));
+    return new UpstreamUnavailableError(this.name, this.#describe(error));
+  }
+
+  /** `describe(error)` with the upstream's secrets redacted. */
+  #describe(error: unknown): string {
+    return redact(describe(error), this.#secrets);
   }
 
   /**
@@ -286,7 +298,7 @@ export class UpstreamConnection {
     const refresh = kinds[notification.method];
     if (refresh) {
       await this.refreshCatalog(refresh).catch((error) =>
-        this.#options.log.warn({upstream: this.name, err: error}, 'Failed to refresh the catalog'),
+        this.#options.log.warn({upstream: this.name, err: this.#describe(error)}, 'Failed to refresh the catalog'),
       );
     }
     this.#options.onNotification({

@@ -5,6 +5,8 @@ import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import {LimitsSchema, type UpstreamConfig} from '../config/schema.js';
 import type {Logger} from '../log.js';
+import {requestTarget} from './credentials.js';
+import {redact, secretsOf} from './redact.js';
 import {StdioUpstreamTransport} from './stdio.js';
 
 /** `router.limits.maxUpstreamMessageBytes` when none is given: 64 MiB, from the config schema's default. */
@@ -18,9 +20,10 @@ export interface ClientTransportOptions {
 
 /**
  * The client transport for an upstream: for stdio the router's own `StdioUpstreamTransport` (env merged over the
- * SDK's default variables, stderr logged line by line under the upstream's name, a
+ * SDK's default variables, stderr logged line by line under the upstream's name with its env values redacted, a
  * message over `maxMessageBytes` failing only its own call); Streamable HTTP or legacy HTTP+SSE for URLs, with the
- * configured headers on every request.
+ * configured headers on every request and URL userinfo sent as `Authorization: Basic` (see `requestTarget`).
+ * @throws TypeError for a URL that does not parse (the config schema has already checked it)
  */
 export function createClientTransport(
   config: UpstreamConfig,
@@ -39,15 +42,20 @@ export function createClientTransport(
         },
         log,
       );
+      const secrets = secretsOf(config);
       createInterface({input: transport.stderr}).on('line', (line) =>
-        log.info({upstream: config.name, stream: 'stderr'}, line),
+        log.info({upstream: config.name, stream: 'stderr'}, redact(line, secrets)),
       );
       return transport;
     }
-    case 'streamableHttp':
-      return new StreamableHTTPClientTransport(new URL(config.url), {requestInit: {headers: config.headers}});
-    case 'sse':
-      return new SSEClientTransport(new URL(config.url), {requestInit: {headers: config.headers}});
+    case 'streamableHttp': {
+      const {url, headers} = requestTarget(config.url, config.headers);
+      return new StreamableHTTPClientTransport(url, {requestInit: {headers}});
+    }
+    case 'sse': {
+      const {url, headers} = requestTarget(config.url, config.headers);
+      return new SSEClientTransport(url, {requestInit: {headers}});
+    }
   }
 }
 

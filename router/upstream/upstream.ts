@@ -4,6 +4,7 @@ import type {UpstreamConfig} from '../config/schema.js';
 import {UpstreamUnavailableError} from '../errors.js';
 import type {Logger} from '../log.js';
 import {describe, UpstreamConnection, type ConnectionOptions, type JsonObject, type Message} from './connection.js';
+import {redact, secretsOf} from './redact.js';
 import {DEFAULT_MAX_MESSAGE_BYTES} from './transport.js';
 
 /** `connecting` until the first handshake; `ready`; `down` after a failure, while reconnecting; `closed` at the end. */
@@ -15,7 +16,7 @@ export interface UpstreamStatus {
   transport: UpstreamConfig['transport'];
   session: UpstreamConfig['session'];
   state: UpstreamState;
-  /** Why it is down, when it is. */
+  /** Why it is down, when it is; without the upstream's credentials (URL userinfo, header and env values). */
   error?: string;
   /** ISO 8601 time of the last state change. */
   since: string;
@@ -44,6 +45,7 @@ export class Upstream {
   readonly #clientInfo: Implementation;
   readonly #events: UpstreamEvents;
   readonly #maxMessageBytes: number;
+  readonly #secrets: string[];
   readonly #stop = new AbortController();
   #connection: UpstreamConnection | undefined;
   #state: UpstreamState = 'connecting';
@@ -70,6 +72,7 @@ export class Upstream {
   ) {
     this.config = config;
     this.#maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#secrets = secretsOf(config);
     this.#healthCheckMs = deps.healthCheckSeconds * 1000;
     this.#log = deps.log.child({upstream: config.name});
     this.#clientInfo = deps.clientInfo;
@@ -140,8 +143,9 @@ export class Upstream {
         retries: Number.POSITIVE_INFINITY,
         signal: this.#stop.signal,
         onFailedAttempt: ({error, attemptNumber}) => {
-          this.#log.warn({attempt: attemptNumber, err: describe(error)}, 'Failed to connect upstream');
-          this.#setState('down', describe(error));
+          const reason = redact(describe(error), this.#secrets);
+          this.#log.warn({attempt: attemptNumber, err: reason}, 'Failed to connect upstream');
+          this.#setState('down', reason);
           firstAttemptDone();
         },
       },
@@ -172,7 +176,7 @@ export class Upstream {
   #setState(state: UpstreamState, error?: string): void {
     const changed = state !== this.#state;
     this.#state = state;
-    this.#error = error;
+    this.#error = error === undefined ? undefined : redact(error, this.#secrets);
     if (changed) {
       this.#since = new Date();
       this.#events.onStateChange(this);
