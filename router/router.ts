@@ -67,6 +67,7 @@ export class Router implements SessionHost, UpstreamEvents {
       clientInfo: {name: ROUTER_NAME, version: ROUTER_VERSION},
       events: this,
       healthCheckSeconds: this.#config.router.healthCheckSeconds,
+      maxMessageBytes: this.#config.router.limits.maxUpstreamMessageBytes,
     });
   }
 

@@ -24,7 +24,7 @@ class Issuer {
   }
 
   /**
-   * The issuer's key set: cached for 10 minutes, fetched again at once (at most every 30 s) when a token names a key
+   * The issuer's key set: cached for 10 minutes, fetched again at once (at most every 5 s) when a token names a key
    * it does not hold, which is how key rotation is picked up.
    */
   keys(): Promise<JWTVerifyGetKey> {
@@ -32,7 +32,7 @@ class Issuer {
       const pending = this.#jwksUri().then((uri) =>
         createRemoteJWKSet(new URL(uri), {
           cacheMaxAge: 600_000,
-          cooldownDuration: 30_000,
+          cooldownDuration: 5000,
           timeoutDuration: 5000,
           [customFetch]: this.#fetch,
         }),

@@ -6,7 +6,8 @@ import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {ClientCapabilities, JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
-import {pino} from 'pino';
+import {Writable} from 'node:stream';
+import {pino, type Logger} from 'pino';
 import {startRouter, type RunningRouter} from '../../router/cli.js';
 
 /** Writes a config object to a temporary router.json and returns its path. */
@@ -52,12 +53,13 @@ export type DownstreamKind = 'streamableHttp' | 'sse';
 /** The SDK client connected to a router path (`/mcp...` or `/sse...`), with the raw messages it received. */
 export async function connectClient(
   url: string,
-  options: {capabilities?: ClientCapabilities} = {},
+  options: {capabilities?: ClientCapabilities; headers?: Record<string, string>} = {},
 ): Promise<{client: Client; received: JSONRPCMessage[]; close(): Promise<void>}> {
   const target = new URL(url);
+  const requestInit = {headers: options.headers ?? {}};
   const raw = target.pathname.startsWith('/sse')
-    ? new SSEClientTransport(target)
-    : new StreamableHTTPClientTransport(target);
+    ? new SSEClientTransport(target, {requestInit})
+    : new StreamableHTTPClientTransport(target, {requestInit});
   const {transport, received} = recording(raw);
   const client = new Client({name: 'test-client', version: '1.0.0'}, {capabilities: options.capabilities ?? {}});
   await client.connect(transport);
@@ -69,4 +71,45 @@ export async function connectClient(
       await client.close();
     },
   };
+}
+
+/** A logger at `level` whose JSON lines the test can read, as a log shipper would. */
+export function capturedLogger(level = 'debug'): {log: Logger; lines(): Record<string, unknown>[]; text(): string} {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  const text = () => chunks.join('');
+  return {
+    log: pino({level, base: {component: 'router'}}, stream),
+    text,
+    lines: () =>
+      text()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
+
+/** Starts the real router on a free loopback port (or `host`) with a logger of the test's. */
+export async function startLoggedRouter(
+  config: unknown,
+  log: Logger,
+  options: {host?: string; metricsPort?: number} = {},
+): Promise<RunningRouter & {url: string}> {
+  const running = await startRouter(
+    {
+      config: await writeConfig(config),
+      transport: 'http',
+      host: options.host ?? '127.0.0.1',
+      port: 0,
+      ...(options.metricsPort !== undefined && {metricsPort: options.metricsPort}),
+    },
+    log,
+  );
+  await running.router.start();
+  return running as RunningRouter & {url: string};
 }
