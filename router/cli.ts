@@ -1,4 +1,4 @@
-import type {Server} from 'node:http';
+import {createServer, type Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {parseArgs} from 'node:util';
 import {StdioServerTransport} from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -120,11 +120,13 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
   const loopbackOnly = isLoopback(options.host);
   const {app, close: closeApp} = createHttpApp(router, {loopbackOnly, metrics: options.metricsPort === undefined});
   const {limits} = config.router;
-  const server = await listen(app, options.port, options.host);
-  // A client that sends its headers or body slowly holds a socket; these bound how long (the body of a request
-  // already received, such as an SSE stream the router writes, is not cut).
-  server.headersTimeout = limits.headersTimeoutSeconds * 1000;
-  server.requestTimeout = Math.max(limits.requestTimeoutSeconds, limits.headersTimeoutSeconds) * 1000;
+  // A client that sends its headers or body slowly holds a socket: these bound how long, checked every second. A
+  // response the router streams (an SSE stream) is not cut: the timeouts end once the request has been received.
+  const server = await listen(app, options.port, options.host, {
+    headersTimeout: limits.headersTimeoutSeconds * 1000,
+    requestTimeout: Math.max(limits.requestTimeoutSeconds, limits.headersTimeoutSeconds) * 1000,
+    connectionsCheckingInterval: 1000,
+  });
   const url = urlOf(server, options.host);
   const metricsServer =
     options.metricsPort === undefined
@@ -159,9 +161,19 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
   };
 }
 
-function listen(app: ReturnType<typeof createMetricsApp>, port: number, host: string): Promise<Server> {
+function listen(
+  app: ReturnType<typeof createMetricsApp>,
+  port: number,
+  host: string,
+  options: {headersTimeout?: number; requestTimeout?: number; connectionsCheckingInterval?: number} = {},
+): Promise<Server> {
+  const server = createServer(options, app);
   return new Promise((resolve, reject) => {
-    const listening = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
   });
 }
 

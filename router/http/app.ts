@@ -79,9 +79,11 @@ export function createHttpApp(
   }, 1000).unref();
   const app = express();
   app.disable('x-powered-by');
-  app.use((_req, res, next) => {
+  app.use((req, res, next) => {
     // While draining, keep-alive connections are not kept: each client reconnects, to another pod when there is one.
+    // A response that started before (a call's stream) closes its connection when it ends.
     if (router.draining) res.set('Connection', 'close');
+    else res.once('finish', () => router.draining && req.socket.end());
     next();
   });
 
