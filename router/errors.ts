@@ -95,6 +95,8 @@ export class AuthenticationError extends RouterError {
   constructor(
     message: string,
     readonly error?: 'invalid_token' | 'invalid_request',
+    /** Set when the router, not the token, is at fault (an issuer's keys could not be fetched): worth a warning. */
+    readonly fault?: string,
   ) {
     super(message);
   }

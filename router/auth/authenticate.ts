@@ -58,6 +58,13 @@ class Issuer {
   }
 }
 
+/** Whether verification failed for want of the issuer's keys (discovery or JWKS unreachable, or not a JWKS). */
+function keysUnavailable(error: unknown): boolean {
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return true;
+  if (!(error instanceof errors.JOSEError)) return true;
+  return error.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/.test(error.message);
+}
+
 /** Why `jose` refused a token, in words safe to send back (RFC 6750 `error_description`). */
 function refusal(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'the token has expired';
@@ -65,8 +72,7 @@ function refusal(error: unknown): string {
   if (error instanceof errors.JOSEAlgNotAllowed) return "the token's algorithm is not accepted";
   if (error instanceof errors.JWKSNoMatchingKey) return 'no key of the issuer matches the token';
   if (error instanceof errors.JWSSignatureVerificationFailed) return "the token's signature is not valid";
-  if (error instanceof errors.JOSEError) return 'the token is not valid';
-  return 'the token could not be verified';
+  return 'the token is not valid';
 }
 
 /**
@@ -79,7 +85,7 @@ function refusal(error: unknown): string {
  *   (required), `nbf` and `iat`, with `clockSkewSeconds` of tolerance. The principal is the `principalClaim` claim.
  *
  * @throws AuthenticationError (401) when the header is missing, malformed or the token is not accepted; the message
- *   never contains the token. A JWKS that cannot be fetched is an AuthenticationError too, logged by the caller.
+ *   never contains the token. Keys that cannot be fetched give an AuthenticationError with `fault` set, for a warning.
  */
 export class Authenticator {
   readonly #bearer: {principal: string; digest: Buffer}[];
@@ -138,6 +144,10 @@ export class Authenticator {
       return {id: `jwt:${config.issuer}#${name}`, name, claims: payload};
     } catch (error) {
       if (error instanceof AuthenticationError) throw error;
+      if (keysUnavailable(error)) {
+        const fault = `the keys of ${config.issuer} could not be fetched: ${(error as Error).message}`;
+        throw new AuthenticationError('the token could not be verified', 'invalid_token', fault);
+      }
       throw new AuthenticationError(refusal(error), 'invalid_token');
     }
   }

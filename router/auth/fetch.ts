@@ -17,7 +17,7 @@ export function createFetch(options: {caFile?: string | undefined; tokenFile?: s
   const ca = options.caFile === undefined ? undefined : [...rootCertificates, readFileSync(options.caFile, 'utf8')];
   const get = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = new URL(input instanceof Request ? input.url : input);
-    const headers: Record<string, string> = {accept: 'application/json'};
+    const headers: Record<string, string> = {accept: 'application/json, application/jwk-set+json'};
     if (options.tokenFile !== undefined)
       headers.authorization = `Bearer ${(await readFile(options.tokenFile, 'utf8')).trim()}`;
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -30,7 +30,9 @@ export function createFetch(options: {caFile?: string | undefined; tokenFile?: s
           if (size > MAX_BODY_BYTES) return req.destroy(new Error(`${url.origin} sent more than 1 MiB`));
           chunks.push(chunk);
         });
-        res.on('end', () => resolve(new Response(Buffer.concat(chunks), {status: res.statusCode ?? 502})));
+        res.on('end', () =>
+          resolve(new Response(Buffer.concat(chunks), {status: res.statusCode ?? 502, statusText: res.statusMessage})),
+        );
         res.on('error', reject);
       });
       req.on('error', reject);

@@ -121,7 +121,8 @@ export function createHttpApp(
       principal = await authenticator.authenticate(req.headers.authorization);
     } catch (error) {
       if (!(error instanceof AuthenticationError)) throw error;
-      router.log.debug({reason: error.message}, 'Refused a request without valid credentials');
+      if (error.fault) router.log.warn({reason: error.fault}, 'Failed to verify a token');
+      else router.log.debug({reason: error.message}, 'Refused a request without valid credentials');
       res.set(
         'WWW-Authenticate',
         bearerChallenge(metadataUrl, error.error && {code: error.error, description: error.message}),
