@@ -4,7 +4,9 @@
  * 1. `tools/call echo` to server-everything over Streamable HTTP, directly and through the router (which reaches the
  *    same server over Streamable HTTP), with 1, 16 and 64 concurrent client sessions: p50 and p99 latency (ms), calls
  *    per second, and the ratios router/direct.
- * 2. Memory of 1,000 idle SSE sessions (connected and initialized): RSS growth per session of the router, and of
+ * 2. The cost of trust: the same echo call through a router with `auth` (an ES256 JWT verified against a JWKS this
+ *    benchmark serves) and 50 access rules, against a router without auth, at 1 and 16 clients.
+ * 3. Memory of 1,000 idle SSE sessions (connected and initialized): RSS growth per session of the router, and of
  *    server-everything's own SSE mode for comparison.
  *
  * Everything listens on 127.0.0.1; every loop is bounded by a call count. Run: `npm run bench`.
@@ -12,10 +14,13 @@
 import {spawn, type ChildProcess} from 'node:child_process';
 import {readFile, mkdtemp, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
+import {createServer} from 'node:http';
+import type {AddressInfo} from 'node:net';
 import {join} from 'node:path';
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {exportJWK, generateKeyPair, SignJWT} from 'jose';
 import {freePort, startEverythingHttp} from '../test/support/mcp-servers.js';
 
 const CONCURRENCY = [1, 16, 64];
@@ -23,11 +28,14 @@ const CALLS_PER_LEVEL = {1: 600, 16: 3200, 64: 6400} as Record<number, number>;
 const WARMUP_CALLS = 200;
 const IDLE_SESSIONS = 1000;
 
-async function connect(url: string): Promise<Client> {
+async function connect(url: string, headers: Record<string, string> = {}): Promise<Client> {
   const client = new Client({name: 'bench', version: '1'});
   const target = new URL(url);
+  const requestInit = {headers};
   await client.connect(
-    target.pathname.endsWith('/sse') ? new SSEClientTransport(target) : new StreamableHTTPClientTransport(target),
+    target.pathname.endsWith('/sse')
+      ? new SSEClientTransport(target, {requestInit})
+      : new StreamableHTTPClientTransport(target, {requestInit}),
   );
   return client;
 }
@@ -43,8 +51,14 @@ interface LoadResult {
 }
 
 /** `calls` echo calls spread over `clients` sessions, each session calling in a loop. */
-async function load(url: string, tool: string, clients: number, calls: number): Promise<LoadResult> {
-  const sessions = await Promise.all(Array.from({length: clients}, () => connect(url)));
+async function load(
+  url: string,
+  tool: string,
+  clients: number,
+  calls: number,
+  headers: Record<string, string> = {},
+): Promise<LoadResult> {
+  const sessions = await Promise.all(Array.from({length: clients}, () => connect(url, headers)));
   const perClient = Math.ceil(calls / clients);
   const warm = Math.ceil(WARMUP_CALLS / clients);
   await Promise.all(
@@ -90,11 +104,11 @@ async function idleSessionBytes(pid: number, url: string, count: number): Promis
   return (after - before) / count;
 }
 
-async function startRouter(upstreamUrl: string): Promise<{url: string; process: ChildProcess}> {
+async function startRouter(upstreamUrl: string, router: object = {}): Promise<{url: string; process: ChildProcess}> {
   const port = await freePort();
   const folder = await mkdtemp(join(tmpdir(), 'bench-'));
   const config = join(folder, 'router.json');
-  await writeFile(config, JSON.stringify({mcpServers: {everything: {type: 'http', url: upstreamUrl}}}));
+  await writeFile(config, JSON.stringify({mcpServers: {everything: {type: 'http', url: upstreamUrl}}, router}));
   const child = spawn(process.execPath, ['dist/cli.js', 'router', '--config', config, '--port', String(port)], {
     stdio: 'ignore',
     env: {...process.env, LOG_LEVEL: 'warn'},
@@ -112,6 +126,29 @@ async function startRouter(upstreamUrl: string): Promise<{url: string; process: 
 }
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
+
+/** A JWKS on loopback, a token it verifies, and router options with that issuer and 50 access rules. */
+async function trustSetup(): Promise<{router: object; token: string; close(): void}> {
+  const {publicKey, privateKey} = await generateKeyPair('ES256');
+  const jwk = {...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256'};
+  const server = createServer((_req, res) => res.end(JSON.stringify({keys: [jwk]})));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const token = await new SignJWT({groups: ['bench']})
+    .setProtectedHeader({alg: 'ES256', kid: 'bench'})
+    .setIssuer(issuer)
+    .setAudience('kube-mcp-router')
+    .setSubject('agent-49')
+    .setExpirationTime('1h')
+    .sign(privateKey);
+  const access = Array.from({length: 50}, (_, i) => ({
+    principals: [`agent-${i}`],
+    upstreams: ['everything'],
+    tools: {include: ['*'], exclude: ['get-env']},
+  }));
+  const router = {auth: {jwt: [{issuer, audiences: ['kube-mcp-router'], jwksUri: `${issuer}/jwks`}]}, access};
+  return {router, token, close: () => server.close()};
+}
 
 async function main(): Promise<void> {
   const upstream = await startEverythingHttp('streamableHttp');
@@ -145,6 +182,35 @@ async function main(): Promise<void> {
       'ratio calls/s',
     ];
     printTable('tools/call echo, Streamable HTTP, router vs direct (ratio = router / direct)', header, rows);
+
+    const trust = await trustSetup();
+    const guarded = await startRouter(upstream.url, trust.router);
+    try {
+      const trustRows: string[][] = [];
+      for (const clients of [1, 16]) {
+        const calls = CALLS_PER_LEVEL[clients] as number;
+        process.stderr.write(`Measuring ${calls} calls with ${clients} client(s), with and without auth...\n`);
+        const open = await load(`${router.url}/mcp`, 'everything__echo', clients, calls);
+        const authed = await load(`${guarded.url}/mcp`, 'everything__echo', clients, calls, {
+          authorization: `Bearer ${trust.token}`,
+        });
+        trustRows.push([
+          String(clients),
+          fmt(open.callsPerSecond, 0),
+          fmt(authed.callsPerSecond, 0),
+          `${fmt(open.p50)} / ${fmt(authed.p50)}`,
+          fmt(authed.callsPerSecond / open.callsPerSecond),
+        ]);
+      }
+      printTable(
+        'tools/call echo through the router: JWT + 50 access rules vs no auth (ratio = auth / no auth)',
+        ['clients', 'no auth calls/s', 'auth calls/s', 'p50 ms no auth / auth', 'ratio calls/s'],
+        trustRows,
+      );
+    } finally {
+      guarded.process.kill('SIGTERM');
+      trust.close();
+    }
 
     process.stderr.write(`Opening ${IDLE_SESSIONS} idle SSE sessions on each...\n`);
     // A router process of its own, so that garbage from the load above does not blur its memory.
