@@ -1,4 +1,4 @@
-import {createServer, request, type IncomingHttpHeaders, type Server} from 'node:http';
+import type {IncomingHttpHeaders, Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {Writable} from 'node:stream';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -6,7 +6,7 @@ import {parseRouterConfig} from '../../router/config/load.js';
 import {createLogger} from '../../router/log.js';
 import type {JsonObject} from '../../router/upstream/connection.js';
 import {Upstream} from '../../router/upstream/upstream.js';
-import {freePort, startEverythingHttp, type HttpMcpServer} from '../support/mcp-servers.js';
+import {freePort, recordingProxy, startEverythingHttp, type HttpMcpServer} from '../support/mcp-servers.js';
 
 // A real server-everything over Streamable HTTP, behind a recording HTTP proxy of the test's (real HTTP, so that the
 // test sees which credentials reach the upstream), and one URL where nothing listens, so that the router retries.
@@ -17,30 +17,13 @@ const SECRETS = [TOKEN, BEARER, Buffer.from(`user:${TOKEN}`).toString('base64')]
 
 let everything: HttpMcpServer;
 let proxy: Server;
-const received: IncomingHttpHeaders[] = [];
+let received: IncomingHttpHeaders[] = [];
 const logLines: string[] = [];
 const upstreams = new Map<string, Upstream>();
 
-/** Forwards every request to `target`'s origin, recording its headers. */
-function recordingProxy(target: URL): Promise<Server> {
-  const server = createServer((req, res) => {
-    received.push(req.headers);
-    const upstream = request(
-      {host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers},
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 beforeAll(async () => {
   everything = await startEverythingHttp('streamableHttp');
-  proxy = await recordingProxy(new URL(everything.url));
+  ({server: proxy, received} = await recordingProxy(new URL(everything.url)));
   const proxied = `http://user:${TOKEN}@127.0.0.1:${(proxy.address() as AddressInfo).port}/mcp`;
   const nowhere = `http://user:${TOKEN}@127.0.0.1:${await freePort()}/mcp`;
   const {upstreams: configs} = parseRouterConfig(

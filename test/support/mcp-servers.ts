@@ -1,4 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process';
+import {createServer as createHttpServer, request, type IncomingHttpHeaders, type Server} from 'node:http';
 import {createServer} from 'node:net';
 import {createRequire} from 'node:module';
 import {dirname, join} from 'node:path';
@@ -67,4 +68,30 @@ export async function startEverythingHttp(mode: 'streamableHttp' | 'sse'): Promi
         child.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * An HTTP proxy on 127.0.0.1 that forwards every request to `target`'s origin and records its headers, so that a test
+ * sees which credentials reach an upstream.
+ */
+export function recordingProxy(target: URL): Promise<{server: Server; url: string; received: IncomingHttpHeaders[]}> {
+  const received: IncomingHttpHeaders[] = [];
+  const server = createHttpServer((req, res) => {
+    received.push(req.headers);
+    const upstream = request(
+      {host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers},
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address() as {port: number};
+      resolve({server, url: `http://127.0.0.1:${port}${target.pathname}`, received});
+    }),
+  );
 }
