@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {serverEntry} from '../support/mcp-servers.js';
-import {capturedLogger, connectClient, startLoggedRouter} from '../support/router.js';
+import {capturedLogger, connectClient, INITIALIZE, MCP_HEADERS, startLoggedRouter} from '../support/router.js';
 
 // Access rules through the real router: each principal (static bearer tokens here; JWTs in auth-jwt.test.ts) sees and
 // calls exactly what its rules grant, on /mcp, /mcp/{upstream} and /sse; a session belongs to whoever opened it; every
@@ -46,13 +46,6 @@ beforeAll(async () => {
 });
 afterAll(() => router?.stop());
 
-const HEADERS = {'content-type': 'application/json', accept: 'application/json, text/event-stream'};
-const INITIALIZE = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'curl', version: '1'}},
-};
 const as = (principal: keyof typeof TOKENS) => ({authorization: `Bearer ${TOKENS[principal]}`});
 const connectAs = (principal: keyof typeof TOKENS, path: string) =>
   connectClient(`${router.url}${path}`, {headers: as(principal)});
@@ -144,7 +137,7 @@ describe('what each principal may call', () => {
   ] as const)('%s: 403 with insufficient_scope', async (_what, principal, path) => {
     const response = await fetch(`${router.url}${path}`, {
       method: path.startsWith('/sse') ? 'GET' : 'POST',
-      headers: {...HEADERS, ...as(principal)},
+      headers: {...MCP_HEADERS, ...as(principal)},
       ...(!path.startsWith('/sse') && {body: JSON.stringify(INITIALIZE)}),
     });
     expect(response.status).toBe(403);
@@ -155,7 +148,7 @@ describe('what each principal may call', () => {
 
 describe('sessions belong to the principal that opened them', () => {
   const initialize = INITIALIZE;
-  const headers = HEADERS;
+  const headers = MCP_HEADERS;
 
   it('a Streamable HTTP session used by another principal gets 404, as if it did not exist', async () => {
     const opened = await fetch(`${router.url}/mcp`, {

@@ -3,7 +3,7 @@ import type {AddressInfo} from 'node:net';
 import {exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK} from 'jose';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {serverEntry} from '../support/mcp-servers.js';
-import {capturedLogger, connectClient, startLoggedRouter} from '../support/router.js';
+import {capturedLogger, connectClient, postInitialize, startLoggedRouter} from '../support/router.js';
 
 // JWTs through the real router, verified against a real JWKS that this test serves on loopback (OIDC discovery
 // included), with tokens signed by jose: good, expired, not yet valid, wrong audience, wrong issuer, unknown key,
@@ -70,22 +70,11 @@ afterAll(async () => {
 });
 
 async function initialize(authorization?: string) {
-  const response = await fetch(`${router.url}/mcp`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      ...(authorization !== undefined && {authorization}),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'curl', version: '1'}},
-    }),
-  });
-  await response.body?.cancel();
-  return {status: response.status, challenge: response.headers.get('www-authenticate')};
+  const {status, headers} = await postInitialize(
+    `${router.url}/mcp`,
+    authorization === undefined ? {} : {authorization},
+  );
+  return {status, challenge: headers.get('www-authenticate')};
 }
 
 describe('a request without valid credentials', () => {

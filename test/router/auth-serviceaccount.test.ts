@@ -4,7 +4,7 @@ import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {createNamespace, kubectl, useCluster, type Cluster} from '../support/cluster.js';
 import {serverEntry} from '../support/mcp-servers.js';
-import {capturedLogger, connectClient, startLoggedRouter} from '../support/router.js';
+import {capturedLogger, connectClient, postInitialize, startLoggedRouter} from '../support/router.js';
 
 // Kubernetes ServiceAccount tokens, made by the real kube-apiserver's TokenRequest API (`kubectl create token`), and
 // verified by the router offline against the API server's own OIDC JWKS (docs/adr, ServiceAccount tokens). The router
@@ -71,22 +71,8 @@ describe('ServiceAccount tokens', () => {
   });
 
   async function initialize(bearer: string) {
-    const response = await fetch(`${router.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        authorization: `Bearer ${bearer}`,
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'curl', version: '1'}},
-      }),
-    });
-    await response.body?.cancel();
-    return {status: response.status, challenge: response.headers.get('www-authenticate')};
+    const {status, headers} = await postInitialize(`${router.url}/mcp`, {authorization: `Bearer ${bearer}`});
+    return {status, challenge: headers.get('www-authenticate')};
   }
 
   it("an agent's token for the router's audience is accepted as system:serviceaccount:<namespace>:<name>", async () => {

@@ -2,19 +2,12 @@ import {Agent, request as httpRequest} from 'node:http';
 import {connect} from 'node:net';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {freePort, serverEntry} from '../support/mcp-servers.js';
-import {capturedLogger, startLoggedRouter} from '../support/router.js';
+import {capturedLogger, INITIALIZE, MCP_HEADERS, startLoggedRouter} from '../support/router.js';
 
 // Regression tests for the findings of the security review (issue "Trust"), each named after what broke. Findings 4
 // and 5 (large stdio messages, credentials in URLs) are in stdio-message-limit.test.ts and redaction.test.ts; finding
 // 6 (one upstream reading another's Secret) is in the operator's render tests.
 const everything = () => ({command: process.execPath, args: [serverEntry('server-everything'), 'stdio']});
-const HEADERS = {'content-type': 'application/json', accept: 'application/json, text/event-stream'};
-const INITIALIZE = {
-  jsonrpc: '2.0',
-  id: 0,
-  method: 'initialize',
-  params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'raw', version: '1'}},
-};
 
 interface Reply {
   status: number;
@@ -34,7 +27,7 @@ function send(
       url,
       {
         method: options.method ?? 'POST',
-        headers: {...HEADERS, ...options.headers},
+        headers: {...MCP_HEADERS, ...options.headers},
         ...(options.agent && {agent: options.agent}),
       },
       (res) => {

@@ -1,7 +1,7 @@
 import {request as httpRequest} from 'node:http';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {serverEntry} from '../support/mcp-servers.js';
-import {connectClient, startTestRouter} from '../support/router.js';
+import {connectClient, INITIALIZE, MCP_HEADERS, startTestRouter} from '../support/router.js';
 
 // Bad HTTP requests and malformed JSON-RPC get errors (status and JSON-RPC body) and never disturb open sessions.
 let router: Awaited<ReturnType<typeof startTestRouter>>;
@@ -13,14 +13,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => router?.stop());
-
-const MCP_HEADERS = {'content-type': 'application/json', accept: 'application/json, text/event-stream'};
-const initialize = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'curl', version: '1'}},
-};
 
 /** POSTs with node:http, which (unlike fetch) lets a test send any Host header. */
 async function post(path: string, body: string, headers: Record<string, string> = {}) {
@@ -65,10 +57,10 @@ describe('bad requests', () => {
       404,
       -32001,
     ],
-    ['an unknown upstream path', '/mcp/nosuch', JSON.stringify(initialize), {}, 404, -32600],
-    ['a foreign Host (DNS rebinding)', '/mcp', JSON.stringify(initialize), {host: 'evil.example:8080'}, 403, -32600],
-    ['a foreign Origin', '/mcp', JSON.stringify(initialize), {origin: 'http://evil.example'}, 403, -32600],
-    ['a body over the limit', '/mcp', JSON.stringify({...initialize, pad: 'x'.repeat(5000)}), {}, 413, -32600],
+    ['an unknown upstream path', '/mcp/nosuch', JSON.stringify(INITIALIZE), {}, 404, -32600],
+    ['a foreign Host (DNS rebinding)', '/mcp', JSON.stringify(INITIALIZE), {host: 'evil.example:8080'}, 403, -32600],
+    ['a foreign Origin', '/mcp', JSON.stringify(INITIALIZE), {origin: 'http://evil.example'}, 403, -32600],
+    ['a body over the limit', '/mcp', JSON.stringify({...INITIALIZE, pad: 'x'.repeat(5000)}), {}, 413, -32600],
     [
       'an unknown SSE session',
       '/message?sessionId=nope',
@@ -152,7 +144,7 @@ describe('idle sessions', () => {
       const init = await fetch(`${idle.url}/mcp`, {
         method: 'POST',
         headers: MCP_HEADERS,
-        body: JSON.stringify(initialize),
+        body: JSON.stringify(INITIALIZE),
       });
       const sessionId = init.headers.get('mcp-session-id') as string;
       await init.text();

@@ -113,3 +113,28 @@ export async function startLoggedRouter(
   await running.router.start();
   return running as RunningRouter & {url: string};
 }
+
+/** The headers of a Streamable HTTP POST (MCP 2025-11-25 basic/transports). */
+export const MCP_HEADERS = {'content-type': 'application/json', accept: 'application/json, text/event-stream'};
+
+/** An `initialize` request as a raw client sends it. */
+export const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'curl', version: '1'}},
+};
+
+/** POSTs an `initialize` to a Streamable HTTP endpoint; the answer's status and headers (its body is dropped). */
+export async function postInitialize(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{status: number; headers: Headers}> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {...MCP_HEADERS, ...headers},
+    body: JSON.stringify(INITIALIZE),
+  });
+  await response.body?.cancel();
+  return {status: response.status, headers: response.headers};
+}
