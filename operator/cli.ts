@@ -1,6 +1,7 @@
 import {readFileSync} from 'node:fs';
 import {parseArgs} from 'node:util';
 import {pino, type Logger} from 'pino';
+import {DEFAULT_SERVICE_ACCOUNT_ISSUER} from './controllers/mcprouter/render.js';
 import {Operator, type OperatorOptions} from './manager.js';
 import {FlagError} from './runtime/errors.js';
 import {loadKubeConfig} from './runtime/kube.js';
@@ -19,6 +20,9 @@ Flags:
   --router-image IMAGE                  router image when an McpRouter sets none
                                         (default ${DEFAULT_ROUTER_IMAGE})
   --cluster-domain DOMAIN               cluster DNS domain for router and Service URLs (default cluster.local)
+  --service-account-issuer URL          issuer (iss) of the cluster's ServiceAccount tokens, as the API server's
+                                        --service-account-issuer, for McpRouters with auth.serviceAccountTokens
+                                        (default ${DEFAULT_SERVICE_ACCOUNT_ISSUER})
   --leader-elect                        elect a leader on a Lease before reconciling, so several replicas are safe
   --leader-election-namespace NS        namespace of the Lease; default: the pod's namespace ($POD_NAMESPACE),
                                         else --namespace, else default
@@ -37,6 +41,7 @@ const OPTIONS = {
   namespace: {type: 'string'},
   'router-image': {type: 'string'},
   'cluster-domain': {type: 'string'},
+  'service-account-issuer': {type: 'string'},
   'leader-elect': {type: 'boolean'},
   'leader-election-namespace': {type: 'string'},
   'leader-election-id': {type: 'string'},
@@ -104,13 +109,17 @@ export function parseOperatorFlags(
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(clusterDomain)) {
     throw new FlagError(`--cluster-domain must be a DNS name, got "${clusterDomain}"`);
   }
+  const serviceAccountIssuer = values['service-account-issuer'] ?? DEFAULT_SERVICE_ACCOUNT_ISSUER;
+  if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(serviceAccountIssuer)) {
+    throw new FlagError(`--service-account-issuer must be an http:// or https:// URL, got "${serviceAccountIssuer}"`);
+  }
   const healthProbeAddress = bindAddress('health-probe-bind-address', values['health-probe-bind-address'], ':8081');
   const metricsAddress = bindAddress('metrics-bind-address', values['metrics-bind-address'], ':8080');
   return {
     help: false,
     ...(values.kubeconfig !== undefined && {kubeconfig: values.kubeconfig}),
     ...(values.namespace !== undefined && {namespace: values.namespace}),
-    render: {routerImage: values['router-image'] ?? DEFAULT_ROUTER_IMAGE, clusterDomain},
+    render: {routerImage: values['router-image'] ?? DEFAULT_ROUTER_IMAGE, clusterDomain, serviceAccountIssuer},
     ...(values['leader-elect'] && {
       leaderElection: {
         namespace: values['leader-election-namespace'] ?? podNamespace() ?? values.namespace ?? 'default',

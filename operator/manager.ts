@@ -18,7 +18,7 @@ import {objectHash} from './runtime/apply.js';
 import {Controller} from './runtime/controller.js';
 import {EventRecorder} from './runtime/events.js';
 import {Informer} from './runtime/informer.js';
-import {CONFIG_MAPS, DEPLOYMENTS, KubeClient, SERVICES, type KubeObject} from './runtime/kube.js';
+import {CONFIG_MAPS, DEPLOYMENTS, KubeClient, SERVICE_ACCOUNTS, SERVICES, type KubeObject} from './runtime/kube.js';
 import {LeaderElector, type LeaderElectionOptions} from './runtime/leader.js';
 import {createMetrics, type OperatorMetrics} from './runtime/metrics.js';
 import {serve} from './runtime/server.js';
@@ -30,7 +30,7 @@ import {serve} from './runtime/server.js';
  *
  * Watch mapping: an McpRouter event queues that router and every McpUpstream of its namespace (their `routers`
  * status may change); an McpUpstream event queues it and each router that selects it before or after the change;
- * an event on a ConfigMap, Deployment or Service queues its controlling McpRouter (owner reference).
+ * an event on a ConfigMap, Deployment, Service or ServiceAccount queues its controlling McpRouter (owner reference).
  */
 
 export interface OperatorOptions {
@@ -74,6 +74,7 @@ export class Operator {
   readonly configMaps: Informer<KubeObject>;
   readonly deployments: Informer<KubeObject>;
   readonly services: Informer<KubeObject>;
+  readonly serviceAccounts: Informer<KubeObject>;
   readonly routerReconciler: McpRouterReconciler;
   readonly upstreamReconciler: McpUpstreamReconciler;
   readonly routerController: Controller;
@@ -103,6 +104,7 @@ export class Operator {
     this.configMaps = new Informer({...common, type: CONFIG_MAPS, labelSelector: CHILD_SELECTOR});
     this.deployments = new Informer({...common, type: DEPLOYMENTS, labelSelector: CHILD_SELECTOR});
     this.services = new Informer({...common, type: SERVICES, labelSelector: CHILD_SELECTOR});
+    this.serviceAccounts = new Informer({...common, type: SERVICE_ACCOUNTS, labelSelector: CHILD_SELECTOR});
 
     this.#leader = options.leaderElection
       ? new LeaderElector({
@@ -127,6 +129,7 @@ export class Operator {
       configMaps: this.configMaps,
       deployments: this.deployments,
       services: this.services,
+      serviceAccounts: this.serviceAccounts,
       events,
       log: options.log,
       metrics: this.metrics,
@@ -196,13 +199,20 @@ export class Operator {
       );
       if (owner && child.metadata?.namespace) this.routerController.enqueue(child.metadata.namespace, owner.name);
     };
-    for (const informer of [this.configMaps, this.deployments, this.services]) {
+    for (const informer of [this.configMaps, this.deployments, this.services, this.serviceAccounts]) {
       informer.on({add: onChild, update: (_, child) => onChild(child), delete: onChild});
     }
   }
 
   #informers(): Informer<KubeObject>[] {
-    return [this.routers, this.upstreams, this.configMaps, this.deployments, this.services] as Informer<KubeObject>[];
+    return [
+      this.routers,
+      this.upstreams,
+      this.configMaps,
+      this.deployments,
+      this.services,
+      this.serviceAccounts,
+    ] as Informer<KubeObject>[];
   }
 
   /** Whether every cache has loaded its first list (what /readyz reports). */

@@ -16,7 +16,13 @@ export const OPERATOR_RULES: PolicyRule[] = [
   // Setting blockOwnerDeletion on owner references needs this where OwnerReferencesPermissionEnforcement is on.
   {apiGroups: ['mcprouter.dev'], resources: ['mcprouters/finalizers'], verbs: ['update']},
   // Server-side apply of an object that does not exist yet needs create as well as patch.
-  {apiGroups: [''], resources: ['configmaps', 'services'], verbs: ['list', 'watch', 'create', 'patch']},
+  // ServiceAccounts: each router's own (no RoleBinding: its pods need no API access beyond what every authenticated
+  // ServiceAccount has, reading the issuer's JWKS).
+  {
+    apiGroups: [''],
+    resources: ['configmaps', 'serviceaccounts', 'services'],
+    verbs: ['list', 'watch', 'create', 'patch'],
+  },
   {apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'create', 'patch']},
   // Why a router is not ready: Pending pods with no node, waiting containers.
   {apiGroups: [''], resources: ['pods'], verbs: ['list']},

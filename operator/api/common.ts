@@ -95,7 +95,7 @@ export const EnvVarSchema = withCel(
         .string()
         .max(32768)
         .optional()
-        .describe('Literal value. `${VAR}` in it is replaced from the router container environment.'),
+        .describe('Literal value, passed as it is: `$` and `${VAR}` in it are not expanded.'),
       valueFrom: ValueSourceSchema.optional(),
     })
     .describe('An environment variable of the stdio process, the same shape as a container env var.'),
@@ -111,7 +111,11 @@ export const HeaderSchema = withCel(
         .max(256)
         .regex(HEADER_NAME_PATTERN, 'must be an HTTP header name')
         .describe('HTTP header name, e.g. Authorization.'),
-      value: z.string().max(8192).optional().describe('Literal value.'),
+      value: z
+        .string()
+        .max(8192)
+        .optional()
+        .describe('Literal value, sent as it is: `$` and `${VAR}` in it are not expanded.'),
       valueFrom: ValueSourceSchema.optional(),
     })
     .describe('An HTTP header sent with every request to the upstream.'),

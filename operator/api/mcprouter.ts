@@ -1,5 +1,6 @@
 import {z} from 'zod';
-import {LabelSelectorSchema, statusBaseShape} from './common.js';
+import {AccessRuleSpecSchema, AuthSpecSchema, LimitsSpecSchema} from './auth.js';
+import {LabelSelectorSchema, statusBaseShape, withCel} from './common.js';
 
 /**
  * `McpRouter` (mcprouter.dev/v1alpha1, short name `mcpr`): one router, rendered by the operator into a ConfigMap
@@ -76,7 +77,7 @@ export const UpstreamRefSchema = z
   })
   .describe('An McpUpstream named explicitly.');
 
-export const McpRouterSpecSchema = z
+const McpRouterSpecShapeSchema = z
   .object({
     upstreamSelector: LabelSelectorSchema.optional().describe(
       'Selects McpUpstreams in the namespace of the router by label. Absent: none; {}: all of them.',
@@ -107,7 +108,10 @@ export const McpRouterSpecSchema = z
       .max(16)
       .optional()
       .describe('Secrets for pulling the router image.'),
-    resources: ResourceRequirementsSchema.optional(),
+    resources: ResourceRequirementsSchema.optional().describe(
+      'Compute resources of the router container (core/v1 ResourceRequirements, without claims). ' +
+        'Default: requests cpu 100m, memory 128Mi; no limits.',
+    ),
     nodeSelector: z
       .record(z.string(), z.string())
       .optional()
@@ -128,7 +132,10 @@ export const McpRouterSpecSchema = z
       .min(1)
       .max(253)
       .optional()
-      .describe("ServiceAccount of the router pods; default: the namespace's default. No token is mounted."),
+      .describe(
+        'ServiceAccount of the router pods; default: <name>, created by the operator. No token is mounted, except ' +
+          'a short-lived one to read the JWKS when auth.serviceAccountTokens is set.',
+      ),
     service: ServiceSpecSchema.default({type: 'ClusterIP', port: 80}),
     transports: TransportsSchema.default({sse: true, streamableHttp: true}),
     toolNameSeparator: z
@@ -136,8 +143,43 @@ export const McpRouterSpecSchema = z
       .regex(/^[a-zA-Z0-9_-]{1,4}$/, 'must be 1 to 4 of the characters a-zA-Z0-9_-')
       .default('__')
       .describe('Between the prefix and the upstream name in aggregated tool and prompt names.'),
+    auth: AuthSpecSchema.optional(),
+    access: z
+      .array(AccessRuleSpecSchema)
+      .max(256)
+      .optional()
+      .describe(
+        'Access rules, with auth: which upstreams, tools, prompts and resources each principal may use. A principal ' +
+          'that no rule matches may use nothing (deny by default).',
+      ),
+    limits: LimitsSpecSchema.optional(),
+    allowedHosts: z
+      .array(z.string().min(1).max(512))
+      .max(64)
+      .optional()
+      .describe(
+        'Host header values accepted besides the Service names (<name>, <name>.<namespace>, ...svc, ' +
+          '...svc.<cluster domain>, with and without the port) and localhost (port-forward), e.g. the host of an ' +
+          'Ingress or a LoadBalancer. Other hosts get 403 (DNS-rebinding protection).',
+      ),
+    allowedOrigins: z
+      .array(z.string().min(1).max(512))
+      .max(64)
+      .optional()
+      .describe(
+        'Origin header values accepted from browsers, e.g. https://inspector.example.com; a request with any ' +
+          'other Origin gets 403.',
+      ),
   })
-  .describe('The desired router: which upstreams it aggregates and how its pods run.');
+  .describe('The desired router: which upstreams it aggregates, who may use what, and how its pods run.');
+
+const ACCESS_NEEDS_AUTH = 'access rules need auth: without it every client is anonymous';
+
+export const McpRouterSpecSchema = withCel(
+  McpRouterSpecShapeSchema,
+  [{rule: '!has(self.access) || has(self.auth)', message: ACCESS_NEEDS_AUTH, fieldPath: '.access'}],
+  (v) => (v.access !== undefined && v.auth === undefined ? [{message: ACCESS_NEEDS_AUTH, path: ['access']}] : []),
+);
 
 export const RouterUpstreamStatusSchema = z
   .object({

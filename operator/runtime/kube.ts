@@ -42,6 +42,12 @@ export interface ResourceType {
 
 export const CONFIG_MAPS: ResourceType = {group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps'};
 export const SERVICES: ResourceType = {group: '', version: 'v1', kind: 'Service', plural: 'services'};
+export const SERVICE_ACCOUNTS: ResourceType = {
+  group: '',
+  version: 'v1',
+  kind: 'ServiceAccount',
+  plural: 'serviceaccounts',
+};
 export const PODS: ResourceType = {group: '', version: 'v1', kind: 'Pod', plural: 'pods'};
 export const EVENTS: ResourceType = {group: '', version: 'v1', kind: 'Event', plural: 'events'};
 export const DEPLOYMENTS: ResourceType = {group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments'};

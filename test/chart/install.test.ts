@@ -150,6 +150,11 @@ describe('helm install kube-mcp-router', () => {
     ['create', 'events', ['-n', 'anywhere'], 'yes'],
     ['delete', 'deployments.apps', ['-n', 'anywhere'], 'no'],
     ['create', 'pods', ['-n', 'anywhere'], 'no'],
+    // Each router's own ServiceAccount, but no RBAC writes and no TokenReview: routers verify tokens offline.
+    ['create', 'serviceaccounts', ['-n', 'anywhere'], 'yes'],
+    ['create', 'serviceaccounts', ['-n', 'anywhere', '--subresource=token'], 'no'],
+    ['create', 'rolebindings.rbac.authorization.k8s.io', ['-n', 'anywhere'], 'no'],
+    ['create', 'tokenreviews.authentication.k8s.io', [], 'no'],
     // No Secrets, at all.
     ['get', 'secrets', ['-A'], 'no'],
     ['list', 'secrets', ['-A'], 'no'],

@@ -207,6 +207,17 @@ describe('chart kube-mcp-router', () => {
     expect(routers.args).toContain('--router-image=registry.example/router:9');
   });
 
+  it("passes the cluster's ServiceAccount issuer to the operator only when set", async () => {
+    expect(container(await render()).args.join(' ')).not.toContain('--service-account-issuer');
+    const issuer = 'https://oidc.eks.example.test/id/ABC';
+    const operator = container(await render({serviceAccountIssuer: issuer}));
+    expect(operator.args).toContain(`--service-account-issuer=${issuer}`);
+    expect(parseOperatorFlags(operator.args.slice(1))).toMatchObject({render: {serviceAccountIssuer: issuer}});
+    const {code, stderr} = await helm(templateArgs({serviceAccountIssuer: 'kubernetes'}));
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('serviceAccountIssuer');
+  });
+
   it('turns off leader election, metrics and the ServiceAccount when asked', async () => {
     const manifests = await render({
       'leaderElection.enabled': false,

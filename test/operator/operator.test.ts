@@ -4,8 +4,14 @@
  * an in-process operator watching the test's namespace reconciles them, and the tests look at the objects in the
  * cluster.
  */
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {parse} from 'yaml';
+import {DEFAULT_SERVICE_ACCOUNT_ISSUER} from '../../operator/controllers/mcprouter/render.js';
 import type {Operator} from '../../operator/manager.js';
+import {Authenticator} from '../../router/auth/authenticate.js';
 import {parseRouterConfig} from '../../router/config/load.js';
 import {createNamespace, kubectl, useCluster} from '../support/cluster.js';
 import {
@@ -83,6 +89,12 @@ describe('operator on a real API server', () => {
       '0.0.0.0',
       '--port',
       '8080',
+      '--metrics-port',
+      '9090',
+    ]);
+    expect(container.ports).toEqual([
+      {name: 'http', containerPort: 8080, protocol: 'TCP'},
+      {name: 'metrics', containerPort: 9090, protocol: 'TCP'},
     ]);
     expect(container.env).toContainEqual({
       name: 'MCPU_GITHUB_HEADER_AUTHORIZATION',
@@ -99,6 +111,12 @@ describe('operator on a real API server', () => {
     expect(container.resources).toEqual({requests: {cpu: '100m', memory: '256Mi'}, limits: {memory: '1Gi'}});
     expect(container.volumeMounts).toContainEqual({name: 'config', mountPath: '/etc/kube-mcp-router', readOnly: true});
     expect(pod.volumes).toContainEqual({name: 'config', configMap: {name: 'demo-config', defaultMode: 420}});
+    expect(pod.serviceAccountName).toBe('demo');
+    expect(pod.automountServiceAccountToken).toBe(false);
+
+    const serviceAccount = await get('serviceaccount', 'demo');
+    expect(serviceAccount.metadata.ownerReferences).toEqual([owner]);
+    expect(serviceAccount.automountServiceAccountToken).toBe(false);
 
     const service = await get('service', 'demo');
     expect(service.metadata.ownerReferences).toEqual([owner]);
@@ -227,7 +245,13 @@ describe('operator on a real API server', () => {
     // Not even a no-op request: no apply, status update or Event was sent.
     expect(await operator.writes()).toBe(writes);
     expect(Object.keys(before)).toEqual(
-      expect.arrayContaining(['McpRouter/demo', 'ConfigMap/demo-config', 'Deployment/demo', 'Service/demo']),
+      expect.arrayContaining([
+        'McpRouter/demo',
+        'ConfigMap/demo-config',
+        'ServiceAccount/demo',
+        'Deployment/demo',
+        'Service/demo',
+      ]),
     );
   });
 
@@ -391,14 +415,152 @@ describe('operator on a real API server', () => {
     });
   });
 
+  it('renders auth and access into router.json without a Secret value, and a token volume for the JWKS', async () => {
+    const token = 'bearer-token-from-the-secret-4f7a9c';
+    await kc(
+      cluster(),
+      ['apply', '-n', namespace, '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'ci-token'}, stringData: {token}},
+          {
+            apiVersion: 'mcprouter.dev/v1alpha1',
+            kind: 'McpRouter',
+            metadata: {name: 'guarded'},
+            spec: {
+              upstreamSelector: {matchLabels: {team: 'demo'}},
+              auth: {
+                serviceAccountTokens: {audiences: [`http://guarded.${namespace}.svc.cluster.local`]},
+                jwt: [{issuer: 'https://idp.example.test', audiences: ['mcp'], principalClaim: 'email'}],
+                bearerTokens: [{principal: 'ci-bot', secretKeyRef: {name: 'ci-token', key: 'token'}}],
+              },
+              access: [
+                {namespaces: ['agents'], upstreams: ['everything'], tools: {annotations: {readOnlyHint: true}}},
+                {principals: ['ci-bot'], upstreams: ['*']},
+              ],
+              limits: {maxSessionsPerPrincipal: 10},
+              allowedHosts: ['mcp.example.test'],
+            },
+          },
+        ],
+      }),
+    );
+    const configMap = await waitFor('the ConfigMap of "guarded"', () => get('configmap', 'guarded-config'));
+    const text = configMap.data['router.json'];
+    expect(text).not.toContain(token);
+    const deployment = await waitFor('the Deployment of "guarded"', () => get('deployment', 'guarded'));
+    const pod = deployment.spec.template.spec;
+    const env = Object.fromEntries(
+      pod.containers[0].env.filter((e: any) => e.valueFrom).map((e: any) => [e.name, 'from-the-secret-0123456789']),
+    );
+    const config = parseRouterConfig(text, env, 'router.json');
+    expect(config.router.auth?.jwt.map((issuer) => [issuer.issuer, issuer.jwksUri])).toEqual([
+      ['https://kubernetes.default.svc.cluster.local', 'https://kubernetes.default.svc.cluster.local/openid/v1/jwks'],
+      ['https://idp.example.test', undefined],
+    ]);
+    expect(config.router.auth?.bearerTokens).toEqual([{principal: 'ci-bot', token: 'from-the-secret-0123456789'}]);
+    expect(config.router.access?.map((rule) => rule.upstreams)).toEqual([['everything'], ['*']]);
+    expect(config.router.limits.maxSessionsPerPrincipal).toBe(10);
+    expect(config.router.allowedHosts).toEqual(
+      expect.arrayContaining(['guarded', 'localhost:8080', 'mcp.example.test']),
+    );
+    expect(pod.containers[0].env).toContainEqual({
+      name: 'MCPR_BEARER_CI_BOT',
+      valueFrom: {secretKeyRef: {name: 'ci-token', key: 'token'}},
+    });
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBe('guarded');
+    expect(pod.volumes).toContainEqual({
+      name: 'serviceaccount-token',
+      projected: {
+        defaultMode: 420,
+        sources: [
+          {serviceAccountToken: {path: 'token', expirationSeconds: 3600}},
+          {configMap: {name: 'kube-root-ca.crt', items: [{key: 'ca.crt', path: 'ca.crt'}]}},
+        ],
+      },
+    });
+    const all = await kc(cluster(), ['get', 'configmaps,mcprouters', '-n', namespace, '-o', 'json']);
+    expect(all).not.toContain(token);
+    expect(await get('serviceaccount', 'guarded')).toMatchObject({automountServiceAccountToken: false});
+    await waitFor('"guarded" to be Ready=False for its pods only', async () => {
+      const r = await get('mcprouter', 'guarded');
+      return r?.status?.conditions?.find((c: any) => c.type === 'Degraded')?.status === 'False';
+    });
+  });
+
+  it("verifies an agent's ServiceAccount token with the router's authenticator, reading the JWKS as the router's ServiceAccount (no Role)", async () => {
+    const configMap = await waitFor('the ConfigMap of "guarded"', () => get('configmap', 'guarded-config'));
+    const config = parseRouterConfig(
+      configMap.data['router.json'],
+      {MCPR_BEARER_CI_BOT: 'from-the-secret-0123456789', MCPU_GITHUB_HEADER_AUTHORIZATION: 'from-the-secret'},
+      'router.json',
+    );
+    const auth = config.router.auth!;
+    const issuer = auth.jwt[0]!;
+    expect(issuer.issuer).toBe(DEFAULT_SERVICE_ACCOUNT_ISSUER);
+
+    // What the router pod would have at /var/run/secrets/kubernetes.io/serviceaccount: a token of its own
+    // ServiceAccount (bound to no Role) for the API server's audience, and the cluster CA. kubernetes.default.svc does
+    // not resolve outside a cluster, so the JWKS is read from the same path on the API server's address.
+    const dir = mkdtempSync(join(tmpdir(), 'router-sa-'));
+    const kubeconfig = parse(readFileSync(cluster().kubeconfig, 'utf8')) as {clusters: {cluster: any}[]};
+    const clusterEntry = kubeconfig.clusters[0]!.cluster;
+    const ca = clusterEntry['certificate-authority-data']
+      ? Buffer.from(clusterEntry['certificate-authority-data'], 'base64').toString('utf8')
+      : readFileSync(clusterEntry['certificate-authority'], 'utf8');
+    writeFileSync(join(dir, 'ca.crt'), ca);
+    const routerToken = await kc(cluster(), ['create', 'token', 'guarded', '-n', namespace, '--duration=10m']);
+    writeFileSync(join(dir, 'token'), routerToken.trim());
+    const local = {
+      ...issuer,
+      jwksUri: `${cluster().server}${new URL(issuer.jwksUri!).pathname}`,
+      caFile: join(dir, 'ca.crt'),
+      tokenFile: join(dir, 'token'),
+    };
+    const authenticator = new Authenticator({...auth, jwt: [local, ...auth.jwt.slice(1)]});
+
+    await kc(cluster(), ['create', 'serviceaccount', 'agent', '-n', namespace]);
+    const audience = issuer.audiences[0]!;
+    const agentToken = (
+      await kc(cluster(), ['create', 'token', 'agent', '-n', namespace, `--audience=${audience}`, '--duration=10m'])
+    ).trim();
+    const principal = await authenticator.authenticate(`Bearer ${agentToken}`);
+    expect(principal.name).toBe(`system:serviceaccount:${namespace}:agent`);
+
+    // A token for the API server (the default audience) does not open the router.
+    const apiToken = (await kc(cluster(), ['create', 'token', 'agent', '-n', namespace, '--duration=10m'])).trim();
+    await expect(authenticator.authenticate(`Bearer ${apiToken}`)).rejects.toThrow(/aud/);
+    // The bearer token from the Secret works too.
+    expect((await authenticator.authenticate('Bearer from-the-secret-0123456789')).name).toBe('ci-bot');
+  });
+
+  it('refuses access rules without auth at admission', async () => {
+    const result = await kubectl(
+      cluster(),
+      ['apply', '-n', namespace, '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'mcprouter.dev/v1alpha1',
+        kind: 'McpRouter',
+        metadata: {name: 'open'},
+        spec: {access: [{principals: ['*']}]},
+      }),
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/spec\.access: Invalid value: .*access rules need auth/);
+  });
+
   it('garbage-collects the children when the router is deleted', async (context) => {
     if (!cluster().controllerManager) context.skip('no kube-controller-manager: nothing garbage-collects');
     await waitFor('the children of "named"', () => get('deployment', 'named'));
+    expect(await get('serviceaccount', 'named')).toBeDefined();
     await kc(cluster(), ['delete', 'mcprouter', 'named', '-n', namespace]);
     await waitFor('the children to be collected', async () => {
       const left = await kc(cluster(), [
         'get',
-        'configmaps,deployments,services',
+        'configmaps,deployments,services,serviceaccounts',
         '-n',
         namespace,
         '-l',

@@ -80,6 +80,7 @@ describe('operator with its documented RBAC only', () => {
     for (const name of ['demo-config']) expect(await getJson(cluster(), namespace, 'configmap', name)).toBeDefined();
     expect(await getJson(cluster(), namespace, 'deployment', 'demo')).toBeDefined();
     expect(await getJson(cluster(), namespace, 'service', 'demo')).toBeDefined();
+    expect(await getJson(cluster(), namespace, 'serviceaccount', 'demo')).toBeDefined();
     await waitFor(
       'the upstream status',
       async () => (await getJson(cluster(), namespace, 'mcpupstream', 'github'))?.status?.routers?.length === 1,

@@ -5,6 +5,7 @@
 import {spawn, type ChildProcess} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
 import {pino} from 'pino';
+import {DEFAULT_SERVICE_ACCOUNT_ISSUER} from '../../operator/controllers/mcprouter/render.js';
 import {Operator} from '../../operator/manager.js';
 import {loadKubeConfig} from '../../operator/runtime/kube.js';
 import {installCrds} from '../../scripts/crds.js';
@@ -67,7 +68,11 @@ export async function startOperator(cluster: Cluster, namespace: string): Promis
   const operator = new Operator({
     kubeConfig: loadKubeConfig(cluster.kubeconfig),
     namespace,
-    render: {routerImage: 'example.test/kube-mcp-router:test', clusterDomain: 'cluster.local'},
+    render: {
+      routerImage: 'example.test/kube-mcp-router:test',
+      clusterDomain: 'cluster.local',
+      serviceAccountIssuer: DEFAULT_SERVICE_ACCOUNT_ISSUER,
+    },
     log: pino({level: process.env.OPERATOR_TEST_LOG ?? 'warn'}),
   });
   await operator.start();
@@ -102,7 +107,7 @@ export async function resourceVersions(
 
 /**
  * resourceVersions of everything the operator writes in a namespace: the custom resources (status) and the children
- * (ConfigMaps, Deployments, Services labelled managed-by kube-mcp-router).
+ * (ConfigMaps, Deployments, Services, ServiceAccounts labelled managed-by kube-mcp-router).
  */
 export async function operatorState(cluster: Cluster, namespace: string): Promise<Record<string, string>> {
   return {
@@ -110,7 +115,7 @@ export async function operatorState(cluster: Cluster, namespace: string): Promis
     ...(await resourceVersions(
       cluster,
       namespace,
-      'configmaps,deployments,services',
+      'configmaps,deployments,services,serviceaccounts',
       'app.kubernetes.io/managed-by=kube-mcp-router',
     )),
   };

@@ -22,6 +22,7 @@ import {
   CONFIG_MAPS,
   DEPLOYMENTS,
   PODS,
+  SERVICE_ACCOUNTS,
   SERVICES,
   type KubeClient,
   type KubeObject,
@@ -51,6 +52,7 @@ export interface RouterReconcilerDeps {
   configMaps: Informer<KubeObject>;
   deployments: Informer<KubeObject>;
   services: Informer<KubeObject>;
+  serviceAccounts: Informer<KubeObject>;
   events: EventRecorder;
   log: Logger;
   metrics: OperatorMetrics;
@@ -71,7 +73,7 @@ const WARNING_REASONS = new Set([
 
 /**
  * Reconciles an McpRouter: resolve its upstreams from the cache, render, validate the rendered router.json with the
- * router's own parser, apply the ConfigMap, Deployment and Service where they differ, then write the status where it
+ * router's own parser, apply the ConfigMap, ServiceAccount, Deployment and Service where they differ, then write the status where it
  * differs. A reconcile with nothing to change sends no write.
  */
 export class McpRouterReconciler implements Reconciler {
@@ -159,11 +161,19 @@ export class McpRouterReconciler implements Reconciler {
     return allReady ? {} : {requeueAfterMs: NOT_READY_REQUEUE_MS};
   }
 
-  /** Applies the three children in order; returns the live Deployment. */
+  /**
+   * Applies the children in order (the ServiceAccount before the Deployment, whose pods cannot be created without
+   * it); returns the live Deployment.
+   */
   async #applyChildren(router: McpRouterResource, rendered: RenderedRouter, log: Logger): Promise<KubeObject> {
     const {namespace} = router.metadata;
-    const steps: [ResourceType, Informer<KubeObject>, RenderedRouter['configMap'], string][] = [
+    type Step = [ResourceType, Informer<KubeObject>, RenderedRouter['configMap'], string];
+    const serviceAccount: Step[] = rendered.serviceAccount
+      ? [[SERVICE_ACCOUNTS, this.#deps.serviceAccounts, rendered.serviceAccount, 'no token automounted']]
+      : [];
+    const steps: Step[] = [
       [CONFIG_MAPS, this.#deps.configMaps, rendered.configMap, `config ${rendered.configHash}`],
+      ...serviceAccount,
       [
         DEPLOYMENTS,
         this.#deps.deployments,
@@ -247,7 +257,8 @@ function deploymentImage(rendered: RenderedRouter): string | undefined {
  */
 export function validateRendered(rendered: RenderedRouter): string | undefined {
   const env: Record<string, string> = {HOME: '/tmp', npm_config_cache: '/tmp/.npm'};
-  for (const variable of rendered.env) env[variable.name] = 'set-in-pod';
+  // Long enough for a bearer token (the router wants at least 16 characters).
+  for (const variable of rendered.env) env[variable.name] = 'set-in-the-router-pod';
   try {
     parseRouterConfig(rendered.routerJson, env, `${CONFIG_DIR}/${CONFIG_FILE}`);
     return undefined;

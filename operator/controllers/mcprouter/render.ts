@@ -1,5 +1,7 @@
 import {createHash} from 'node:crypto';
 import type {V1EnvVar, V1OwnerReference} from '@kubernetes/client-node';
+import {escapeLiteral} from '../../../router/config/load.js';
+import type {AuthSpec} from '../../api/auth.js';
 import type {ValueSource} from '../../api/common.js';
 import {API_VERSION, MCP_ROUTER, prefixOf, type McpRouter, type McpUpstream} from '../../api/types.js';
 
@@ -11,6 +13,11 @@ import {API_VERSION, MCP_ROUTER, prefixOf, type McpRouter, type McpUpstream} fro
  *
  * Secrets: a value from a Secret (or ConfigMap) never enters router.json. It becomes an env var of the router
  * container (`valueFrom`), and router.json refers to it as `${VAR}`, which the router interpolates at load time.
+ *
+ * Literals: every string copied from a custom resource into router.json is escaped (`escapeLiteral`: `$` becomes
+ * `$$`), so that only the `${VAR}` references the operator generates are expanded. Without it, a literal value
+ * `${MCPU_OTHER_HEADER_AUTHORIZATION}` in one McpUpstream would read another upstream's Secret from the router's
+ * environment. Object keys are never interpolated by the router, so they are copied as they are.
  */
 
 /** Options of the operator that shape what it renders. */
@@ -19,10 +26,29 @@ export interface RenderOptions {
   routerImage: string;
   /** DNS domain of the cluster, for the router URL and serviceRef URLs (default cluster.local). */
   clusterDomain: string;
+  /**
+   * `iss` of the cluster's ServiceAccount tokens (the API server's --service-account-issuer), for
+   * `spec.auth.serviceAccountTokens`; default https://kubernetes.default.svc.cluster.local.
+   */
+  serviceAccountIssuer: string;
 }
+
+/** The API server's default --service-account-issuer, and so the operator's. */
+export const DEFAULT_SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
 /** The port the router container listens on, named `http`. */
 export const CONTAINER_PORT = 8080;
+/** The port of the router's `/metrics` (`--metrics-port`), named `metrics`. */
+export const METRICS_PORT = 9090;
+/** Requests of the router container when the McpRouter sets no resources; no limits. */
+export const DEFAULT_RESOURCES = {requests: {cpu: '100m', memory: '128Mi'}};
+/**
+ * Where the router pod's own ServiceAccount token and the cluster CA are mounted when
+ * `spec.auth.serviceAccountTokens` is set: the folder client libraries look in.
+ */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** Lifetime of the router pod's projected token, in seconds; the kubelet renews it at 80%. */
+export const TOKEN_EXPIRATION_SECONDS = 3600;
 /** Where the ConfigMap is mounted: the folder, not a subPath, so the kubelet's updates reach the running router. */
 export const CONFIG_DIR = '/etc/kube-mcp-router';
 export const CONFIG_FILE = 'router.json';
@@ -58,13 +84,20 @@ export interface RenderedRouter {
   /** Env vars of the router container that carry values from Secrets and ConfigMaps. */
   env: V1EnvVar[];
   configMap: ApplyObject;
+  /** The router's own ServiceAccount; absent when the McpRouter names one (`spec.serviceAccountName`). */
+  serviceAccount?: ApplyObject;
   deployment: ApplyObject;
   service: ApplyObject;
 }
 
 /** Names of the children of a router. */
-export function childNames(routerName: string): {configMap: string; deployment: string; service: string} {
-  return {configMap: `${routerName}-config`, deployment: routerName, service: routerName};
+export function childNames(routerName: string): {
+  configMap: string;
+  deployment: string;
+  service: string;
+  serviceAccount: string;
+} {
+  return {configMap: `${routerName}-config`, deployment: routerName, service: routerName, serviceAccount: routerName};
 }
 
 /** The in-cluster URL of a router: `http://<name>.<namespace>.svc.<domain>:<service port>`. */
@@ -102,15 +135,25 @@ function sanitize(part: string): string {
 }
 
 /**
- * Names env vars for values taken from Secrets and ConfigMaps: `MCPU_<UPSTREAM>_<ENV|HEADER>_<NAME>`, upper case,
- * other characters as `_`. Two sources that would get the same name (`a-b` and `a_b`) are told apart by a short hash.
+ * Names env vars for values taken from Secrets and ConfigMaps: `MCPU_<UPSTREAM>_<ENV|HEADER>_<NAME>` for upstreams,
+ * `MCPR_BEARER_<PRINCIPAL>` for the router's bearer tokens; upper case, other characters as `_`. Two sources that
+ * would get the same name (`a-b` and `a_b`, or two tokens of one principal) are told apart by a short hash of the
+ * later one's source.
  */
 class EnvNamer {
   readonly #taken = new Map<string, string>();
 
   name(upstream: string, kind: 'ENV' | 'HEADER', variable: string): string {
-    const source = `${upstream}/${kind}/${variable}`;
-    let name = `MCPU_${sanitize(upstream)}_${kind}_${sanitize(variable)}`;
+    return this.#claim(`MCPU_${sanitize(upstream)}_${kind}_${sanitize(variable)}`, `${upstream}/${kind}/${variable}`);
+  }
+
+  /** @param index position in `spec.auth.bearerTokens`, so that two tokens of one principal are two sources */
+  bearer(principal: string, index: number): string {
+    return this.#claim(`MCPR_BEARER_${sanitize(principal)}`, `bearer/${index}/${principal}`);
+  }
+
+  #claim(wanted: string, source: string): string {
+    let name = wanted;
     const owner = this.#taken.get(name);
     if (owner !== undefined && owner !== source) {
       name = `${name}_${createHash('sha256').update(source).digest('hex').slice(0, 8).toUpperCase()}`;
@@ -150,12 +193,12 @@ function renderServer(
   const name = upstream.metadata.name;
   const routerOptions = {
     prefix: prefixOf(upstream),
-    ...(spec.tools && {tools: spec.tools}),
+    ...(spec.tools && {tools: escapeStrings(spec.tools)}),
     ...(spec.session && {session: spec.session}),
     ...(spec.timeouts && Object.keys(spec.timeouts).length > 0 && {timeouts: spec.timeouts}),
   };
   const valueOf = (kind: 'ENV' | 'HEADER', item: {name: string; value?: string; valueFrom?: ValueSource}) => {
-    if (item.valueFrom === undefined) return item.value ?? '';
+    if (item.valueFrom === undefined) return escapeLiteral(item.value ?? '');
     const variable = namer.name(name, kind, item.name);
     env.push({name: variable, valueFrom: valueFromOf(item.valueFrom)});
     return `\${${variable}}`;
@@ -164,10 +207,10 @@ function renderServer(
     const processEnv: Record<string, string> = {};
     for (const item of spec.stdio.env ?? []) processEnv[item.name] = valueOf('ENV', item);
     return {
-      command: spec.stdio.command,
-      ...(spec.stdio.args && spec.stdio.args.length > 0 && {args: spec.stdio.args}),
+      command: escapeLiteral(spec.stdio.command),
+      ...(spec.stdio.args && spec.stdio.args.length > 0 && {args: spec.stdio.args.map(escapeLiteral)}),
       ...(Object.keys(processEnv).length > 0 && {env: processEnv}),
-      ...(spec.stdio.cwd !== undefined && {cwd: spec.stdio.cwd}),
+      ...(spec.stdio.cwd !== undefined && {cwd: escapeLiteral(spec.stdio.cwd)}),
       ...routerOptions,
     };
   }
@@ -176,9 +219,96 @@ function renderServer(
   for (const item of http.headers ?? []) headers[item.name] = valueOf('HEADER', item);
   return {
     type: http.transport === 'sse' ? 'sse' : 'http',
-    url: upstreamUrl(upstream, options.clusterDomain),
+    url: escapeLiteral(upstreamUrl(upstream, options.clusterDomain)),
     ...(Object.keys(headers).length > 0 && {headers}),
     ...routerOptions,
+  };
+}
+
+/**
+ * Escapes every string value in `value` (arrays and objects, deeply) with `escapeLiteral`; object keys are kept as
+ * they are, since the router does not interpolate keys.
+ */
+export function escapeStrings<T>(value: T): T {
+  if (typeof value === 'string') return escapeLiteral(value) as T;
+  if (Array.isArray(value)) return value.map(escapeStrings) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, escapeStrings(item)])) as T;
+  }
+  return value;
+}
+
+/**
+ * The Host header values a router accepts (`router.allowedHosts`): its Service's names (`name`, `name.ns`,
+ * `name.ns.svc`, `name.ns.svc.<domain>`), each with and without `:<service port>`; `localhost`, `127.0.0.1` and
+ * `[::1]` with and without the container port (kubectl port-forward); then `spec.allowedHosts`. Without duplicates,
+ * in that order.
+ */
+export function allowedHosts(router: McpRouter, clusterDomain: string): string[] {
+  const {name, namespace} = router.metadata;
+  const port = router.spec.service.port;
+  const service = [
+    name,
+    `${name}.${namespace}`,
+    `${name}.${namespace}.svc`,
+    `${name}.${namespace}.svc.${clusterDomain}`,
+  ];
+  const loopback = ['localhost', '127.0.0.1', '[::1]'];
+  const hosts = [
+    ...service.flatMap((host) => [host, `${host}:${port}`]),
+    ...loopback.flatMap((host) => [host, `${host}:${CONTAINER_PORT}`]),
+    ...(router.spec.allowedHosts ?? []),
+  ];
+  return [...new Set(hosts)];
+}
+
+/**
+ * Renders `router.auth` from `spec.auth`. ServiceAccount tokens become a JWT issuer: the cluster's issuer, the API
+ * server's JWKS (`https://kubernetes.default.svc.<domain>/openid/v1/jwks`, readable by any authenticated
+ * ServiceAccount through the built-in ClusterRoleBinding system:service-account-issuer-discovery), fetched with the
+ * pod's projected token and the cluster CA. Bearer tokens become env vars from their Secrets, added to `env`.
+ */
+function renderAuth(auth: AuthSpec, options: RenderOptions, namer: EnvNamer, env: V1EnvVar[]): Record<string, unknown> {
+  const jwt: Record<string, unknown>[] = [];
+  if (auth.serviceAccountTokens) {
+    jwt.push({
+      issuer: escapeLiteral(options.serviceAccountIssuer),
+      audiences: auth.serviceAccountTokens.audiences.map(escapeLiteral),
+      jwksUri: `https://kubernetes.default.svc.${options.clusterDomain}/openid/v1/jwks`,
+      caFile: `${SERVICE_ACCOUNT_DIR}/ca.crt`,
+      tokenFile: `${SERVICE_ACCOUNT_DIR}/token`,
+    });
+  }
+  for (const issuer of auth.jwt ?? []) jwt.push(escapeStrings(issuer));
+  const bearerTokens = (auth.bearerTokens ?? []).map((entry, index) => {
+    const variable = namer.bearer(entry.principal, index);
+    env.push({name: variable, valueFrom: {secretKeyRef: {name: entry.secretKeyRef.name, key: entry.secretKeyRef.key}}});
+    return {principal: escapeLiteral(entry.principal), token: `\${${variable}}`};
+  });
+  return {
+    jwt,
+    bearerTokens,
+    ...(auth.resource !== undefined && {resource: escapeLiteral(auth.resource)}),
+    ...(auth.authorizationServers && {authorizationServers: auth.authorizationServers.map(escapeLiteral)}),
+  };
+}
+
+const TOKEN_VOLUME = 'serviceaccount-token';
+
+/**
+ * The projected volume with the pod's own ServiceAccount token (for the API server's default audience, short-lived,
+ * renewed by the kubelet) and the cluster CA (the ConfigMap kube-root-ca.crt that every namespace has): what the
+ * router needs to fetch the JWKS from the API server, and nothing more (no namespace file, no automount).
+ */
+function tokenVolume(): Record<string, unknown> {
+  return {
+    name: TOKEN_VOLUME,
+    projected: {
+      sources: [
+        {serviceAccountToken: {path: 'token', expirationSeconds: TOKEN_EXPIRATION_SECONDS}},
+        {configMap: {name: 'kube-root-ca.crt', items: [{key: 'ca.crt', path: 'ca.crt'}]}},
+      ],
+    },
   };
 }
 
@@ -208,17 +338,16 @@ export function renderRouter(
   const sorted = [...upstreams].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
   const mcpServers: Record<string, unknown> = {};
   for (const upstream of sorted) mcpServers[upstream.metadata.name] = renderServer(upstream, options, namer, env);
-  const routerJson = `${JSON.stringify(
-    {
-      mcpServers,
-      router: {
-        toolNameSeparator: spec.toolNameSeparator,
-        transports: {sse: spec.transports.sse, streamableHttp: spec.transports.streamableHttp},
-      },
-    },
-    null,
-    2,
-  )}\n`;
+  const routerOptions = {
+    toolNameSeparator: spec.toolNameSeparator,
+    transports: {sse: spec.transports.sse, streamableHttp: spec.transports.streamableHttp},
+    allowedHosts: allowedHosts(router, options.clusterDomain).map(escapeLiteral),
+    ...(spec.allowedOrigins && {allowedOrigins: spec.allowedOrigins.map(escapeLiteral)}),
+    ...(spec.auth && {auth: renderAuth(spec.auth, options, namer, env)}),
+    ...(spec.access && {access: escapeStrings(spec.access)}),
+    ...(spec.limits && Object.keys(spec.limits).length > 0 && {limits: spec.limits}),
+  };
+  const routerJson = `${JSON.stringify({mcpServers, router: routerOptions}, null, 2)}\n`;
   const configHash = hashOf(routerJson);
 
   const configMap: ApplyObject = {
@@ -235,22 +364,38 @@ export function renderRouter(
   };
 
   const podLabels = {...spec.podLabels, ...labels};
+  // The router reads the API server's JWKS with a token of its own; automounting stays off, so nothing else gets one.
+  const serviceAccountToken = spec.auth?.serviceAccountTokens !== undefined;
   const container = {
     name: 'router',
     image: spec.image ?? options.routerImage,
     ...(spec.imagePullPolicy && {imagePullPolicy: spec.imagePullPolicy}),
     command: ['kube-mcp-router'],
-    args: ['router', '--config', `${CONFIG_DIR}/${CONFIG_FILE}`, '--host', '0.0.0.0', '--port', String(CONTAINER_PORT)],
-    ports: [{name: 'http', containerPort: CONTAINER_PORT, protocol: 'TCP'}],
+    args: [
+      'router',
+      '--config',
+      `${CONFIG_DIR}/${CONFIG_FILE}`,
+      '--host',
+      '0.0.0.0',
+      '--port',
+      String(CONTAINER_PORT),
+      '--metrics-port',
+      String(METRICS_PORT),
+    ],
+    ports: [
+      {name: 'http', containerPort: CONTAINER_PORT, protocol: 'TCP'},
+      {name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP'},
+    ],
     // stdio upstreams started with npx need a writable HOME and npm cache; the root filesystem is read-only.
     env: [{name: 'HOME', value: '/tmp'}, {name: 'npm_config_cache', value: '/tmp/.npm'}, ...env],
     volumeMounts: [
       {name: 'config', mountPath: CONFIG_DIR, readOnly: true},
       {name: 'tmp', mountPath: '/tmp'},
+      ...(serviceAccountToken ? [{name: TOKEN_VOLUME, mountPath: SERVICE_ACCOUNT_DIR, readOnly: true}] : []),
     ],
     livenessProbe: {httpGet: {path: '/healthz', port: 'http'}, periodSeconds: 10, failureThreshold: 3},
     readinessProbe: {httpGet: {path: '/readyz', port: 'http'}, periodSeconds: 5, failureThreshold: 3},
-    ...(spec.resources && {resources: spec.resources}),
+    resources: spec.resources ?? DEFAULT_RESOURCES,
     securityContext: {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
@@ -269,7 +414,7 @@ export function renderRouter(
       template: {
         metadata: {labels: podLabels, ...(spec.podAnnotations && {annotations: spec.podAnnotations})},
         spec: {
-          ...(spec.serviceAccountName && {serviceAccountName: spec.serviceAccountName}),
+          serviceAccountName: spec.serviceAccountName ?? names.serviceAccount,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: {runAsNonRoot: true, seccompProfile: {type: 'RuntimeDefault'}},
@@ -277,6 +422,7 @@ export function renderRouter(
           volumes: [
             {name: 'config', configMap: {name: names.configMap}},
             {name: 'tmp', emptyDir: {}},
+            ...(serviceAccountToken ? [tokenVolume()] : []),
           ],
           ...(spec.imagePullSecrets && {imagePullSecrets: spec.imagePullSecrets}),
           ...(spec.nodeSelector && {nodeSelector: spec.nodeSelector}),
@@ -305,12 +451,25 @@ export function renderRouter(
     },
   };
 
+  // Only when the McpRouter names no ServiceAccount: one it names is someone else's, and must not become owned by
+  // (and garbage-collected with) the router.
+  const serviceAccount: ApplyObject | undefined =
+    spec.serviceAccountName === undefined
+      ? {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: {name: names.serviceAccount, namespace, labels, ownerReferences: owner},
+          automountServiceAccountToken: false,
+        }
+      : undefined;
+
   return {
     routerJson,
     configHash,
     upstreams: sorted.map((u) => ({name: u.metadata.name, prefix: prefixOf(u)})),
     env,
     configMap,
+    ...(serviceAccount && {serviceAccount}),
     deployment,
     service,
   };

@@ -7,7 +7,11 @@ describe('parseOperatorFlags', () => {
   it('has defaults', () => {
     expect(parseOperatorFlags([])).toEqual({
       help: false,
-      render: {routerImage: DEFAULT_ROUTER_IMAGE, clusterDomain: 'cluster.local'},
+      render: {
+        routerImage: DEFAULT_ROUTER_IMAGE,
+        clusterDomain: 'cluster.local',
+        serviceAccountIssuer: 'https://kubernetes.default.svc.cluster.local',
+      },
       workers: 2,
       healthProbeAddress: ':8081',
       metricsAddress: ':8080',
@@ -23,6 +27,8 @@ describe('parseOperatorFlags', () => {
       'tools',
       '--router-image',
       'r:1',
+      '--service-account-issuer',
+      'https://oidc.eks.example.test/id/ABC',
       '--leader-elect',
       '--leader-election-namespace',
       'ops',
@@ -47,7 +53,11 @@ describe('parseOperatorFlags', () => {
       help: false,
       kubeconfig: 'kc.yaml',
       namespace: 'tools',
-      render: {routerImage: 'r:1', clusterDomain: 'cluster.local'},
+      render: {
+        routerImage: 'r:1',
+        clusterDomain: 'cluster.local',
+        serviceAccountIssuer: 'https://oidc.eks.example.test/id/ABC',
+      },
       leaderElection: {
         namespace: 'ops',
         name: 'lease',
@@ -66,6 +76,7 @@ describe('parseOperatorFlags', () => {
     [['--workers', '0'], /--workers must be a positive number/],
     [['--workers', '1.5'], /--workers must be a whole number/],
     [['--log-level', 'loud'], /--log-level/],
+    [['--service-account-issuer', 'kubernetes'], /--service-account-issuer must be an http:\/\/ or https:\/\/ URL/],
     [['--metrics-bind-address', '8080'], /--metrics-bind-address: bind address "8080" is not host:port/],
     [
       ['--leader-elect', '--leader-election-lease-duration', 'x'],

@@ -6,7 +6,11 @@ import {renderRouter, routerUrl, type RenderOptions} from '../../../operator/con
 import {parseRouterConfig} from '../../../router/config/load.js';
 import {routerResource, upstreamResource} from '../fixtures.js';
 
-const options: RenderOptions = {routerImage: 'example.test/router:1', clusterDomain: 'cluster.local'};
+const options: RenderOptions = {
+  routerImage: 'example.test/router:1',
+  clusterDomain: 'cluster.local',
+  serviceAccountIssuer: 'https://kubernetes.default.svc.cluster.local',
+};
 
 function router(spec: Record<string, unknown> = {upstreamSelector: {}}): McpRouter {
   const parsed = parseMcpRouter(routerResource('tools', spec));
@@ -97,7 +101,7 @@ describe('renderRouter', () => {
     const rendered = renderRouter(router(), upstreams, options);
     expect(JSON.parse(rendered.routerJson)).toEqual({
       mcpServers,
-      router: {toolNameSeparator: '__', transports: {sse: true, streamableHttp: true}},
+      router: {toolNameSeparator: '__', transports: {sse: true, streamableHttp: true}, allowedHosts: expect.any(Array)},
     });
     expect(validateRendered(rendered)).toBeUndefined();
   });
@@ -213,11 +217,17 @@ describe('renderRouter', () => {
       '0.0.0.0',
       '--port',
       '8080',
+      '--metrics-port',
+      '9090',
+    ]);
+    expect(container.ports).toEqual([
+      {name: 'http', containerPort: 8080, protocol: 'TCP'},
+      {name: 'metrics', containerPort: 9090, protocol: 'TCP'},
     ]);
     expect(container.volumeMounts[0]).toEqual({name: 'config', mountPath: '/etc/kube-mcp-router', readOnly: true});
     expect(container.volumeMounts[0].subPath).toBeUndefined();
-    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
-    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(container.livenessProbe.httpGet).toEqual({path: '/healthz', port: 'http'});
+    expect(container.readinessProbe.httpGet).toEqual({path: '/readyz', port: 'http'});
     expect(container.resources).toEqual(spec.resources);
     expect(container.securityContext).toEqual({
       allowPrivilegeEscalation: false,
@@ -239,7 +249,7 @@ describe('renderRouter', () => {
       [],
       options,
     );
-    expect(JSON.parse(rendered.routerJson).router).toEqual({
+    expect(JSON.parse(rendered.routerJson).router).toMatchObject({
       toolNameSeparator: '-',
       transports: {sse: false, streamableHttp: true},
     });
