@@ -9,7 +9,8 @@
  * 3. Memory of 1,000 idle SSE sessions (connected and initialized): RSS growth per session of the router, and of
  *    server-everything's own SSE mode for comparison.
  *
- * Everything listens on 127.0.0.1; every loop is bounded by a call count. Run: `npm run bench`.
+ * Everything listens on 127.0.0.1; every loop is bounded by a call count. Run: `npm run bench`, or
+ * `npm run bench -- trust` for some sections only (`http`, `trust`, `memory`).
  */
 import {spawn, type ChildProcess} from 'node:child_process';
 import {readFile, mkdtemp, writeFile} from 'node:fs/promises';
@@ -150,71 +151,86 @@ async function trustSetup(): Promise<{router: object; token: string; close(): vo
   return {router, token, close: () => server.close()};
 }
 
-async function main(): Promise<void> {
-  const upstream = await startEverythingHttp('streamableHttp');
-  const sseUpstream = await startEverythingHttp('sse');
-  const router = await startRouter(upstream.url);
-  let idle: Awaited<ReturnType<typeof startRouter>> | undefined;
+type Upstream = Awaited<ReturnType<typeof startEverythingHttp>>;
+type RouterProcess = Awaited<ReturnType<typeof startRouter>>;
+
+/** Section `http`: router against direct, at 1, 16 and 64 clients. */
+async function measureHttp(upstream: Upstream, router: RouterProcess): Promise<void> {
+  const rows: string[][] = [];
+  for (const clients of CONCURRENCY) {
+    const calls = CALLS_PER_LEVEL[clients] as number;
+    process.stderr.write(`Measuring ${calls} calls with ${clients} client(s)...\n`);
+    const direct = await load(upstream.url, 'echo', clients, calls);
+    const routed = await load(`${router.url}/mcp`, 'everything__echo', clients, calls);
+    rows.push([
+      String(clients),
+      `${fmt(direct.p50)} / ${fmt(direct.p99)}`,
+      `${fmt(routed.p50)} / ${fmt(routed.p99)}`,
+      fmt(direct.callsPerSecond, 0),
+      fmt(routed.callsPerSecond, 0),
+      `${fmt(routed.p50 / direct.p50)} / ${fmt(routed.p99 / direct.p99)}`,
+      fmt(routed.callsPerSecond / direct.callsPerSecond),
+    ]);
+  }
+  const header = [
+    'clients',
+    'direct p50/p99 ms',
+    'router p50/p99 ms',
+    'direct calls/s',
+    'router calls/s',
+    'ratio p50/p99',
+    'ratio calls/s',
+  ];
+  printTable('tools/call echo, Streamable HTTP, router vs direct (ratio = router / direct)', header, rows);
+}
+
+/** Section `trust`: JWT and 50 rules against no auth. */
+async function measureTrust(upstream: Upstream, router: RouterProcess): Promise<void> {
+  const trust = await trustSetup();
+  const guarded = await startRouter(upstream.url, trust.router);
   try {
-    const rows: string[][] = [];
-    for (const clients of CONCURRENCY) {
+    const trustRows: string[][] = [];
+    for (const clients of [1, 16]) {
       const calls = CALLS_PER_LEVEL[clients] as number;
-      process.stderr.write(`Measuring ${calls} calls with ${clients} client(s)...\n`);
-      const direct = await load(upstream.url, 'echo', clients, calls);
-      const routed = await load(`${router.url}/mcp`, 'everything__echo', clients, calls);
-      rows.push([
+      process.stderr.write(`Measuring ${calls} calls with ${clients} client(s), with and without auth, 3 rounds...\n`);
+      // Alternating rounds, medians: a busy machine then shifts both sides alike.
+      const open: LoadResult[] = [];
+      const authed: LoadResult[] = [];
+      for (let round = 0; round < 3; round++) {
+        open.push(await load(`${router.url}/mcp`, 'everything__echo', clients, calls));
+        authed.push(
+          await load(`${guarded.url}/mcp`, 'everything__echo', clients, calls, {
+            authorization: `Bearer ${trust.token}`,
+          }),
+        );
+      }
+      const median = (results: LoadResult[], key: keyof LoadResult) =>
+        results.map((r) => r[key]).sort((x, y) => x - y)[1] as number;
+      trustRows.push([
         String(clients),
-        `${fmt(direct.p50)} / ${fmt(direct.p99)}`,
-        `${fmt(routed.p50)} / ${fmt(routed.p99)}`,
-        fmt(direct.callsPerSecond, 0),
-        fmt(routed.callsPerSecond, 0),
-        `${fmt(routed.p50 / direct.p50)} / ${fmt(routed.p99 / direct.p99)}`,
-        fmt(routed.callsPerSecond / direct.callsPerSecond),
+        fmt(median(open, 'callsPerSecond'), 0),
+        fmt(median(authed, 'callsPerSecond'), 0),
+        `${fmt(median(open, 'p50'))} / ${fmt(median(authed, 'p50'))}`,
+        fmt(median(authed, 'callsPerSecond') / median(open, 'callsPerSecond')),
       ]);
     }
-    const header = [
-      'clients',
-      'direct p50/p99 ms',
-      'router p50/p99 ms',
-      'direct calls/s',
-      'router calls/s',
-      'ratio p50/p99',
-      'ratio calls/s',
-    ];
-    printTable('tools/call echo, Streamable HTTP, router vs direct (ratio = router / direct)', header, rows);
+    printTable(
+      'tools/call echo through the router: JWT + 50 access rules vs no auth, medians of 3 (ratio = auth / no auth)',
+      ['clients', 'no auth calls/s', 'auth calls/s', 'p50 ms no auth / auth', 'ratio calls/s'],
+      trustRows,
+    );
+  } finally {
+    guarded.process.kill('SIGTERM');
+    trust.close();
+  }
+}
 
-    const trust = await trustSetup();
-    const guarded = await startRouter(upstream.url, trust.router);
-    try {
-      const trustRows: string[][] = [];
-      for (const clients of [1, 16]) {
-        const calls = CALLS_PER_LEVEL[clients] as number;
-        process.stderr.write(`Measuring ${calls} calls with ${clients} client(s), with and without auth...\n`);
-        const open = await load(`${router.url}/mcp`, 'everything__echo', clients, calls);
-        const authed = await load(`${guarded.url}/mcp`, 'everything__echo', clients, calls, {
-          authorization: `Bearer ${trust.token}`,
-        });
-        trustRows.push([
-          String(clients),
-          fmt(open.callsPerSecond, 0),
-          fmt(authed.callsPerSecond, 0),
-          `${fmt(open.p50)} / ${fmt(authed.p50)}`,
-          fmt(authed.callsPerSecond / open.callsPerSecond),
-        ]);
-      }
-      printTable(
-        'tools/call echo through the router: JWT + 50 access rules vs no auth (ratio = auth / no auth)',
-        ['clients', 'no auth calls/s', 'auth calls/s', 'p50 ms no auth / auth', 'ratio calls/s'],
-        trustRows,
-      );
-    } finally {
-      guarded.process.kill('SIGTERM');
-      trust.close();
-    }
-
+/** Section `memory`: RSS per idle SSE session, the router against server-everything. */
+async function measureIdle(upstream: Upstream, sseUpstream: Upstream): Promise<void> {
+  // A router process of its own, so that garbage from the load above does not blur its memory.
+  const idle = await startRouter(upstream.url);
+  try {
     process.stderr.write(`Opening ${IDLE_SESSIONS} idle SSE sessions on each...\n`);
-    // A router process of its own, so that garbage from the load above does not blur its memory.
-    idle = await startRouter(upstream.url);
     const routerPerSession = await idleSessionBytes(idle.process.pid as number, `${idle.url}/sse`, IDLE_SESSIONS);
     const directPerSession = await idleSessionBytes(sseUpstream.process.pid as number, sseUpstream.url, IDLE_SESSIONS);
     printTable(
@@ -226,8 +242,23 @@ async function main(): Promise<void> {
       ],
     );
   } finally {
+    idle.process.kill('SIGTERM');
+  }
+}
+
+/** Runs the sections named on the command line (`http`, `trust`, `memory`), or all of them. */
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const runs = (section: string) => wanted.length === 0 || wanted.includes(section);
+  const upstream = await startEverythingHttp('streamableHttp');
+  const sseUpstream = await startEverythingHttp('sse');
+  const router = await startRouter(upstream.url);
+  try {
+    if (runs('http')) await measureHttp(upstream, router);
+    if (runs('trust')) await measureTrust(upstream, router);
+    if (runs('memory')) await measureIdle(upstream, sseUpstream);
+  } finally {
     router.process.kill('SIGTERM');
-    idle?.process.kill('SIGTERM');
     await Promise.all([upstream.stop(), sseUpstream.stop()]);
   }
 }

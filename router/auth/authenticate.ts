@@ -1,9 +1,14 @@
 import {createHash, timingSafeEqual} from 'node:crypto';
+import {LRUCache} from 'lru-cache';
 import {createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTVerifyGetKey} from 'jose';
 import {isHttpsOrLoopback, type AuthConfig, type JwtIssuerConfig} from '../config/schema.js';
 import {AuthenticationError} from '../errors.js';
 import {createFetch} from './fetch.js';
 import type {Principal} from './principal.js';
+
+/** Verified JWTs kept, and for how long at most (ms): a client sends the same token with every request. */
+const VERIFIED_TOKENS = 10_000;
+const VERIFIED_TTL_MS = 300_000;
 
 /** Asymmetric JWS algorithms accepted (RFC 7518); `none` and HMAC never are: the router holds no issuer's secret. */
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -83,6 +88,8 @@ function refusal(error: unknown): string {
  * - Anything else is taken as a JWT: its unverified `iss` picks the configured issuer, then `jose` verifies the
  *   signature against that issuer's JWKS (asymmetric algorithms only), `iss`, `aud` (one of `audiences`), `exp`
  *   (required), `nbf` and `iat`, with `clockSkewSeconds` of tolerance. The principal is the `principalClaim` claim.
+ *   A verified token is remembered (at most 10,000, each until it expires and for 5 minutes at most), so that the
+ *   requests of a session after the first cost a lookup, not a signature check.
  *
  * @throws AuthenticationError (401) when the header is missing, malformed or the token is not accepted; the message
  *   never contains the token. Keys that cannot be fetched give an AuthenticationError with `fault` set, for a warning.
@@ -90,6 +97,7 @@ function refusal(error: unknown): string {
 export class Authenticator {
   readonly #bearer: {principal: string; digest: Buffer}[];
   readonly #issuers: Map<string, Issuer>;
+  readonly #verified = new LRUCache<string, Principal>({max: VERIFIED_TOKENS});
 
   constructor(auth: AuthConfig) {
     this.#bearer = auth.bearerTokens.map((t) => ({principal: t.principal, digest: digest(t.token)}));
@@ -121,6 +129,8 @@ export class Authenticator {
   }
 
   async #verifyJwt(token: string): Promise<Principal> {
+    const known = this.#verified.get(token);
+    if (known) return known;
     let issuerName: unknown;
     try {
       issuerName = decodeJwt(token).iss;
@@ -141,7 +151,10 @@ export class Authenticator {
       const name = payload[config.principalClaim];
       if (typeof name !== 'string' || name === '')
         throw new AuthenticationError(`the token's ${config.principalClaim} claim is not a name`, 'invalid_token');
-      return {id: `jwt:${config.issuer}#${name}`, name, claims: payload};
+      const principal = {id: `jwt:${config.issuer}#${name}`, name, claims: payload};
+      const expiresInMs = (payload.exp as number) * 1000 - Date.now();
+      if (expiresInMs > 0) this.#verified.set(token, principal, {ttl: Math.min(expiresInMs, VERIFIED_TTL_MS)});
+      return principal;
     } catch (error) {
       if (error instanceof AuthenticationError) throw error;
       if (keysUnavailable(error)) {
