@@ -30,7 +30,8 @@ import {serve} from './runtime/server.js';
  *
  * Watch mapping: an McpRouter event queues that router and every McpUpstream of its namespace (their `routers`
  * status may change); an McpUpstream event queues it and each router that selects it before or after the change;
- * an event on a ConfigMap, Deployment, Service or ServiceAccount queues its controlling McpRouter (owner reference).
+ * an event on a ConfigMap, Deployment, Service or ServiceAccount queues its controlling McpRouter (owner reference), and
+ * an event on a ServiceAccount also the McpRouter of the same name (whose own ServiceAccount it would be).
  */
 
 export interface OperatorOptions {
@@ -104,7 +105,8 @@ export class Operator {
     this.configMaps = new Informer({...common, type: CONFIG_MAPS, labelSelector: CHILD_SELECTOR});
     this.deployments = new Informer({...common, type: DEPLOYMENTS, labelSelector: CHILD_SELECTOR});
     this.services = new Informer({...common, type: SERVICES, labelSelector: CHILD_SELECTOR});
-    this.serviceAccounts = new Informer({...common, type: SERVICE_ACCOUNTS, labelSelector: CHILD_SELECTOR});
+    // All of them, not only the routers' own: a router must not take over a ServiceAccount of its name that exists.
+    this.serviceAccounts = new Informer({...common, type: SERVICE_ACCOUNTS});
 
     this.#leader = options.leaderElection
       ? new LeaderElector({
@@ -199,9 +201,20 @@ export class Operator {
       );
       if (owner && child.metadata?.namespace) this.routerController.enqueue(child.metadata.namespace, owner.name);
     };
-    for (const informer of [this.configMaps, this.deployments, this.services, this.serviceAccounts]) {
+    for (const informer of [this.configMaps, this.deployments, this.services]) {
       informer.on({add: onChild, update: (_, child) => onChild(child), delete: onChild});
     }
+    // A ServiceAccount of a router's name that is not the router's blocks it until it goes (foreignServiceAccount).
+    const onServiceAccount = (serviceAccount: KubeObject) => {
+      onChild(serviceAccount);
+      const {namespace, name} = serviceAccount.metadata ?? {};
+      if (namespace && name && this.routers.get(namespace, name)) this.routerController.enqueue(namespace, name);
+    };
+    this.serviceAccounts.on({
+      add: onServiceAccount,
+      update: (_, serviceAccount) => onServiceAccount(serviceAccount),
+      delete: onServiceAccount,
+    });
   }
 
   #informers(): Informer<KubeObject>[] {

@@ -133,8 +133,9 @@ const McpRouterSpecShapeSchema = z
       .max(253)
       .optional()
       .describe(
-        'ServiceAccount of the router pods; default: <name>, created by the operator. No token is mounted, except ' +
-          'a short-lived one to read the JWKS when auth.serviceAccountTokens is set.',
+        'ServiceAccount of the router pods; default: <name>, created and owned by the operator (a router named ' +
+          "default runs as the namespace's default). No token is mounted, except a short-lived one to read the " +
+          'JWKS when auth.serviceAccountTokens is set.',
       ),
     service: ServiceSpecSchema.default({type: 'ClusterIP', port: 80}),
     transports: TransportsSchema.default({sse: true, streamableHttp: true}),

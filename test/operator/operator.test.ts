@@ -537,6 +537,43 @@ describe('operator on a real API server', () => {
     expect((await authenticator.authenticate('Bearer from-the-secret-0123456789')).name).toBe('ci-bot');
   });
 
+  it('does not take over a ServiceAccount of its name that is not its own, and recovers when it is gone', async () => {
+    await kc(cluster(), ['create', 'serviceaccount', 'taken', '-n', namespace]);
+    await kc(
+      cluster(),
+      ['apply', '-n', namespace, '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'mcprouter.dev/v1alpha1',
+        kind: 'McpRouter',
+        metadata: {name: 'taken'},
+        spec: {upstreams: [{name: 'everything'}]},
+      }),
+    );
+    const router = await waitFor('the conflict on the status', async () => {
+      const r = await get('mcprouter', 'taken');
+      return r?.status?.conditions?.find((c: any) => c.type === 'Degraded' && c.status === 'True') ? r : undefined;
+    });
+    const ready = router.status.conditions.find((c: any) => c.type === 'Ready');
+    expect(ready).toMatchObject({status: 'False', reason: 'ApplyFailed'});
+    expect(ready.message).toMatch(/ServiceAccount "taken" exists and does not belong to this McpRouter/);
+    expect(await get('deployment', 'taken')).toBeUndefined();
+    const serviceAccount = await get('serviceaccount', 'taken');
+    expect(serviceAccount.metadata.ownerReferences).toBeUndefined();
+    expect(serviceAccount.automountServiceAccountToken).toBeUndefined();
+
+    await kc(cluster(), ['delete', 'serviceaccount', 'taken', '-n', namespace]);
+    const own = await waitFor('the router to create its own ServiceAccount', async () => {
+      const sa = await get('serviceaccount', 'taken');
+      return sa?.metadata?.ownerReferences?.[0]?.uid === router.metadata.uid ? sa : undefined;
+    });
+    expect(own.automountServiceAccountToken).toBe(false);
+    await waitFor('the Deployment of "taken"', () => get('deployment', 'taken'));
+    await waitFor('Degraded to clear', async () => {
+      const r = await get('mcprouter', 'taken');
+      return r.status.conditions.find((c: any) => c.type === 'Degraded').status === 'False';
+    });
+  });
+
   it('refuses access rules without auth at admission', async () => {
     const result = await kubectl(
       cluster(),

@@ -52,6 +52,7 @@ export interface RouterReconcilerDeps {
   configMaps: Informer<KubeObject>;
   deployments: Informer<KubeObject>;
   services: Informer<KubeObject>;
+  /** Every ServiceAccount of the watched namespaces, not only the routers' own: to see one the router must not take. */
   serviceAccounts: Informer<KubeObject>;
   events: EventRecorder;
   log: Logger;
@@ -115,7 +116,9 @@ export class McpRouterReconciler implements Reconciler {
       configHash: rendered.configHash,
     };
 
-    const invalidConfig = validateRendered(rendered);
+    const invalidConfig =
+      validateRendered(rendered) ??
+      foreignServiceAccount(rendered, this.#deps.serviceAccounts.get(namespace, name), router.metadata.uid);
     if (invalidConfig !== undefined) {
       await this.#writeStatus(router, {
         ...base,
@@ -249,6 +252,25 @@ export class McpRouterReconciler implements Reconciler {
 function deploymentImage(rendered: RenderedRouter): string | undefined {
   const spec = rendered.deployment.spec as {template: {spec: {containers: {image: string}[]}}};
   return spec.template.spec.containers[0]?.image;
+}
+
+/**
+ * Whether the router's own ServiceAccount would take over one that exists and is not the router's (no controller
+ * owner reference to it): server-side apply with force would make it owned by the router, deleted with it, and
+ * without automounted tokens for whatever else runs as it. Returns the problem, or undefined.
+ */
+export function foreignServiceAccount(
+  rendered: RenderedRouter,
+  live: KubeObject | undefined,
+  routerUid: string | undefined,
+): string | undefined {
+  if (!rendered.serviceAccount || !live) return undefined;
+  const owned = live.metadata?.ownerReferences?.some((ref) => ref.controller && ref.uid === routerUid);
+  if (owned) return undefined;
+  return (
+    `ServiceAccount "${rendered.serviceAccount.metadata.name}" exists and does not belong to this McpRouter; the ` +
+    'operator does not take it over: set spec.serviceAccountName to run the router as it, or delete it'
+  );
 }
 
 /**

@@ -84,11 +84,17 @@ export interface RenderedRouter {
   /** Env vars of the router container that carry values from Secrets and ConfigMaps. */
   env: V1EnvVar[];
   configMap: ApplyObject;
-  /** The router's own ServiceAccount; absent when the McpRouter names one (`spec.serviceAccountName`). */
+  /**
+   * The router's own ServiceAccount; absent when the McpRouter names one (`spec.serviceAccountName`) or is named
+   * `default` (its pods then run as the namespace's default ServiceAccount, which the operator does not touch).
+   */
   serviceAccount?: ApplyObject;
   deployment: ApplyObject;
   service: ApplyObject;
 }
+
+/** The ServiceAccount every namespace has; a router named after it runs as it and leaves it alone. */
+const NAMESPACE_SERVICE_ACCOUNT = 'default';
 
 /** Names of the children of a router. */
 export function childNames(routerName: string): {
@@ -452,9 +458,10 @@ export function renderRouter(
   };
 
   // Only when the McpRouter names no ServiceAccount: one it names is someone else's, and must not become owned by
-  // (and garbage-collected with) the router.
+  // (and garbage-collected with) the router. Nor for a router named `default`: its ServiceAccount would be the
+  // namespace's own, which every pod without a serviceAccountName runs as.
   const serviceAccount: ApplyObject | undefined =
-    spec.serviceAccountName === undefined
+    spec.serviceAccountName === undefined && names.serviceAccount !== NAMESPACE_SERVICE_ACCOUNT
       ? {
           apiVersion: 'v1',
           kind: 'ServiceAccount',
