@@ -25,7 +25,8 @@ export function bearerChallenge(
 
 /**
  * RFC 9728 protected-resource metadata of the resource at `path` (`''` for the origin itself): its identifier, the
- * authorization servers whose tokens it accepts, and that tokens go in the Authorization header only.
+ * authorization servers whose tokens it accepts (none listed with static bearer tokens only), and that tokens go in
+ * the Authorization header only.
  */
 export function protectedResourceMetadata(
   auth: AuthConfig,
@@ -33,9 +34,10 @@ export function protectedResourceMetadata(
   origin: string,
   path: string,
 ): Record<string, unknown> {
+  const servers = auth.authorizationServers ?? issuers;
   return {
     resource: auth.resource ?? `${origin}${path}`,
-    authorization_servers: auth.authorizationServers ?? issuers,
+    ...(servers.length > 0 && {authorization_servers: servers}),
     bearer_methods_supported: ['header'],
     resource_name: 'kube-mcp-router',
   };

@@ -92,6 +92,7 @@ describe('protectedResourceMetadata (RFC 9728)', () => {
     });
     const configured = AuthSchema.parse({...auth, resource: 'https://router.example/mcp'});
     expect(protectedResourceMetadata(configured, [], 'http://x', '').resource).toBe('https://router.example/mcp');
+    expect(protectedResourceMetadata(configured, [], 'http://x', '')).not.toHaveProperty('authorization_servers');
   });
 });
 
