@@ -42,7 +42,8 @@ export class UpstreamUnavailableError extends RouterError {
 
   constructor(
     readonly upstream: string,
-    reason: string,
+    /** Why, without the upstream's name (`failed to connect: ...`). */
+    readonly reason: string,
   ) {
     super(`Upstream "${upstream}" is unavailable: ${reason}`);
   }

@@ -143,7 +143,10 @@ export class Upstream {
         retries: Number.POSITIVE_INFINITY,
         signal: this.#stop.signal,
         onFailedAttempt: ({error, attemptNumber}) => {
-          const reason = redact(describe(error), this.#secrets);
+          const reason = redact(
+            error instanceof UpstreamUnavailableError ? error.reason : describe(error),
+            this.#secrets,
+          );
           this.#log.warn({attempt: attemptNumber, err: reason}, 'Failed to connect upstream');
           this.#setState('down', reason);
           firstAttemptDone();

@@ -50,7 +50,8 @@ export async function startEverythingHttp(mode: 'streamableHttp' | 'sse'): Promi
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server-everything ${mode} exited with ${child.exitCode}`);
-    const up = await fetch(`http://127.0.0.1:${port}/`).then(
+    // Each try is bounded: a port taken in between by a process that accepts but never answers must not hang here.
+    const up = await fetch(`http://127.0.0.1:${port}/`, {signal: AbortSignal.timeout(1000)}).then(
       () => true,
       () => false,
     );
