@@ -118,7 +118,11 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
   }
 
   const loopbackOnly = isLoopback(options.host);
-  const {app, close: closeApp} = createHttpApp(router, {loopbackOnly, metrics: options.metricsPort === undefined});
+  const {
+    app,
+    settled,
+    close: closeApp,
+  } = createHttpApp(router, {loopbackOnly, metrics: options.metricsPort === undefined});
   const {limits} = config.router;
   // A client that sends its headers or body slowly holds a socket: these bound how long, checked every second. A
   // response the router streams (an SSE stream) is not cut: the timeouts end once the request has been received.
@@ -150,8 +154,10 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
       // No new connections; idle keep-alive ones close now, busy ones after their response (Connection: close).
       server.close();
       server.closeIdleConnections();
+      const started = Date.now();
       const left = await router.drain(graceMs());
       if (left > 0) logger.warn({calls: left}, 'Stopped with calls in flight after the grace period');
+      await settled(Math.max(0, graceMs() - (Date.now() - started)));
       await router.close();
       closeApp();
       server.closeAllConnections();

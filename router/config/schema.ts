@@ -279,6 +279,21 @@ export const LimitsSchema = z
       .describe(
         'Largest message read from a stdio upstream, in bytes; a larger one fails only its own call, naming the limit.',
       ),
+    replayEvents: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(128)
+      .describe(
+        'Events a Streamable HTTP session keeps for clients that resume a dropped stream with Last-Event-ID; 0 turns ' +
+          'resumption off. The oldest go first.',
+      ),
+    replayBytes: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(256 * 1024)
+      .describe('Bytes of JSON those events may take per session; a larger event is not kept for replay.'),
     headersTimeoutSeconds: z
       .number()
       .positive()

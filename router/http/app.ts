@@ -10,6 +10,7 @@ import type {Scope} from '../session/downstream.js';
 import {SessionRegistry, type SessionEntry} from '../session/registry.js';
 import {bearerChallenge, METADATA_PATH, protectedResourceMetadata, requestOrigin} from './auth.js';
 import {nestedDeeperThan} from './body.js';
+import {BoundedEventStore} from './event-store.js';
 import {rejectOrigin, type OriginPolicy} from './security.js';
 
 /** JSON-RPC error body for HTTP-level failures; `id` is null unless the failing request's id is known. */
@@ -20,6 +21,9 @@ function sendError(res: Response, status: number, code: number, message: string,
 
 /** Seconds a client is told to wait (`Retry-After`) when the router is full or shutting down. */
 const RETRY_AFTER_SECONDS = '5';
+
+/** Milliseconds a client waits before resuming a dropped stream (the SSE `retry` field of the priming event). */
+const RESUME_RETRY_MS = 1000;
 
 /** The principal of a request, set by the authenticate phase. */
 function principalOf(res: Response): Principal {
@@ -40,13 +44,17 @@ function principalOf(res: Response): Principal {
  * upstream of the path is not granted), resolve the scope, parse the body (413 above `maxBodyBytes`, 400/-32700 for
  * bad JSON, 400/-32600 nested deeper than `limits.maxJsonDepth`), find the session (404 for an unknown id or one of
  * another principal), refuse a request id still pending in the session (400/-32600), then hand over to the session.
- * A new session beyond `limits.maxSessions` or `maxSessionsPerPrincipal` gets 503 with `Retry-After`.
- * Streamable HTTP sessions idle for `sessionIdleSeconds` are closed. `close()` stops that sweep.
+ * A new session beyond `limits.maxSessions` or `maxSessionsPerPrincipal` gets 503 with `Retry-After`. Streamable HTTP
+ * sessions keep their last events (`limits.replayEvents`, `replayBytes`), so that a client resumes a dropped stream
+ * with `Last-Event-ID` (MCP 2025-11-25 basic/transports, Resumability and Redelivery).
+ * Streamable HTTP sessions idle for `sessionIdleSeconds` are closed. `close()` stops that sweep. `settled(ms)` resolves
+ * when every client request is answered and written (or after `ms`), so that shutdown closes no session under an
+ * answer.
  */
 export function createHttpApp(
   router: Router,
   options: {loopbackOnly: boolean; metrics?: boolean},
-): {app: express.Express; close(): void} {
+): {app: express.Express; settled(timeoutMs: number): Promise<void>; close(): void} {
   // Router options are read on every request: a config reload changes them without a restart.
   const policy = (): OriginPolicy => {
     const {allowedHosts, allowedOrigins} = router.options;
@@ -197,8 +205,13 @@ export function createHttpApp(
     }
     if (refuseWhenFull(res, principal)) return;
     const session = router.createSession(scope, 'streamableHttp', principal);
+    const {replayEvents, replayBytes} = router.options.limits;
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => registry.newId(),
+      ...(replayEvents > 0 && {
+        eventStore: new BoundedEventStore({maxEvents: replayEvents, maxBytes: replayBytes}),
+        retryInterval: RESUME_RETRY_MS,
+      }),
       onsessioninitialized: (sessionId) => {
         registry.add(sessionId, {session, transport, kind: 'streamableHttp'});
         router.log.info(
@@ -283,7 +296,7 @@ export function createHttpApp(
     router.log.error({err: error}, 'Failed to handle an HTTP request');
     sendError(res, error.status ?? 500, JsonRpcCode.InternalError, 'Internal error');
   });
-  return {app, close: () => clearInterval(sweep)};
+  return {app, settled: (timeoutMs) => registry.settled(timeoutMs), close: () => clearInterval(sweep)};
 }
 
 function metricsHandler(router: Router): express.RequestHandler {

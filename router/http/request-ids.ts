@@ -20,6 +20,11 @@ function messagesOf(body: unknown): Record<string, unknown>[] {
 export class PendingRequestIds {
   readonly #pending = new Set<IdKey>();
 
+  /** How many requests are unanswered. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
   /**
    * Takes the requests of a body (one message or a batch) as pending and reads cancellations in it.
    * @returns the id of the first request whose id is already pending (or repeated in the batch): nothing is taken

@@ -2,6 +2,7 @@ import {randomUUID} from 'node:crypto';
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {DownstreamTransport} from '../router.js';
 import {PendingRequestIds} from '../http/request-ids.js';
+import {waitUntil} from '../wait.js';
 import type {DownstreamSession, Scope} from './downstream.js';
 
 /** A live downstream session and the transport it came on. */
@@ -36,6 +37,8 @@ export function isIdle(
  */
 export class SessionRegistry {
   readonly #entries = new Map<string, SessionEntry>();
+  /** Messages being sent to clients (a send may wait for the event store before it writes). */
+  readonly #sending = new Set<Promise<void>>();
 
   newId(): string {
     return randomUUID();
@@ -47,10 +50,26 @@ export class SessionRegistry {
     const send = entry.transport.send.bind(entry.transport);
     entry.transport.send = (message, options) => {
       if ('id' in message && ('result' in message || 'error' in message)) added.pending.settle(message.id);
-      return send(message, options);
+      const sending = send(message, options);
+      this.#sending.add(sending);
+      const sent = () => this.#sending.delete(sending);
+      sending.then(sent, sent);
+      return sending;
     };
     this.#entries.set(id, added);
     return added;
+  }
+
+  /**
+   * Resolves when every client request has been answered and every answer written, or after `timeoutMs`
+   * milliseconds: shutdown waits for it, so that no session is closed under an answer still on its way.
+   */
+  settled(timeoutMs: number): Promise<void> {
+    const entries = this.#entries;
+    return waitUntil(
+      () => this.#sending.size === 0 && [...entries.values()].every((entry) => entry.pending.size === 0),
+      timeoutMs,
+    );
   }
 
   /** Counts the request behind `response` as open until the response closes. */
