@@ -158,13 +158,22 @@ export class UpstreamConnection {
     );
   }
 
+  /**
+   * Every page of one list. An upstream that declares the capability but answers -32601 (Method not found) to the
+   * list, as some do for `resources/templates/list`, has none of that kind: an empty list, not a failed upstream.
+   */
   async #listAll(kind: keyof UpstreamCatalog): Promise<JsonObject[]> {
     const [method, field] = LIST_METHODS[kind];
     const entries: JsonObject[] = [];
     let cursor: string | undefined;
     const seen = new Set<string>();
     do {
-      const page = await this.forward({method, params: cursor === undefined ? {} : {cursor}});
+      const page = await this.forward({method, params: cursor === undefined ? {} : {cursor}}).catch(
+        (error: unknown) => {
+          if (error instanceof UpstreamError && error.rpcCode === JsonRpcCode.MethodNotFound) return {} as JsonObject;
+          throw error;
+        },
+      );
       entries.push(...((page[field] as JsonObject[] | undefined) ?? []));
       cursor = typeof page.nextCursor === 'string' ? page.nextCursor : undefined;
       if (cursor !== undefined && seen.has(cursor)) break; // an upstream that repeats a cursor would loop forever
