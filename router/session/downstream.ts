@@ -287,6 +287,8 @@ export class DownstreamSession {
           {method: message.method, ...(params && {params})},
           {
             signal: extra.signal,
+            // A per-upstream path passes the upstream what the client sent: a progress token only when it asked.
+            alwaysAskProgress: this.scope.kind === 'aggregate',
             ...(token !== undefined && {
               onProgress: (progress: JsonObject) =>
                 void extra

@@ -50,6 +50,11 @@ export interface ForwardOptions {
   signal?: AbortSignal;
   /** Receives every progress notification of the call, the last one included, before the result. */
   onProgress?: (params: JsonObject) => void;
+  /**
+   * Whether the router asks the upstream for progress when `onProgress` is absent (default true: its idle timeout then
+   * restarts on progress). False passes the upstream no token unless the client asked for progress.
+   */
+  alwaysAskProgress?: boolean;
 }
 
 const LIST_METHODS = {
@@ -185,8 +190,9 @@ export class UpstreamConnection {
   /**
    * Forwards one request and resolves with the upstream's result, unchanged.
    *
-   * The call carries a progress token of the router's, so the idle timeout (`callSeconds`) restarts on every
-   * progress notification, up to `maxCallSeconds` in all (MCP 2025-11-25 basic/utilities/progress).
+   * The call carries a progress token of the router's (unless `alwaysAskProgress` is false and the client asked for
+   * none), so the idle timeout (`callSeconds`) restarts on every progress notification, up to `maxCallSeconds` in all
+   * (MCP 2025-11-25 basic/utilities/progress).
    * A response over `maxMessageBytes` fails this call alone, with an UpstreamError (-32603) that names the limit:
    * `Upstream "fs": sent a message of 12582912 bytes, over maxUpstreamMessageBytes (1048576)`.
    * @throws UpstreamError (the upstream's JSON-RPC error, naming it), UpstreamTimeoutError, UpstreamUnavailableError;
@@ -212,19 +218,24 @@ export class UpstreamConnection {
       () => abort(new UpstreamTimeoutError(name, message.method, timeouts.maxCallSeconds, 'total')),
       timeouts.maxCallSeconds * 1000,
     );
+    const asks = options.onProgress !== undefined || options.alwaysAskProgress !== false;
     const token = `${name}:${++this.#nextToken}`;
-    this.#progress.set(token, (params) => {
-      restartIdle();
-      options.onProgress?.(params);
-    });
-    const params = message.params ?? {};
-    const meta = (params._meta as JsonObject | undefined) ?? {};
+    if (asks) {
+      this.#progress.set(token, (params) => {
+        restartIdle();
+        options.onProgress?.(params);
+      });
+    }
+    // The client's own token never goes up: progress comes back under the router's token, mapped to the call.
+    const {_meta: given, ...rest} = message.params ?? {};
+    const {progressToken: _client, ...meta} = (given as JsonObject | undefined) ?? {};
+    if (asks) meta.progressToken = token;
+    const params = Object.keys(meta).length > 0 ? {...rest, _meta: meta} : rest;
     try {
-      return await this.#client.request(
-        {method: message.method, params: {...params, _meta: {...meta, progressToken: token}}} as never,
-        AnyResult,
-        {signal: controller.signal, timeout: timeouts.maxCallSeconds * 1000 + 1000},
-      );
+      return await this.#client.request({method: message.method, params} as never, AnyResult, {
+        signal: controller.signal,
+        timeout: timeouts.maxCallSeconds * 1000 + 1000,
+      });
     } catch (error) {
       throw this.#upstreamError(error);
     } finally {
