@@ -21,6 +21,7 @@ import {
 import type {Principal} from '../auth/principal.js';
 import {
   AccessDeniedError,
+  JsonRpcCode,
   JsonRpcFailure,
   quoted,
   NotFoundError,
@@ -44,6 +45,13 @@ export type Scope = {kind: 'aggregate'} | {kind: 'upstream'; name: string};
 
 /** Syslog severities in order (MCP 2025-11-25 server/utilities/logging). */
 const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
+/** The client capability each server-to-client request needs (MCP 2025-11-25 client features). */
+const CLIENT_CAPABILITY_OF: Record<string, 'sampling' | 'elicitation' | 'roots'> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
 
 const LIST_CHANGED = [
   'notifications/tools/list_changed',
@@ -448,8 +456,19 @@ export class DownstreamSession {
    * Sends a server-to-client request (sampling, elicitation, roots) from an upstream to this session's client. It goes
    * with the session's one call in flight to that upstream, when there is exactly one, so that on Streamable HTTP it
    * travels on that call's response stream (MCP 2025-11-25 basic/transports); otherwise on the session's stream.
+   * A request the session's client did not declare the capability for is refused with -32601, naming it.
    */
   serverRequest(upstream: string, request: Message, signal: AbortSignal): Promise<JsonObject> {
+    const needed = CLIENT_CAPABILITY_OF[request.method];
+    const declared = this.server.getClientCapabilities() ?? {};
+    if (needed && declared[needed] === undefined) {
+      return Promise.reject(
+        new JsonRpcFailure(
+          JsonRpcCode.MethodNotFound,
+          `The client of this session does not support ${needed} (${quoted(request.method)})`,
+        ),
+      );
+    }
     const calls = this.#inFlight.get(upstream);
     const only = calls?.size === 1 ? [...calls][0] : undefined;
     const outgoing = {method: request.method, params: request.params ?? {}} as never;

@@ -35,6 +35,18 @@ export type SessionConnectionHandlers = Pick<ConnectionOptions, 'onServerRequest
 const RECONNECT = {minTimeout: 500, maxTimeout: 30_000, factor: 2};
 
 /**
+ * What the router declares to a `shared` upstream: every client capability it can route to a downstream session
+ * (MCP 2025-11-25 client features), so that the upstream offers the features that need them (server-everything lists
+ * its sampling, elicitation and roots tools). A request for a session whose client lacks the capability gets an error
+ * from that session. A `perSession` upstream's router-wide connection is only a probe and declares none.
+ */
+const SHARED_CLIENT_CAPABILITIES: ClientCapabilities = {
+  sampling: {},
+  elicitation: {form: {}, url: {}},
+  roots: {listChanged: true},
+};
+
+/**
  * One configured upstream at router level. It keeps one connection: the connection every session uses for a
  * `shared` upstream, or for a `perSession` upstream the probe that tells readiness and capabilities (sessions open
  * their own). A lost or failed connection is retried with exponential backoff (0.5 s to 30 s) until `close()`.
@@ -122,7 +134,7 @@ export class Upstream {
           config: this.config,
           log: this.#log,
           clientInfo: this.#clientInfo,
-          capabilities: {},
+          capabilities: this.config.session === 'shared' ? SHARED_CLIENT_CAPABILITIES : {},
           onServerRequest: (request, signal) => this.#events.onServerRequest(this, request, signal),
           onNotification: (notification) => this.#events.onNotification(this, notification),
           onLost: (reason) => this.#lost(connection, reason),

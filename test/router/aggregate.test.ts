@@ -283,6 +283,43 @@ describe('server-to-client requests on a perSession upstream', () => {
   });
 });
 
+describe('server-to-client requests on a shared upstream', () => {
+  it('the upstream offers its sampling tools, and sampling reaches the session that made the call', async () => {
+    const {client, close} = await connectClient(`${router.url}/mcp`, {capabilities: {sampling: {}}});
+    try {
+      client.setRequestHandler(CreateMessageRequestSchema, async () => ({
+        model: 'test-model',
+        role: 'assistant',
+        content: {type: 'text', text: 'sampled through a shared upstream'},
+      }));
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toContain('everything__trigger-sampling-request');
+      const sampled = await client.callTool({
+        name: 'everything__trigger-sampling-request',
+        arguments: {prompt: 'say something', maxTokens: 20},
+      });
+      expect(text(sampled)).toContain('sampled through a shared upstream');
+    } finally {
+      await close();
+    }
+  });
+
+  it('a session whose client cannot sample gets an error saying so', async () => {
+    const {client, close} = await connectClient(`${router.url}/mcp`);
+    try {
+      const outcome = await client
+        .callTool({name: 'everything__trigger-sampling-request', arguments: {prompt: 'x', maxTokens: 5}})
+        .then(
+          (result) => text(result),
+          (error: Error) => error.message,
+        );
+      expect(outcome).toMatch(/sampling/i);
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe('failing upstreams', () => {
   it('reports a broken upstream in /readyz without failing the router', async () => {
     const response = await fetch(`${router.url}/readyz`);
