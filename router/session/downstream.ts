@@ -17,6 +17,7 @@ import {
   type AggregateCatalog,
   type CatalogPart,
   type Route,
+  type UpstreamCatalog,
 } from '../catalog/aggregate.js';
 import type {Principal} from '../auth/principal.js';
 import {
@@ -190,13 +191,13 @@ export class DownstreamSession {
     const {method, params} = message;
     switch (method) {
       case 'tools/list':
-        return {tools: (await this.#view()).tools};
+        return this.#list('tools');
       case 'prompts/list':
-        return {prompts: (await this.#view()).prompts};
+        return this.#list('prompts');
       case 'resources/list':
-        return {resources: (await this.#view()).resources};
+        return this.#list('resources');
       case 'resources/templates/list':
-        return {resourceTemplates: (await this.#view()).resourceTemplates};
+        return this.#list('resourceTemplates');
       case 'tools/call':
       case 'prompts/get': {
         const kind = method === 'tools/call' ? 'tool' : 'prompt';
@@ -218,6 +219,22 @@ export class DownstreamSession {
           return this.#forward({upstream: this.scope.name, target: ''}, message, extra);
         throw new UnroutableError(`Method ${quoted(method)} is not supported by the aggregate endpoint`);
     }
+  }
+
+  /**
+   * A list as the session sees it. On a per-upstream path it keeps what the upstream's list result carried besides
+   * its entries (`_meta`, unknown fields), so that the upstream behaves as itself.
+   */
+  async #list(kind: keyof UpstreamCatalog): Promise<JsonObject> {
+    const entries = (await this.#view())[kind];
+    const upstream = this.scope.kind === 'upstream' ? this.#host.upstream(this.scope.name) : undefined;
+    const extras = upstream
+      ? await this.#connection(upstream).then(
+          (c) => c.listExtras[kind],
+          () => undefined,
+        )
+      : undefined;
+    return {...extras, [kind]: entries};
   }
 
   async #routeName(kind: 'tool' | 'prompt', name: string): Promise<Route> {

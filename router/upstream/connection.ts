@@ -77,6 +77,7 @@ export class UpstreamConnection {
   readonly #progress = new Map<string, (params: JsonObject) => void>();
   #nextToken = 0;
   #catalog: UpstreamCatalog = EMPTY_CATALOG;
+  #listExtras: Partial<Record<keyof UpstreamCatalog, JsonObject>> = {};
   #closing = false;
 
   private constructor(options: ConnectionOptions) {
@@ -135,6 +136,14 @@ export class UpstreamConnection {
     return this.#catalog;
   }
 
+  /**
+   * What each list result carried besides its entries and `nextCursor` (`_meta`, fields of later spec revisions), from
+   * its first page, so that a per-upstream path answers lists as the upstream does.
+   */
+  get listExtras(): Partial<Record<keyof UpstreamCatalog, JsonObject>> {
+    return this.#listExtras;
+  }
+
   get capabilities(): ServerCapabilities {
     return this.#client.getServerCapabilities() ?? {};
   }
@@ -173,13 +182,16 @@ export class UpstreamConnection {
     let cursor: string | undefined;
     const seen = new Set<string>();
     do {
-      const page = await this.forward({method, params: cursor === undefined ? {} : {cursor}}).catch(
-        (error: unknown) => {
-          if (error instanceof UpstreamError && error.rpcCode === JsonRpcCode.MethodNotFound) return {} as JsonObject;
-          throw error;
-        },
-      );
+      const first = cursor === undefined;
+      const page = await this.forward({method, params: first ? {} : {cursor}}).catch((error: unknown) => {
+        if (error instanceof UpstreamError && error.rpcCode === JsonRpcCode.MethodNotFound) return {} as JsonObject;
+        throw error;
+      });
       entries.push(...((page[field] as JsonObject[] | undefined) ?? []));
+      if (first) {
+        const {[field]: _entries, nextCursor: _next, ...extras} = page;
+        this.#listExtras = {...this.#listExtras, [kind]: extras};
+      }
       cursor = typeof page.nextCursor === 'string' ? page.nextCursor : undefined;
       if (cursor !== undefined && seen.has(cursor)) break; // an upstream that repeats a cursor would loop forever
       if (cursor !== undefined) seen.add(cursor);

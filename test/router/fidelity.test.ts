@@ -1,6 +1,7 @@
 import {fileURLToPath} from 'node:url';
 import {CallToolResultSchema} from '@modelcontextprotocol/sdk/types.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {z} from 'zod';
 import {connectClient, startTestRouter} from '../support/router.js';
 
 // What passes between a client and an upstream, seen from a real SDK server that reports what it received (see the
@@ -25,6 +26,31 @@ describe('an upstream without an optional list', () => {
     } finally {
       await close();
     }
+  });
+});
+
+describe('list results on a per-upstream path', () => {
+  let router: Awaited<ReturnType<typeof startTestRouter>>;
+  beforeAll(async () => {
+    router = await startTestRouter({mcpServers: {probe: {command: process.execPath, args: [fixture]}}});
+  });
+  afterAll(() => router?.stop());
+
+  it('keep their _meta and unknown fields; the aggregate answers with its own', async () => {
+    const listOn = async (path: string) => {
+      const {client, close} = await connectClient(`${router.url}${path}`);
+      try {
+        return await client.request({method: 'resources/list', params: {}}, z.looseObject({}));
+      } finally {
+        await close();
+      }
+    };
+    expect(await listOn('/mcp/probe')).toEqual({
+      resources: [{uri: 'fixture://only', name: 'only'}],
+      _meta: {'example.com/listed-by': 'probe'},
+      futureField: 'kept',
+    });
+    expect(await listOn('/mcp')).toEqual({resources: [{uri: 'fixture://only', name: 'only'}]});
   });
 });
 
