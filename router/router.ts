@@ -29,6 +29,8 @@ const AGGREGATE_CAPABILITIES: ServerCapabilities = {
   resources: {subscribe: true, listChanged: true},
   completions: {},
   logging: {},
+  // Tasks (MCP 2025-11-25 basic/utilities/tasks) are routed to the upstream that runs them.
+  tasks: {list: {}, cancel: {}, requests: {tools: {call: {}}}},
 };
 
 /**
@@ -216,8 +218,7 @@ export class Router implements SessionHost, UpstreamEvents {
   #sessionInit(scope: Scope): {serverInfo: Implementation; capabilities: ServerCapabilities; instructions?: string} {
     if (scope.kind === 'upstream') {
       const connection = this.#upstreams.get(scope.name)?.connection;
-      const {tasks: _tasks, ...declared} = connection?.capabilities ?? AGGREGATE_CAPABILITIES;
-      const capabilities: ServerCapabilities = {...declared};
+      const capabilities: ServerCapabilities = {...(connection?.capabilities ?? AGGREGATE_CAPABILITIES)};
       for (const kind of ['tools', 'prompts', 'resources'] as const) {
         if (capabilities[kind]) capabilities[kind] = {...capabilities[kind], listChanged: true};
       }

@@ -37,6 +37,7 @@ import {filterCatalog, GRANT_ALL, type Grant} from '../policy/rules.js';
 import {describe, type JsonObject, type Message, type UpstreamConnection} from '../upstream/connection.js';
 import type {Upstream} from '../upstream/upstream.js';
 import {waitUntil} from '../wait.js';
+import {renameTaskIds, SessionTasks} from './tasks.js';
 
 const AnyResult = z.looseObject({});
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -99,6 +100,7 @@ export class DownstreamSession {
   readonly server: Server;
   readonly principal: Principal;
   readonly #host: SessionHost;
+  readonly #tasks: SessionTasks;
   /** The upstream each request in flight was routed to, for its audit line. */
   readonly #routed = new WeakMap<Extra, string>();
   readonly #connections = new Map<string, Promise<UpstreamConnection>>();
@@ -118,6 +120,9 @@ export class DownstreamSession {
     this.#host = host;
     this.scope = scope;
     this.principal = principal;
+    this.#tasks = new SessionTasks((upstream, taskId) =>
+      scope.kind === 'aggregate' ? `${host.upstream(upstream)?.config.prefix}${host.separator}${taskId}` : taskId,
+    );
     this.server = new Server(init.serverInfo, {
       capabilities: {...init.capabilities, logging: {}},
       ...(init.instructions !== undefined && {instructions: init.instructions}),
@@ -202,8 +207,16 @@ export class DownstreamSession {
       case 'prompts/get': {
         const kind = method === 'tools/call' ? 'tool' : 'prompt';
         const route = await this.#routeName(kind, String(params.name));
-        return this.#forward(route, {method, params: {...params, name: route.target}}, extra);
+        const result = await this.#forward(route, {method, params: {...params, name: route.target}}, extra);
+        if (params.task === undefined) return result;
+        return renameTaskIds(result, (taskId) => this.#tasks.adopt(route.upstream, taskId));
       }
+      case 'tasks/get':
+      case 'tasks/result':
+      case 'tasks/cancel':
+        return this.#taskRequest(message, extra);
+      case 'tasks/list':
+        return this.#listTasks(extra);
       case 'resources/read':
         return this.#forward(await this.#routeUri(String(params.uri)), message, extra, 'uri');
       case 'resources/subscribe':
@@ -235,6 +248,29 @@ export class DownstreamSession {
         )
       : undefined;
     return {...extras, [kind]: entries};
+  }
+
+  /** A request about one task of this session, sent to the upstream that runs it, ids renamed both ways. */
+  async #taskRequest({method, params}: Required<Message>, extra: Extra): Promise<JsonObject> {
+    const route = this.#tasks.resolve(String(params.taskId));
+    if (!route) throw new JsonRpcFailure(JsonRpcCode.InvalidParams, `Unknown task ${quoted(String(params.taskId))}`);
+    const result = await this.#forward(
+      {upstream: route.upstream, target: ''},
+      {method, params: {...params, taskId: route.taskId}},
+      extra,
+    );
+    return renameTaskIds(result, (taskId) => this.#tasks.idOf(route.upstream, taskId));
+  }
+
+  /** `tasks/list`: this session's tasks, from every upstream it has tasks on (never other sessions' tasks). */
+  async #listTasks(extra: Extra): Promise<JsonObject> {
+    const lists = await Promise.all(
+      this.#tasks.upstreams().map(async (upstream) => {
+        const listed = await this.#forward({upstream, target: ''}, {method: 'tasks/list', params: {}}, extra);
+        return renameTaskIds(listed, (taskId) => this.#tasks.idOf(upstream, taskId)).tasks as JsonObject[];
+      }),
+    );
+    return {tasks: lists.flat()};
   }
 
   async #routeName(kind: 'tool' | 'prompt', name: string): Promise<Route> {
@@ -459,6 +495,11 @@ export class DownstreamSession {
           ? {logger: params.logger ? `${upstream}/${String(params.logger)}` : upstream}
           : {};
       return this.#send({method, params: {...params, ...logger}});
+    }
+    if (method === 'notifications/tasks/status') {
+      const id = this.#tasks.idOf(upstream, String(params.taskId));
+      if (id !== undefined) this.#send({method, params: {...params, taskId: id}});
+      return;
     }
     if (method === 'notifications/resources/updated') {
       for (const [uri, route] of this.#subscriptions) {
