@@ -145,7 +145,8 @@ export function toJsonRpcFailure(error: unknown): JsonRpcFailure {
   if (error instanceof JsonRpcFailure) return error;
   if (error instanceof UpstreamError) return new JsonRpcFailure(error.rpcCode, error.message, error.data);
   if (error instanceof UpstreamTimeoutError) return new JsonRpcFailure(JsonRpcCode.RequestTimeout, error.message);
-  if (error instanceof UpstreamUnavailableError) return new JsonRpcFailure(JsonRpcCode.InternalError, error.message);
+  if (error instanceof UpstreamUnavailableError)
+    return new JsonRpcFailure(JsonRpcCode.InternalError, error.message, {upstream: error.upstream});
   if (error instanceof AccessDeniedError) return new JsonRpcFailure(JsonRpcCode.InvalidParams, error.message);
   if (error instanceof NotFoundError) return new JsonRpcFailure(JsonRpcCode.InvalidParams, error.message);
   if (error instanceof UnroutableError) return new JsonRpcFailure(JsonRpcCode.MethodNotFound, error.message);

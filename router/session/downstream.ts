@@ -107,6 +107,8 @@ export class DownstreamSession {
   readonly #subscriptions = new Map<string, Route>();
   readonly #inFlight = new Map<string, Set<Extra>>();
   #catalog: Promise<AggregateCatalog> | undefined;
+  /** Upstreams of the scope left out of the last catalog (down, or this session could not connect), and why. */
+  #missing = new Map<string, string>();
   #logLevel: LoggingLevel | undefined;
   #closed = false;
   onclose?: () => void;
@@ -277,8 +279,24 @@ export class DownstreamSession {
     const pick = (catalog: AggregateCatalog) => (kind === 'tool' ? catalog.toolRoutes : catalog.promptRoutes).get(name);
     const route = pick(await this.#view()) ?? pick(await this.#view(true));
     if (route) return route;
+    const missing = this.#missingUpstreamOf(name);
+    if (missing) throw new UpstreamUnavailableError(missing, this.#missing.get(missing) as string);
     if (this.#grant !== GRANT_ALL) throw new AccessDeniedError(`Access denied: ${kind} ${quoted(name)}`);
     throw new NotFoundError(`Unknown ${kind} ${quoted(name)}`);
+  }
+
+  /**
+   * The upstream left out of the catalog that a name belongs to: on a per-upstream path that upstream, on the
+   * aggregate the one whose prefix the name has (the longest). Its names are known but unavailable while it is down.
+   */
+  #missingUpstreamOf(name: string): string | undefined {
+    if (this.scope.kind === 'upstream') return this.#missing.has(this.scope.name) ? this.scope.name : undefined;
+    let found: {upstream: string; length: number} | undefined;
+    for (const upstream of this.#missing.keys()) {
+      const prefix = `${this.#host.upstream(upstream)?.config.prefix}${this.#host.separator}`;
+      if (name.startsWith(prefix) && prefix.length > (found?.length ?? 0)) found = {upstream, length: prefix.length};
+    }
+    return found?.upstream;
   }
 
   async #routeUri(uri: string): Promise<Route> {
@@ -451,7 +469,12 @@ export class DownstreamSession {
 
   async #buildCatalog(): Promise<AggregateCatalog> {
     const grant = this.#grant;
-    const upstreams = this.#host.upstreams(this.scope).filter((u) => u.state === 'ready' && grant.upstream(u.name));
+    const granted = this.#host.upstreams(this.scope).filter((u) => grant.upstream(u.name));
+    const missing = new Map<string, string>();
+    for (const upstream of granted) {
+      if (upstream.state !== 'ready') missing.set(upstream.name, upstream.status.error ?? upstream.state);
+    }
+    const upstreams = granted.filter((u) => u.state === 'ready');
     const parts = await Promise.all(
       upstreams.map(async (upstream): Promise<CatalogPart | undefined> => {
         try {
@@ -460,10 +483,12 @@ export class DownstreamSession {
           return {upstream: upstream.name, prefix: upstream.config.prefix, catalog};
         } catch (error) {
           this.#host.log.warn({upstream: upstream.name, err: describe(error)}, 'Left an upstream out of the catalog');
+          missing.set(upstream.name, error instanceof UpstreamUnavailableError ? error.reason : describe(error));
           return undefined;
         }
       }),
     );
+    this.#missing = missing;
     const naming =
       this.scope.kind === 'aggregate'
         ? ({kind: 'prefixed', separator: this.#host.separator} as const)
