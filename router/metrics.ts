@@ -60,6 +60,12 @@ export class RouterMetrics {
     labelNames: ['upstream', 'transport'] as const,
     registers: [this.registry],
   });
+  readonly upstreamCircuit = new Gauge({
+    name: 'mcp_router_upstream_circuit_state',
+    help: "State of the upstream's circuit breaker: 0 closed, 1 open, 2 half-open.",
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
   readonly configReloads = new Counter({
     name: 'mcp_router_config_reloads_total',
     help: 'Config file changes seen, by result: applied, or rejected (invalid; the previous config stays).',

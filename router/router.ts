@@ -23,6 +23,9 @@ export interface ReadinessReport {
   upstreams: UpstreamStatus[];
 }
 
+/** `mcp_router_upstream_circuit_state` values. */
+const CIRCUIT_VALUES = {closed: 0, open: 1, halfOpen: 2} as const;
+
 const AGGREGATE_CAPABILITIES: ServerCapabilities = {
   tools: {listChanged: true},
   prompts: {listChanged: true},
@@ -64,6 +67,7 @@ export class Router implements SessionHost, UpstreamEvents {
 
   #newUpstream(config: UpstreamConfig): Upstream {
     this.metrics.upstreamUp.set({upstream: config.name, transport: config.transport}, 0);
+    this.metrics.upstreamCircuit.set({upstream: config.name}, 0);
     return new Upstream(config, {
       log: this.log,
       clientInfo: {name: ROUTER_NAME, version: ROUTER_VERSION},
@@ -135,8 +139,10 @@ export class Router implements SessionHost, UpstreamEvents {
         diff.unchanged.includes(u.name) ? (previous.get(u.name) as Upstream) : this.#newUpstream(u),
       ]),
     );
-    for (const upstream of diff.removed)
+    for (const upstream of diff.removed) {
       this.metrics.upstreamUp.remove({upstream: upstream.name, transport: upstream.transport});
+      this.metrics.upstreamCircuit.remove({upstream: upstream.name});
+    }
     const names = replaced.map((u) => u.name);
     for (const session of this.#sessions) {
       session.retireConnections(names, this.#config.router.shutdownGraceSeconds * 1000);
@@ -250,6 +256,11 @@ export class Router implements SessionHost, UpstreamEvents {
     const labels = {upstream: upstream.name, transport: upstream.config.transport};
     this.metrics.upstreamUp.set(labels, upstream.state === 'ready' ? 1 : 0);
     for (const session of this.#sessionsOf(upstream)) session.upstreamsChanged();
+  }
+
+  onCircuitChange(upstream: Upstream): void {
+    if (this.#isCurrent(upstream))
+      this.metrics.upstreamCircuit.set({upstream: upstream.name}, CIRCUIT_VALUES[upstream.circuit.state]);
   }
 
   onNotification(upstream: Upstream, notification: Message): void {

@@ -123,6 +123,7 @@ export function parseRouterConfig(text: string, env: Record<string, string | und
       prefix,
       tools: {include: server.tools?.include ?? [], exclude: server.tools?.exclude ?? []},
       timeouts: server.timeouts ?? {connectSeconds: 10, callSeconds: 60, maxCallSeconds: 600},
+      circuitBreaker: server.circuitBreaker ?? {consecutiveFailures: 5, halfOpenAfterSeconds: 30},
     };
     if ('command' in server) {
       upstreams.push({

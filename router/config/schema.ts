@@ -47,6 +47,26 @@ const TimeoutsSchema = z
   .strict()
   .describe('Timeouts of this upstream.');
 
+const CircuitBreakerSchema = z
+  .object({
+    consecutiveFailures: z
+      .number()
+      .int()
+      .positive()
+      .default(5)
+      .describe('Calls in a row that fail (upstream unavailable, or timed out) before the circuit opens.'),
+    halfOpenAfterSeconds: z
+      .number()
+      .positive()
+      .default(30)
+      .describe('Seconds an open circuit fails calls at once before one trial call may go through (half-open).'),
+  })
+  .strict()
+  .describe(
+    'The circuit breaker of this upstream: while open, calls fail at once with an error naming the upstream and ' +
+      'when it is tried again. Errors the upstream answers with do not count: only failures to reach it.',
+  );
+
 /** Router options that every server entry may carry beside its standard fields. */
 const RouterOptionsShape = {
   prefix: z
@@ -65,6 +85,7 @@ const RouterOptionsShape = {
         'shared: one connection for the whole router (default for stdio).',
     ),
   timeouts: TimeoutsSchema.optional(),
+  circuitBreaker: CircuitBreakerSchema.optional(),
   disabled: z.boolean().optional().describe('When true the server is kept in the file but not started.'),
 };
 
@@ -405,6 +426,7 @@ export type AuthConfig = z.infer<typeof AuthSchema>;
 export type AccessRule = z.infer<typeof AccessRuleSchema>;
 export type JwtIssuerConfig = AuthConfig['jwt'][number];
 export type UpstreamTimeouts = z.infer<typeof TimeoutsSchema>;
+export type CircuitBreakerOptions = z.infer<typeof CircuitBreakerSchema>;
 
 /** The transports an upstream can be reached over. */
 export type UpstreamTransport = 'stdio' | 'streamableHttp' | 'sse';
@@ -416,6 +438,7 @@ interface UpstreamCommon {
   tools: {include: string[]; exclude: string[]};
   session: 'perSession' | 'shared';
   timeouts: UpstreamTimeouts;
+  circuitBreaker: CircuitBreakerOptions;
 }
 
 export interface StdioUpstreamConfig extends UpstreamCommon {

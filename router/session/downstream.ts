@@ -360,24 +360,25 @@ export class DownstreamSession {
     const calls = this.#inFlight.get(route.upstream) ?? new Set<Extra>();
     this.#inFlight.set(route.upstream, calls.add(extra));
     try {
-      const connection = await this.#connection(upstream);
-      const result = await this.#host.track(
-        connection.forward(
-          {method: message.method, ...(params && {params})},
-          {
-            signal: extra.signal,
-            // A per-upstream path passes the upstream what the client sent: a progress token only when it asked.
-            alwaysAskProgress: this.scope.kind === 'aggregate',
-            ...(token !== undefined && {
-              onProgress: (progress: JsonObject) =>
-                void extra
-                  .sendNotification({
-                    method: 'notifications/progress',
-                    params: {...progress, progressToken: token},
-                  } as never)
-                  .catch(() => undefined),
-            }),
-          },
+      const result = await upstream.circuit.run(async () =>
+        this.#host.track(
+          (await this.#connection(upstream)).forward(
+            {method: message.method, ...(params && {params})},
+            {
+              signal: extra.signal,
+              // A per-upstream path passes the upstream what the client sent: a progress token only when it asked.
+              alwaysAskProgress: this.scope.kind === 'aggregate',
+              ...(token !== undefined && {
+                onProgress: (progress: JsonObject) =>
+                  void extra
+                    .sendNotification({
+                      method: 'notifications/progress',
+                      params: {...progress, progressToken: token},
+                    } as never)
+                    .catch(() => undefined),
+              }),
+            },
+          ),
         ),
       );
       outcome = result.isError === true ? 'tool_error' : 'ok';

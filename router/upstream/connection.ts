@@ -249,7 +249,9 @@ export class UpstreamConnection {
         timeout: timeouts.maxCallSeconds * 1000 + 1000,
       });
     } catch (error) {
-      throw this.#upstreamError(error);
+      // The SDK turns an abort into an McpError; a timeout of the router's own stays what it is.
+      const reason: unknown = controller.signal.reason;
+      throw reason instanceof UpstreamTimeoutError ? reason : this.#upstreamError(error);
     } finally {
       clearTimeout(idle!);
       clearTimeout(total);

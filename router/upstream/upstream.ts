@@ -4,6 +4,7 @@ import type {UpstreamConfig} from '../config/schema.js';
 import {UpstreamUnavailableError} from '../errors.js';
 import type {Logger} from '../log.js';
 import {describe, UpstreamConnection, type ConnectionOptions, type JsonObject, type Message} from './connection.js';
+import {UpstreamCircuit, type CircuitName} from './breaker.js';
 import {redact, secretsOf} from './redact.js';
 import {DEFAULT_MAX_MESSAGE_BYTES} from './transport.js';
 
@@ -16,6 +17,8 @@ export interface UpstreamStatus {
   transport: UpstreamConfig['transport'];
   session: UpstreamConfig['session'];
   state: UpstreamState;
+  /** The state of its circuit breaker. */
+  circuit: CircuitName;
   /** Why it is down, when it is; without the upstream's credentials (URL userinfo, header and env values). */
   error?: string;
   /** ISO 8601 time of the last state change. */
@@ -25,6 +28,8 @@ export interface UpstreamStatus {
 /** What the router learns from an upstream's router-wide connection. */
 export interface UpstreamEvents {
   onStateChange(upstream: Upstream): void;
+  /** The upstream's circuit breaker opened, half-opened or closed. */
+  onCircuitChange?(upstream: Upstream): void;
   onNotification(upstream: Upstream, notification: Message): void;
   onServerRequest(upstream: Upstream, request: Message, signal: AbortSignal): Promise<JsonObject>;
 }
@@ -65,6 +70,8 @@ export class Upstream {
   #since = new Date();
 
   readonly #healthCheckMs: number;
+  /** Every call of a session to this upstream goes through it (see `UpstreamCircuit`). */
+  readonly circuit: UpstreamCircuit;
   #healthCheck: NodeJS.Timeout | undefined;
 
   /**
@@ -89,6 +96,10 @@ export class Upstream {
     this.#log = deps.log.child({upstream: config.name});
     this.#clientInfo = deps.clientInfo;
     this.#events = deps.events;
+    this.circuit = new UpstreamCircuit(config.name, config.circuitBreaker, (circuit) => {
+      this.#log.warn({circuit}, 'Changed circuit state');
+      this.#events.onCircuitChange?.(this);
+    });
   }
 
   get name(): string {
@@ -105,6 +116,7 @@ export class Upstream {
       transport: this.config.transport,
       session: this.config.session,
       state: this.#state,
+      circuit: this.circuit.state,
       ...(this.#error !== undefined && {error: this.#error}),
       since: this.#since.toISOString(),
     };

@@ -46,6 +46,7 @@ describe('parseRouterConfig', () => {
         env: {},
         tools: {include: [], exclude: []},
         timeouts: {connectSeconds: 10, callSeconds: 60, maxCallSeconds: 600},
+        circuitBreaker: {consecutiveFailures: 5, halfOpenAfterSeconds: 30},
       },
     ]);
     expect(config.router.toolNameSeparator).toBe('__');

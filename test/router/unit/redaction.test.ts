@@ -11,6 +11,7 @@ const common = {
   tools: {include: [], exclude: []},
   session: 'shared',
   timeouts: {connectSeconds: 5, callSeconds: 5, maxCallSeconds: 5},
+  circuitBreaker: {consecutiveFailures: 5, halfOpenAfterSeconds: 30},
 } satisfies Omit<UpstreamConfig, 'transport' | 'url' | 'headers' | 'command' | 'args' | 'env'>;
 
 const remote = (url: string, headers: Record<string, string> = {}): UpstreamConfig => ({
