@@ -7,35 +7,18 @@
 import {describe, expect, it} from 'vitest';
 import {z} from 'zod';
 import {AccessRuleSpecSchema, JwtIssuerSpecSchema} from '../../../operator/api/auth.js';
-import {parseMcpRouter, parseMcpUpstream, type McpRouter, type McpUpstream} from '../../../operator/api/types.js';
+import {parseMcpRouter} from '../../../operator/api/types.js';
 import {foreignServiceAccount, validateRendered} from '../../../operator/controllers/mcprouter/reconcile.js';
-import {
-  allowedHosts,
-  escapeStrings,
-  renderRouter,
-  type RenderOptions,
-} from '../../../operator/controllers/mcprouter/render.js';
+import {allowedHosts, escapeStrings, renderRouter} from '../../../operator/controllers/mcprouter/render.js';
 import {parseRouterConfig} from '../../../router/config/load.js';
 import {AccessRuleSchema, AuthSchema} from '../../../router/config/schema.js';
-import {routerResource, upstreamResource} from '../fixtures.js';
+import {parsedRouter, parsedUpstream, renderOptions, routerResource} from '../fixtures.js';
 
-const options: RenderOptions = {
-  routerImage: 'example.test/router:1',
-  clusterDomain: 'cluster.local',
-  serviceAccountIssuer: 'https://kubernetes.default.svc.cluster.local',
-};
+const options = renderOptions;
 
-function router(spec: Record<string, unknown>, name = 'tools'): McpRouter {
-  const parsed = parseMcpRouter(routerResource(name, spec));
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return parsed.value;
-}
+const router = parsedRouter;
 
-function upstream(name: string, spec: Record<string, unknown>): McpUpstream {
-  const parsed = parseMcpUpstream(upstreamResource(name, spec));
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return parsed.value;
-}
+const upstream = parsedUpstream;
 
 const routerOptions = (rendered: {routerJson: string}) => JSON.parse(rendered.routerJson).router;
 const podSpec = (rendered: {deployment: any}) => rendered.deployment.spec.template.spec;

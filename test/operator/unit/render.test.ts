@@ -1,28 +1,16 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- these tests read rendered manifests as plain JSON */
 import {describe, expect, it} from 'vitest';
-import {parseMcpRouter, parseMcpUpstream, type McpRouter, type McpUpstream} from '../../../operator/api/types.js';
+
 import {validateRendered} from '../../../operator/controllers/mcprouter/reconcile.js';
-import {renderRouter, routerUrl, type RenderOptions} from '../../../operator/controllers/mcprouter/render.js';
+import {renderRouter, routerUrl} from '../../../operator/controllers/mcprouter/render.js';
 import {parseRouterConfig} from '../../../router/config/load.js';
-import {routerResource, upstreamResource} from '../fixtures.js';
+import {parsedRouter, parsedUpstream, renderOptions} from '../fixtures.js';
 
-const options: RenderOptions = {
-  routerImage: 'example.test/router:1',
-  clusterDomain: 'cluster.local',
-  serviceAccountIssuer: 'https://kubernetes.default.svc.cluster.local',
-};
+const options = renderOptions;
 
-function router(spec: Record<string, unknown> = {upstreamSelector: {}}): McpRouter {
-  const parsed = parseMcpRouter(routerResource('tools', spec));
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return parsed.value;
-}
+const router = parsedRouter;
 
-function upstream(name: string, spec: Record<string, unknown>): McpUpstream {
-  const parsed = parseMcpUpstream(upstreamResource(name, spec));
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return parsed.value;
-}
+const upstream = parsedUpstream;
 
 const everything = upstream('everything', {
   stdio: {
