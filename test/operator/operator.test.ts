@@ -46,6 +46,13 @@ describe('operator on a real API server', () => {
   });
 
   const get = (resource: string, name: string) => getJson(cluster(), namespace, resource, name);
+  /** `kubectl apply` of an McpRouter in the test's namespace. */
+  const applyRouter = (name: string, spec: Record<string, unknown>) =>
+    kc(
+      cluster(),
+      ['apply', '-n', namespace, '-f', '-'],
+      JSON.stringify({apiVersion: 'mcprouter.dev/v1alpha1', kind: 'McpRouter', metadata: {name}, spec}),
+    );
 
   it('renders the examples into a ConfigMap, a Deployment and a Service owned by the router', async () => {
     const router = await waitFor('the router status', async () => {
@@ -187,16 +194,9 @@ describe('operator on a real API server', () => {
   });
 
   it('changes the ConfigMap of every router that selects an edited upstream, but not the pod template', async () => {
-    await kc(
-      cluster(),
-      ['apply', '-n', namespace, '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'mcprouter.dev/v1alpha1',
-        kind: 'McpRouter',
-        metadata: {name: 'second'},
-        spec: {upstreamSelector: {matchExpressions: [{key: 'team', operator: 'In', values: ['demo']}]}},
-      }),
-    );
+    await applyRouter('second', {
+      upstreamSelector: {matchExpressions: [{key: 'team', operator: 'In', values: ['demo']}]},
+    });
     await waitFor('the second router ConfigMap', () => get('configmap', 'second-config'));
     await settle(operator);
     const before = {configMap: await get('configmap', 'demo-config'), deployment: await get('deployment', 'demo')};
@@ -283,16 +283,7 @@ describe('operator on a real API server', () => {
   });
 
   it('reports a missing upstream by name without an error loop, and recovers when it appears', async () => {
-    await kc(
-      cluster(),
-      ['apply', '-n', namespace, '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'mcprouter.dev/v1alpha1',
-        kind: 'McpRouter',
-        metadata: {name: 'named'},
-        spec: {upstreams: [{name: 'ghost'}, {name: 'everything'}]},
-      }),
-    );
+    await applyRouter('named', {upstreams: [{name: 'ghost'}, {name: 'everything'}]});
     const router = await waitFor('the UpstreamNotFound condition', async () => {
       const r = await get('mcprouter', 'named');
       return r?.status?.conditions?.find((c: any) => c.type === 'Ready' && c.reason === 'UpstreamNotFound')
@@ -355,16 +346,7 @@ describe('operator on a real API server', () => {
         },
       },
     };
-    await kc(
-      cluster(),
-      ['apply', '-n', namespace, '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'mcprouter.dev/v1alpha1',
-        kind: 'McpRouter',
-        metadata: {name: 'rejected'},
-        spec: {affinity: bad},
-      }),
-    );
+    await applyRouter('rejected', {affinity: bad});
     const router = await waitFor('the ApplyFailed condition', async () => {
       const r = await get('mcprouter', 'rejected');
       return r?.status?.conditions?.find((c: any) => c.type === 'Degraded' && c.reason === 'ApplyFailed')
@@ -539,16 +521,7 @@ describe('operator on a real API server', () => {
 
   it('does not take over a ServiceAccount of its name that is not its own, and recovers when it is gone', async () => {
     await kc(cluster(), ['create', 'serviceaccount', 'taken', '-n', namespace]);
-    await kc(
-      cluster(),
-      ['apply', '-n', namespace, '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'mcprouter.dev/v1alpha1',
-        kind: 'McpRouter',
-        metadata: {name: 'taken'},
-        spec: {upstreams: [{name: 'everything'}]},
-      }),
-    );
+    await applyRouter('taken', {upstreams: [{name: 'everything'}]});
     const router = await waitFor('the conflict on the status', async () => {
       const r = await get('mcprouter', 'taken');
       return r?.status?.conditions?.find((c: any) => c.type === 'Degraded' && c.status === 'True') ? r : undefined;
