@@ -35,6 +35,7 @@ import type {Logger} from '../log.js';
 import {argumentsDigest, failureOutcome, sessionTag, type AuditOutcome, type AuditRecord} from '../policy/audit.js';
 import {filterCatalog, GRANT_ALL, type Grant} from '../policy/rules.js';
 import {describe, type JsonObject, type Message, type UpstreamConnection} from '../upstream/connection.js';
+import {CircuitOpenError} from '../upstream/breaker.js';
 import type {Upstream} from '../upstream/upstream.js';
 import {waitUntil} from '../wait.js';
 import {renameTaskIds, SessionTasks} from './tasks.js';
@@ -385,8 +386,11 @@ export class DownstreamSession {
       return result;
     } catch (error) {
       if (extra.signal.aborted) outcome = 'cancelled';
-      if (error instanceof UpstreamUnavailableError && upstream.config.session === 'perSession') {
-        this.#dropConnection(upstream.name); // the next call opens a new upstream session
+      if (error instanceof UpstreamUnavailableError && !(error instanceof CircuitOpenError)) {
+        // The next call opens a new upstream session; if the upstream itself is gone, /readyz, the catalog and the
+        // other sessions learn it now, not at the next health check.
+        if (upstream.config.session === 'perSession') this.#dropConnection(upstream.name);
+        upstream.checkNow();
       }
       throw error;
     } finally {
@@ -485,6 +489,7 @@ export class DownstreamSession {
         } catch (error) {
           this.#host.log.warn({upstream: upstream.name, err: describe(error)}, 'Left an upstream out of the catalog');
           missing.set(upstream.name, error instanceof UpstreamUnavailableError ? error.reason : describe(error));
+          upstream.checkNow();
           return undefined;
         }
       }),

@@ -2,6 +2,11 @@ import {BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, ha
 import type {CircuitBreakerOptions} from '../config/schema.js';
 import {UpstreamTimeoutError, UpstreamUnavailableError} from '../errors.js';
 
+/** A call refused at once because the upstream's circuit is open (or a trial call is under way). */
+export class CircuitOpenError extends UpstreamUnavailableError {
+  static override code = 'CIRCUIT_OPEN';
+}
+
 /** What `/readyz`, metrics and logs call a circuit's state. */
 export type CircuitName = 'closed' | 'open' | 'halfOpen';
 
@@ -48,7 +53,7 @@ export class UpstreamCircuit {
 
   /**
    * Runs one call through the circuit.
-   * @throws UpstreamUnavailableError at once while the circuit is open, saying when the upstream is tried again;
+   * @throws CircuitOpenError (an UpstreamUnavailableError) at once while the circuit is open, saying when the upstream is tried again;
    *   otherwise whatever the call throws
    */
   async run<T>(call: () => Promise<T>): Promise<T> {
@@ -57,9 +62,9 @@ export class UpstreamCircuit {
     } catch (error) {
       if (!(error instanceof BrokenCircuitError)) throw error;
       if (this.state === 'halfOpen')
-        throw new UpstreamUnavailableError(this.#upstream, 'circuit half-open: a trial call is under way');
+        throw new CircuitOpenError(this.#upstream, 'circuit half-open: a trial call is under way');
       const retry = new Date(this.#openedAt + this.#options.halfOpenAfterSeconds * 1000).toISOString();
-      throw new UpstreamUnavailableError(
+      throw new CircuitOpenError(
         this.#upstream,
         `circuit open after ${this.#options.consecutiveFailures} failures in a row; tried again from ${retry}`,
       );

@@ -73,6 +73,8 @@ export class Upstream {
   /** Every call of a session to this upstream goes through it (see `UpstreamCircuit`). */
   readonly circuit: UpstreamCircuit;
   #healthCheck: NodeJS.Timeout | undefined;
+  /** A health check asked for by `checkNow`, while it runs. */
+  #checking: Promise<void> | undefined;
 
   /**
    * `healthCheckSeconds`: seconds between pings of the router-wide connection. `maxMessageBytes`: the largest
@@ -182,13 +184,26 @@ export class Upstream {
   /** Pings the connection every healthCheckSeconds: HTTP upstreams that die close no stream the router would see. */
   #watch(connection: UpstreamConnection): void {
     clearInterval(this.#healthCheck);
-    this.#healthCheck = setInterval(async () => {
-      if (this.#connection === connection && !(await connection.ping(this.#healthCheckMs))) {
-        this.#lost(connection, 'it did not answer a ping');
-        await connection.close();
-      }
-    }, this.#healthCheckMs);
+    this.#healthCheck = setInterval(() => void this.#check(connection), this.#healthCheckMs);
     this.#healthCheck.unref();
+  }
+
+  /** Pings the router-wide connection; one that does not answer is lost (and reconnected). */
+  async #check(connection: UpstreamConnection): Promise<void> {
+    if (this.#connection === connection && !(await connection.ping(this.#healthCheckMs))) {
+      this.#lost(connection, 'it did not answer a ping');
+      await connection.close();
+    }
+  }
+
+  /**
+   * Checks the upstream now instead of at the next health interval: a session's call found it unreachable, and
+   * `/readyz`, the catalog and other sessions should know at once. Concurrent requests share one check.
+   */
+  checkNow(): void {
+    const connection = this.#connection;
+    if (!connection || this.#checking) return;
+    this.#checking = this.#check(connection).finally(() => (this.#checking = undefined));
   }
 
   #lost(connection: UpstreamConnection | undefined, reason: string): void {

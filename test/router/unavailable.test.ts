@@ -4,11 +4,17 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {McpError} from '@modelcontextprotocol/sdk/types.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {serverEntry} from '../support/mcp-servers.js';
+import {serverEntry, startEverythingHttp} from '../support/mcp-servers.js';
 import {connectClient, startTestRouter} from '../support/router.js';
 
 // While an upstream is down, calls to its names say that it is unavailable (-32603, data.upstream), not
 // "Unknown tool" (issue "Resilience": 56 of 60 calls during a stdio restart said "Unknown tool").
+const failure = (call: Promise<unknown>) =>
+  call.then(
+    () => undefined,
+    (error: unknown) => error as McpError,
+  );
+
 describe('known but unavailable', () => {
   let router: Awaited<ReturnType<typeof startTestRouter>>;
   let entry: string;
@@ -26,12 +32,6 @@ describe('known but unavailable', () => {
     });
   });
   afterAll(() => router?.stop());
-
-  const failure = (call: Promise<unknown>) =>
-    call.then(
-      () => undefined,
-      (error: unknown) => error as McpError,
-    );
 
   it('calls to a down upstream name it as unavailable, on the aggregate and on its own path', async () => {
     const aggregate = await connectClient(`${router.url}/mcp`);
@@ -60,6 +60,29 @@ describe('known but unavailable', () => {
       );
     } finally {
       await Promise.all([aggregate.close(), own.close()]);
+    }
+  });
+});
+
+describe('an HTTP upstream that dies', () => {
+  it('is known to be down after the first call that cannot reach it, not at the next health check', async () => {
+    const victim = await startEverythingHttp('streamableHttp');
+    const router = await startTestRouter({
+      mcpServers: {victim: {type: 'http', url: victim.url}},
+      router: {healthCheckSeconds: 600},
+    });
+    const {client, close} = await connectClient(`${router.url}/mcp`);
+    const state = async () =>
+      ((await (await fetch(`${router.url}/readyz`)).json()) as {upstreams: {state: string}[]}).upstreams[0]?.state;
+    try {
+      expect(await state()).toBe('ready');
+      await victim.stop();
+      const error = await failure(client.callTool({name: 'victim__echo', arguments: {message: 'x'}}));
+      expect(error?.message).toContain('Upstream "victim" is unavailable');
+      await expect.poll(state, {timeout: 5000}).toBe('down');
+    } finally {
+      await close();
+      await router.stop();
     }
   });
 });
