@@ -92,14 +92,15 @@ export interface RunningRouter {
  */
 export async function startRouter(options: RouterCommandOptions, log?: Logger): Promise<RunningRouter> {
   const {config, text} = await loadRouterConfig(options.config);
-  const logger =
+  const root =
     log ??
     createLogger({
       destination: options.transport === 'stdio' ? 2 : 1,
       ...(options.logLevel && {level: options.logLevel}),
     });
+  const logger = root.child({component: 'router'});
   const metrics = new RouterMetrics({processMetrics: true});
-  const router = new Router(config, {log: logger, metrics});
+  const router = new Router(config, {log: logger, auditLog: root.child({component: 'audit'}), metrics});
   const reloader = new ConfigReloader({file: options.config, router, log: logger, metrics, text});
   reloader.start();
   const graceMs = () => router.options.shutdownGraceSeconds * 1000;

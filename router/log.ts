@@ -16,7 +16,8 @@ function censor(value: unknown, path: string[]): unknown {
 }
 
 /**
- * The router's logger: pino JSON lines. In `--transport stdio` mode stdout carries MCP, so logs go to stderr (fd 2).
+ * The router's root logger: pino JSON lines, without a `component`; the router logs through its child
+ * `component: "router"` and audit lines go through `component: "audit"`, so that each line names its component once. In `--transport stdio` mode stdout carries MCP, so logs go to stderr (fd 2).
  * Header values and env values are redacted wherever they are logged, and the userinfo of a `url` field; free text
  * (error messages, an upstream's stderr) is redacted where it is logged, by `redact` in `router/upstream/redact.ts`.
  */
@@ -25,7 +26,7 @@ export function createLogger(options: {level?: string; destination?: LogDestinat
   return pino(
     {
       level: options.level ?? process.env.LOG_LEVEL ?? 'info',
-      base: {component: 'router'},
+      base: {},
       redact: {paths: REDACTED_PATHS, censor},
     },
     typeof destination === 'number' ? pino.destination({fd: destination, sync: false}) : destination,

@@ -56,11 +56,12 @@ export class Router implements SessionHost, UpstreamEvents {
   #draining = false;
   #started: Promise<void> | undefined;
 
-  constructor(config: RouterConfig, deps: {log: Logger; metrics?: RouterMetrics}) {
+  /** `auditLog`: where audit lines go (default: a child of `log` with `component: "audit"`). */
+  constructor(config: RouterConfig, deps: {log: Logger; auditLog?: Logger; metrics?: RouterMetrics}) {
     this.#config = config;
     this.log = deps.log;
     this.metrics = deps.metrics ?? new RouterMetrics();
-    this.audit = auditLogger(this.log);
+    this.audit = auditLogger(deps.auditLog ?? this.log.child({component: 'audit'}));
     this.#applyTrust(undefined, config);
     for (const upstream of config.upstreams) this.#upstreams.set(upstream.name, this.#newUpstream(upstream));
   }

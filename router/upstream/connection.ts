@@ -28,6 +28,7 @@ export interface Message {
 
 export interface ConnectionOptions {
   config: UpstreamConfig;
+  /** The upstream's logger (its lines already carry `upstream`). */
   log: Logger;
   clientInfo: Implementation;
   /** Declared to the upstream; for perSession connections, the downstream client's own capabilities. */
@@ -95,8 +96,7 @@ export class UpstreamConnection {
     this.#client.onclose = () => {
       if (!this.#closing) options.onLost('the connection closed');
     };
-    this.#client.onerror = (error) =>
-      options.log.debug({upstream: config.name, err: this.#describe(error)}, 'Upstream reported');
+    this.#client.onerror = (error) => options.log.debug({err: this.#describe(error)}, 'Upstream reported');
   }
 
   /**
@@ -332,7 +332,7 @@ export class UpstreamConnection {
     const refresh = kinds[notification.method];
     if (refresh) {
       await this.refreshCatalog(refresh).catch((error) =>
-        this.#options.log.warn({upstream: this.name, err: this.#describe(error)}, 'Failed to refresh the catalog'),
+        this.#options.log.warn({err: this.#describe(error)}, 'Failed to refresh the catalog'),
       );
     }
     this.#options.onNotification({

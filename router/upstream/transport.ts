@@ -44,7 +44,7 @@ export function createClientTransport(
       );
       const secrets = secretsOf(config);
       createInterface({input: transport.stderr}).on('line', (line) =>
-        log.info({upstream: config.name, stream: 'stderr'}, redact(line, secrets)),
+        log.info({stream: 'stderr'}, redact(line, secrets)),
       );
       return transport;
     }

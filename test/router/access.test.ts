@@ -207,6 +207,12 @@ describe('audit log', () => {
       await close();
     }
     const audit = captured.lines().filter((line) => line.component === 'audit');
+    const rawAudit = captured
+      .text()
+      .split('\n')
+      .filter((line) => line.includes('"Routed request"'));
+    expect(rawAudit.length).toBeGreaterThan(0);
+    expect(rawAudit.every((line) => line.split('"component"').length === 2)).toBe(true);
     expect(audit.every((line) => line.msg === 'Routed request')).toBe(true);
     const echo = audit.filter((line) => line.name === 'everything__echo' && line.principal === 'ci-bot').at(-1);
     expect(echo).toMatchObject({

@@ -84,7 +84,7 @@ export function capturedLogger(level = 'debug'): {log: Logger; lines(): Record<s
   });
   const text = () => chunks.join('');
   return {
-    log: pino({level, base: {component: 'router'}}, stream),
+    log: pino({level, base: {}}, stream),
     text,
     lines: () =>
       text()
