@@ -105,6 +105,29 @@ export const TimeoutsSchema = z
   })
   .describe('Timeouts of calls to this upstream.');
 
+export const CircuitBreakerSchema = z
+  .object({
+    consecutiveFailures: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe(
+        'Calls in a row that fail to reach the upstream (or time out) before the circuit opens. Router default: 5.',
+      ),
+    halfOpenAfterSeconds: z
+      .number()
+      .positive()
+      .max(86400)
+      .optional()
+      .describe('Seconds an open circuit fails calls at once before a trial call. Router default: 30.'),
+  })
+  .describe(
+    "The upstream's circuit breaker: while open, calls fail at once with an error naming the upstream and when it is " +
+      'tried again.',
+  );
+
 export const McpUpstreamSpecSchema = withCel(
   z
     .object({
@@ -127,6 +150,7 @@ export const McpUpstreamSpecSchema = withCel(
             'per router pod (default for stdio).',
         ),
       timeouts: TimeoutsSchema.optional(),
+      circuitBreaker: CircuitBreakerSchema.optional(),
     })
     .describe('How to reach the upstream MCP server and what of it to expose. Set exactly one of stdio or http.'),
   [{rule: 'has(self.stdio) != has(self.http)', message: 'set exactly one of stdio or http'}],

@@ -202,6 +202,7 @@ function renderServer(
     ...(spec.tools && {tools: escapeStrings(spec.tools)}),
     ...(spec.session && {session: spec.session}),
     ...(spec.timeouts && Object.keys(spec.timeouts).length > 0 && {timeouts: spec.timeouts}),
+    ...(spec.circuitBreaker && Object.keys(spec.circuitBreaker).length > 0 && {circuitBreaker: spec.circuitBreaker}),
   };
   const valueOf = (kind: 'ENV' | 'HEADER', item: {name: string; value?: string; valueFrom?: ValueSource}) => {
     if (item.valueFrom === undefined) return escapeLiteral(item.value ?? '');

@@ -33,6 +33,7 @@ const memory = upstream('memory', {
   http: {serviceRef: {name: 'memory-mcp', port: 8080}, transport: 'sse'},
   tools: {include: ['read_*']},
   timeouts: {callSeconds: 30},
+  circuitBreaker: {consecutiveFailures: 3},
 });
 const tokenEnv = upstream('fs', {
   stdio: {
@@ -77,6 +78,7 @@ describe('renderRouter', () => {
           prefix: 'memory',
           tools: {include: ['read_*']},
           timeouts: {callSeconds: 30},
+          circuitBreaker: {consecutiveFailures: 3},
         },
       },
     ],
