@@ -84,6 +84,8 @@ export class Router implements SessionHost, UpstreamEvents {
     if (JSON.stringify(previous?.router.auth) !== JSON.stringify(auth))
       this.#authenticator = auth && new Authenticator(auth);
     this.#policy = auth && new AccessPolicy(access ?? []);
+    if (auth && !access?.length)
+      this.log.warn('Configured auth without access rules: every principal is refused (403) until a rule names it');
   }
 
   /** Verifies requests' credentials; undefined when the config has no `auth` (every client is anonymous). */

@@ -1,6 +1,13 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {serverEntry} from '../support/mcp-servers.js';
-import {capturedLogger, connectClient, INITIALIZE, MCP_HEADERS, startLoggedRouter} from '../support/router.js';
+import {
+  capturedLogger,
+  connectClient,
+  INITIALIZE,
+  MCP_HEADERS,
+  postInitialize,
+  startLoggedRouter,
+} from '../support/router.js';
 
 // Access rules through the real router: each principal (static bearer tokens here; JWTs in auth-jwt.test.ts) sees and
 // calls exactly what its rules grant, on /mcp, /mcp/{upstream} and /sse; a session belongs to whoever opened it; every
@@ -233,5 +240,26 @@ describe('audit log', () => {
 
   it('never writes a token', () => {
     for (const token of Object.values(TOKENS)) expect(captured.text()).not.toContain(token);
+  });
+});
+
+describe('auth without access rules', () => {
+  it('starts, warns that every principal is refused, and refuses them with 403', async () => {
+    const log = capturedLogger('warn');
+    const lonely = await startLoggedRouter(
+      {
+        mcpServers: {everything: everything()},
+        router: {auth: {bearerTokens: [{principal: 'ci-bot', token: TOKENS['ci-bot']}]}},
+      },
+      log.log,
+    );
+    try {
+      expect(log.lines().map((line) => line.msg)).toContain(
+        'Configured auth without access rules: every principal is refused (403) until a rule names it',
+      );
+      expect((await postInitialize(`${lonely.url}/mcp`, as('ci-bot'))).status).toBe(403);
+    } finally {
+      await lonely.stop();
+    }
   });
 });
