@@ -46,11 +46,37 @@ const restricted = {
   seccompProfile: {type: 'RuntimeDefault'},
 };
 
-/** An HTTP upstream of its own: server-everything over Streamable HTTP, as a Deployment and a Service. */
+const TOKEN_VALUE = TOKEN.replace(/^Bearer /, '');
+
+/**
+ * An HTTP upstream of its own that only answers with the Secret's token: a router (from the same image) in front of
+ * server-everything, with a static bearer token from the Secret, as a Deployment and a Service. The router under test
+ * reaches it at `/mcp/everything`, names unchanged, sending the Secret-backed header.
+ */
 const remoteUpstream = {
   apiVersion: 'v1',
   kind: 'List',
   items: [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 'remote-token'},
+      stringData: {authorization: TOKEN, token: TOKEN_VALUE},
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {name: 'remote-config'},
+      data: {
+        'router.json': JSON.stringify({
+          mcpServers: {everything: {command: 'node', args: [EVERYTHING, 'stdio']}},
+          router: {
+            auth: {bearerTokens: [{principal: 'e2e-router', token: '${REMOTE_TOKEN}'}]},
+            access: [{principals: ['e2e-router']}],
+          },
+        }),
+      },
+    },
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -62,15 +88,24 @@ const remoteUpstream = {
           spec: {
             containers: [
               {
-                name: 'everything',
+                name: 'router',
                 image: testServersImage,
                 imagePullPolicy: 'Never',
-                command: ['node', EVERYTHING, 'streamableHttp'],
-                env: [{name: 'PORT', value: '3001'}],
+                command: ['kube-mcp-router'],
+                args: ['router', '--config', '/etc/remote/router.json', '--host', '0.0.0.0', '--port', '3001'],
+                env: [{name: 'REMOTE_TOKEN', valueFrom: {secretKeyRef: {name: 'remote-token', key: 'token'}}}],
                 ports: [{containerPort: 3001}],
-                readinessProbe: {tcpSocket: {port: 3001}, periodSeconds: 1},
+                readinessProbe: {httpGet: {path: '/readyz', port: 3001}, periodSeconds: 1},
+                volumeMounts: [
+                  {name: 'config', mountPath: '/etc/remote', readOnly: true},
+                  {name: 'tmp', mountPath: '/tmp'},
+                ],
                 securityContext: restricted,
               },
+            ],
+            volumes: [
+              {name: 'config', configMap: {name: 'remote-config'}},
+              {name: 'tmp', emptyDir: {}},
             ],
           },
         },
@@ -86,11 +121,6 @@ const remoteUpstream = {
 };
 
 const resources = (namespace: string, domain: string) => `
-apiVersion: v1
-kind: Secret
-metadata: {name: remote-token}
-stringData: {authorization: '${TOKEN}'}
----
 apiVersion: mcprouter.dev/v1alpha1
 kind: McpUpstream
 metadata: {name: everything, labels: {team: e2e}}
@@ -108,7 +138,7 @@ kind: McpUpstream
 metadata: {name: remote, labels: {team: e2e}}
 spec:
   http:
-    url: http://remote.${namespace}.svc.${domain}/mcp
+    url: http://remote.${namespace}.svc.${domain}/mcp/everything
     transport: streamableHttp
     headers:
       - name: Authorization
@@ -147,6 +177,21 @@ describe('the chart, the operator and router pods on a real node', () => {
       180_000,
     );
 
+  /**
+   * Waits until the Service answers /readyz from this machine: kube-proxy programs a Service's new endpoints a moment
+   * after the pods turn Ready, and a connection opened in between goes nowhere.
+   */
+  const serviceAnswers = () =>
+    waitFor(
+      'the Service to answer',
+      () =>
+        fetch(`${url}/readyz`, {signal: AbortSignal.timeout(2_000)}).then(
+          (response) => response.ok,
+          () => false,
+        ),
+      120_000,
+    );
+
   beforeAll(async () => {
     await ensureHelm(cluster());
     namespace = await createNamespace(cluster(), 'e2e', {'pod-security.kubernetes.io/enforce': 'restricted'});
@@ -173,6 +218,7 @@ describe('the chart, the operator and router pods on a real node', () => {
     await readyRouterPods(2);
     const service = await getJson(cluster(), ['service', 'e2e', '-n', namespace]);
     url = `http://${service.spec.clusterIP}:${service.spec.ports[0].port}`;
+    await serviceAnswers();
     session = await connectClient(`${url}/mcp`);
   }, 15 * 60_000);
 
@@ -200,6 +246,25 @@ describe('the chart, the operator and router pods on a real node', () => {
     expect(env).toContainEqual(
       expect.objectContaining({valueFrom: {secretKeyRef: expect.objectContaining({name: 'remote-token'})}}),
     );
+  });
+
+  it('sends the Secret-backed header to the HTTP upstream, which refuses a call without it', async () => {
+    const remote = await getJson(cluster(), ['service', 'remote', '-n', namespace]);
+    const initialize = (headers: Record<string, string>) =>
+      fetch(`http://${remote.spec.clusterIP}/mcp/everything`, {
+        method: 'POST',
+        headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers},
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {protocolVersion: '2025-06-18', capabilities: {}, clientInfo: {name: 'e2e', version: '1'}},
+        }),
+      });
+    expect((await initialize({})).status).toBe(401);
+    expect((await initialize({authorization: TOKEN})).status).toBe(200);
+    const echo = await session.client.callTool({name: 'remote__echo', arguments: {message: 'with the token'}});
+    expect(echo.content).toEqual([{type: 'text', text: 'Echo: with the token'}]);
   });
 
   it('serves every upstream, aggregated, through the ClusterIP Service over Streamable HTTP and SSE', async () => {
@@ -352,6 +417,61 @@ describe('the chart, the operator and router pods on a real node', () => {
       }
     }
     await readyRouterPods(2);
+  });
+
+  it('rolls the Deployment to a new image, and the old pods drain on SIGTERM', async () => {
+    const rolled = `${testServersImage}-rolled`;
+    const {ctr, containerdAddress} = cluster().node;
+    // As a new release would arrive: the same image under a new name (execFile rejects when ctr fails).
+    await promisify(execFile)(ctr, [
+      '--address',
+      containerdAddress,
+      '-n',
+      'k8s.io',
+      'images',
+      'tag',
+      '--force',
+      testServersImage,
+      rolled,
+    ]);
+    const old = await routerPods();
+    const logs = old.map((pod: any) =>
+      promisify(execFile)(join(cluster().binDir, 'kubectl'), ['logs', '-f', '-n', namespace, pod.metadata.name], {
+        env: cluster().env,
+        timeout: 180_000,
+      }),
+    );
+    await kc(cluster(), [
+      'patch',
+      'mcprouter',
+      'e2e',
+      '-n',
+      namespace,
+      '--type',
+      'merge',
+      '-p',
+      JSON.stringify({spec: {image: rolled}}),
+    ]);
+    await kc(cluster(), ['rollout', 'status', '-n', namespace, 'deployment/e2e', '--timeout=180s']);
+    const pods = await readyRouterPods(2);
+    expect(pods.map((pod: any) => pod.spec.containers[0].image)).toEqual([rolled, rolled]);
+    expect(pods.map((pod: any) => pod.metadata.uid)).not.toContain(old[0].metadata.uid);
+    for (const output of await Promise.all(logs)) {
+      const stopping = String(output.stdout)
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as {msg?: string; signal?: string})
+        .find((line) => line.msg === 'Stopping');
+      expect(stopping).toMatchObject({signal: 'SIGTERM'});
+    }
+    await serviceAnswers();
+    const fresh = await connectClient(`${url}/mcp`);
+    try {
+      const echo = await fresh.client.callTool({name: 'remote__echo', arguments: {message: 'after the roll'}});
+      expect(echo.content).toEqual([{type: 'text', text: 'Echo: after the roll'}]);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('upgrades the release with helm and keeps reconciling; uninstall keeps the CRDs', async () => {
