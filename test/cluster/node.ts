@@ -90,16 +90,21 @@ export function nodeUnavailableReason(): string | undefined {
 interface LockOwner {
   pid: number;
   stateDir: string;
+  /** `cluster:up` (a node that runs until `cluster:down`) or `test run` (one that ends with its run). */
+  kind: string;
 }
 
 function readLockOwner(): LockOwner | undefined {
   const pid = readPid(join(lockDir, 'pid'));
   if (pid === undefined) return undefined;
-  try {
-    return {pid, stateDir: readFileSync(join(lockDir, 'state-dir'), 'utf8').trim()};
-  } catch {
-    return {pid, stateDir: ''};
-  }
+  const read = (file: string) => {
+    try {
+      return readFileSync(join(lockDir, file), 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  return {pid, stateDir: read('state-dir'), kind: read('kind')};
 }
 
 /**
@@ -117,6 +122,7 @@ async function acquireNodeLock(owner: LockOwner, waitMs: number, log: Log): Prom
     try {
       mkdirSync(lockDir);
       writeFileSync(join(lockDir, 'state-dir'), owner.stateDir);
+      writeFileSync(join(lockDir, 'kind'), owner.kind);
       writeFileSync(join(lockDir, 'pid'), String(owner.pid));
       return;
     } catch (error) {
@@ -138,10 +144,11 @@ async function acquireNodeLock(owner: LockOwner, waitMs: number, log: Log): Prom
       if (!readLockOwner()) rmSync(lockDir, {recursive: true, force: true});
       continue;
     }
-    if (Date.now() > deadline) {
+    // A cluster:up node runs until someone stops it: waiting for it would only waste the wait.
+    if (Date.now() > deadline || holder.kind === 'cluster:up') {
       throw new ControlPlaneUnavailableError(
         `This machine's one node is in use by process ${holder.pid} (state in ${holder.stateDir}); only one kubelet ` +
-          'may run per machine. Stop it (`npm run cluster:down` in its checkout) or wait for its test run to end.',
+          `may run per machine. ${holder.kind === 'cluster:up' ? 'It was started by `npm run cluster:up`: stop it with `npm run cluster:down` in that checkout' : 'Wait for that test run to end'}.`,
       );
     }
     if (!announced) {
@@ -187,7 +194,11 @@ export async function startNodeCluster(options: StartNodeClusterOptions): Promis
   }
   await ensurePauseImage(log);
 
-  await acquireNodeLock({pid: options.ownerPid ?? process.pid, stateDir}, options.lockWaitMs ?? 0, log);
+  await acquireNodeLock(
+    {pid: options.ownerPid ?? process.pid, stateDir, kind: options.ownerPid === undefined ? 'cluster:up' : 'test run'},
+    options.lockWaitMs ?? 0,
+    log,
+  );
   try {
     await stopNodeCluster(stateDir, {log: () => {}, keepLock: true});
     rmSync(join(stateDir, 'node'), {recursive: true, force: true});
