@@ -34,7 +34,16 @@ const fs = require('node:fs');
 (async () => {
   const {address} = await dns.lookup('${host}');
   console.log('resolved ${host} to ' + address);
-  console.log('service answered: ' + await (await fetch('http://${host}/')).text());
+  // kube-proxy programs a new Service a moment after its pod turns Ready: try again until it answers.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      console.log('service answered: ' + await (await fetch('http://${host}/', {signal: AbortSignal.timeout(2000)})).text());
+      break;
+    } catch (error) {
+      if (attempt === 30) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
   const ca = fs.readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/ca.crt');
   const version = await new Promise((resolve, reject) =>
     https.get('https://kubernetes.default.svc/version', {ca}, (res) => {
