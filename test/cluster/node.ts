@@ -33,10 +33,9 @@ import {
   startControlPlane,
   stopControlPlane,
 } from './control-plane.js';
-import {type HostRecord, differences, readHostRecord, recordHost, undoHost, writeHostRecord} from './host-changes.js';
+import {readHostRecord, recordHost, undoHost, writeHostRecord} from './host-changes.js';
 import {ensurePauseImage, imageArchives, importImages, pauseImage} from './images.js';
-import {coreDnsUser, nodePkiPaths} from './pki.js';
-import {serviceClusterIpRange} from './pki.js';
+import {coreDnsUser, nodePkiPaths, serviceClusterIpRange} from './pki.js';
 
 /** The node's name, its bridge, the pod subnet on it and the bridge's address (gateway, API server, DNS, kubelet). */
 export const nodeNetwork = {
@@ -703,7 +702,7 @@ export async function stopNodeCluster(
   }
   if (state && byName('containerd').length > 0) removeContainers(state.node.ctr, state.node.containerdAddress, log);
   for (const {pid} of byName('containerd')) stopped.push(await stopProcess('containerd', pid));
-  await killShims(dir);
+  await killShims();
   stopped.push(...(await stopControlPlane(dir, {log: () => {}})));
   unmountUnder(join(machineDir, 'containerd'));
   rmSync(join(machineDir, 'containerd'), {recursive: true, force: true});
@@ -719,11 +718,6 @@ export async function stopNodeCluster(
   return stopped;
 }
 
-/** What is still changed on the machine compared with the record of the node in `stateDir` (for tests). */
-export function hostDifferences(record: HostRecord) {
-  return differences(record);
-}
-
 function removeContainers(ctr: string, address: string, log: Log): void {
   const ctrRun = (...args: string[]) =>
     spawnSync(ctr, ['--address', address, '-n', 'k8s.io', ...args], {encoding: 'utf8', timeout: 60_000});
@@ -735,9 +729,8 @@ function removeContainers(ctr: string, address: string, log: Log): void {
   if (tasks.length > 0) log(`Stopped ${tasks.length} containers`);
 }
 
-/** runc shims of this node's containerd outlive it; they are ours when their command line names its socket dir. */
-async function killShims(stateDir: string): Promise<void> {
-  void stateDir;
+/** runc shims outlive containerd; they are the node's when their command line names its socket folder. */
+async function killShims(): Promise<void> {
   for (const pid of procPids()) {
     const args = commandLine(pid);
     if (args && basename(args[0] ?? '') === 'containerd-shim-runc-v2' && args.some((a) => a.includes(machineDir))) {
