@@ -1,4 +1,6 @@
-import {spawn} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
+import {mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -54,6 +56,20 @@ const fs = require('node:fs');
   console.log('API server version: ' + version);
 })().catch((error) => { console.error(error); process.exit(1); });
 `;
+
+/** Runs one of the npm scripts' files (test/cluster/up.ts, down.ts) with `env` added. */
+function runScript(file: string, env: NodeJS.ProcessEnv): Promise<{code: number; stderr: string}> {
+  return new Promise((done) => {
+    const child = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), [file], {
+      cwd: repoRoot,
+      env: {...process.env, ...env},
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('close', (code) => done({code: code ?? 1, stderr}));
+  });
+}
 
 describe('the one-node cluster', () => {
   const cluster = useNodeCluster();
@@ -138,19 +154,24 @@ describe('the one-node cluster', () => {
     expect(await answer.text()).toBe('hello from hello');
   });
 
+  it("still takes images when `npm run cluster:down` stops a folder without a node (it once removed the running node's containerd socket)", async () => {
+    const other = mkdtempSync(join(tmpdir(), 'kube-mcp-router-no-node-'));
+    try {
+      const down = await runScript('test/cluster/down.ts', {KUBE_MCP_ROUTER_CLUSTER_DIR: other});
+      expect(down.code, down.stderr).toBe(0);
+    } finally {
+      rmSync(other, {recursive: true, force: true});
+    }
+    // What `npm run image` does to load images into the running node: a new connection to its containerd.
+    const {ctr, containerdAddress} = cluster().node;
+    const version = spawnSync(ctr, ['--address', containerdAddress, 'version'], {encoding: 'utf8'});
+    expect(version.status, version.stderr).toBe(0);
+  });
+
   it('is left as it is by a second `npm run cluster:up` on its folder', async () => {
     const dir = join(cluster().kubeconfig, '..');
     const before = readNodeClusterState(dir);
-    const up = await new Promise<{code: number; stderr: string}>((done) => {
-      const child = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['test/cluster/up.ts'], {
-        cwd: repoRoot,
-        env: {...process.env, KUBE_MCP_ROUTER_CLUSTER_DIR: dir},
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.on('close', (code) => done({code: code ?? 1, stderr}));
-    });
+    const up = await runScript('test/cluster/up.ts', {KUBE_MCP_ROUTER_CLUSTER_DIR: dir});
     expect(up.code, up.stderr).toBe(0);
     expect(up.stderr).toContain('already running');
     expect(readNodeClusterState(dir)?.node.processes).toEqual(before?.node.processes);

@@ -678,7 +678,8 @@ export async function isNodeClusterHealthy(stateDir: string): Promise<boolean> {
 /**
  * Stops the one-node cluster of `stateDir`: every container (through containerd), the node's programs, the control
  * plane; then undoes its changes to the machine as recorded in `<stateDir>/host.json`, and frees the machine's node.
- * Safe to call when nothing runs.
+ * Safe to call when nothing runs. What is machine-wide is only touched when `stateDir` holds the machine's node lock
+ * (or nobody does): stopping a folder without a node leaves another folder's running node alone.
  *
  * @returns the programs that were stopped.
  */
@@ -696,22 +697,29 @@ export async function stopNodeCluster(
     ownNodeProcess(pid, name, dir),
   );
   const byName = (name: NodeProgram) => all.filter((p) => p.name === name);
+  // What is machine-wide (containerd's socket and runtime folder, the shims, the recorded machine state) belongs to
+  // the node that holds the lock: a folder whose node is gone or never was (a control plane alone, an old test run)
+  // must not touch another running node's.
+  const holder = readLockOwner();
+  const ownsMachine = holder === undefined || holder.stateDir === dir;
   // The kubelet first, so that it restarts nothing; then every container, while containerd still runs.
   for (const name of ['kubelet', 'kube-proxy', 'kube-scheduler', 'coredns'] as const) {
     for (const {pid} of byName(name)) stopped.push(await stopProcess(name, pid));
   }
-  if (state && byName('containerd').length > 0) removeContainers(state.node.ctr, state.node.containerdAddress, log);
+  if (ownsMachine && state && byName('containerd').length > 0) {
+    removeContainers(state.node.ctr, state.node.containerdAddress, log);
+  }
   for (const {pid} of byName('containerd')) stopped.push(await stopProcess('containerd', pid));
-  await killShims();
+  if (ownsMachine) await killShims();
   stopped.push(...(await stopControlPlane(dir, {log: () => {}})));
-  unmountUnder(join(machineDir, 'containerd'));
-  rmSync(join(machineDir, 'containerd'), {recursive: true, force: true});
+  if (ownsMachine) {
+    unmountUnder(join(machineDir, 'containerd'));
+    rmSync(join(machineDir, 'containerd'), {recursive: true, force: true});
+  }
   unmountUnder(join(dir, 'node'));
   const record = readHostRecord(join(dir, 'host.json'));
-  if (record) {
-    undoHost(record, log);
-    rmSync(join(dir, 'host.json'), {force: true});
-  }
+  if (record && ownsMachine) undoHost(record, log);
+  rmSync(join(dir, 'host.json'), {force: true});
   rmSync(join(dir, 'node.json'), {force: true});
   if (!options.keepLock) releaseNodeLock(dir);
   for (const name of stopped) log(`Stopped ${name}`);
