@@ -1,10 +1,10 @@
 import {spawn, spawnSync} from 'node:child_process';
 import {createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {homedir} from 'node:os';
-import {dirname, join, resolve} from 'node:path';
+import {basename, dirname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
-import {type Component, versions} from './versions.js';
+import {type Component, moduleFolders, versions} from './versions.js';
 
 /** Writes one line of progress for a person watching (stderr in the scripts, the test output in suites). */
 export type Log = (line: string) => void;
@@ -22,9 +22,14 @@ export const programs: Record<Component, readonly string[]> = {
   kubernetes: ['kube-apiserver', 'kube-controller-manager', 'kubectl'],
   etcd: ['etcd'],
   helm: ['helm'],
+  'kubernetes-node': ['kubelet', 'kube-proxy', 'kube-scheduler'],
+  containerd: ['containerd', 'containerd-shim-runc-v2', 'ctr'],
+  runc: ['runc'],
+  'cni-plugins': ['bridge', 'host-local', 'loopback', 'portmap'],
+  coredns: ['coredns'],
 };
 
-/** Where the Go modules of the components live: `test/cluster/go/<component>`. */
+/** Where the Go modules of the components live: `test/cluster/go/<module folder>` (see `moduleFolders`). */
 export const goModulesDir = join(dirname(fileURLToPath(import.meta.url)), 'go');
 
 /**
@@ -165,10 +170,20 @@ export async function buildComponent(component: Component, options: ResolveOptio
     );
     const started = Date.now();
     await goBuild({
-      cwd: join(goModulesDir, component),
-      args: ['build', '-v', '-trimpath', '-ldflags', ldflags(component), '-o', `${partial}/`, ...packages],
+      cwd: join(goModulesDir, moduleFolders[component]),
+      args: [
+        'build',
+        '-v',
+        '-trimpath',
+        ...buildTags(component),
+        '-ldflags',
+        ldflags(component),
+        '-o',
+        `${partial}/`,
+        ...packages,
+      ],
       logFile: join(partial, 'build.log'),
-      env,
+      env: {...env, ...goEnv[component]},
       heartbeat: (compiled) =>
         log(`... still building ${component} ${versions[component]}: ${since(started)}, ${compiled} packages compiled`),
     });
@@ -190,15 +205,41 @@ const buildDuration: Record<Component, string> = {
   kubernetes: 'This takes about 10 minutes on 2 idle cores, more on a busy machine',
   etcd: 'This takes 1-2 minutes',
   helm: 'This takes about 5 minutes',
+  'kubernetes-node': 'This takes 1-2 minutes after the control plane, about 10 on its own',
+  containerd: 'This takes about 5 minutes',
+  runc: 'This takes about 1 minute',
+  'cni-plugins': 'This takes about 1 minute',
+  coredns: 'This takes about 5 minutes',
 };
 
-/** The `tool` directives of a component's go.mod: the packages to build. */
+/**
+ * Environment of `go build` per component. runc needs cgo and libseccomp (Debian: `libseccomp-dev`) for the seccomp
+ * profiles of `RuntimeDefault`; the other node programs are pure Go.
+ */
+const goEnv: Partial<Record<Component, NodeJS.ProcessEnv>> = {
+  runc: {CGO_ENABLED: '1'},
+  containerd: {CGO_ENABLED: '0'},
+  'cni-plugins': {CGO_ENABLED: '0'},
+  coredns: {CGO_ENABLED: '0'},
+};
+
+/** Build tags, as the projects' own Makefiles set them (containerd without the snapshotters that need C libraries). */
+function buildTags(component: Component): string[] {
+  if (component === 'runc') return ['-tags', 'seccomp urfave_cli_no_docs'];
+  if (component === 'containerd') return ['-tags', 'no_btrfs no_devmapper no_zfs'];
+  return [];
+}
+
+/**
+ * The `tool` directives of a component's go.mod that build its programs: the packages to build. Components that share
+ * a module (the control plane's and the node's Kubernetes programs) each take the tools named like their programs.
+ */
 export function toolPackages(component: Component): string[] {
-  const goMod = readFileSync(join(goModulesDir, component, 'go.mod'), 'utf8');
+  const goMod = readFileSync(join(goModulesDir, moduleFolders[component], 'go.mod'), 'utf8');
   const block = /^tool\s*\(([^)]*)\)/m.exec(goMod)?.[1];
   const single = [...goMod.matchAll(/^tool\s+([^\s(]+)\s*$/gm)].map((match) => match[1] ?? '');
   const listed = block ? block.split('\n').map((line) => line.replace(/\/\/.*$/, '').trim()) : [];
-  const tools = [...listed, ...single].filter(Boolean);
+  const tools = [...listed, ...single].filter((tool) => tool && programs[component].includes(basename(tool)));
   // The etcd module is its own main package (a tiny main around etcdmain).
   return tools.length > 0 ? tools : ['.'];
 }
@@ -207,7 +248,7 @@ export function toolPackages(component: Component): string[] {
 function ldflags(component: Component): string {
   const version = versions[component];
   const flags = ['-s', '-w'];
-  if (component === 'kubernetes') {
+  if (component === 'kubernetes' || component === 'kubernetes-node') {
     const [major, minor] = version.replace(/^v/, '').split('.');
     for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
       flags.push(
@@ -219,6 +260,12 @@ function ldflags(component: Component): string {
     }
   } else if (component === 'helm') {
     flags.push(`-X helm.sh/helm/v4/internal/version.version=${version}`);
+  } else if (component === 'containerd') {
+    flags.push(`-X github.com/containerd/containerd/v2/version.Version=${version}`);
+  } else if (component === 'runc') {
+    flags.push(`-X main.version=${version.replace(/^v/, '')}`);
+  } else if (component === 'cni-plugins') {
+    flags.push(`-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=${version}`);
   }
   return flags.join(' ');
 }

@@ -1,6 +1,8 @@
 /**
  * `npm run cluster:build`: builds (or finds in the cache) the pinned etcd, kube-apiserver, kube-controller-manager,
- * kubectl and helm, and prints where they are. Honours KUBEBUILDER_ASSETS: with it set, only helm is built.
+ * kubectl and helm, and on Linux the node's programs (kubelet, kube-proxy, kube-scheduler, containerd, runc, the CNI
+ * plugins, CoreDNS) and the pause image, and prints where they are. Honours KUBEBUILDER_ASSETS: with it set, the
+ * control plane is taken from there.
  */
 import {
   ControlPlaneUnavailableError,
@@ -9,18 +11,28 @@ import {
   ensureComponent,
   resolveControlPlaneBinaries,
 } from './binaries.js';
-import {versions} from './versions.js';
+import {ensurePauseImage} from './images.js';
+import {nodeComponents, versions} from './versions.js';
 
 const log = defaultLog;
 try {
   const started = Date.now();
-  log(`Pinned: Kubernetes ${versions.kubernetes}, etcd ${versions.etcd}, helm ${versions.helm}; cache ${cacheRoot()}`);
+  log(
+    `Pinned: ${Object.entries(versions)
+      .map(([component, version]) => `${component} ${version}`)
+      .join(', ')}; cache ${cacheRoot()}`,
+  );
   const binaries = await resolveControlPlaneBinaries({log});
   const helm = await ensureComponent('helm', {log});
-  for (const [name, path] of Object.entries({...binaries, helm: `${helm}/helm`})) {
+  const built: Record<string, string | undefined> = {...binaries, helm: `${helm}/helm`};
+  if (process.platform === 'linux') {
+    for (const component of nodeComponents) built[component] = await ensureComponent(component, {log});
+    built.pause = await ensurePauseImage(log);
+  }
+  for (const [name, path] of Object.entries(built)) {
     if (name !== 'source') log(`  ${name}: ${path ?? '(not available)'}`);
   }
-  log(`Ready in ${((Date.now() - started) / 1000).toFixed(0)}s (from ${binaries.source}).`);
+  log(`Ready in ${((Date.now() - started) / 1000).toFixed(0)}s (control plane from ${binaries.source}).`);
 } catch (error) {
   if (!(error instanceof ControlPlaneUnavailableError)) throw error;
   log(error.message);

@@ -24,7 +24,7 @@ import {
   isFile,
   sleep,
 } from './binaries.js';
-import {type Pki, createPki, frontProxyClientName, serviceClusterIpRange} from './pki.js';
+import {type Pki, createNodePki, createPki, frontProxyClientName, serviceClusterIpRange} from './pki.js';
 
 /** What a running control plane is, as recorded in `<stateDir>/state.json` once it is ready. */
 export interface ControlPlaneState {
@@ -51,6 +51,12 @@ export interface StartOptions {
   binaries: ControlPlaneBinaries;
   /** kube-apiserver's port when it is free; else, or when absent, a free port is taken. */
   preferredApiserverPort?: number;
+  /**
+   * For a cluster with a node: the node's name and the address (on the node's bridge) that kube-apiserver binds and
+   * advertises instead of 127.0.0.1, so that pods reach it through the `kubernetes` Service. The node's certificates
+   * are made too, and the API server reaches the kubelet by that address with a client certificate.
+   */
+  node?: {name: string; address: string};
   /** How long to wait for /readyz (ms). Default 180 s. */
   readyTimeoutMs?: number;
   log?: Log;
@@ -92,11 +98,13 @@ async function startOnce(options: StartOptions): Promise<ControlPlaneState> {
   }
   const logsDir = join(stateDir, 'logs');
   mkdirSync(logsDir, {recursive: true});
-  const pki = await createPki(join(stateDir, 'pki'));
+  const pki = await createPki(join(stateDir, 'pki'), {apiserverAddresses: options.node ? [options.node.address] : []});
+  const nodePki = options.node ? await createNodePki(pki, options.node.name, options.node.address) : undefined;
 
   const [etcdPort, etcdPeerPort, managerPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const apiserverPort = await freePort(options.preferredApiserverPort);
-  const server = `https://127.0.0.1:${apiserverPort}`;
+  const apiserverAddress = options.node?.address ?? '127.0.0.1';
+  const server = `https://${apiserverAddress}:${apiserverPort}`;
   const kubeconfig = join(stateDir, 'kubeconfig');
   writeFileSync(kubeconfig, kubeconfigYaml(server, pki, pki.adminCert, pki.adminKey), {mode: 0o600});
   const managerKubeconfig = join(stateDir, 'pki', 'controller-manager.kubeconfig');
@@ -140,8 +148,8 @@ async function startOnce(options: StartOptions): Promise<ControlPlaneState> {
   log(`Starting kube-apiserver on ${server}`);
   const apiserver = launch('kube-apiserver', binaries.kubeApiserver, logsDir, [
     `--etcd-servers=${etcdUrl}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${apiserverAddress}`,
+    `--advertise-address=${apiserverAddress}`,
     `--secure-port=${apiserverPort}`,
     `--cert-dir=${pki.dir}`,
     `--tls-cert-file=${pki.apiserverCert}`,
@@ -162,7 +170,18 @@ async function startOnce(options: StartOptions): Promise<ControlPlaneState> {
     `--proxy-client-cert-file=${pki.frontProxyClientCert}`,
     `--proxy-client-key-file=${pki.frontProxyClientKey}`,
     '--allow-privileged=true',
-    '--endpoint-reconciler-type=none',
+    // A loopback address may not be an Endpoints address: without a node nothing needs the `kubernetes` Service's
+    // endpoints; with one, they name the bridge address so that pods (the operator among them) reach the API server.
+    `--endpoint-reconciler-type=${nodePki ? 'lease' : 'none'}`,
+    ...(nodePki
+      ? [
+          `--kubelet-client-certificate=${nodePki.apiserverKubeletClientCert}`,
+          `--kubelet-client-key=${nodePki.apiserverKubeletClientKey}`,
+          `--kubelet-certificate-authority=${pki.caCert}`,
+          // The node has no DNS name this machine resolves.
+          '--kubelet-preferred-address-types=InternalIP',
+        ]
+      : []),
     '--profiling=false',
   ]);
   started.push(apiserver);
@@ -444,7 +463,7 @@ export async function freePort(preferred?: number): Promise<number> {
   return listen(0);
 }
 
-function kubeconfigYaml(server: string, pki: Pki, cert: string, key: string): string {
+export function kubeconfigYaml(server: string, pki: Pki, cert: string, key: string): string {
   const b64 = (file: string) => readFileSync(file).toString('base64');
   return [
     'apiVersion: v1',

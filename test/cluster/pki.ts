@@ -45,7 +45,7 @@ export const frontProxyClientName = 'front-proxy-client';
  *
  * @throws ControlPlaneUnavailableError when `openssl` is missing or fails.
  */
-export async function createPki(dir: string): Promise<Pki> {
+export async function createPki(dir: string, options: {apiserverAddresses?: string[]} = {}): Promise<Pki> {
   mkdirSync(dir, {recursive: true, mode: 0o700});
   const file = (name: string) => join(dir, name);
   const pki: Pki = {
@@ -109,6 +109,7 @@ export async function createPki(dir: string): Promise<Pki> {
     'DNS:kubernetes.default.svc.cluster.local',
     'IP:127.0.0.1',
     `IP:${kubernetesServiceIp}`,
+    ...(options.apiserverAddresses ?? []).map((address) => `IP:${address}`),
   ];
   await Promise.all([
     sign(pki, 'apiserver', pki.apiserverKey, pki.apiserverCert, {CN: 'kube-apiserver'}, 'serverAuth', serverNames),
@@ -140,6 +141,97 @@ export async function createPki(dir: string): Promise<Pki> {
     ),
   ]);
   return pki;
+}
+
+/** The certificates and keys of a node and its programs, signed by the control plane's CA. */
+export interface NodePki {
+  /** kubelet's client certificate: user `system:node:<node>`, group `system:nodes`. */
+  kubeletCert: string;
+  kubeletKey: string;
+  /** kubelet's serving certificate, for the node's address and name. */
+  kubeletServingCert: string;
+  kubeletServingKey: string;
+  /** What kube-apiserver presents to kubelets (logs, exec, port-forward): group system:masters. */
+  apiserverKubeletClientCert: string;
+  apiserverKubeletClientKey: string;
+  /** kube-scheduler (user system:kube-scheduler) and kube-proxy (user system:kube-proxy), bound by bootstrap RBAC. */
+  schedulerCert: string;
+  schedulerKey: string;
+  proxyCert: string;
+  proxyKey: string;
+  /** CoreDNS: user {@link coreDnsUser}, granted reads of Services, EndpointSlices, Pods and Namespaces. */
+  coreDnsCert: string;
+  coreDnsKey: string;
+}
+
+/** The user CoreDNS authenticates as. */
+export const coreDnsUser = 'kube-mcp-router:coredns';
+
+/**
+ * Adds the certificates of a node named `nodeName` at `address` to a PKI made by {@link createPki}.
+ *
+ * @throws ControlPlaneUnavailableError when `openssl` is missing or fails.
+ */
+/** The files of a node's certificates and keys in the PKI folder `dir`. */
+export function nodePkiPaths(dir: string): NodePki {
+  const file = (name: string) => join(dir, name);
+  return {
+    kubeletCert: file('kubelet.crt'),
+    kubeletKey: file('kubelet.key'),
+    kubeletServingCert: file('kubelet-serving.crt'),
+    kubeletServingKey: file('kubelet-serving.key'),
+    apiserverKubeletClientCert: file('apiserver-kubelet-client.crt'),
+    apiserverKubeletClientKey: file('apiserver-kubelet-client.key'),
+    schedulerCert: file('scheduler.crt'),
+    schedulerKey: file('scheduler.key'),
+    proxyCert: file('kube-proxy.crt'),
+    proxyKey: file('kube-proxy.key'),
+    coreDnsCert: file('coredns.crt'),
+    coreDnsKey: file('coredns.key'),
+  };
+}
+
+export async function createNodePki(pki: Pki, nodeName: string, address: string): Promise<NodePki> {
+  const node = nodePkiPaths(pki.dir);
+
+  const pairs: [string, string, string, Record<string, string>, 'serverAuth' | 'clientAuth', string[]][] = [
+    [
+      'kubelet',
+      node.kubeletKey,
+      node.kubeletCert,
+      {CN: `system:node:${nodeName}`, O: 'system:nodes'},
+      'clientAuth',
+      [],
+    ],
+    [
+      'kubelet-serving',
+      node.kubeletServingKey,
+      node.kubeletServingCert,
+      {CN: nodeName},
+      'serverAuth',
+      [`DNS:${nodeName}`, `IP:${address}`],
+    ],
+    [
+      'apiserver-kubelet-client',
+      node.apiserverKubeletClientKey,
+      node.apiserverKubeletClientCert,
+      {CN: 'kube-apiserver-kubelet-client', O: 'system:masters'},
+      'clientAuth',
+      [],
+    ],
+    ['scheduler', node.schedulerKey, node.schedulerCert, {CN: 'system:kube-scheduler'}, 'clientAuth', []],
+    ['kube-proxy', node.proxyKey, node.proxyCert, {CN: 'system:kube-proxy'}, 'clientAuth', []],
+    ['coredns', node.coreDnsKey, node.coreDnsCert, {CN: coreDnsUser}, 'clientAuth', []],
+  ];
+  await Promise.all(
+    pairs.map(([, key]) =>
+      openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]),
+    ),
+  );
+  await Promise.all(
+    pairs.map(([name, key, cert, subject, usage, names]) => sign(pki, name, key, cert, subject, usage, names)),
+  );
+  return node;
 }
 
 async function sign(

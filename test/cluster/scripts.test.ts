@@ -32,7 +32,8 @@ const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 // The scripts a developer runs, in a folder of their own so that a developer's own `npm run cluster:up` is left alone.
 describe('npm run cluster:up / cluster:down', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kube-mcp-router-cluster-'));
-  const env = {...process.env, KUBE_MCP_ROUTER_CLUSTER_DIR: dir};
+  // The control plane alone: the machine's one node belongs to the node suites (test/cluster/node.test.ts).
+  const env = {...process.env, KUBE_MCP_ROUTER_CLUSTER_DIR: dir, KUBE_MCP_ROUTER_NODE: '0'};
   let unavailable: string | undefined;
 
   beforeAll(async () => {

@@ -12,6 +12,8 @@ import {
   resolveControlPlaneBinaries,
 } from './binaries.js';
 import {type ControlPlaneState, readControlPlaneState, startControlPlane, stopControlPlane} from './control-plane.js';
+import {type HostRecord, differences, readHostRecord} from './host-changes.js';
+import {type NodeClusterState, readNodeClusterState, startNodeCluster, stopNodeCluster} from './node.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -50,6 +52,7 @@ export function createTestRun(): string {
  * `<runDir>/plane/logs` until a later run reaps the folder.
  */
 export async function finishTestRun(runDir: string, log: Log): Promise<void> {
+  await finishTestNodeCluster(runDir, log);
   const planeDir = join(runDir, 'plane');
   if (!existsSync(planeDir)) {
     rmSync(runDir, {recursive: true, force: true});
@@ -78,6 +81,7 @@ export async function reapStaleTestRuns(log: Log): Promise<void> {
       continue;
     }
     await stopControlPlane(join(runDir, 'plane'), {log});
+    await stopNodeCluster(join(runDir, 'node-cluster'), {log});
     rmSync(runDir, {recursive: true, force: true});
   }
 }
@@ -108,4 +112,60 @@ export async function acquireTestControlPlane(runDir: string, log: Log): Promise
   } finally {
     release();
   }
+}
+
+/**
+ * The one-node cluster of this run (a control plane of its own on the node's bridge, plus the node), started by the
+ * first caller across all test workers and shared by the others; stopped by the run's teardown. The machine's node
+ * lock is held for the vitest main process, so another run on this machine waits for it (up to 30 minutes).
+ *
+ * @throws ControlPlaneUnavailableError with the reason (recorded, so that later callers fail at once).
+ */
+export async function acquireTestNodeCluster(runDir: string, log: Log): Promise<NodeClusterState> {
+  const dir = join(runDir, 'node-cluster');
+  const failureFile = join(runDir, 'node-failure.txt');
+  const release = await acquireLock(join(runDir, 'node-start.lock'), log, 'start of the node');
+  try {
+    const state = readNodeClusterState(dir);
+    if (state) return state;
+    if (existsSync(failureFile)) throw new ControlPlaneUnavailableError(readFileSync(failureFile, 'utf8'));
+    try {
+      return await startNodeCluster({
+        stateDir: dir,
+        ownerPid: readPid(join(runDir, 'owner.pid')),
+        lockWaitMs: 30 * 60_000,
+        log,
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      writeFileSync(failureFile, reason);
+      throw error instanceof ControlPlaneUnavailableError ? error : new ControlPlaneUnavailableError(reason);
+    }
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Stops this run's node, if one was started, and checks that the machine is as it was before the node: a change left
+ * behind fails the run.
+ *
+ * @throws Error naming what is still changed.
+ */
+async function finishTestNodeCluster(runDir: string, log: Log): Promise<void> {
+  const dir = join(runDir, 'node-cluster');
+  if (!existsSync(dir)) return;
+  const record: HostRecord | undefined = readHostRecord(join(dir, 'host.json'));
+  await stopNodeCluster(dir, {log});
+  for (const entry of ['etcd', 'pki', 'bin', 'kubeconfig', 'kube-controller-manager', 'node']) {
+    rmSync(join(dir, entry), {recursive: true, force: true});
+  }
+  if (!record) return;
+  const left = Object.entries(differences(record)).filter(([, items]) => items.length > 0);
+  if (left.length > 0) {
+    throw new Error(
+      `Stopping the node left the machine changed: ${left.map(([what, items]) => `${what}: ${items.join(', ')}`).join('; ')}`,
+    );
+  }
+  log("Stopped this run's node; the machine is as it was before.");
 }

@@ -1,46 +1,144 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- cluster objects are read as plain JSON */
+/**
+ * The whole product on a real one-node cluster (test/support/node.ts): the chart installed by helm with the project's
+ * own image, the operator running as a pod under the chart's ServiceAccount, router pods reconciled by it from custom
+ * resources, and MCP clients on this machine calling tools through the router's ClusterIP Service.
+ *
+ * Upstreams come from the test-servers image (pods cannot download anything): server-everything and server-memory as
+ * stdio children of the router, and server-everything over Streamable HTTP as a Deployment and Service of its own.
+ */
 import {execFile} from 'node:child_process';
 import {mkdtemp} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {promisify} from 'node:util';
+
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {startLocalPod, type LocalPod} from '../../scripts/local-pod.js';
-import {createNamespace, useCluster} from '../support/cluster.js';
-import {freePort, serverEntry, startEverythingHttp, type HttpMcpServer} from '../support/mcp-servers.js';
+
+import {CHART} from '../chart/helm.js';
+import {waitFor} from '../operator/support.js';
+import {ClusterUnavailableError, createNamespace, ensureHelm, helm, kubectl, type Cluster} from '../support/cluster.js';
+import {projectImage, testServersImage, useNodeCluster} from '../support/node.js';
 import {connectClient} from '../support/router.js';
-import {applyCrds, kc, spawnOperator, waitFor, type OperatorProcess} from '../operator/support.js';
 
-// The whole chain on the local control plane: CRs -> operator (a local process with the kubeconfig) -> ConfigMap and
-// Deployment -> a router started exactly as its pod would be -> MCP clients (the SDK, and the Inspector CLI).
 const TOKEN = 'Bearer e2e-secret-token-value';
+const RELEASE = 'kmr';
+const EVERYTHING = '/opt/mcp-servers/node_modules/@modelcontextprotocol/server-everything/dist/index.js';
+const MEMORY = '/opt/mcp-servers/node_modules/@modelcontextprotocol/server-memory/dist/index.js';
 
-describe('from custom resources to MCP clients', () => {
-  const cluster = useCluster();
-  let namespace: string;
-  let operator: OperatorProcess;
-  let remote: HttpMcpServer;
-  let pod: LocalPod;
-  let session: {client: Client; received: JSONRPCMessage[]; close(): Promise<void>};
+async function kc(cluster: Cluster, args: string[], input?: string): Promise<string> {
+  const result = await kubectl(cluster, args, input);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+  return result.stdout;
+}
 
-  const upstreams = (remoteUrl: string) => `
-apiVersion: v1
-kind: Secret
-metadata: {name: remote-token}
-stringData: {authorization: '${TOKEN}'}
----
+async function getJson(cluster: Cluster, args: string[]): Promise<any> {
+  return JSON.parse(await kc(cluster, ['get', ...args, '-o', 'json']));
+}
+
+const restricted = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: {drop: ['ALL']},
+  seccompProfile: {type: 'RuntimeDefault'},
+};
+
+const TOKEN_VALUE = TOKEN.replace(/^Bearer /, '');
+
+/**
+ * An HTTP upstream of its own that only answers with the Secret's token: a router (from the same image) in front of
+ * server-everything, with a static bearer token from the Secret, as a Deployment and a Service. The router under test
+ * reaches it at `/mcp/everything`, names unchanged, sending the Secret-backed header.
+ */
+const remoteUpstream = {
+  apiVersion: 'v1',
+  kind: 'List',
+  items: [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 'remote-token'},
+      stringData: {authorization: TOKEN, token: TOKEN_VALUE},
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {name: 'remote-config'},
+      data: {
+        'router.json': JSON.stringify({
+          mcpServers: {everything: {command: 'node', args: [EVERYTHING, 'stdio']}},
+          router: {
+            auth: {bearerTokens: [{principal: 'e2e-router', token: '${REMOTE_TOKEN}'}]},
+            access: [{principals: ['e2e-router']}],
+          },
+        }),
+      },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {name: 'remote'},
+      spec: {
+        selector: {matchLabels: {app: 'remote'}},
+        template: {
+          metadata: {labels: {app: 'remote'}},
+          spec: {
+            containers: [
+              {
+                name: 'router',
+                image: testServersImage,
+                imagePullPolicy: 'Never',
+                command: ['kube-mcp-router'],
+                args: ['router', '--config', '/etc/remote/router.json', '--host', '0.0.0.0', '--port', '3001'],
+                env: [{name: 'REMOTE_TOKEN', valueFrom: {secretKeyRef: {name: 'remote-token', key: 'token'}}}],
+                ports: [{containerPort: 3001}],
+                readinessProbe: {httpGet: {path: '/readyz', port: 3001}, periodSeconds: 1},
+                volumeMounts: [
+                  {name: 'config', mountPath: '/etc/remote', readOnly: true},
+                  {name: 'tmp', mountPath: '/tmp'},
+                ],
+                securityContext: restricted,
+              },
+            ],
+            volumes: [
+              {name: 'config', configMap: {name: 'remote-config'}},
+              {name: 'tmp', emptyDir: {}},
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {name: 'remote'},
+      spec: {selector: {app: 'remote'}, ports: [{port: 80, targetPort: 3001}]},
+    },
+  ],
+};
+
+const resources = (namespace: string, domain: string) => `
 apiVersion: mcprouter.dev/v1alpha1
 kind: McpUpstream
 metadata: {name: everything, labels: {team: e2e}}
 spec:
-  stdio: {command: '${process.execPath}', args: ['${serverEntry('server-everything')}', 'stdio']}
+  stdio: {command: node, args: ['${EVERYTHING}', 'stdio']}
+---
+apiVersion: mcprouter.dev/v1alpha1
+kind: McpUpstream
+metadata: {name: memory, labels: {team: e2e}}
+spec:
+  stdio: {command: node, args: ['${MEMORY}']}
 ---
 apiVersion: mcprouter.dev/v1alpha1
 kind: McpUpstream
 metadata: {name: remote, labels: {team: e2e}}
 spec:
   http:
-    url: ${remoteUrl}
+    url: http://remote.${namespace}.svc.${domain}/mcp/everything
     transport: streamableHttp
     headers:
       - name: Authorization
@@ -51,74 +149,136 @@ kind: McpRouter
 metadata: {name: e2e}
 spec:
   upstreamSelector: {matchLabels: {team: e2e}}
+  replicas: 2
+  image: ${testServersImage}
 `;
 
-  beforeAll(async () => {
-    namespace = await createNamespace(cluster(), 'e2e');
-    await applyCrds(cluster());
-    operator = await spawnOperator(cluster(), ['--namespace', namespace]);
-    remote = await startEverythingHttp('streamableHttp');
-    await kc(cluster(), ['apply', '-n', namespace, '-f', '-'], upstreams(remote.url));
-    await waitFor('the rendered ConfigMap with both upstreams', async () => {
-      const text = await kc(cluster(), [
-        'get',
-        'configmap',
-        'e2e-config',
-        '-n',
-        namespace,
-        '-o',
-        'jsonpath={.data.router\\.json}',
-      ]).catch(() => '');
-      return text.includes('"remote"') && text.includes('"everything"');
-    });
-    await waitFor('the Deployment', () =>
-      kc(cluster(), ['get', 'deployment', 'e2e', '-n', namespace]).then(
-        () => true,
-        () => false,
-      ),
+describe('the chart, the operator and router pods on a real node', () => {
+  const cluster = useNodeCluster();
+  let namespace: string;
+  let url: string;
+  let session: {client: Client; received: JSONRPCMessage[]; close(): Promise<void>};
+
+  const routerPods = async () =>
+    (await getJson(cluster(), ['pods', '-n', namespace, '-l', 'app.kubernetes.io/instance=e2e'])).items.filter(
+      (pod: any) => !pod.metadata.deletionTimestamp,
     );
-    pod = await startLocalPod({
-      kubectl: (args) => kc(cluster(), args),
+
+  const readyRouterPods = async (count: number) =>
+    waitFor(
+      `${count} router pods Ready`,
+      async () => {
+        const pods = await routerPods();
+        const ready = pods.filter((pod: any) =>
+          pod.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
+        );
+        return ready.length === count && pods.length === count ? ready : undefined;
+      },
+      180_000,
+    );
+
+  /**
+   * Waits until the Service answers /readyz from this machine: kube-proxy programs a Service's new endpoints a moment
+   * after the pods turn Ready, and a connection opened in between goes nowhere.
+   */
+  const serviceAnswers = () =>
+    waitFor(
+      'the Service to answer',
+      () =>
+        fetch(`${url}/readyz`, {signal: AbortSignal.timeout(2_000)}).then(
+          (response) => response.ok,
+          () => false,
+        ),
+      120_000,
+    );
+
+  beforeAll(async () => {
+    try {
+      cluster();
+    } catch (error) {
+      if (error instanceof ClusterUnavailableError) return; // useNodeCluster() reports and skips.
+      throw error;
+    }
+    await ensureHelm(cluster());
+    namespace = await createNamespace(cluster(), 'e2e', {'pod-security.kubernetes.io/enforce': 'restricted'});
+    const installed = await helm(cluster(), [
+      'install',
+      RELEASE,
+      CHART,
+      '-n',
       namespace,
-      name: 'e2e',
-      port: await freePort(),
-    });
-    session = await connectClient(`${pod.url}/mcp`);
-  }, 600_000);
+      '--set',
+      `image.repository=${projectImage.split(':')[0]}`,
+      '--set',
+      'image.tag=dev',
+      '--set',
+      'image.pullPolicy=Never',
+      '--wait',
+      '--timeout',
+      '180s',
+    ]);
+    expect(installed.code, installed.stderr).toBe(0);
+    await kc(cluster(), ['apply', '-n', namespace, '-f', '-'], JSON.stringify(remoteUpstream));
+    await kc(cluster(), ['rollout', 'status', '-n', namespace, 'deployment/remote', '--timeout=180s']);
+    await kc(cluster(), ['apply', '-n', namespace, '-f', '-'], resources(namespace, cluster().clusterDomain));
+    await readyRouterPods(2);
+    const service = await getJson(cluster(), ['service', 'e2e', '-n', namespace]);
+    url = `http://${service.spec.clusterIP}:${service.spec.ports[0].port}`;
+    await serviceAnswers();
+    session = await connectClient(`${url}/mcp`);
+  }, 15 * 60_000);
 
   afterAll(async () => {
-    await session?.close();
-    await pod?.stop();
-    await operator?.stop();
-    await remote?.stop();
-    if (namespace) await kc(cluster(), ['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
+    await session?.close().catch(() => undefined);
+    if (namespace) await kubectl(cluster(), ['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
   });
 
-  it('keeps the Secret out of the ConfigMap and passes it to the router as an env var', async () => {
+  it('runs the operator as a pod of the chart, under its ServiceAccount, from the local image', async () => {
+    const pods = (await getJson(cluster(), ['pods', '-n', namespace, '-l', `app.kubernetes.io/instance=${RELEASE}`]))
+      .items;
+    expect(pods).toHaveLength(1);
+    expect(pods[0].spec.serviceAccountName).toBe(`${RELEASE}-kube-mcp-router`);
+    expect(pods[0].spec.containers[0].image).toBe(projectImage);
+    expect(pods[0].status.containerStatuses[0].ready).toBe(true);
+    const router = await getJson(cluster(), ['mcprouter', 'e2e', '-n', namespace]);
+    expect(router.status.conditions).toContainEqual(expect.objectContaining({type: 'Ready', status: 'True'}));
+    expect(router.status.readyReplicas).toBe(2);
+  });
+
+  it('keeps the Secret out of the ConfigMap and passes it to the router pods as an env var', async () => {
     const configMap = await kc(cluster(), ['get', 'configmap', 'e2e-config', '-n', namespace, '-o', 'json']);
     expect(configMap).not.toContain('e2e-secret-token-value');
-    const env = JSON.parse(
-      await kc(cluster(), [
-        'get',
-        'deployment',
-        'e2e',
-        '-n',
-        namespace,
-        '-o',
-        'jsonpath={.spec.template.spec.containers[0].env}',
-      ]),
-    ) as {name: string; valueFrom?: {secretKeyRef?: {name: string}}}[];
+    const env = (await getJson(cluster(), ['deployment', 'e2e', '-n', namespace])).spec.template.spec.containers[0].env;
     expect(env).toContainEqual(
       expect.objectContaining({valueFrom: {secretKeyRef: expect.objectContaining({name: 'remote-token'})}}),
     );
   });
 
-  it('serves both upstreams, aggregated, over Streamable HTTP and SSE', async () => {
+  it('sends the Secret-backed header to the HTTP upstream, which refuses a call without it', async () => {
+    const remote = await getJson(cluster(), ['service', 'remote', '-n', namespace]);
+    const initialize = (headers: Record<string, string>) =>
+      fetch(`http://${remote.spec.clusterIP}/mcp/everything`, {
+        method: 'POST',
+        headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers},
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {protocolVersion: '2025-06-18', capabilities: {}, clientInfo: {name: 'e2e', version: '1'}},
+        }),
+      });
+    expect((await initialize({})).status).toBe(401);
+    expect((await initialize({authorization: TOKEN})).status).toBe(200);
+    const echo = await session.client.callTool({name: 'remote__echo', arguments: {message: 'with the token'}});
+    expect(echo.content).toEqual([{type: 'text', text: 'Echo: with the token'}]);
+  });
+
+  it('serves every upstream, aggregated, through the ClusterIP Service over Streamable HTTP and SSE', async () => {
     const names = (await session.client.listTools()).tools.map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['everything__echo', 'remote__echo']));
-    const echo = await session.client.callTool({name: 'remote__echo', arguments: {message: 'through the chain'}});
-    expect(echo.content).toEqual([{type: 'text', text: 'Echo: through the chain'}]);
-    const sse = await connectClient(`${pod.url}/sse`);
+    expect(names).toEqual(expect.arrayContaining(['everything__echo', 'remote__echo', 'memory__read_graph']));
+    const echo = await session.client.callTool({name: 'remote__echo', arguments: {message: 'through the pods'}});
+    expect(echo.content).toEqual([{type: 'text', text: 'Echo: through the pods'}]);
+    const sse = await connectClient(`${url}/sse`);
     try {
       const sum = await sse.client.callTool({name: 'everything__get-sum', arguments: {a: 20, b: 22}});
       expect(sum.content).toEqual([{type: 'text', text: 'The sum of 20 and 22 is 42.'}]);
@@ -131,7 +291,7 @@ spec:
     ['/mcp/remote', 'get-sum'],
     ['/sse/everything', 'get-sum'],
   ])('serves one upstream, names unchanged, on %s', async (path, tool) => {
-    const single = await connectClient(`${pod.url}${path}`);
+    const single = await connectClient(`${url}${path}`);
     try {
       expect((await single.client.listTools()).tools.map((t) => t.name)).toContain(tool);
       const sum = await single.client.callTool({name: tool, arguments: {a: 1, b: 2}});
@@ -144,15 +304,15 @@ spec:
   it('answers the Inspector CLI, an independent client, on /mcp and /sse', async () => {
     const inspector = async (args: string[]) => {
       const {stdout} = await promisify(execFile)('npx', ['--no-install', 'mcp-inspector', '--cli', ...args], {
-        env: {...process.env, HOME: await mkdtemp(`${tmpdir()}/inspector-`)},
+        env: {...process.env, HOME: await mkdtemp(join(tmpdir(), 'inspector-'))},
         timeout: 60_000,
       });
       return JSON.parse(stdout) as {tools?: {name: string}[]; content?: unknown[]};
     };
-    const listed = await inspector([`${pod.url}/mcp`, '--transport', 'http', '--method', 'tools/list']);
+    const listed = await inspector([`${url}/mcp`, '--transport', 'http', '--method', 'tools/list']);
     expect(listed.tools?.map((t) => t.name)).toEqual(expect.arrayContaining(['everything__echo', 'remote__echo']));
     const called = await inspector([
-      `${pod.url}/sse`,
+      `${url}/sse`,
       '--transport',
       'sse',
       '--method',
@@ -166,11 +326,16 @@ spec:
     expect(called.content).toEqual([{type: 'text', text: 'The sum of 2 and 3 is 5.'}]);
   });
 
-  it('applies an edited McpUpstream to the open session without a restart or a new pod template', async () => {
-    const template = () =>
-      kc(cluster(), ['get', 'deployment', 'e2e', '-n', namespace, '-o', 'jsonpath={.spec.template}']);
-    const before = await template();
-    const pid = pod.process.pid;
+  it('shows the router JSON log lines in `kubectl logs`', async () => {
+    const [pod] = await routerPods();
+    const logs = await kc(cluster(), ['logs', '-n', namespace, pod.metadata.name]);
+    const lines = logs.split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines.slice(0, 5)) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('applies an edited McpUpstream to the running pods and the open session, without a restart', async () => {
+    const before = (await routerPods()).map((pod: any) => pod.metadata.uid).sort();
     await kc(cluster(), [
       'patch',
       'mcpupstream',
@@ -182,15 +347,178 @@ spec:
       '-p',
       '{"spec":{"prefix":"ev"}}',
     ]);
-    await waitFor('the operator to render the new prefix', () => pod.syncConfig());
     await expect
-      .poll(async () => (await session.client.listTools()).tools.map((t) => t.name), {timeout: 20_000})
+      .poll(async () => (await session.client.listTools()).tools.map((t) => t.name), {
+        timeout: 120_000,
+        interval: 1_000,
+      })
       .toContain('ev__echo');
     expect(session.received.some((m) => 'method' in m && m.method === 'notifications/tools/list_changed')).toBe(true);
     const echo = await session.client.callTool({name: 'ev__echo', arguments: {message: 'renamed'}});
     expect(echo.content).toEqual([{type: 'text', text: 'Echo: renamed'}]);
-    expect(pod.process.pid).toBe(pid);
-    expect(pod.process.exitCode).toBeNull();
-    expect(await template()).toBe(before);
+    const after = await routerPods();
+    expect(after.map((pod: any) => pod.metadata.uid).sort()).toEqual(before);
+    expect(after.map((pod: any) => pod.status.containerStatuses[0].restartCount)).toEqual([0, 0]);
+  });
+
+  it('restarts a stdio upstream whose process was killed inside the pod', async () => {
+    const pods = await routerPods();
+    for (const pod of pods) {
+      // No ps in the image: find server-everything's stdio child through /proc and kill it (the bracket keeps the
+      // pattern from matching this shell's own command line).
+      await kc(cluster(), [
+        'exec',
+        '-n',
+        namespace,
+        pod.metadata.name,
+        '--',
+        'sh',
+        '-c',
+        `for d in /proc/[0-9]*; do if tr '\\0' ' ' < $d/cmdline 2>/dev/null | grep -q 'server-everything/dist/index[.]js stdio'; then kill -9 \${d#/proc/}; fi; done`,
+      ]);
+    }
+    await expect
+      .poll(
+        async () => {
+          const fresh = await connectClient(`${url}/mcp`);
+          try {
+            const sum = await fresh.client.callTool({name: 'ev__get-sum', arguments: {a: 4, b: 5}});
+            return sum.content;
+          } catch (error) {
+            return String(error);
+          } finally {
+            await fresh.close().catch(() => undefined);
+          }
+        },
+        {timeout: 60_000, interval: 1_000},
+      )
+      .toEqual([{type: 'text', text: 'The sum of 4 and 5 is 9.'}]);
+  });
+
+  it('keeps answering through the Service when a router pod is deleted', async () => {
+    const [first] = await routerPods();
+    await kc(cluster(), ['delete', 'pod', '-n', namespace, first.metadata.name, '--wait=false']);
+    // The deleted pod drains (503 to new sessions) while its endpoint is taken out of the Service; once the
+    // EndpointSlice no longer offers it as ready, every new session lands on the other pod.
+    await waitFor('the deleted pod to leave the Service', async () => {
+      const slices = await getJson(cluster(), [
+        'endpointslices',
+        '-n',
+        namespace,
+        '-l',
+        'kubernetes.io/service-name=e2e',
+      ]);
+      const offered = slices.items
+        .flatMap((slice: any) => slice.endpoints ?? [])
+        .filter((endpoint: any) => endpoint.conditions?.ready !== false);
+      return offered.every((endpoint: any) => endpoint.targetRef?.name !== first.metadata.name) || undefined;
+    });
+    for (let i = 0; i < 5; i++) {
+      const fresh = await connectClient(`${url}/mcp`);
+      try {
+        const echo = await fresh.client.callTool({name: 'remote__echo', arguments: {message: `call ${i}`}});
+        expect(echo.content).toEqual([{type: 'text', text: `Echo: call ${i}`}]);
+      } finally {
+        await fresh.close().catch(() => undefined);
+      }
+    }
+    await readyRouterPods(2);
+  });
+
+  it('rolls the Deployment to a new image, and the old pods drain on SIGTERM', async () => {
+    const rolled = `${testServersImage}-rolled`;
+    const {ctr, containerdAddress} = cluster().node;
+    // As a new release would arrive: the same image under a new name (execFile rejects when ctr fails).
+    await promisify(execFile)(ctr, [
+      '--address',
+      containerdAddress,
+      '-n',
+      'k8s.io',
+      'images',
+      'tag',
+      '--force',
+      testServersImage,
+      rolled,
+    ]);
+    const old = await routerPods();
+    const logs = old.map((pod: any) =>
+      promisify(execFile)(join(cluster().binDir, 'kubectl'), ['logs', '-f', '-n', namespace, pod.metadata.name], {
+        env: cluster().env,
+        timeout: 180_000,
+      }),
+    );
+    await kc(cluster(), [
+      'patch',
+      'mcprouter',
+      'e2e',
+      '-n',
+      namespace,
+      '--type',
+      'merge',
+      '-p',
+      JSON.stringify({spec: {image: rolled}}),
+    ]);
+    await kc(cluster(), ['rollout', 'status', '-n', namespace, 'deployment/e2e', '--timeout=180s']);
+    const pods = await readyRouterPods(2);
+    expect(pods.map((pod: any) => pod.spec.containers[0].image)).toEqual([rolled, rolled]);
+    expect(pods.map((pod: any) => pod.metadata.uid)).not.toContain(old[0].metadata.uid);
+    for (const output of await Promise.all(logs)) {
+      const stopping = String(output.stdout)
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as {msg?: string; signal?: string})
+        .find((line) => line.msg === 'Stopping');
+      expect(stopping).toMatchObject({signal: 'SIGTERM'});
+    }
+    await serviceAnswers();
+    const fresh = await connectClient(`${url}/mcp`);
+    try {
+      const echo = await fresh.client.callTool({name: 'remote__echo', arguments: {message: 'after the roll'}});
+      expect(echo.content).toEqual([{type: 'text', text: 'Echo: after the roll'}]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('upgrades the release with helm and keeps reconciling; uninstall keeps the CRDs', async () => {
+    const upgraded = await helm(cluster(), [
+      'upgrade',
+      RELEASE,
+      CHART,
+      '-n',
+      namespace,
+      '--reuse-values',
+      '--set',
+      'logLevel=debug',
+      '--wait',
+      '--timeout',
+      '180s',
+    ]);
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    const operator = (await getJson(cluster(), ['deployment', `${RELEASE}-kube-mcp-router`, '-n', namespace])).spec
+      .template.spec.containers[0].args;
+    expect(operator).toContain('--log-level=debug');
+    await kc(cluster(), [
+      'patch',
+      'mcprouter',
+      'e2e',
+      '-n',
+      namespace,
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"replicas":1}}',
+    ]);
+    await readyRouterPods(1);
+
+    const uninstalled = await helm(cluster(), ['uninstall', RELEASE, '-n', namespace, '--wait', '--timeout', '120s']);
+    expect(uninstalled.code, uninstalled.stderr).toBe(0);
+    await waitFor('the operator pod to go', async () =>
+      (await getJson(cluster(), ['pods', '-n', namespace, '-l', `app.kubernetes.io/instance=${RELEASE}`])).items
+        .length === 0
+        ? true
+        : undefined,
+    );
+    expect((await kubectl(cluster(), ['get', 'crd', 'mcprouters.mcprouter.dev'])).code).toBe(0);
   });
 });
