@@ -1,6 +1,11 @@
+import {isIP} from 'node:net';
+
 /** The Host and Origin policy of the MCP endpoints (MCP 2025-11-25 basic/transports, Security Warning). */
 export interface OriginPolicy {
-  /** Host header values accepted (`name` or `name:port`); undefined means any, unless `loopbackOnly`. */
+  /**
+   * Host header values accepted (`name` or `name:port`); undefined means any, unless `loopbackOnly`. An IP address is
+   * accepted too: DNS rebinding needs a name.
+   */
   allowedHosts?: string[];
   /** Origin header values accepted (besides loopback origins when `loopbackOnly`). */
   allowedOrigins: string[];
@@ -15,6 +20,11 @@ export function hostName(host: string): string {
   const bracketed = /^(\[[^\]]+\])(?::\d+)?$/.exec(host);
   if (bracketed) return (bracketed[1] as string).toLowerCase();
   return host.replace(/:\d+$/, '').toLowerCase();
+}
+
+/** True for an IPv4 address or a bracketed IPv6 address (`[fd00::1]`), as a Host header names them. */
+export function isIpAddress(name: string): boolean {
+  return isIP(name.replace(/^\[(.*)\]$/, '$1')) !== 0;
 }
 
 /** True for the addresses a server bound to loopback listens on. */
@@ -34,7 +44,8 @@ export function rejectOrigin(headers: {host?: string; origin?: string}, policy: 
   const name = hostName(host);
   if (policy.allowedHosts) {
     const allowed = policy.allowedHosts.map((h) => h.toLowerCase());
-    if (!allowed.includes(host.toLowerCase()) && !allowed.includes(name)) return 'Host header not allowed';
+    if (!allowed.includes(host.toLowerCase()) && !allowed.includes(name) && !isIpAddress(name))
+      return 'Host header not allowed';
   } else if (policy.loopbackOnly && !LOOPBACK.has(name)) {
     return 'Host header not allowed';
   }

@@ -21,7 +21,11 @@ describe('rejectOrigin (DNS-rebinding protection, MCP 2025-11-25 basic/transport
     [pod, {host: 'router.tools.svc', origin: 'https://other.example'}, 'Origin header not allowed'],
     [pod, {host: 'router.tools.svc', origin: 'not a url'}, 'Origin header not allowed'],
     [pinned, {host: 'router.tools.svc:80'}, undefined],
-    [pinned, {host: '10.0.0.1:8080'}, 'Host header not allowed'],
+    // An IP address cannot be a DNS-rebinding name: a ClusterIP, a pod IP, a node port are accepted.
+    [pinned, {host: '10.0.0.1:8080'}, undefined],
+    [pinned, {host: '[fd00::1]:8080'}, undefined],
+    [pinned, {host: 'evil.example:8080'}, 'Host header not allowed'],
+    [pinned, {host: '10.0.0.1.evil.example'}, 'Host header not allowed'],
     [open, {host: 'evil.example:8080', origin: 'http://evil.example:8080'}, 'Origin header not allowed'],
     [open, {host: 'evil.example:8080'}, undefined],
   ])('%j with %j: %s', (policy, headers, expected) => {
