@@ -12,6 +12,9 @@ import {join} from 'node:path';
 import {ControlPlaneUnavailableError, type Log, acquireLock, cacheRoot, goModulesDir, isFile} from './binaries.js';
 import {moduleFolders, versions} from './versions.js';
 
+/** tar flags that make an archive depend only on its files: sorted names, owner root, times at the epoch. */
+const REPRODUCIBLE_TAR = ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0'];
+
 /** The pause image's version (`TAG` of Kubernetes' build/pause/Makefile) and the name containerd pins it under. */
 export const pauseVersion = '3.10.2';
 export const pauseImage = `registry.k8s.io/pause:${pauseVersion}`;
@@ -98,18 +101,7 @@ function writeOciArchive(options: {work: string; archive: string; name: string; 
   const blobs = join(layout, 'blobs', 'sha256');
   mkdirSync(blobs, {recursive: true});
   const layerFile = join(work, 'layer.tar');
-  run('tar', [
-    '--sort=name',
-    '--owner=0',
-    '--group=0',
-    '--numeric-owner',
-    '--mtime=@0',
-    '-cf',
-    layerFile,
-    '-C',
-    join(work, 'rootfs'),
-    '.',
-  ]);
+  run('tar', [...REPRODUCIBLE_TAR, '-cf', layerFile, '-C', join(work, 'rootfs'), '.']);
   const blob = (bytes: Buffer) => {
     const digest = createHash('sha256').update(bytes).digest('hex');
     writeFileSync(join(blobs, digest), bytes);
@@ -152,18 +144,7 @@ function writeOciArchive(options: {work: string; archive: string; name: string; 
     }),
   );
   const partial = `${archive}.tmp`;
-  run('tar', [
-    '--sort=name',
-    '--owner=0',
-    '--group=0',
-    '--numeric-owner',
-    '--mtime=@0',
-    '-cf',
-    partial,
-    '-C',
-    layout,
-    '.',
-  ]);
+  run('tar', [...REPRODUCIBLE_TAR, '-cf', partial, '-C', layout, '.']);
   renameSync(partial, archive);
 }
 

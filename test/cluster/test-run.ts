@@ -95,23 +95,10 @@ export async function reapStaleTestRuns(log: Log): Promise<void> {
  */
 export async function acquireTestControlPlane(runDir: string, log: Log): Promise<ControlPlaneState> {
   const planeDir = join(runDir, 'plane');
-  const failureFile = join(runDir, 'failure.txt');
-  const release = await acquireLock(join(runDir, 'start.lock'), log, 'start of the control plane');
-  try {
-    const state = readControlPlaneState(planeDir);
-    if (state) return state;
-    if (existsSync(failureFile)) throw new ControlPlaneUnavailableError(readFileSync(failureFile, 'utf8'));
-    try {
-      const binaries = await resolveControlPlaneBinaries({log});
-      return await startControlPlane({stateDir: planeDir, binaries, log});
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      writeFileSync(failureFile, reason);
-      throw error instanceof ControlPlaneUnavailableError ? error : new ControlPlaneUnavailableError(reason);
-    }
-  } finally {
-    release();
-  }
+  return startOnce(runDir, {name: 'start', what: 'start of the control plane'}, log, {
+    read: () => readControlPlaneState(planeDir),
+    start: async () => startControlPlane({stateDir: planeDir, binaries: await resolveControlPlaneBinaries({log}), log}),
+  });
 }
 
 /**
@@ -123,19 +110,33 @@ export async function acquireTestControlPlane(runDir: string, log: Log): Promise
  */
 export async function acquireTestNodeCluster(runDir: string, log: Log): Promise<NodeClusterState> {
   const dir = join(runDir, 'node-cluster');
-  const failureFile = join(runDir, 'node-failure.txt');
-  const release = await acquireLock(join(runDir, 'node-start.lock'), log, 'start of the node');
+  return startOnce(runDir, {name: 'node-start', what: 'start of the node'}, log, {
+    read: () => readNodeClusterState(dir),
+    start: () =>
+      startNodeCluster({stateDir: dir, ownerPid: readPid(join(runDir, 'owner.pid')), lockWaitMs: 30 * 60_000, log}),
+  });
+}
+
+/**
+ * Starts something of the run once across all test workers, behind the lock `<name>.lock`: a caller gets what `read`
+ * finds, else starts it. A failure is recorded in `<name>-failure.txt`, so that later callers fail at once with the
+ * same reason instead of trying again.
+ * @throws ControlPlaneUnavailableError with the reason
+ */
+async function startOnce<T>(
+  runDir: string,
+  lock: {name: string; what: string},
+  log: Log,
+  steps: {read: () => T | undefined; start: () => Promise<T>},
+): Promise<T> {
+  const failureFile = join(runDir, `${lock.name}-failure.txt`);
+  const release = await acquireLock(join(runDir, `${lock.name}.lock`), log, lock.what);
   try {
-    const state = readNodeClusterState(dir);
+    const state = steps.read();
     if (state) return state;
     if (existsSync(failureFile)) throw new ControlPlaneUnavailableError(readFileSync(failureFile, 'utf8'));
     try {
-      return await startNodeCluster({
-        stateDir: dir,
-        ownerPid: readPid(join(runDir, 'owner.pid')),
-        lockWaitMs: 30 * 60_000,
-        log,
-      });
+      return await steps.start();
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       writeFileSync(failureFile, reason);
