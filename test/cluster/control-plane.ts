@@ -373,7 +373,8 @@ function isZombie(pid: number): boolean {
   }
 }
 
-function signal(pid: number, name: NodeJS.Signals): void {
+/** Sends `name` to the process group led by `pid` (programs are spawned detached), else to `pid` alone. */
+export function signal(pid: number, name: NodeJS.Signals): void {
   try {
     // Each program leads its own process group (it was spawned detached).
     process.kill(-pid, name);

@@ -30,6 +30,7 @@ import {
   isRunning,
   kubeconfigYaml,
   readControlPlaneState,
+  signal,
   startControlPlane,
   stopControlPlane,
 } from './control-plane.js';
@@ -769,18 +770,6 @@ async function stopProcess(name: string, pid: number): Promise<string> {
   if (isRunning(pid)) signal(pid, 'SIGKILL');
   while (isRunning(pid)) await sleep(100);
   return `${name} (pid ${pid})`;
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, name);
-  } catch {
-    try {
-      process.kill(pid, name);
-    } catch {
-      // gone
-    }
-  }
 }
 
 /** Node programs whose arguments name `stateDir` (a start killed half-way leaves them unrecorded). */

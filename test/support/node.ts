@@ -83,6 +83,20 @@ export function useNodeCluster(): () => NodeCluster {
   };
 }
 
+/**
+ * For a `beforeAll` of a block that uses `useNodeCluster()`: whether the node is there. False when the block is being
+ * skipped (useNodeCluster() has reported why), so that the hook returns instead of failing.
+ */
+export function hasNode(cluster: () => NodeCluster): boolean {
+  try {
+    cluster();
+    return true;
+  } catch (error) {
+    if (error instanceof ClusterUnavailableError) return false;
+    throw error;
+  }
+}
+
 function getNodeCluster(): Promise<NodeCluster> {
   acquired ??= (async () => {
     const runDir = inject('kubeMcpRouterTestRun');
