@@ -31,6 +31,7 @@ import {describe, type JsonObject, type Message, type UpstreamConnection} from '
 import {CircuitOpenError} from '../upstream/breaker.js';
 import type {Upstream} from '../upstream/upstream.js';
 import {waitUntil} from '../wait.js';
+import {CLIENT_CAPABILITY_OF} from './rounds.js';
 import {renameTaskIds, SessionTasks} from './tasks.js';
 
 /** Which upstreams a session sees: all of them, prefixed (`/mcp`, `/sse`, stdio) or one, unchanged (`/mcp/{name}`). */
@@ -38,13 +39,6 @@ export type Scope = {kind: 'aggregate'} | {kind: 'upstream'; name: string};
 
 /** Syslog severities in order (MCP 2025-11-25 server/utilities/logging). */
 const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
-
-/** The client capability each server-to-client request needs (MCP 2025-11-25 client features). */
-const CLIENT_CAPABILITY_OF: Record<string, 'sampling' | 'elicitation' | 'roots'> = {
-  'sampling/createMessage': 'sampling',
-  'elicitation/create': 'elicitation',
-  'roots/list': 'roots',
-};
 
 const LIST_CHANGED = [
   'notifications/tools/list_changed',
@@ -82,7 +76,7 @@ export function noServerRequests(method: string): JsonRpcFailure {
   return new JsonRpcFailure(
     JsonRpcCode.MethodNotFound,
     `${quoted(method)} cannot reach this client: MCP 2026-07-28 has no server-to-client requests, and the router ` +
-      'does not turn them into input_required results yet',
+      'asks for input only within one tools/call, prompts/get or resources/read in flight to that upstream',
   );
 }
 
@@ -582,8 +576,13 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
    * A request the session's client did not declare the capability for is refused with -32601, naming it.
    */
   serverRequest(upstream: string, request: Message, signal: AbortSignal): Promise<JsonObject> {
+    const calls = this.#inFlight.get(upstream);
+    const only = calls?.size === 1 ? [...calls][0] : undefined;
+    const outgoing = {method: request.method, params: request.params ?? {}};
+    // A 2026-07-28 client is asked within its call (input_required rounds), which checks what it declared.
+    if (this.peer.era === 'modern')
+      return only?.request ? only.request(outgoing, signal) : Promise.reject(noServerRequests(request.method));
     const needed = CLIENT_CAPABILITY_OF[request.method];
-    if (this.peer.era === 'modern') return Promise.reject(noServerRequests(request.method));
     if (needed && this.peer.clientCapabilities()[needed] === undefined) {
       return Promise.reject(
         new JsonRpcFailure(
@@ -592,9 +591,6 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
         ),
       );
     }
-    const calls = this.#inFlight.get(upstream);
-    const only = calls?.size === 1 ? [...calls][0] : undefined;
-    const outgoing = {method: request.method, params: request.params ?? {}};
     return only?.request ? only.request(outgoing, signal) : this.peer.request(outgoing, signal);
   }
 

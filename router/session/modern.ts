@@ -1,10 +1,14 @@
 import {
+  CLIENT_CAPABILITIES_META_KEY,
+  inputRequired,
   Server,
+  type InputRequests,
   type ServerCapabilities as ModernCapabilities,
   type ServerContext,
   type ServerNotifier,
 } from '@modelcontextprotocol/server';
 import type {ClientCapabilities, Implementation, ServerCapabilities} from '@modelcontextprotocol/sdk/types.js';
+import {JsonRpcCode, JsonRpcFailure} from '../errors.js';
 import type {JsonObject, Message} from '../upstream/connection.js';
 import {
   noServerRequests,
@@ -13,6 +17,10 @@ import {
   type DownstreamSession,
   type ServerIdentity,
 } from './downstream.js';
+import {HeldCall, ROUND_METHODS} from './rounds.js';
+
+/** Milliseconds a call waits for its client to come back with the input it asked for (the SDK's own round timeout). */
+const ROUND_EXPIRY_MS = 600_000;
 
 /** The list-changed notifications of MCP, as the events of `subscriptions/listen` streams (MCP 2026-07-28). */
 const LIST_CHANGED_EVENTS: Record<string, 'toolsChanged' | 'promptsChanged' | 'resourcesChanged'> = {
@@ -28,9 +36,10 @@ const LIST_CHANGED_EVENTS: Record<string, 'toolsChanged' | 'promptsChanged' | 'r
  * of its own that hands the request to that session (`modernServer`).
  *
  * - List changes go to the open `subscriptions/listen` streams (`notifier`).
- * - Server-to-client requests of upstreams (sampling, elicitation, roots) are refused with -32601 that says why: the
- *   session declares no client capability to its own upstream sessions, so those that gate tools on them hide them;
- *   a shared upstream, initialized for 2025 clients too, may still ask.
+ * - Server-to-client requests of upstreams (sampling, elicitation, roots) during `tools/call`, `prompts/get` and
+ *   `resources/read` become `input_required` rounds (`rounds.ts`): the call is held open, the client answers and
+ *   retries with the `requestState`, and the answers go back to the upstream. Outside such a call, or when the
+ *   client did not declare the capability, the upstream's request is refused with -32601 that says why.
  * - Log messages and resource updates of upstreams are not passed on: this era has no stream to carry them outside a
  *   call (logging is deprecated in 2026-07-28, and the router does not bridge `subscriptions/listen` filters to
  *   `resources/subscribe` yet).
@@ -39,6 +48,8 @@ export class ModernPeer implements DownstreamPeer {
   readonly era = 'modern';
   readonly id = undefined;
   readonly #notifier: ServerNotifier;
+  /** Calls held open across `input_required` rounds, by their `requestState`. */
+  readonly #held = new Map<string, HeldCall>();
 
   constructor(notifier: ServerNotifier) {
     this.#notifier = notifier;
@@ -48,8 +59,12 @@ export class ModernPeer implements DownstreamPeer {
     return undefined;
   }
 
+  /**
+   * What the principal's own upstream sessions are told its clients support: every server-to-client request the
+   * router bridges. Each request is checked against the capabilities of the client whose call it belongs to.
+   */
   clientCapabilities(): ClientCapabilities {
-    return {};
+    return {sampling: {}, elicitation: {form: {}, url: {}}, roots: {}};
   }
 
   notify(notification: Message): void {
@@ -61,7 +76,57 @@ export class ModernPeer implements DownstreamPeer {
     return Promise.reject(noServerRequests(request.method));
   }
 
+  /**
+   * Serves the first round of a call that may need the client's input: the call's result, or `input_required`.
+   * `run` makes the call with the `Call` it is given, whose server-to-client requests become the rounds' input.
+   */
+  hold(ctx: ServerContext, run: (call: Call) => Promise<JsonObject>): Promise<JsonObject> {
+    // The envelope's keys are typed loosely by the SDK; the SDK has validated it against the spec's schema.
+    const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+    const held = new HeldCall((envelope?.[CLIENT_CAPABILITIES_META_KEY] ?? {}) as ClientCapabilities);
+    this.#held.set(held.id, held);
+    held.signal.addEventListener('abort', () => this.#held.delete(held.id));
+    const token = ctx.mcpReq._meta?.progressToken;
+    held.start(
+      run({
+        signal: held.signal,
+        ...(token !== undefined && {progressToken: token}),
+        notify: (notification) => held.notify(notification),
+        request: (request, signal) => held.ask(request, signal),
+      }),
+    );
+    return this.#round(held, ctx);
+  }
+
+  /**
+   * Serves a retry of a held call (`requestState` of an earlier `input_required`), with the client's answers.
+   * @throws JsonRpcFailure -32602 for a state this session did not give out, or one that expired
+   */
+  resume(state: string, ctx: ServerContext): Promise<JsonObject> {
+    const held = this.#held.get(state);
+    if (!held) throw new JsonRpcFailure(JsonRpcCode.InvalidParams, 'Unknown or expired requestState');
+    held.answer(ctx.mcpReq.inputResponses ?? {});
+    return this.#round(held, ctx);
+  }
+
+  async #round(held: HeldCall, ctx: ServerContext): Promise<JsonObject> {
+    const round = {
+      signal: ctx.mcpReq.signal,
+      relay: (notification: Message) => ctx.mcpReq.notify(notification as never),
+    };
+    try {
+      const outcome = await held.round(round, ROUND_EXPIRY_MS);
+      if ('result' in outcome) return outcome.result;
+      const {inputRequests, requestState} = outcome.inputRequired;
+      return inputRequired({inputRequests: inputRequests as InputRequests, requestState}) as unknown as JsonObject;
+    } finally {
+      if (held.ended) this.#held.delete(held.id);
+    }
+  }
+
+  /** Gives up every held call (their upstream calls are cancelled). */
   close(): Promise<void> {
+    for (const held of this.#held.values()) held.abort('the session closed');
     return Promise.resolve();
   }
 }
@@ -88,8 +153,13 @@ export function modernServer(session: DownstreamSession<ModernPeer>, identity: S
     capabilities: modernCapabilities(identity.capabilities) as ModernCapabilities,
     ...(identity.instructions !== undefined && {instructions: identity.instructions}),
   });
-  server.fallbackRequestHandler = (request, ctx) =>
-    session.handle({method: request.method, params: (request.params ?? {}) as JsonObject}, callOf(ctx));
+  server.fallbackRequestHandler = async (request, ctx) => {
+    const message = {method: request.method, params: (request.params ?? {}) as JsonObject};
+    const state = ctx.mcpReq.requestState();
+    if (typeof state === 'string') return session.peer.resume(state, ctx);
+    if (!ROUND_METHODS.has(request.method)) return session.handle(message, callOf(ctx));
+    return session.peer.hold(ctx, (call) => session.handle(message, call));
+  };
   return server;
 }
 

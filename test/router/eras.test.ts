@@ -33,8 +33,11 @@ beforeAll(async () => {
 afterAll(() => router?.stop());
 
 /** A 2.x client in `auto` mode (it probes with `server/discover` and falls back to `initialize`). */
-async function modernClient(path: string, principal: keyof typeof TOKENS = 'alice') {
-  const client = new Client({name: 'modern-test-client', version: '2.0.0'}, {versionNegotiation: {mode: 'auto'}});
+async function modernClient(path: string, principal: keyof typeof TOKENS = 'alice', capabilities = {}) {
+  const client = new Client(
+    {name: 'modern-test-client', version: '2.0.0'},
+    {versionNegotiation: {mode: 'auto'}, capabilities},
+  );
   const headers = {authorization: `Bearer ${TOKENS[principal]}`};
   await client.connect(new StreamableHTTPClientTransport(new URL(`${router.url}${path}`), {requestInit: {headers}}));
   return client;
@@ -102,6 +105,100 @@ describe('list changes for 2026-07-28 clients', () => {
   });
 });
 
+describe.each([
+  {path: '/mcp', tool: 'everything__trigger-sampling-request'},
+  {path: '/mcp/everything', tool: 'trigger-sampling-request'},
+  {path: '/mcp/notes', tool: 'trigger-sampling-request'},
+])('an upstream’s sampling request to a 2026-07-28 client on $path', ({path, tool}) => {
+  it('becomes an input_required round; the answer goes back to the upstream and the call completes', async () => {
+    const client = await modernClient(path, 'alice', {sampling: {}});
+    const asked: unknown[] = [];
+    client.setRequestHandler('sampling/createMessage', async (request) => {
+      asked.push(request.params.messages);
+      return {model: 'test-model', role: 'assistant', content: {type: 'text', text: 'sampled by the test'}};
+    });
+    try {
+      const result = await client.callTool({name: tool, arguments: {prompt: 'Say hi', maxTokens: 10}});
+      expect(result.isError).toBeFalsy();
+      expect(text(result)).toMatch(/sampled by the test/);
+      expect(JSON.stringify(asked)).toContain('Say hi');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('the requestState of an input_required round', () => {
+  /**
+   * Alice's client, whose retries (the requests that carry a requestState) are rewritten on the way out. Each test
+   * uses a scope of its own: a call whose retry was refused stays held for its real client until it expires, and a
+   * second call in flight to the same upstream in the same scope could not be told apart from it.
+   */
+  type Retry = {params: {requestState?: string}};
+  async function tamperedClient(path: string, tamper: (body: Retry, headers: Headers) => void) {
+    const client = new Client(
+      {name: 'tampered-client', version: '2.0.0'},
+      {versionNegotiation: {mode: 'auto'}, capabilities: {sampling: {}}},
+    );
+    client.setRequestHandler('sampling/createMessage', async () => ({
+      model: 'test-model',
+      role: 'assistant',
+      content: {type: 'text', text: 'sampled'},
+    }));
+    const fetchTampered = async (url: string | URL, init?: RequestInit) => {
+      const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as Retry) : undefined;
+      if (body?.params?.requestState === undefined) return fetch(url, init);
+      const headers = new Headers(init?.headers);
+      tamper(body, headers);
+      return fetch(url, {...init, headers, body: JSON.stringify(body)});
+    };
+    const headers = {authorization: `Bearer ${TOKENS.alice}`};
+    const url = new URL(`${router.url}${path}`);
+    await client.connect(new StreamableHTTPClientTransport(url, {requestInit: {headers}, fetch: fetchTampered}));
+    return client;
+  }
+
+  it('is refused when forged', async () => {
+    const client = await tamperedClient('/mcp/notes', (body) => (body.params.requestState = 'forged-state'));
+    try {
+      await expect(
+        client.callTool({name: 'trigger-sampling-request', arguments: {prompt: 'x', maxTokens: 5}}),
+      ).rejects.toThrow(/Unknown or expired requestState/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('leads nowhere for another principal (requestState replayed with another token)', async () => {
+    const client = await tamperedClient('/mcp', (_body, headers) =>
+      headers.set('authorization', `Bearer ${TOKENS.bob}`),
+    );
+    try {
+      await expect(
+        client.callTool({name: 'notes__trigger-sampling-request', arguments: {prompt: 'x', maxTokens: 5}}),
+      ).rejects.toThrow(/Unknown or expired requestState/);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('an upstream’s elicitation to a 2026-07-28 client', () => {
+  it('becomes an input_required round, and the accepted content reaches the upstream', async () => {
+    const client = await modernClient('/mcp', 'alice', {elicitation: {form: {}}});
+    client.setRequestHandler('elicitation/create', async () => ({
+      action: 'accept',
+      content: {name: 'Ada', check: true, email: 'ada@example.com', integer: 3},
+    }));
+    try {
+      const result = await client.callTool({name: 'everything__trigger-elicitation-request', arguments: {}});
+      expect(JSON.stringify(result.content)).toContain('Ada');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('a 2025-11-25 client on the same endpoint', () => {
   it('still gets a session of 2025-11-25 (initialize, Mcp-Session-Id)', async () => {
     const {client, received, close} = await connectClient(`${router.url}/mcp`, {
@@ -153,12 +250,12 @@ describe('the router’s sessions of 2026-07-28 clients', () => {
     }
   });
 
-  it('refuse an upstream’s sampling request with an error that says why', async () => {
+  it('refuse an upstream’s sampling request when the client did not declare sampling, saying why', async () => {
     const client = await modernClient('/mcp');
     try {
       const result = await client.callTool({name: 'everything__trigger-sampling-request', arguments: {prompt: 'hi'}});
       expect(result.isError).toBe(true);
-      expect(text(result)).toMatch(/MCP 2026-07-28 has no server-to-client requests/);
+      expect(text(result)).toMatch(/does not support sampling/);
     } finally {
       await client.close();
     }
