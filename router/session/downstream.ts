@@ -27,11 +27,16 @@ import {
 import type {Logger} from '../log.js';
 import {argumentsDigest, failureOutcome, sessionTag, type AuditOutcome, type AuditRecord} from '../policy/audit.js';
 import {filterCatalog, GRANT_ALL, type Grant} from '../policy/rules.js';
-import {describe, type JsonObject, type Message, type UpstreamConnection} from '../upstream/connection.js';
+import {
+  CLIENT_CAPABILITY_OF,
+  describe,
+  type JsonObject,
+  type Message,
+  type UpstreamConnection,
+} from '../upstream/connection.js';
 import {CircuitOpenError} from '../upstream/breaker.js';
 import type {Upstream} from '../upstream/upstream.js';
 import {waitUntil} from '../wait.js';
-import {CLIENT_CAPABILITY_OF} from './rounds.js';
 import {renameTaskIds, SessionTasks} from './tasks.js';
 
 /** Which upstreams a session sees: all of them, prefixed (`/mcp`, `/sse`, stdio) or one, unchanged (`/mcp/{name}`). */
@@ -582,7 +587,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     // A 2026-07-28 client is asked within its call (input_required rounds), which checks what it declared.
     if (this.peer.era === 'modern')
       return only?.request ? only.request(outgoing, signal) : Promise.reject(noServerRequests(request.method));
-    const needed = CLIENT_CAPABILITY_OF[request.method];
+    const needed = CLIENT_CAPABILITY_OF[request.method as keyof typeof CLIENT_CAPABILITY_OF];
     if (needed && this.peer.clientCapabilities()[needed] === undefined) {
       return Promise.reject(
         new JsonRpcFailure(

@@ -1,14 +1,7 @@
 import {randomUUID} from 'node:crypto';
 import type {ClientCapabilities} from '@modelcontextprotocol/sdk/types.js';
 import {JsonRpcCode, JsonRpcFailure, quoted} from '../errors.js';
-import type {JsonObject, Message} from '../upstream/connection.js';
-
-/** The client capability each server-to-client request needs (MCP 2025-11-25 client features). */
-export const CLIENT_CAPABILITY_OF: Record<string, 'sampling' | 'elicitation' | 'roots'> = {
-  'sampling/createMessage': 'sampling',
-  'elicitation/create': 'elicitation',
-  'roots/list': 'roots',
-};
+import {CLIENT_CAPABILITY_OF, type JsonObject, type Message} from '../upstream/connection.js';
 
 /** The methods whose 2026-07-28 results may be `input_required` (MCP 2026-07-28 basic/patterns/mrtr). */
 export const ROUND_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
@@ -78,7 +71,7 @@ export class HeldCall {
    * @throws JsonRpcFailure -32601 when the client did not declare the capability the request needs
    */
   ask(request: Message, signal: AbortSignal): Promise<JsonObject> {
-    const needed = CLIENT_CAPABILITY_OF[request.method];
+    const needed = CLIENT_CAPABILITY_OF[request.method as keyof typeof CLIENT_CAPABILITY_OF];
     if (!needed || this.#capabilities[needed] === undefined) {
       const what = needed ?? 'this request';
       return Promise.reject(

@@ -1,5 +1,6 @@
+import {Client as ModernClient, ProtocolError, SdkError, SdkErrorCode} from '@modelcontextprotocol/client';
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
-import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   McpError,
   type ClientCapabilities,
@@ -58,6 +59,41 @@ export interface ForwardOptions {
   alwaysAskProgress?: boolean;
 }
 
+/** The server-to-client requests an upstream may make, and the client capability each needs (MCP 2025-11-25). */
+export const CLIENT_CAPABILITY_OF = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+} as const satisfies Record<string, keyof ClientCapabilities>;
+
+/**
+ * What a connection needs of an SDK client: the `Client` of the 1.x line and of the 2.x line alike (the 2.x one
+ * negotiates the era; see `UpstreamConnection`).
+ */
+interface McpClient {
+  connect(transport: Transport, options?: {timeout?: number}): Promise<void>;
+  request(
+    request: Message,
+    schema: typeof AnyResult,
+    options: {signal: AbortSignal; timeout: number},
+  ): Promise<JsonObject>;
+  notification(notification: Message): Promise<void>;
+  ping(options: {timeout: number}): Promise<unknown>;
+  discover?(options: {timeout: number}): Promise<unknown>;
+  getServerCapabilities(): ServerCapabilities | undefined;
+  getServerVersion(): Implementation | undefined;
+  getInstructions(): string | undefined;
+  getNegotiatedProtocolVersion?(): string | undefined;
+  close(): Promise<void>;
+  readonly transport: Transport | undefined;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  fallbackNotificationHandler?: (notification: Message) => Promise<void>;
+}
+
+/** The era of MCP an upstream speaks with the router: `modern` is 2026-07-28, `legacy` 2024-11-05 to 2025-11-25. */
+export type Era = 'modern' | 'legacy';
+
 const LIST_METHODS = {
   tools: ['tools/list', 'tools'],
   prompts: ['prompts/list', 'prompts'],
@@ -68,10 +104,16 @@ const LIST_METHODS = {
 /**
  * One MCP client session with one upstream: connects with the upstream's connect timeout, lists its catalog
  * (following `nextCursor` to the end), forwards requests with the call timeouts, and reports notifications.
+ *
+ * A Streamable HTTP upstream is reached with the SDK 2.x `Client` in `auto` mode: it asks `server/discover` first and
+ * speaks 2026-07-28 with a server that answers it, 2025 otherwise (MCP 2026-07-28 basic/lifecycle). With a 2026-07-28
+ * upstream, its `input_required` results are fulfilled through the same server-request handlers as a 2025 server's
+ * requests (the SDK retries the call with the answers), and its list changes come on a `subscriptions/listen` stream.
+ * stdio and SSE upstreams are reached with the SDK 1.x `Client`, as 2025-era servers.
  */
 export class UpstreamConnection {
   readonly #options: ConnectionOptions;
-  readonly #client: Client;
+  readonly #client: McpClient;
   readonly #transport: TappedTransport;
   /** The upstream's credentials and env values, kept out of every error text and log line (see `redact`). */
   readonly #secrets: string[];
@@ -85,13 +127,11 @@ export class UpstreamConnection {
     this.#options = options;
     const {config} = options;
     this.#secrets = secretsOf(config);
-    this.#client = new Client(options.clientInfo, {capabilities: options.capabilities});
+    this.#client = config.transport === 'streamableHttp' ? modernClient(options) : legacyClient(options);
     const transport = createClientTransport(config, options.log, {
       ...(options.maxMessageBytes !== undefined && {maxMessageBytes: options.maxMessageBytes}),
     });
     this.#transport = new TappedTransport(transport, (message) => this.#tap(message));
-    this.#client.fallbackRequestHandler = (request, extra) =>
-      options.onServerRequest({method: request.method, ...(request.params && {params: request.params})}, extra.signal);
     this.#client.fallbackNotificationHandler = (notification) => this.#onNotification(notification);
     this.#client.onclose = () => {
       if (!this.#closing) options.onLost('the connection closed');
@@ -114,6 +154,7 @@ export class UpstreamConnection {
         (async () => {
           await connection.#client.connect(connection.#transport, {timeout: deadline});
           await connection.refreshCatalog();
+          await connection.#listen();
         })(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${timeouts.connectSeconds} s`)), deadline);
@@ -130,6 +171,31 @@ export class UpstreamConnection {
 
   get name(): string {
     return this.#options.config.name;
+  }
+
+  /** The era the upstream speaks with the router, as negotiated on connecting. */
+  get era(): Era {
+    return this.#client.getNegotiatedProtocolVersion?.() === MODERN_VERSION ? 'modern' : 'legacy';
+  }
+
+  /** The protocol version negotiated on connecting (`2026-07-28`, `2025-11-25`, ...). */
+  get protocolVersion(): string | undefined {
+    return this.#client.getNegotiatedProtocolVersion?.() ?? this.#transport.protocolVersion;
+  }
+
+  /**
+   * A 2026-07-28 upstream sends list changes only on a `subscriptions/listen` stream: open one for the kinds whose
+   * lists it says may change; they reach `#onNotification` as a 2025 server's unsolicited ones do.
+   */
+  async #listen(): Promise<void> {
+    if (this.era !== 'modern') return;
+    const {tools, prompts, resources} = this.capabilities;
+    const filter = {
+      ...(tools?.listChanged && {toolsListChanged: true}),
+      ...(prompts?.listChanged && {promptsListChanged: true}),
+      ...(resources?.listChanged && {resourcesListChanged: true}),
+    };
+    if (Object.keys(filter).length > 0) await (this.#client as unknown as ModernClient).listen(filter);
   }
 
   get catalog(): UpstreamCatalog {
@@ -262,10 +328,13 @@ export class UpstreamConnection {
 
   #upstreamError(error: unknown): Error {
     if (error instanceof UpstreamTimeoutError || error instanceof UpstreamUnavailableError) return error;
-    if (error instanceof McpError) {
-      if (error.code === JsonRpcCode.ConnectionClosed && this.#closing === false && !this.isOpen) {
-        return new UpstreamUnavailableError(this.name, 'the connection closed during the call');
-      }
+    const closed =
+      (error instanceof McpError && error.code === JsonRpcCode.ConnectionClosed) ||
+      (error instanceof SdkError && error.code === SdkErrorCode.ConnectionClosed);
+    if (closed && this.#closing === false && !this.isOpen) {
+      return new UpstreamUnavailableError(this.name, 'the connection closed during the call');
+    }
+    if (error instanceof McpError || error instanceof ProtocolError) {
       const reason = error.message.replace(/^MCP error -?\d+: /, '');
       return new UpstreamError(this.name, error.code, redact(reason, this.#secrets), error.data);
     }
@@ -283,13 +352,17 @@ export class UpstreamConnection {
    */
   async ping(timeoutMs: number): Promise<boolean> {
     try {
-      await this.#client.ping({timeout: timeoutMs});
+      // 2026-07-28 has no ping: `server/discover` is the cheapest request a server of that era must answer.
+      if (this.era === 'modern') await this.#client.discover?.({timeout: timeoutMs});
+      else await this.#client.ping({timeout: timeoutMs});
       return true;
     } catch (error) {
+      // An error answer is an answer: the upstream is there.
       return (
-        error instanceof McpError &&
-        error.code !== JsonRpcCode.RequestTimeout &&
-        error.code !== JsonRpcCode.ConnectionClosed
+        (error instanceof McpError &&
+          error.code !== JsonRpcCode.RequestTimeout &&
+          error.code !== JsonRpcCode.ConnectionClosed) ||
+        error instanceof ProtocolError
       );
     }
   }
@@ -307,10 +380,8 @@ export class UpstreamConnection {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    const inner = this.#transport.inner;
-    if (inner instanceof StreamableHTTPClientTransport && inner.sessionId !== undefined) {
-      await inner.terminateSession().catch(() => undefined);
-    }
+    const inner = this.#transport.inner as Transport & {terminateSession?: () => Promise<void>};
+    if (inner.terminateSession && inner.sessionId !== undefined) await inner.terminateSession().catch(() => undefined);
     await this.#client.close().catch(() => undefined);
   }
 
@@ -340,6 +411,38 @@ export class UpstreamConnection {
       ...(notification.params && {params: notification.params}),
     });
   }
+}
+
+/** The protocol revision of the stateless era. */
+const MODERN_VERSION = '2026-07-28';
+
+/** A 1.x `Client`: 2025-era servers; their server-to-client requests go to `onServerRequest`. */
+function legacyClient(options: ConnectionOptions): McpClient {
+  const client = new Client(options.clientInfo, {capabilities: options.capabilities});
+  client.fallbackRequestHandler = (request, extra) =>
+    options.onServerRequest({method: request.method, ...(request.params && {params: request.params})}, extra.signal);
+  return client as unknown as McpClient;
+}
+
+/**
+ * A 2.x `Client` in `auto` mode: either era. Its server-to-client requests, and the embedded requests of a 2026-07-28
+ * server's `input_required` results, go to `onServerRequest`.
+ */
+function modernClient(options: ConnectionOptions): McpClient {
+  const client = new ModernClient(options.clientInfo, {
+    capabilities: options.capabilities as never,
+    versionNegotiation: {mode: 'auto'},
+  });
+  // The SDK refuses a handler for a capability the client did not declare.
+  const methods = Object.keys(CLIENT_CAPABILITY_OF) as (keyof typeof CLIENT_CAPABILITY_OF)[];
+  for (const method of methods.filter((m) => options.capabilities[CLIENT_CAPABILITY_OF[m]] !== undefined)) {
+    client.setRequestHandler(
+      method,
+      (request, ctx) =>
+        options.onServerRequest({method, params: (request.params ?? {}) as JsonObject}, ctx.mcpReq.signal) as never,
+    );
+  }
+  return client as unknown as McpClient;
 }
 
 /** A short, safe description of an error for logs and messages. */

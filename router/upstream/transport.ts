@@ -1,6 +1,6 @@
 import {createInterface} from 'node:readline';
+import {StreamableHTTPClientTransport as ModernHttpClientTransport} from '@modelcontextprotocol/client';
 import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
-import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import {LimitsSchema, type UpstreamConfig} from '../config/schema.js';
@@ -21,8 +21,9 @@ export interface ClientTransportOptions {
 /**
  * The client transport for an upstream: for stdio the router's own `StdioUpstreamTransport` (env merged over the
  * SDK's default variables, stderr logged line by line under the upstream's name with its env values redacted, a
- * message over `maxMessageBytes` failing only its own call); Streamable HTTP or legacy HTTP+SSE for URLs, with the
- * configured headers on every request and URL userinfo sent as `Authorization: Basic` (see `requestTarget`).
+ * message over `maxMessageBytes` failing only its own call); Streamable HTTP (of the SDK 2.x line, which speaks both
+ * eras: see `UpstreamConnection`) or legacy HTTP+SSE for URLs, with the configured headers on every request and URL
+ * userinfo sent as `Authorization: Basic` (see `requestTarget`).
  * @throws TypeError for a URL that does not parse (the config schema has already checked it)
  */
 export function createClientTransport(
@@ -50,7 +51,8 @@ export function createClientTransport(
     }
     case 'streamableHttp': {
       const {url, headers} = requestTarget(config.url, config.headers);
-      return new StreamableHTTPClientTransport(url, {requestInit: {headers}});
+      // The two SDK lines type the same transport contract apart (the 2.x one adds optional members).
+      return new ModernHttpClientTransport(url, {requestInit: {headers}}) as unknown as Transport;
     }
     case 'sse': {
       const {url, headers} = requestTarget(config.url, config.headers);
@@ -84,6 +86,11 @@ export class TappedTransport implements Transport {
     return this.inner.sessionId;
   }
 
+  /** Whether each request has a stream of its own (Streamable HTTP of the SDK 2.x line): the era codec asks. */
+  get hasPerRequestStream(): boolean | undefined {
+    return (this.inner as {hasPerRequestStream?: boolean}).hasPerRequestStream;
+  }
+
   start(): Promise<void> {
     return this.inner.start();
   }
@@ -96,7 +103,17 @@ export class TappedTransport implements Transport {
     return this.inner.close();
   }
 
+  /** The protocol version the client negotiated, as the client tells its transport. */
+  protocolVersion: string | undefined;
+
   setProtocolVersion(version: string): void {
+    this.protocolVersion = version;
     this.inner.setProtocolVersion?.(version);
+  }
+
+  setSupportedProtocolVersions(versions: string[]): void {
+    (this.inner as {setSupportedProtocolVersions?: (versions: string[]) => void}).setSupportedProtocolVersions?.(
+      versions,
+    );
   }
 }

@@ -3,7 +3,14 @@ import pRetry from 'p-retry';
 import type {UpstreamConfig} from '../config/schema.js';
 import {UpstreamUnavailableError} from '../errors.js';
 import type {Logger} from '../log.js';
-import {describe, UpstreamConnection, type ConnectionOptions, type JsonObject, type Message} from './connection.js';
+import {
+  describe,
+  UpstreamConnection,
+  type ConnectionOptions,
+  type Era,
+  type JsonObject,
+  type Message,
+} from './connection.js';
 import {UpstreamCircuit, type CircuitName} from './breaker.js';
 import {redact, secretsOf} from './redact.js';
 import {DEFAULT_MAX_MESSAGE_BYTES} from './transport.js';
@@ -19,6 +26,10 @@ export interface UpstreamStatus {
   state: UpstreamState;
   /** The state of its circuit breaker. */
   circuit: CircuitName;
+  /** The era of MCP it speaks with the router (`modern`: 2026-07-28), once connected. */
+  era?: Era;
+  /** The protocol version negotiated with it, once connected. */
+  protocolVersion?: string;
   /** Why it is down, when it is; without the upstream's credentials (URL userinfo, header and env values). */
   error?: string;
   /** ISO 8601 time of the last state change. */
@@ -113,12 +124,16 @@ export class Upstream {
   }
 
   get status(): UpstreamStatus {
+    const connection = this.#connection;
+    const protocolVersion = connection?.protocolVersion;
     return {
       name: this.name,
       transport: this.config.transport,
       session: this.config.session,
       state: this.#state,
       circuit: this.circuit.state,
+      ...(connection && {era: connection.era}),
+      ...(protocolVersion !== undefined && {protocolVersion}),
       ...(this.#error !== undefined && {error: this.#error}),
       since: this.#since.toISOString(),
     };
