@@ -48,13 +48,16 @@ describe.each(CONFORMANCE_SUITES.map((suite) => [suite.version, suite] as const)
         routerUrls.set(mode, router.url);
       }
       // One run at a time: each takes seconds, and the machine's cores are shared.
+      const seconds: string[] = [];
       for (const run of RUNS) {
         const base = run.mode === undefined ? undefined : routerUrls.get(run.mode);
         const url =
           run.path === 'direct' ? reference.url : `${base}/mcp${run.path === 'upstream' ? `/${UPSTREAM}` : ''}`;
+        const started = performance.now();
         results.set(run.name, await runSuite(suite, node, url));
+        seconds.push(`${run.name} ${((performance.now() - started) / 1000).toFixed(1)} s`);
       }
-      console.log(table(suite, scenarios, results));
+      console.log(`${table(suite, scenarios, results)}\nRuns took: ${seconds.join(', ')}`);
     }, 600_000);
 
     afterAll(async () => {
