@@ -15,12 +15,8 @@ const UPSTREAM = 'conformance';
 const SESSION_MODES = ['shared', 'perSession'] as const;
 type SessionMode = (typeof SESSION_MODES)[number];
 
-/** A run of the suite: where it points, and what it must show. */
-interface Run {
-  name: string;
-  mode?: SessionMode;
-  path: 'direct' | 'upstream' | 'aggregate';
-}
+/** A run of the suite: the reference server itself, or one of its router paths in a session mode. */
+type Run = {name: string; path: 'direct'} | {name: string; path: 'upstream' | 'aggregate'; mode: SessionMode};
 
 const RUNS: readonly Run[] = [
   {name: 'direct', path: 'direct'},
@@ -50,9 +46,10 @@ describe.each(CONFORMANCE_SUITES.map((suite) => [suite.version, suite] as const)
       // One run at a time: each takes seconds, and the machine's cores are shared.
       const seconds: string[] = [];
       for (const run of RUNS) {
-        const base = run.mode === undefined ? undefined : routerUrls.get(run.mode);
         const url =
-          run.path === 'direct' ? reference.url : `${base}/mcp${run.path === 'upstream' ? `/${UPSTREAM}` : ''}`;
+          run.path === 'direct'
+            ? reference.url
+            : `${routerUrls.get(run.mode)}/mcp${run.path === 'upstream' ? `/${UPSTREAM}` : ''}`;
         const started = performance.now();
         results.set(run.name, await runSuite(suite, node, url));
         seconds.push(`${run.name} ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -86,15 +83,21 @@ describe.each(CONFORMANCE_SUITES.map((suite) => [suite.version, suite] as const)
   },
 );
 
-/** The printed table: checks passed per scenario and run, `≠` where a per-upstream run differs from direct. */
+/**
+ * The printed table: checks passed per scenario and run; `≠` where a per-upstream run differs from direct, or the
+ * aggregate fails a scenario it must pass.
+ */
 function table(suite: ConformanceSuite, scenarios: string[], results: ReadonlyMap<string, ScenarioResults>): string {
   const direct = results.get('direct') ?? new Map();
   const runs = RUNS.map((run) => {
     const runResults = results.get(run.name) ?? new Map();
-    const differing = new Set(
-      run.path === 'upstream' ? differences(direct, runResults, scenarios).map((d) => d.scenario) : [],
-    );
-    return {name: run.name, results: runResults, marks: new Map([...differing].map((s) => [s, ' ≠']))};
+    const wrong =
+      run.path === 'upstream'
+        ? differences(direct, runResults, scenarios).map((d) => d.scenario)
+        : run.path === 'aggregate'
+          ? scenarios.filter((s) => suite.scenarios[s]?.aggregate === 'passes' && !passed(runResults.get(s)))
+          : [];
+    return {name: run.name, results: runResults, marks: new Map(wrong.map((s) => [s, ' ≠']))};
   });
   const notes = new Map(
     scenarios.map((scenario) => {
@@ -103,7 +106,7 @@ function table(suite: ConformanceSuite, scenarios: string[], results: ReadonlyMa
       return [scenario, `${prefix}${expectation?.reason ?? ''}`];
     }),
   );
-  return `conformance ${suite.version} (${suite.suite} suite), checks passed/run per scenario:\n${renderTable(scenarios, runs, notes)}`;
+  return `conformance ${suite.version} (${suite.suite} suite), checks passed/run per scenario (≠: not as required):\n${renderTable(scenarios, runs, notes)}`;
 }
 
 function describeDifference(d: CheckDifference): string {
