@@ -2,8 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  // test/fixtures/conformance: vendored verbatim from the MCP conformance repository (see its header).
-  {ignores: ['dist/', 'node_modules/', '.cache/', 'charts/', 'crds/', 'test/fixtures/conformance/']},
+  {ignores: ['dist/', 'node_modules/', '.cache/', 'charts/', 'crds/']},
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,21 +1,22 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {type HttpMcpServer, startConformanceReferenceServer} from '../support/mcp-servers.js';
+import {type HttpMcpServer, startConformanceServer} from '../support/mcp-servers.js';
 import {startTestRouter} from '../support/router.js';
 import {type CheckDifference, differences, passed, renderTable, type ScenarioResults} from './checks.js';
 import {nodeBinary, runSuite} from './cli.js';
 import {CONFORMANCE_SUITES, type ConformanceSuite} from './suites.js';
 
-// The conformance suite as a test (issue 10): its server scenarios against the conformance repository's reference
-// server, directly and through the router. A per-upstream path (/mcp/{upstream}) must give exactly the direct
-// results, check by check, in both session modes; the aggregate (/mcp) must pass every scenario that does not call
-// a tool or prompt by its literal name (suites.ts says which, and why). The table of all runs is printed.
+// The conformance suite as a test (issue 10): its server scenarios against our fixture server
+// (test/fixtures/conformance-server.ts, which serves what the scenarios ask for), directly and through the router.
+// A per-upstream path (/mcp/{upstream}) must give exactly the direct results, check by check, in both session modes;
+// the aggregate (/mcp) must pass every scenario that does not call a tool or prompt by its literal name (suites.ts
+// says which, and why). The table of all runs is printed.
 
 const UPSTREAM = 'conformance';
 const SESSION_MODES = ['shared', 'perSession'] as const;
 type SessionMode = (typeof SESSION_MODES)[number];
 
-/** A run of the suite: the reference server itself, or one of its router paths in a session mode. */
+/** A run of the suite: the fixture server itself, or one of its router paths in a session mode. */
 type Run = {name: string; path: 'direct'} | {name: string; path: 'upstream' | 'aggregate'; mode: SessionMode};
 
 const RUNS: readonly Run[] = [
@@ -29,16 +30,16 @@ describe.each(CONFORMANCE_SUITES.map((suite) => [suite.version, suite] as const)
   (_version, suite: ConformanceSuite) => {
     const scenarios = Object.keys(suite.scenarios);
     const results = new Map<string, ScenarioResults>();
-    let reference: HttpMcpServer | undefined;
+    let fixture: HttpMcpServer | undefined;
     const routers: {stop(): Promise<void>}[] = [];
 
     beforeAll(async () => {
       const node = await nodeBinary(suite.node);
-      reference = await startConformanceReferenceServer();
+      fixture = await startConformanceServer();
       const routerUrls = new Map<SessionMode, string>();
       for (const mode of SESSION_MODES) {
         const router = await startTestRouter({
-          mcpServers: {[UPSTREAM]: {type: 'http', url: reference.url, session: mode}},
+          mcpServers: {[UPSTREAM]: {type: 'http', url: fixture.url, session: mode}},
         });
         routers.push(router);
         routerUrls.set(mode, router.url);
@@ -48,7 +49,7 @@ describe.each(CONFORMANCE_SUITES.map((suite) => [suite.version, suite] as const)
       for (const run of RUNS) {
         const url =
           run.path === 'direct'
-            ? reference.url
+            ? fixture.url
             : `${routerUrls.get(run.mode)}/mcp${run.path === 'upstream' ? `/${UPSTREAM}` : ''}`;
         const started = performance.now();
         results.set(run.name, await runSuite(suite, node, url));
@@ -59,7 +60,7 @@ describe.each(CONFORMANCE_SUITES.map((suite) => [suite.version, suite] as const)
 
     afterAll(async () => {
       await Promise.all(routers.map((router) => router.stop()));
-      await reference?.stop();
+      await fixture?.stop();
     });
 
     const resultsOf = (run: string): ScenarioResults => results.get(run) ?? new Map();

@@ -10,7 +10,7 @@
  * caching, http-header-validation, http-custom-header-server-validation, sep-2164-resource-not-found, 14
  * input-required-result-* (MRTR) scenarios and 10 tasks-* scenarios (extension); 0.2.0-alpha.12 adds
  * server-session-lifecycle and 3 sep-2640-skills-* scenarios (extension), and the CLI flags `--requirements
- * 2026-07-28` and `--timeout`. They need the reference server of their own tag (written with the v2 SDK) and the
+ * 2026-07-28` and `--timeout`. They need test/fixtures/conformance-server.ts to serve their scenarios too, and the
  * router's 2026-07-28 leg; add them here, installed under an npm alias, when that leg exists.
  */
 

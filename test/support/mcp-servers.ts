@@ -45,12 +45,12 @@ export async function startEverythingHttp(mode: 'streamableHttp' | 'sse'): Promi
 }
 
 /**
- * Starts the conformance repository's reference server (test/fixtures/conformance/everything-server.ts, run with tsx)
- * on 127.0.0.1; Streamable HTTP on `/mcp`. Resolves when it accepts connections.
+ * Starts the server the conformance suite runs against (test/fixtures/conformance-server.ts, run with tsx) on
+ * 127.0.0.1; Streamable HTTP on `/mcp`. Resolves when it accepts connections.
  */
-export async function startConformanceReferenceServer(): Promise<HttpMcpServer> {
-  const entry = join(here, '..', 'fixtures', 'conformance', 'everything-server.ts');
-  return startHttpServer('the conformance reference server', ['--import', 'tsx', entry], '/mcp');
+export async function startConformanceServer(): Promise<HttpMcpServer> {
+  const entry = join(here, '..', 'fixtures', 'conformance-server.ts');
+  return startHttpServer('the conformance fixture server', ['--import', 'tsx', entry], '/mcp');
 }
 
 /**
