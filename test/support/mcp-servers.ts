@@ -25,7 +25,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A real server-everything process serving one of its HTTP transports on a loopback port. */
+/** A real MCP server process serving HTTP on a loopback port. */
 export interface HttpMcpServer {
   url: string;
   process: ChildProcess;
@@ -37,30 +37,49 @@ export interface HttpMcpServer {
  * Resolves when it accepts connections.
  */
 export async function startEverythingHttp(mode: 'streamableHttp' | 'sse'): Promise<HttpMcpServer> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
+  return startHttpServer(
+    `server-everything ${mode}`,
     ['--import', join(here, 'loopback-only.mjs'), serverEntry('server-everything'), mode],
-    {
-      env: {...process.env, PORT: String(port)},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    mode === 'sse' ? '/sse' : '/mcp',
   );
-  const url = `http://127.0.0.1:${port}/${mode === 'sse' ? 'sse' : 'mcp'}`;
+}
+
+/**
+ * Starts the server the conformance suite runs against (test/fixtures/conformance-server.ts, run with tsx) on
+ * 127.0.0.1; Streamable HTTP on `/mcp`. Resolves when it accepts connections.
+ */
+export async function startConformanceServer(): Promise<HttpMcpServer> {
+  const entry = join(here, '..', 'fixtures', 'conformance-server.ts');
+  return startHttpServer('the conformance fixture server', ['--import', 'tsx', entry], '/mcp');
+}
+
+/**
+ * Runs `node ARGS` with PORT set to a free loopback port; resolves once that port answers HTTP, with the server's URL
+ * at `path`. Throws when the process exits first (with the end of its stderr), or after 20 s. Its stdout is dropped,
+ * so that a chatty server never blocks on a full pipe.
+ */
+async function startHttpServer(label: string, args: string[], path: string): Promise<HttpMcpServer> {
+  const port = await freePort();
+  const child = spawn(process.execPath, args, {
+    env: {...process.env, PORT: String(port)},
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server-everything ${mode} exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`${label} exited with ${child.exitCode}: ${stderr}`);
     // Each try is bounded: a port taken in between by a process that accepts but never answers must not hang here.
     const up = await fetch(`http://127.0.0.1:${port}/`, {signal: AbortSignal.timeout(1000)}).then(
       () => true,
       () => false,
     );
     if (up) break;
-    if (Date.now() > deadline) throw new Error(`server-everything ${mode} did not start on port ${port}`);
+    if (Date.now() > deadline) throw new Error(`${label} did not start on port ${port}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    url,
+    url: `http://127.0.0.1:${port}${path}`,
     process: child,
     stop: () =>
       new Promise((resolve) => {
