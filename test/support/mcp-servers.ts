@@ -54,6 +54,15 @@ export async function startConformanceServer(): Promise<HttpMcpServer> {
 }
 
 /**
+ * Starts test/fixtures/modern-server.mjs, a server of MCP 2026-07-28 only (SDK 2.x, `legacy: 'reject'`), on
+ * 127.0.0.1; Streamable HTTP on `/mcp`. Resolves when it accepts connections.
+ */
+export async function startModernServer(): Promise<HttpMcpServer> {
+  const entry = join(here, '..', 'fixtures', 'modern-server.mjs');
+  return startHttpServer('the 2026-07-28 fixture server', [entry], '/mcp');
+}
+
+/**
  * Runs `node ARGS` with PORT set to a free loopback port; resolves once that port answers HTTP, with the server's URL
  * at `path`. Throws when the process exits first (with the end of its stderr), or after 20 s. Its stdout is dropped,
  * so that a chatty server never blocks on a full pipe.
