@@ -1,6 +1,7 @@
 import type {ServerCapabilities} from '@modelcontextprotocol/sdk/types.js';
 import {Authenticator} from './auth/authenticate.js';
 import {ANONYMOUS, type Principal} from './auth/principal.js';
+import {SharedCatalogs} from './catalog/shared.js';
 import {diffUpstreams, type UpstreamDiff} from './config/diff.js';
 import type {RouterConfig, UpstreamConfig} from './config/schema.js';
 import {JsonRpcCode, JsonRpcFailure} from './errors.js';
@@ -63,6 +64,7 @@ export class Router implements SessionHost, UpstreamEvents {
   #authenticator: Authenticator | undefined;
   #policy: AccessPolicy | undefined;
   readonly audit: (record: AuditRecord) => void;
+  readonly catalogs = new SharedCatalogs();
   readonly #inFlight = new Set<Promise<unknown>>();
   #draining = false;
   #started: Promise<void> | undefined;

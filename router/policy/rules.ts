@@ -92,25 +92,35 @@ function compileRule(rule: AccessRule): CompiledRule {
  */
 export class AccessPolicy {
   readonly #rules: CompiledRule[];
+  /** Grants by the set of rules they unite: principals under the same rules share one (and its catalogs). */
+  readonly #grants = new Map<string, Grant>();
 
   constructor(rules: AccessRule[]) {
     this.#rules = rules.map(compileRule);
   }
 
   grantFor(principal: Principal): Grant {
-    const grants = this.#rules.filter((rule) => rule.appliesTo(principal)).map((rule) => rule.grant);
-    return {
-      upstream: (upstream) => grants.some((g) => g.upstream(upstream)),
-      tool: (upstream, name, annotations) => grants.some((g) => g.tool(upstream, name, annotations)),
-      prompt: (upstream, name) => grants.some((g) => g.prompt(upstream, name)),
-      resource: (upstream, uri) => grants.some((g) => g.resource(upstream, uri)),
-    };
+    const applied = this.#rules.filter((rule) => rule.appliesTo(principal));
+    const key = applied.map((rule) => this.#rules.indexOf(rule)).join(',');
+    let grant = this.#grants.get(key);
+    if (!grant) this.#grants.set(key, (grant = unite(applied.map((rule) => rule.grant))));
+    return grant;
   }
 
   /** True when some rule applies to the principal at all (else every MCP request of it gets 403). */
   applies(principal: Principal): boolean {
     return this.#rules.some((rule) => rule.appliesTo(principal));
   }
+}
+
+/** What any of `grants` grants. */
+function unite(grants: Grant[]): Grant {
+  return {
+    upstream: (upstream) => grants.some((g) => g.upstream(upstream)),
+    tool: (upstream, name, annotations) => grants.some((g) => g.tool(upstream, name, annotations)),
+    prompt: (upstream, name) => grants.some((g) => g.prompt(upstream, name)),
+    resource: (upstream, uri) => grants.some((g) => g.resource(upstream, uri)),
+  };
 }
 
 /** An upstream's catalog as a grant allows it to be seen (pure). */

@@ -5,7 +5,6 @@ import type {
   ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import {
-  aggregateCatalog,
   resolveResource,
   type AggregateCatalog,
   type CatalogPart,
@@ -13,6 +12,7 @@ import {
   type UpstreamCatalog,
 } from '../catalog/aggregate.js';
 import type {Principal} from '../auth/principal.js';
+import type {SharedCatalogs} from '../catalog/shared.js';
 import {
   AccessDeniedError,
   JsonRpcCode,
@@ -26,7 +26,7 @@ import {
 } from '../errors.js';
 import type {Logger} from '../log.js';
 import {argumentsDigest, failureOutcome, sessionTag, type AuditOutcome, type AuditRecord} from '../policy/audit.js';
-import {filterCatalog, GRANT_ALL, type Grant} from '../policy/rules.js';
+import {GRANT_ALL, type Grant} from '../policy/rules.js';
 import {
   CLIENT_CAPABILITY_OF,
   describe,
@@ -36,7 +36,7 @@ import {
 } from '../upstream/connection.js';
 import {CircuitOpenError} from '../upstream/breaker.js';
 import type {Upstream} from '../upstream/upstream.js';
-import {waitUntil} from '../wait.js';
+import {SessionConnections} from './connections.js';
 import {renameTaskIds, SessionTasks} from './tasks.js';
 
 /** Which upstreams a session sees: all of them, prefixed (`/mcp`, `/sse`, stdio) or one, unchanged (`/mcp/{name}`). */
@@ -68,6 +68,8 @@ export interface SessionHost {
   track<T>(done: Promise<T>): Promise<T>;
   /** What a principal may use under the current access rules; `GRANT_ALL` without auth. */
   grantFor(principal: Principal): Grant;
+  /** The catalogs of the router's sessions, shared by sessions that see the same thing. */
+  readonly catalogs: SharedCatalogs;
   /** Writes one audit line. */
   audit(record: AuditRecord): void;
   /** Whether audit lines carry a digest of the arguments. */
@@ -143,7 +145,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   readonly #tasks: SessionTasks;
   /** The upstream each request in flight was routed to, for its audit line. */
   readonly #routed = new WeakMap<Call, string>();
-  readonly #connections = new Map<string, Promise<UpstreamConnection>>();
+  readonly #connections = new SessionConnections((upstream) => this.#openConnection(upstream));
   readonly #subscriptions = new Map<string, Route>();
   readonly #inFlight = new Map<string, Set<Call>>();
   #catalog: Promise<AggregateCatalog> | undefined;
@@ -190,12 +192,12 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   /** `logging/setLevel`: the session's level, passed on to its own upstream sessions. */
   async setLogLevel(level: LoggingLevel): Promise<void> {
     this.#logLevel = level;
-    await this.#eachSessionConnection((c) => c.forward({method: 'logging/setLevel', params: {level}}));
+    await this.#connections.each((c) => c.forward({method: 'logging/setLevel', params: {level}}));
   }
 
   /** `notifications/roots/list_changed` from the client, passed on to its own upstream sessions. */
   rootsChanged(): Promise<void> {
-    return this.#eachSessionConnection((c) => c.notify({method: 'notifications/roots/list_changed'}));
+    return this.#connections.each((c) => c.notify({method: 'notifications/roots/list_changed'}));
   }
 
   #audit(method: string, params: JsonObject, call: Call, outcome: AuditOutcome, started: number): void {
@@ -285,7 +287,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     const entries = (await this.#view())[kind];
     const upstream = this.scope.kind === 'upstream' ? this.#host.upstream(this.scope.name) : undefined;
     const extras = upstream
-      ? await this.#connection(upstream).then(
+      ? await this.#connections.get(upstream).then(
           (c) => c.listExtras[kind],
           () => undefined,
         )
@@ -403,7 +405,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     try {
       const result = await upstream.circuit.run(async () =>
         this.#host.track(
-          (await this.#connection(upstream)).forward(
+          (await this.#connections.get(upstream)).forward(
             {method: message.method, ...(params && {params})},
             {
               signal: call.signal,
@@ -426,7 +428,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       if (error instanceof UpstreamUnavailableError && !(error instanceof CircuitOpenError)) {
         // The next call opens a new upstream session; if the upstream itself is gone, /readyz, the catalog and the
         // other sessions learn it now, not at the next health check.
-        if (upstream.config.session === 'perSession') this.#dropConnection(upstream.name);
+        if (upstream.config.session === 'perSession') this.#connections.drop(upstream.name);
         upstream.checkNow();
       }
       throw error;
@@ -437,38 +439,12 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     }
   }
 
-  /** The connection this session uses for an upstream: the shared one, or its own (opened on first need). */
-  async #connection(upstream: Upstream): Promise<UpstreamConnection> {
-    if (upstream.config.session === 'shared') return upstream.requireConnection();
-    let pending = this.#connections.get(upstream.name);
-    if (!pending) {
-      pending = this.#openConnection(upstream);
-      this.#connections.set(upstream.name, pending);
-      pending.catch(() => this.#connections.get(upstream.name) === pending && this.#connections.delete(upstream.name));
-    }
-    return pending;
-  }
-
   /**
    * Stops using this session's own connections to upstreams that were removed or replaced: later calls open new ones;
    * the old ones close when the session's calls in flight to them end, or after `graceMs` milliseconds.
    */
   retireConnections(names: string[], graceMs: number): void {
-    for (const name of names) {
-      const pending = this.#connections.get(name);
-      if (!pending) continue;
-      this.#connections.delete(name);
-      void waitUntil(() => this.inFlight(name) === 0, graceMs)
-        .then(() => pending)
-        .then((connection) => connection.close())
-        .catch(() => undefined);
-    }
-  }
-
-  #dropConnection(name: string): void {
-    const pending = this.#connections.get(name);
-    this.#connections.delete(name);
-    void pending?.then((connection) => connection.close()).catch(() => undefined);
+    this.#connections.retire(names, graceMs, (name) => this.inFlight(name) === 0);
   }
 
   async #openConnection(upstream: Upstream): Promise<UpstreamConnection> {
@@ -477,7 +453,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       onNotification: (notification) => this.deliver(upstream.name, notification),
       onLost: (reason) => {
         this.#host.log.warn({upstream: upstream.name, session: sessionTag(this.id), reason}, 'Lost upstream session');
-        this.#dropConnection(upstream.name);
+        this.#connections.drop(upstream.name);
         this.upstreamsChanged();
       },
     });
@@ -489,10 +465,6 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       await connection.forward({method: 'logging/setLevel', params: {level: this.#logLevel}}).catch(() => undefined);
     }
     return connection;
-  }
-
-  async #eachSessionConnection(action: (connection: UpstreamConnection) => Promise<unknown>): Promise<void> {
-    await Promise.allSettled([...this.#connections.values()].map(async (pending) => action(await pending)));
   }
 
   /** The session's catalog, built once and again after any change; `fresh` forces a rebuild. */
@@ -516,8 +488,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     const parts = await Promise.all(
       upstreams.map(async (upstream): Promise<CatalogPart | undefined> => {
         try {
-          const connection = await this.#connection(upstream);
-          const catalog = filterCatalog(upstream.name, connection.catalog, grant);
+          const connection = await this.#connections.get(upstream);
+          const catalog = this.#host.catalogs.filtered(upstream.name, connection.catalog, grant);
           return {upstream: upstream.name, prefix: upstream.config.prefix, catalog};
         } catch (error) {
           this.#host.log.warn({upstream: upstream.name, err: describe(error)}, 'Left an upstream out of the catalog');
@@ -532,7 +504,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       this.scope.kind === 'aggregate'
         ? ({kind: 'prefixed', separator: this.#host.separator} as const)
         : ({kind: 'unchanged'} as const);
-    return aggregateCatalog(
+    return this.#host.catalogs.aggregate(
       parts.filter((p) => p !== undefined),
       naming,
     );
@@ -619,9 +591,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       }
     }
     this.#subscriptions.clear();
-    const connections = [...this.#connections.values()];
-    this.#connections.clear();
-    await Promise.allSettled(connections.map(async (pending) => (await pending).close()));
+    await this.#connections.close();
     await this.peer.close().catch(() => undefined);
     this.onclose?.();
   }
