@@ -36,6 +36,7 @@ import {argumentsDigest, failureOutcome, sessionTag, type AuditOutcome, type Aud
 import {filterCatalog, GRANT_ALL, type Grant} from '../policy/rules.js';
 import {describe, type JsonObject, type Message, type UpstreamConnection} from '../upstream/connection.js';
 import {CircuitOpenError} from '../upstream/breaker.js';
+import {mayRetry, withRetries, type CallFacts} from '../upstream/retry.js';
 import type {Upstream} from '../upstream/upstream.js';
 import {waitUntil} from '../wait.js';
 import {renameTaskIds, SessionTasks} from './tasks.js';
@@ -73,6 +74,8 @@ export interface SessionHost {
   retainSubscription(upstream: string, uri: string): boolean;
   /** Uncounts it; true when it was the last (unsubscribe upstream). */
   releaseSubscription(upstream: string, uri: string): boolean;
+  /** Counts an attempt of a call to an upstream that failed and is tried again, for metrics. */
+  observeRetry(upstream: string, method: string): void;
   /** Observes a finished forwarded call, for metrics. */
   observeCall(call: {upstream: string; method: string; tool?: string; outcome: CallOutcome; seconds: number}): void;
   /** Counts a call as in flight until `done` settles, so shutdown can wait for it. */
@@ -107,6 +110,8 @@ export class DownstreamSession {
   readonly #connections = new Map<string, Promise<UpstreamConnection>>();
   readonly #subscriptions = new Map<string, Route>();
   readonly #inFlight = new Map<string, Set<Extra>>();
+  /** Calls the upstream has started work on (progress, a server-to-client request): never retried. */
+  readonly #started = new WeakSet<Extra>();
   #catalog: Promise<AggregateCatalog> | undefined;
   /** Upstreams of the scope left out of the last catalog (down, or this session could not connect), and why. */
   #missing = new Map<string, string>();
@@ -348,44 +353,85 @@ export class DownstreamSession {
     return this.#forward(route, {method, params: {uri: route.target}}, extra);
   }
 
-  /** Forwards a request along a route; `field` names the param that carries the route's target. */
+  /**
+   * Forwards a request along a route; `field` names the param that carries the route's target. A failed attempt is
+   * tried again, with backoff, where the upstream's `retries` and `mayRetry` allow it.
+   */
   async #forward(route: Route, message: Message, extra: Extra, field?: 'uri'): Promise<JsonObject> {
     const upstream = this.#host.upstream(route.upstream);
     if (!upstream) throw new NotFoundError(`Unknown upstream "${route.upstream}"`);
     const params = field ? {...message.params, [field]: route.target} : message.params;
-    const token = extra._meta?.progressToken;
     const started = performance.now();
     const tool = message.method === 'tools/call' ? route.target : undefined;
     let outcome: CallOutcome = 'error';
     this.#routed.set(extra, route.upstream);
     const calls = this.#inFlight.get(route.upstream) ?? new Set<Extra>();
     this.#inFlight.set(route.upstream, calls.add(extra));
+    const facts: CallFacts = {method: message.method, started: false};
+    const {retries} = upstream.config;
     try {
-      const result = await upstream.circuit.run(async () =>
-        this.#host.track(
-          (await this.#connection(upstream)).forward(
-            {method: message.method, ...(params && {params})},
-            {
-              signal: extra.signal,
-              // A per-upstream path passes the upstream what the client sent: a progress token only when it asked.
-              alwaysAskProgress: this.scope.kind === 'aggregate',
-              ...(token !== undefined && {
-                onProgress: (progress: JsonObject) =>
-                  void extra
-                    .sendNotification({
-                      method: 'notifications/progress',
-                      params: {...progress, progressToken: token},
-                    } as never)
-                    .catch(() => undefined),
-              }),
-            },
-          ),
-        ),
+      const result = await withRetries(
+        retries,
+        (error) => mayRetry({...facts, started: this.#started.has(extra)}, error, retries),
+        () => this.#attempt(upstream, {method: message.method, ...(params && {params})}, extra, facts),
+        {
+          signal: extra.signal,
+          onRetry: ({attempt, delayMs, error}) => {
+            this.#host.log.info(
+              {upstream: upstream.name, method: message.method, attempt, delayMs, err: describe(error)},
+              'Retrying a call',
+            );
+            this.#host.observeRetry(upstream.name, message.method);
+          },
+        },
       );
       outcome = result.isError === true ? 'tool_error' : 'ok';
       return result;
     } catch (error) {
       if (extra.signal.aborted) outcome = 'cancelled';
+      throw error;
+    } finally {
+      calls.delete(extra);
+      const seconds = (performance.now() - started) / 1000;
+      this.#host.observeCall({upstream: route.upstream, method: message.method, ...(tool && {tool}), outcome, seconds});
+    }
+  }
+
+  /**
+   * One attempt of a forwarded request, through the upstream's circuit breaker. For a `tools/call` it notes the tool's
+   * annotations in `facts`, from the connection's catalog, for the retry decision.
+   */
+  async #attempt(upstream: Upstream, message: Message, extra: Extra, facts: CallFacts): Promise<JsonObject> {
+    const token = extra._meta?.progressToken;
+    const aggregate = this.scope.kind === 'aggregate';
+    try {
+      return await upstream.circuit.run(async () => {
+        const connection = await this.#connection(upstream);
+        if (message.method === 'tools/call') {
+          const name = message.params?.name;
+          facts.annotations ??= connection.catalog.tools.find((t) => t.name === name)?.annotations as JsonObject;
+        }
+        return this.#host.track(
+          connection.forward(message, {
+            signal: extra.signal,
+            // A per-upstream path passes the upstream what the client sent: a progress token only when it asked.
+            alwaysAskProgress: aggregate,
+            ...((token !== undefined || aggregate) && {
+              onProgress: (progress: JsonObject) => {
+                this.#started.add(extra);
+                if (token === undefined) return;
+                void extra
+                  .sendNotification({
+                    method: 'notifications/progress',
+                    params: {...progress, progressToken: token},
+                  } as never)
+                  .catch(() => undefined);
+              },
+            }),
+          }),
+        );
+      });
+    } catch (error) {
       if (error instanceof UpstreamUnavailableError && !(error instanceof CircuitOpenError)) {
         // The next call opens a new upstream session; if the upstream itself is gone, /readyz, the catalog and the
         // other sessions learn it now, not at the next health check.
@@ -393,10 +439,6 @@ export class DownstreamSession {
         upstream.checkNow();
       }
       throw error;
-    } finally {
-      calls.delete(extra);
-      const seconds = (performance.now() - started) / 1000;
-      this.#host.observeCall({upstream: route.upstream, method: message.method, ...(tool && {tool}), outcome, seconds});
     }
   }
 
@@ -447,6 +489,7 @@ export class DownstreamSession {
           this.upstreamsChanged();
         },
       },
+      this.principal,
     );
     if (this.#closed) {
       await connection.close();
@@ -559,6 +602,7 @@ export class DownstreamSession {
       );
     }
     const calls = this.#inFlight.get(upstream);
+    for (const call of calls ?? []) this.#started.add(call);
     const only = calls?.size === 1 ? [...calls][0] : undefined;
     const outgoing = {method: request.method, params: request.params ?? {}} as never;
     return only ? only.sendRequest(outgoing, AnyResult, {signal}) : this.server.request(outgoing, AnyResult, {signal});

@@ -16,14 +16,18 @@ export const DEFAULT_MAX_MESSAGE_BYTES: number = LimitsSchema.parse({}).maxUpstr
 export interface ClientTransportOptions {
   /** Largest message read from a stdio upstream, in bytes; default `DEFAULT_MAX_MESSAGE_BYTES`. Unused for HTTP. */
   maxMessageBytes?: number;
+  /** Makes the transport of the built-in upstream (`transport: builtin`), which only the router itself serves. */
+  builtin?: () => Transport;
 }
 
 /**
  * The client transport for an upstream: for stdio the router's own `StdioUpstreamTransport` (env merged over the
  * SDK's default variables, stderr logged line by line under the upstream's name with its env values redacted, a
  * message over `maxMessageBytes` failing only its own call); Streamable HTTP or legacy HTTP+SSE for URLs, with the
- * configured headers on every request and URL userinfo sent as `Authorization: Basic` (see `requestTarget`).
- * @throws TypeError for a URL that does not parse (the config schema has already checked it)
+ * configured headers on every request and URL userinfo sent as `Authorization: Basic` (see `requestTarget`); for the
+ * built-in upstream, what `options.builtin` makes.
+ * @throws TypeError for a URL that does not parse (the config schema has already checked it); Error for a built-in
+ *   upstream without `options.builtin`
  */
 export function createClientTransport(
   config: UpstreamConfig,
@@ -56,6 +60,9 @@ export function createClientTransport(
       const {url, headers} = requestTarget(config.url, config.headers);
       return new SSEClientTransport(url, {requestInit: {headers}});
     }
+    case 'builtin':
+      if (!options.builtin) throw new Error(`The built-in upstream "${config.name}" has no transport maker`);
+      return options.builtin();
   }
 }
 
