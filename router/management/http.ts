@@ -3,6 +3,7 @@ import type {Principal} from '../auth/principal.js';
 import {MANAGEMENT_UPSTREAM, type RouterOptions} from '../config/schema.js';
 import type {Grant} from '../policy/rules.js';
 import {upstreamReport, type UpstreamHealth} from './report.js';
+import {READ_ONLY} from './server.js';
 
 /** What `GET /upstreams` needs of the router. */
 export interface UpstreamsHost {
@@ -14,7 +15,7 @@ export interface UpstreamsHost {
 /**
  * `GET /upstreams`, after the app's authenticate phase: `{"upstreams": [...]}` as `list_upstreams` gives it to the
  * same principal (see `UpstreamReport`). Without `router.management.enabled`, or for a principal the access rules do
- * not grant the `router` upstream, it passes to the app's 404, so that it reveals nothing.
+ * not grant the tool `list_upstreams` of the `router` upstream, it passes to the app's 404, so that it reveals nothing.
  */
 export async function serveUpstreams(
   host: UpstreamsHost,
@@ -22,6 +23,7 @@ export async function serveUpstreams(
   res: Response,
   next: NextFunction,
 ): Promise<void> {
-  if (!host.options.management.enabled || !host.grantFor(principal).upstream(MANAGEMENT_UPSTREAM)) return next();
+  const granted = host.grantFor(principal).tool(MANAGEMENT_UPSTREAM, 'list_upstreams', READ_ONLY);
+  if (!host.options.management.enabled || !granted) return next();
   res.json({upstreams: (await host.upstreamHealth(principal)).map(upstreamReport)});
 }

@@ -22,6 +22,9 @@ export interface ManagementHost extends CallerHost {
   adminRefusal(principal: Principal): string | undefined;
 }
 
+/** The annotations of the tools that only read: `list_upstreams` (and so `GET /upstreams`), `get_upstream_health`. */
+export const READ_ONLY = {readOnlyHint: true, openWorldHint: false};
+
 /** A tool result with the same JSON as text and as `structuredContent` (MCP 2025-11-25 server/tools). */
 function structured(value: Record<string, unknown>): CallToolResult {
   return {content: [{type: 'text', text: JSON.stringify(value)}], structuredContent: value};
@@ -31,6 +34,9 @@ function structured(value: Record<string, unknown>): CallToolResult {
 function failed(message: string): CallToolResult {
   return {content: [{type: 'text', text: message}], isError: true};
 }
+
+/** Names `register_upstream` accepts: they become path segments (`/mcp/{name}`) and JSON keys. */
+const UPSTREAM_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
 const UNKNOWN = (name: string) => failed(`Unknown upstream ${JSON.stringify(name)}`);
 
@@ -60,7 +66,7 @@ export function createManagementServer(host: ManagementHost, principal: Principa
         'ready, down, closed), circuit breaker (closed, open, halfOpen), tools, calls in flight, median call time over ' +
         'the last 10 minutes in ms, and the last error.',
       outputSchema: {upstreams: z.array(UpstreamReportSchema)},
-      annotations: {readOnlyHint: true, openWorldHint: false},
+      annotations: READ_ONLY,
     },
     async () => structured({upstreams: (await host.upstreamHealth(caller)).map(upstreamReport)}),
   );
@@ -73,7 +79,7 @@ export function createManagementServer(host: ManagementHost, principal: Principa
         'The health of one upstream: what list_upstreams gives, its session mode and since when its state holds.',
       inputSchema: {name: z.string().describe('Name of the upstream.')},
       outputSchema: UpstreamHealthSchema.shape,
-      annotations: {readOnlyHint: true, openWorldHint: false},
+      annotations: READ_ONLY,
     },
     async ({name}) => {
       const health = await healthOf(name);
@@ -125,7 +131,11 @@ export function createManagementServer(host: ManagementHost, principal: Principa
           '`server` is an entry as in mcpServers: {"command", "args", "env"} or {"type": "http", "url", "headers"}, ' +
           'with router options (prefix, tools, session, timeouts, circuitBreaker, retries).',
         inputSchema: {
-          name: z.string().min(1).describe('Name of the new upstream (its key in mcpServers).'),
+          name: z
+            .string()
+            .regex(UPSTREAM_NAME, 'must match ^[a-zA-Z0-9_-]{1,64}$')
+            .refine((name) => name !== '__proto__', 'must not be __proto__')
+            .describe('Name of the new upstream: its key in mcpServers, and its path /mcp/{name}.'),
           server: z.record(z.string(), z.unknown()).describe('The server entry.'),
         },
         outputSchema: UpstreamHealthSchema.shape,

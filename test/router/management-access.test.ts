@@ -8,6 +8,7 @@ const TOKENS = {
   admin: 'admin-token-0123456789abcdef',
   operator: 'operator-token-0123456789abcdef',
   reader: 'reader-token-0123456789abcdef',
+  health: 'health-token-0123456789abcdef',
 };
 const stdio = (name: 'server-everything' | 'server-memory') => ({
   command: process.execPath,
@@ -26,6 +27,7 @@ beforeAll(async () => {
         {principals: ['admin'], upstreams: ['*']},
         {principals: ['operator'], upstreams: ['everything', 'router'], tools: {exclude: ['get-env']}},
         {principals: ['reader'], upstreams: ['everything']},
+        {principals: ['health'], upstreams: ['router'], tools: {include: ['get_upstream_health']}},
       ],
       management: {enabled: true, register: true, admins: ['admin']},
     },
@@ -51,6 +53,8 @@ describe('the management upstream under access rules', () => {
       await close();
     }
     expect((await fetch(`${router.url}/upstreams`, {headers: as('reader')})).status).toBe(404);
+    // GET /upstreams is list_upstreams: a grant of the router upstream without that tool does not open it.
+    expect((await fetch(`${router.url}/upstreams`, {headers: as('health')})).status).toBe(404);
     expect((await fetch(`${router.url}/upstreams`)).status).toBe(401);
     const single = await fetch(`${router.url}/mcp/router`, {method: 'POST', headers: as('reader')});
     expect(single.status).toBe(403);

@@ -141,6 +141,12 @@ describe('the management upstream', () => {
     });
     expect(invalid.isError).toBe(true);
     expect(JSON.stringify(invalid.content)).toContain('mcpServers.broken.url');
+    const odd = await client.callTool({
+      name: 'router__register_upstream',
+      arguments: {name: '../etc', server: everything},
+    });
+    expect(odd.isError).toBe(true);
+    expect(JSON.stringify(odd.content)).toContain('must match');
     const taken = await client.callTool({
       name: 'router__register_upstream',
       arguments: {name: 'everything', server: everything},

@@ -3,6 +3,7 @@ import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {McpError} from '@modelcontextprotocol/sdk/types.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {startEverythingHttp} from '../support/mcp-servers.js';
 import {connectClient, startTestRouter} from '../support/router.js';
 
 // Retries through the real router, against a real server that dies during the first call of each tool or resource and
@@ -83,6 +84,38 @@ describe('retries', () => {
       expect(await runs(folders[upstream], tool)).toBe(1);
     } finally {
       await close();
+    }
+  });
+});
+
+describe('retries against an HTTP upstream that is restarted', () => {
+  it('a read after the restart is tried again on a new upstream session, and succeeds', async () => {
+    let upstream = await startEverythingHttp('streamableHttp');
+    const port = Number(new URL(upstream.url).port);
+    const restartable = await startTestRouter({
+      mcpServers: {web: {type: 'http', url: upstream.url, retries}},
+      router: {healthCheckSeconds: 600},
+    });
+    const {client, close} = await connectClient(`${restartable.url}/mcp/web`);
+    const retried = async () =>
+      /mcp_router_upstream_retries_total\{upstream="web",method="resources\/read"\} (\d+)/.exec(
+        await (await fetch(`${restartable.url}/metrics`)).text(),
+      )?.[1];
+    try {
+      const [resource] = (await client.listResources()).resources;
+      const uri = resource?.uri as string;
+      expect((await client.readResource({uri})).contents[0]?.uri).toBe(uri);
+      expect(await retried()).toBeUndefined();
+
+      // The restarted server knows nothing of the router's upstream session: the first attempt fails with it.
+      await upstream.stop();
+      upstream = await startEverythingHttp('streamableHttp', port);
+      expect((await client.readResource({uri})).contents[0]?.uri).toBe(uri);
+      expect(Number(await retried())).toBeGreaterThan(0);
+    } finally {
+      await close();
+      await restartable.stop();
+      await upstream.stop();
     }
   });
 });

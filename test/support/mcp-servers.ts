@@ -33,11 +33,11 @@ export interface HttpMcpServer {
 }
 
 /**
- * Starts `@modelcontextprotocol/server-everything` in `streamableHttp` (`/mcp`) or `sse` (`/sse`) mode on 127.0.0.1.
- * Resolves when it accepts connections.
+ * Starts `@modelcontextprotocol/server-everything` in `streamableHttp` (`/mcp`) or `sse` (`/sse`) mode on 127.0.0.1,
+ * on `port` (to start it again where it was) or a free one. Resolves when it accepts connections.
  */
-export async function startEverythingHttp(mode: 'streamableHttp' | 'sse'): Promise<HttpMcpServer> {
-  const port = await freePort();
+export async function startEverythingHttp(mode: 'streamableHttp' | 'sse', port?: number): Promise<HttpMcpServer> {
+  port ??= await freePort();
   const child = spawn(
     process.execPath,
     ['--import', join(here, 'loopback-only.mjs'), serverEntry('server-everything'), mode],
