@@ -114,8 +114,8 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
 
   if (options.transport === 'stdio') {
     await router.start();
-    const session = router.createSession({kind: 'aggregate'}, 'stdio');
-    await session.connect(new StdioServerTransport());
+    const session = router.createLegacySession({kind: 'aggregate'}, 'stdio');
+    await session.peer.connect(new StdioServerTransport());
     const stop = async () => {
       reloader.stop();
       await router.drain(graceMs());

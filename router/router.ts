@@ -1,4 +1,4 @@
-import type {Implementation, ServerCapabilities} from '@modelcontextprotocol/sdk/types.js';
+import type {ServerCapabilities} from '@modelcontextprotocol/sdk/types.js';
 import {Authenticator} from './auth/authenticate.js';
 import {ANONYMOUS, type Principal} from './auth/principal.js';
 import {diffUpstreams, type UpstreamDiff} from './config/diff.js';
@@ -12,15 +12,26 @@ import {managementTransport, type ManagementHost} from './management/server.js';
 import {metricMethod, RouterMetrics} from './metrics.js';
 import {auditLogger, type AuditRecord} from './policy/audit.js';
 import {AccessPolicy, GRANT_ALL, type Grant} from './policy/rules.js';
-import {DownstreamSession, type CallOutcome, type Scope, type SessionHost} from './session/downstream.js';
+import {
+  DownstreamSession,
+  type CallOutcome,
+  type DownstreamPeer,
+  type Scope,
+  type ServerIdentity,
+  type SessionHost,
+} from './session/downstream.js';
+import {legacyPeer, type LegacyPeer} from './session/legacy.js';
 import type {JsonObject, Message} from './upstream/connection.js';
 import {callTimeouts} from './upstream/timeouts.js';
 import {Upstream, type UpstreamEvents, type UpstreamStatus} from './upstream/upstream.js';
 import {ROUTER_NAME, ROUTER_VERSION} from './version.js';
 import {waitUntil} from './wait.js';
 
-/** Downstream transports, for metrics and logs; `internal` for the sessions of `call_upstream_tool`. */
-export type DownstreamTransport = 'sse' | 'streamableHttp' | 'stdio' | 'internal';
+/**
+ * Downstream transports, for metrics and logs: `modern` is Streamable HTTP of MCP 2026-07-28 (stateless), whose
+ * sessions are the router's own, one per principal and scope; `internal` the sessions of `call_upstream_tool`.
+ */
+export type DownstreamTransport = 'sse' | 'streamableHttp' | 'stdio' | 'modern' | 'internal';
 
 /** The body of `/readyz`. */
 export interface ReadinessReport {
@@ -252,11 +263,15 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost {
   }
 
   /**
-   * A new downstream session for a scope, registered until it closes. The aggregate declares every capability the
-   * router routes; a single-upstream session declares what that upstream declared (MCP 2025-11-25 lifecycle).
+   * A new downstream session for a scope, registered until it closes; `bind` makes its client end (the era's binding).
    */
-  createSession(scope: Scope, transport: DownstreamTransport, principal: Principal = ANONYMOUS): DownstreamSession {
-    const session = new DownstreamSession(this, scope, this.#sessionInit(scope), principal);
+  createSession<P extends DownstreamPeer>(
+    scope: Scope,
+    transport: DownstreamTransport,
+    principal: Principal,
+    bind: (session: DownstreamSession<P>) => P,
+  ): DownstreamSession<P> {
+    const session = new DownstreamSession(this, scope, principal, bind);
     const labels = {transport, scope: scope.kind};
     this.#sessions.add(session);
     this.#sessionsPerPrincipal.set(principal.id, (this.#sessionsPerPrincipal.get(principal.id) ?? 0) + 1);
@@ -271,7 +286,20 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost {
     return session;
   }
 
-  #sessionInit(scope: Scope): {serverInfo: Implementation; capabilities: ServerCapabilities; instructions?: string} {
+  /** A new 2025-era session (SSE, Streamable HTTP with `Mcp-Session-Id`, stdio), to connect to its transport. */
+  createLegacySession(
+    scope: Scope,
+    transport: Exclude<DownstreamTransport, 'modern'>,
+    principal: Principal = ANONYMOUS,
+  ): DownstreamSession<LegacyPeer> {
+    return this.createSession(scope, transport, principal, legacyPeer(this.identity(scope)));
+  }
+
+  /**
+   * What the router says of itself on a scope (MCP 2025-11-25 lifecycle): the aggregate declares every capability
+   * the router routes; a single-upstream path declares what that upstream declared, and its `serverInfo`.
+   */
+  identity(scope: Scope): ServerIdentity {
     if (scope.kind === 'upstream') {
       const connection = this.#upstreams.get(scope.name)?.connection;
       const capabilities: ServerCapabilities = {...(connection?.capabilities ?? AGGREGATE_CAPABILITIES)};

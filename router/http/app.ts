@@ -12,6 +12,7 @@ import {SessionRegistry, type SessionEntry} from '../session/registry.js';
 import {bearerChallenge, METADATA_PATH, protectedResourceMetadata, requestOrigin} from './auth.js';
 import {nestedDeeperThan} from './body.js';
 import {BoundedEventStore} from './event-store.js';
+import {isLegacy, ModernEndpoint} from './modern.js';
 import {rejectOrigin, type OriginPolicy} from './security.js';
 
 /** JSON-RPC error body for HTTP-level failures; `id` is null unless the failing request's id is known. */
@@ -79,6 +80,7 @@ export function createHttpApp(
     (_req, res, next) =>
       router.options.transports[transport] ? next() : sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found');
   const registry = new SessionRegistry();
+  const modern = new ModernEndpoint(router);
   // Streamable HTTP clients that vanish without DELETE would leave their sessions open for ever: close idle ones.
   const sweep = setInterval(() => {
     for (const entry of registry.idle(Date.now(), router.options.sessionIdleSeconds * 1000)) {
@@ -201,11 +203,16 @@ export function createHttpApp(
       registry.trackRequest(entry, res);
       return entry.transport.handleRequest(req, res, req.body);
     }
+    if (await isLegacy(req).then((legacy) => !legacy)) {
+      const session = modern.session(scope, principal);
+      if (!session) return refuseWhenFull(res, principal);
+      return modern.serve(req, res, session);
+    }
     if (!isInitializeRequest(req.body)) {
       return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
     }
     if (refuseWhenFull(res, principal)) return;
-    const session = router.createSession(scope, 'streamableHttp', principal);
+    const session = router.createLegacySession(scope, 'streamableHttp', principal);
     const {replayEvents, replayBytes} = router.options.limits;
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => registry.newId(),
@@ -225,7 +232,7 @@ export function createHttpApp(
       registry.delete(transport.sessionId);
       router.log.info({session: sessionTag(transport.sessionId)}, 'Closed session');
     };
-    await session.connect(transport);
+    await session.peer.connect(transport);
     await transport.handleRequest(req, res, req.body);
     if (transport.sessionId === undefined) await session.close(); // the initialize was refused
   });
@@ -254,7 +261,7 @@ export function createHttpApp(
     const principal = principalOf(res);
     if (refuseWhenFull(res, principal)) return;
     const transport = new SSEServerTransport('/message', res);
-    const session = router.createSession(scope, 'sse', principal);
+    const session = router.createLegacySession(scope, 'sse', principal);
     registry.add(transport.sessionId, {session, transport, kind: 'sse'});
     transport.onclose = () => {
       registry.delete(transport.sessionId);
@@ -264,7 +271,7 @@ export function createHttpApp(
       {session: sessionTag(transport.sessionId), principal: principal.name, transport: 'sse', scope},
       'Opened session',
     );
-    await session.connect(transport);
+    await session.peer.connect(transport);
   });
   mcp.post('/message', authenticate, json, async (req, res) => {
     const id = req.query.sessionId;
@@ -299,7 +306,14 @@ export function createHttpApp(
     router.log.error({err: error}, 'Failed to handle an HTTP request');
     sendError(res, error.status ?? 500, JsonRpcCode.InternalError, 'Internal error');
   });
-  return {app, settled: (timeoutMs) => registry.settled(timeoutMs), close: () => clearInterval(sweep)};
+  return {
+    app,
+    settled: (timeoutMs) => registry.settled(timeoutMs),
+    close: () => {
+      clearInterval(sweep);
+      void modern.close();
+    },
+  };
 }
 
 function metricsHandler(router: Router): express.RequestHandler {

@@ -4,11 +4,16 @@ import type {CallToolResult, Progress} from '@modelcontextprotocol/sdk/types.js'
 import type {Principal} from '../auth/principal.js';
 import type {DownstreamTransport} from '../router.js';
 import type {DownstreamSession, Scope} from '../session/downstream.js';
+import type {LegacyPeer} from '../session/legacy.js';
 import {ROUTER_NAME, ROUTER_VERSION} from '../version.js';
 
 /** What `UpstreamCaller` needs of the router. */
 export interface CallerHost {
-  createSession(scope: Scope, transport: DownstreamTransport, principal: Principal): DownstreamSession;
+  createLegacySession(
+    scope: Scope,
+    transport: Exclude<DownstreamTransport, 'modern'>,
+    principal: Principal,
+  ): DownstreamSession<LegacyPeer>;
 }
 
 /**
@@ -60,8 +65,8 @@ export class UpstreamCaller {
 
   async #connect(upstream: string): Promise<Client> {
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    const session = this.#host.createSession({kind: 'upstream', name: upstream}, 'internal', this.#principal);
-    await session.connect(serverSide);
+    const session = this.#host.createLegacySession({kind: 'upstream', name: upstream}, 'internal', this.#principal);
+    await session.peer.connect(serverSide);
     const client = new Client({name: `${ROUTER_NAME}/call_upstream_tool`, version: ROUTER_VERSION});
     client.onclose = () => this.#clients.delete(upstream);
     await client.connect(clientSide);

@@ -1,16 +1,9 @@
-import {Server} from '@modelcontextprotocol/sdk/server/index.js';
-import type {RequestHandlerExtra} from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  RootsListChangedNotificationSchema,
-  SetLevelRequestSchema,
-  type Implementation,
-  type LoggingLevel,
-  type ServerCapabilities,
-  type ServerNotification,
-  type ServerRequest,
+import type {
+  ClientCapabilities,
+  Implementation,
+  LoggingLevel,
+  ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
-import {z} from 'zod';
 import {
   aggregateCatalog,
   resolveResource,
@@ -39,23 +32,14 @@ import {CircuitOpenError} from '../upstream/breaker.js';
 import {mayRetry, withRetries, type CallFacts} from '../upstream/retry.js';
 import type {Upstream} from '../upstream/upstream.js';
 import {waitUntil} from '../wait.js';
+import {CLIENT_CAPABILITY_OF} from './rounds.js';
 import {renameTaskIds, SessionTasks} from './tasks.js';
-
-const AnyResult = z.looseObject({});
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** Which upstreams a session sees: all of them, prefixed (`/mcp`, `/sse`, stdio) or one, unchanged (`/mcp/{name}`). */
 export type Scope = {kind: 'aggregate'} | {kind: 'upstream'; name: string};
 
 /** Syslog severities in order (MCP 2025-11-25 server/utilities/logging). */
 const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
-
-/** The client capability each server-to-client request needs (MCP 2025-11-25 client features). */
-const CLIENT_CAPABILITY_OF: Record<string, 'sampling' | 'elicitation' | 'roots'> = {
-  'sampling/createMessage': 'sampling',
-  'elicitation/create': 'elicitation',
-  'roots/list': 'roots',
-};
 
 const LIST_CHANGED = [
   'notifications/tools/list_changed',
@@ -90,6 +74,55 @@ export interface SessionHost {
 
 export type CallOutcome = 'ok' | 'tool_error' | 'error' | 'cancelled';
 
+/** The refusal of a server-to-client request toward a 2026-07-28 client (-32601). */
+export function noServerRequests(method: string): JsonRpcFailure {
+  return new JsonRpcFailure(
+    JsonRpcCode.MethodNotFound,
+    `${quoted(method)} cannot reach this client: MCP 2026-07-28 has no server-to-client requests, and the router ` +
+      'asks for input only within one tools/call, prompts/get or resources/read in flight to that upstream',
+  );
+}
+
+/** What the router says of itself to a client: `serverInfo`, capabilities and instructions (MCP lifecycle). */
+export interface ServerIdentity {
+  serverInfo: Implementation;
+  capabilities: ServerCapabilities;
+  instructions?: string;
+}
+
+/** One downstream request being handled: what routing needs of it, whichever era and SDK it came by. */
+export interface Call {
+  /** Aborts when the client cancels the request or its stream goes away. */
+  readonly signal: AbortSignal;
+  /** The client's progress token, when it asked for progress (`params._meta.progressToken`). */
+  readonly progressToken?: string | number;
+  /** Sends a notification related to this request (progress), on its response stream. */
+  notify(notification: Message): Promise<void>;
+  /**
+   * Sends a server-to-client request related to this request, on its response stream; absent when the era has no
+   * server-to-client requests (MCP 2026-07-28).
+   */
+  request?(request: Message, signal: AbortSignal): Promise<JsonObject>;
+}
+
+/** The client end of a session, as the binding of its era (`legacy.ts`, `modern.ts`) gives it. */
+export interface DownstreamPeer {
+  /** `legacy`: MCP 2024-11-05 to 2025-11-25 (sessions, `initialize`); `modern`: MCP 2026-07-28 (stateless). */
+  readonly era: 'legacy' | 'modern';
+  /** The transport's session id (SSE, Streamable HTTP of MCP 2025), or undefined (stdio, the stateless era). */
+  readonly id: string | undefined;
+  /** The client's `clientInfo`, passed on to the upstream sessions opened for it. */
+  clientInfo(): Implementation | undefined;
+  /** The capabilities the client declared: they decide which server-to-client requests reach it. */
+  clientCapabilities(): ClientCapabilities;
+  /** Sends a notification to the client on the session's own stream; dropped when there is none. */
+  notify(notification: Message): void;
+  /** Sends a server-to-client request not related to any call, on the session's stream; rejects when there is none. */
+  request(request: Message, signal: AbortSignal): Promise<JsonObject>;
+  /** Ends the client's side (its transport). */
+  close(): Promise<void>;
+}
+
 /**
  * One downstream session: one SSE stream, one Streamable HTTP session, or the stdio peer. It owns an SDK `Server`
  * (one per session, as the SDK requires), its catalog view, its own connections to `perSession` upstreams, its
@@ -99,19 +132,20 @@ export type CallOutcome = 'ok' | 'tool_error' | 'error' | 'cancelled';
  * with "Access denied" (the same answer as for a name that does not exist, so that nothing is revealed). Every routed
  * request gives one audit line.
  */
-export class DownstreamSession {
+export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   readonly scope: Scope;
-  readonly server: Server;
   readonly principal: Principal;
+  /** The client end, bound by the era's binding (`legacy.ts`, `modern.ts`). */
+  readonly peer: P;
   readonly #host: SessionHost;
   readonly #tasks: SessionTasks;
   /** The upstream each request in flight was routed to, for its audit line. */
-  readonly #routed = new WeakMap<Extra, string>();
+  readonly #routed = new WeakMap<Call, string>();
   readonly #connections = new Map<string, Promise<UpstreamConnection>>();
   readonly #subscriptions = new Map<string, Route>();
-  readonly #inFlight = new Map<string, Set<Extra>>();
+  readonly #inFlight = new Map<string, Set<Call>>();
   /** Calls the upstream has started work on (progress, a server-to-client request): never retried. */
-  readonly #started = new WeakSet<Extra>();
+  readonly #started = new WeakSet<Call>();
   #catalog: Promise<AggregateCatalog> | undefined;
   /** Upstreams of the scope left out of the last catalog (down, or this session could not connect), and why. */
   #missing = new Map<string, string>();
@@ -119,55 +153,55 @@ export class DownstreamSession {
   #closed = false;
   onclose?: () => void;
 
-  constructor(
-    host: SessionHost,
-    scope: Scope,
-    init: {serverInfo: Implementation; capabilities: ServerCapabilities; instructions?: string},
-    principal: Principal,
-  ) {
+  /** `bind` makes the session's client end; it is called once, with the session. */
+  constructor(host: SessionHost, scope: Scope, principal: Principal, bind: (session: DownstreamSession<P>) => P) {
     this.#host = host;
     this.scope = scope;
     this.principal = principal;
     this.#tasks = new SessionTasks((upstream, taskId) =>
       scope.kind === 'aggregate' ? `${host.upstream(upstream)?.config.prefix}${host.separator}${taskId}` : taskId,
     );
-    this.server = new Server(init.serverInfo, {
-      capabilities: {...init.capabilities, logging: {}},
-      ...(init.instructions !== undefined && {instructions: init.instructions}),
-    });
-    this.server.fallbackRequestHandler = async (request, extra) => {
-      const params = (request.params ?? {}) as JsonObject;
-      const started = performance.now();
-      let outcome: AuditOutcome = 'ok';
-      try {
-        const result = await this.#handle({method: request.method, params}, extra);
-        if (result.isError === true) outcome = 'error';
-        return result;
-      } catch (error) {
-        outcome = failureOutcome(error, extra.signal.aborted);
-        if (!(error instanceof JsonRpcFailure) && !(error instanceof RouterError)) {
-          host.log.error({err: error, method: request.method}, 'Failed to handle a request');
-        }
-        throw toJsonRpcFailure(error);
-      } finally {
-        this.#audit(request.method, params, extra, outcome, started);
-      }
-    };
-    this.server.setRequestHandler(SetLevelRequestSchema, async (request) => {
-      this.#logLevel = request.params.level;
-      await this.#eachSessionConnection((c) => c.forward({method: 'logging/setLevel', params: {...request.params}}));
-      return {};
-    });
-    this.server.setNotificationHandler(RootsListChangedNotificationSchema, () =>
-      this.#eachSessionConnection((c) => c.notify({method: 'notifications/roots/list_changed'})),
-    );
-    this.server.onclose = () => void this.close();
+    this.peer = bind(this);
   }
 
-  #audit(method: string, params: JsonObject, extra: Extra, outcome: AuditOutcome, started: number): void {
+  /**
+   * Handles one client request: routes it, writes its audit line, and turns failures into JSON-RPC errors.
+   * @throws JsonRpcFailure, always (an unexpected error is logged and becomes -32603 "Internal error")
+   */
+  async handle(request: {method: string; params?: JsonObject}, call: Call): Promise<JsonObject> {
+    const params = request.params ?? {};
+    const started = performance.now();
+    let outcome: AuditOutcome = 'ok';
+    try {
+      const result = await this.#handle({method: request.method, params}, call);
+      if (result.isError === true) outcome = 'error';
+      return result;
+    } catch (error) {
+      outcome = failureOutcome(error, call.signal.aborted);
+      if (!(error instanceof JsonRpcFailure) && !(error instanceof RouterError)) {
+        this.#host.log.error({err: error, method: request.method}, 'Failed to handle a request');
+      }
+      throw toJsonRpcFailure(error);
+    } finally {
+      this.#audit(request.method, params, call, outcome, started);
+    }
+  }
+
+  /** `logging/setLevel`: the session's level, passed on to its own upstream sessions. */
+  async setLogLevel(level: LoggingLevel): Promise<void> {
+    this.#logLevel = level;
+    await this.#eachSessionConnection((c) => c.forward({method: 'logging/setLevel', params: {level}}));
+  }
+
+  /** `notifications/roots/list_changed` from the client, passed on to its own upstream sessions. */
+  rootsChanged(): Promise<void> {
+    return this.#eachSessionConnection((c) => c.notify({method: 'notifications/roots/list_changed'}));
+  }
+
+  #audit(method: string, params: JsonObject, call: Call, outcome: AuditOutcome, started: number): void {
     const ref = (params.ref ?? {}) as JsonObject;
     const name = params.name ?? params.uri ?? ref.name ?? ref.uri;
-    const upstream = this.#routed.get(extra);
+    const upstream = this.#routed.get(call);
     const args = params.arguments ?? (method === 'completion/complete' ? params.argument : undefined);
     this.#host.audit({
       principal: this.principal.name,
@@ -186,9 +220,14 @@ export class DownstreamSession {
     return this.#host.grantFor(this.principal);
   }
 
-  /** The transport's session id (SSE, Streamable HTTP), or undefined for stdio. */
+  /** The transport's session id (SSE, Streamable HTTP of MCP 2025), or undefined (stdio, the stateless era). */
   get id(): string | undefined {
-    return this.server.transport?.sessionId;
+    return this.peer.id;
+  }
+
+  /** True when the session has no call in flight to any upstream. */
+  get idle(): boolean {
+    return [...this.#inFlight.values()].every((calls) => calls.size === 0);
   }
 
   /** Number of calls of this session in flight to `upstream`. */
@@ -196,11 +235,7 @@ export class DownstreamSession {
     return this.#inFlight.get(upstream)?.size ?? 0;
   }
 
-  connect(transport: Transport): Promise<void> {
-    return this.server.connect(transport);
-  }
-
-  async #handle(message: Required<Message>, extra: Extra): Promise<JsonObject> {
+  async #handle(message: Required<Message>, call: Call): Promise<JsonObject> {
     const {method, params} = message;
     switch (method) {
       case 'tools/list':
@@ -215,29 +250,29 @@ export class DownstreamSession {
       case 'prompts/get': {
         const kind = method === 'tools/call' ? 'tool' : 'prompt';
         const route = await this.#routeName(kind, String(params.name));
-        const result = await this.#forward(route, {method, params: {...params, name: route.target}}, extra);
+        const result = await this.#forward(route, {method, params: {...params, name: route.target}}, call);
         if (params.task === undefined) return result;
         return renameTaskIds(result, (taskId) => this.#tasks.adopt(route.upstream, taskId));
       }
       case 'tasks/get':
       case 'tasks/result':
       case 'tasks/cancel':
-        return this.#taskRequest(message, extra);
+        return this.#taskRequest(message, call);
       case 'tasks/list':
-        return this.#listTasks(extra);
+        return this.#listTasks(call);
       case 'resources/read':
-        return this.#forward(await this.#routeUri(String(params.uri)), message, extra, 'uri');
+        return this.#forward(await this.#routeUri(String(params.uri)), message, call, 'uri');
       case 'resources/subscribe':
       case 'resources/unsubscribe':
-        return this.#subscription(method, String(params.uri), extra);
+        return this.#subscription(method, String(params.uri), call);
       case 'completion/complete':
-        return this.#complete(params, extra);
+        return this.#complete(params, call);
       default:
         // Under access rules an unlisted method could reach anything: only the methods above are routed.
         if (this.scope.kind === 'upstream' && this.#grant !== GRANT_ALL)
           throw new AccessDeniedError(`Access denied: method ${quoted(method)}`);
         if (this.scope.kind === 'upstream')
-          return this.#forward({upstream: this.scope.name, target: ''}, message, extra);
+          return this.#forward({upstream: this.scope.name, target: ''}, message, call);
         throw new UnroutableError(`Method ${quoted(method)} is not supported by the aggregate endpoint`);
     }
   }
@@ -259,22 +294,22 @@ export class DownstreamSession {
   }
 
   /** A request about one task of this session, sent to the upstream that runs it, ids renamed both ways. */
-  async #taskRequest({method, params}: Required<Message>, extra: Extra): Promise<JsonObject> {
+  async #taskRequest({method, params}: Required<Message>, call: Call): Promise<JsonObject> {
     const route = this.#tasks.resolve(String(params.taskId));
     if (!route) throw new JsonRpcFailure(JsonRpcCode.InvalidParams, `Unknown task ${quoted(String(params.taskId))}`);
     const result = await this.#forward(
       {upstream: route.upstream, target: ''},
       {method, params: {...params, taskId: route.taskId}},
-      extra,
+      call,
     );
     return renameTaskIds(result, (taskId) => this.#tasks.idOf(route.upstream, taskId));
   }
 
   /** `tasks/list`: this session's tasks, from every upstream it has tasks on (never other sessions' tasks). */
-  async #listTasks(extra: Extra): Promise<JsonObject> {
+  async #listTasks(call: Call): Promise<JsonObject> {
     const lists = await Promise.all(
       this.#tasks.upstreams().map(async (upstream) => {
-        const listed = await this.#forward({upstream, target: ''}, {method: 'tasks/list', params: {}}, extra);
+        const listed = await this.#forward({upstream, target: ''}, {method: 'tasks/list', params: {}}, call);
         return renameTaskIds(listed, (taskId) => this.#tasks.idOf(upstream, taskId)).tasks as JsonObject[];
       }),
     );
@@ -317,25 +352,25 @@ export class DownstreamSession {
     return route;
   }
 
-  async #complete(params: JsonObject, extra: Extra): Promise<JsonObject> {
+  async #complete(params: JsonObject, call: Call): Promise<JsonObject> {
     const ref = (params.ref ?? {}) as JsonObject;
     if (ref.type === 'ref/prompt') {
       const route = await this.#routeName('prompt', String(ref.name));
       return this.#forward(
         route,
         {method: 'completion/complete', params: {...params, ref: {...ref, name: route.target}}},
-        extra,
+        call,
       );
     }
     const route = await this.#routeUri(String(ref.uri));
     return this.#forward(
       route,
       {method: 'completion/complete', params: {...params, ref: {...ref, uri: route.target}}},
-      extra,
+      call,
     );
   }
 
-  async #subscription(method: string, uri: string, extra: Extra): Promise<JsonObject> {
+  async #subscription(method: string, uri: string, call: Call): Promise<JsonObject> {
     const route = await this.#routeUri(uri);
     const shared = this.#host.upstream(route.upstream)?.config.session === 'shared';
     const subscribe = method === 'resources/subscribe';
@@ -350,48 +385,49 @@ export class DownstreamSession {
       if (shared) forward = this.#host.releaseSubscription(route.upstream, route.target);
     }
     if (!forward) return {};
-    return this.#forward(route, {method, params: {uri: route.target}}, extra);
+    return this.#forward(route, {method, params: {uri: route.target}}, call);
   }
 
   /**
    * Forwards a request along a route; `field` names the param that carries the route's target. A failed attempt is
    * tried again, with backoff, where the upstream's `retries` and `mayRetry` allow it.
    */
-  async #forward(route: Route, message: Message, extra: Extra, field?: 'uri'): Promise<JsonObject> {
+  async #forward(route: Route, message: Message, call: Call, field?: 'uri'): Promise<JsonObject> {
     const upstream = this.#host.upstream(route.upstream);
     if (!upstream) throw new NotFoundError(`Unknown upstream "${route.upstream}"`);
     const params = field ? {...message.params, [field]: route.target} : message.params;
     const started = performance.now();
     const tool = message.method === 'tools/call' ? route.target : undefined;
     let outcome: CallOutcome = 'error';
-    this.#routed.set(extra, route.upstream);
-    const calls = this.#inFlight.get(route.upstream) ?? new Set<Extra>();
-    this.#inFlight.set(route.upstream, calls.add(extra));
+    this.#routed.set(call, route.upstream);
+    const calls = this.#inFlight.get(route.upstream) ?? new Set<Call>();
+    this.#inFlight.set(route.upstream, calls.add(call));
     const facts: CallFacts = {method: message.method, started: false};
     const {retries} = upstream.config;
     try {
       const result = await withRetries(
         retries,
-        (error) => mayRetry({...facts, started: this.#started.has(extra)}, error, retries),
-        () => this.#attempt(upstream, {method: message.method, ...(params && {params})}, extra, facts),
+        (error) => mayRetry({...facts, started: this.#started.has(call)}, error, retries),
+        () => this.#attempt(upstream, {method: message.method, ...(params && {params})}, call, facts),
         {
-          signal: extra.signal,
+          signal: call.signal,
           onRetry: ({attempt, delayMs, error}) => {
+            const {name} = upstream;
             this.#host.log.info(
-              {upstream: upstream.name, method: message.method, attempt, delayMs, err: describe(error)},
+              {upstream: name, method: message.method, attempt, delayMs, err: describe(error)},
               'Retrying a call',
             );
-            this.#host.observeRetry(upstream.name, message.method);
+            this.#host.observeRetry(name, message.method);
           },
         },
       );
       outcome = result.isError === true ? 'tool_error' : 'ok';
       return result;
     } catch (error) {
-      if (extra.signal.aborted) outcome = 'cancelled';
+      if (call.signal.aborted) outcome = 'cancelled';
       throw error;
     } finally {
-      calls.delete(extra);
+      calls.delete(call);
       const seconds = (performance.now() - started) / 1000;
       this.#host.observeCall({upstream: route.upstream, method: message.method, ...(tool && {tool}), outcome, seconds});
     }
@@ -401,8 +437,8 @@ export class DownstreamSession {
    * One attempt of a forwarded request, through the upstream's circuit breaker. For a `tools/call` it notes the tool's
    * annotations in `facts`, from the connection's catalog, for the retry decision.
    */
-  async #attempt(upstream: Upstream, message: Message, extra: Extra, facts: CallFacts): Promise<JsonObject> {
-    const token = extra._meta?.progressToken;
+  async #attempt(upstream: Upstream, message: Message, call: Call, facts: CallFacts): Promise<JsonObject> {
+    const token = call.progressToken;
     const aggregate = this.scope.kind === 'aggregate';
     try {
       return await upstream.circuit.run(async () => {
@@ -413,18 +449,15 @@ export class DownstreamSession {
         }
         return this.#host.track(
           connection.forward(message, {
-            signal: extra.signal,
+            signal: call.signal,
             // A per-upstream path passes the upstream what the client sent: a progress token only when it asked.
             alwaysAskProgress: aggregate,
             ...((token !== undefined || aggregate) && {
               onProgress: (progress: JsonObject) => {
-                this.#started.add(extra);
+                this.#started.add(call);
                 if (token === undefined) return;
-                void extra
-                  .sendNotification({
-                    method: 'notifications/progress',
-                    params: {...progress, progressToken: token},
-                  } as never)
+                void call
+                  .notify({method: 'notifications/progress', params: {...progress, progressToken: token}})
                   .catch(() => undefined);
               },
             }),
@@ -478,8 +511,8 @@ export class DownstreamSession {
 
   async #openConnection(upstream: Upstream): Promise<UpstreamConnection> {
     const connection = await upstream.openSessionConnection(
-      this.server.getClientVersion(),
-      this.server.getClientCapabilities() ?? {},
+      this.peer.clientInfo(),
+      this.peer.clientCapabilities(),
       {
         onServerRequest: (request, signal) => this.serverRequest(upstream.name, request, signal),
         onNotification: (notification) => this.deliver(upstream.name, notification),
@@ -591,9 +624,15 @@ export class DownstreamSession {
    * A request the session's client did not declare the capability for is refused with -32601, naming it.
    */
   serverRequest(upstream: string, request: Message, signal: AbortSignal): Promise<JsonObject> {
+    const calls = this.#inFlight.get(upstream);
+    for (const call of calls ?? []) this.#started.add(call);
+    const only = calls?.size === 1 ? [...calls][0] : undefined;
+    const outgoing = {method: request.method, params: request.params ?? {}};
+    // A 2026-07-28 client is asked within its call (input_required rounds), which checks what it declared.
+    if (this.peer.era === 'modern')
+      return only?.request ? only.request(outgoing, signal) : Promise.reject(noServerRequests(request.method));
     const needed = CLIENT_CAPABILITY_OF[request.method];
-    const declared = this.server.getClientCapabilities() ?? {};
-    if (needed && declared[needed] === undefined) {
+    if (needed && this.peer.clientCapabilities()[needed] === undefined) {
       return Promise.reject(
         new JsonRpcFailure(
           JsonRpcCode.MethodNotFound,
@@ -601,16 +640,11 @@ export class DownstreamSession {
         ),
       );
     }
-    const calls = this.#inFlight.get(upstream);
-    for (const call of calls ?? []) this.#started.add(call);
-    const only = calls?.size === 1 ? [...calls][0] : undefined;
-    const outgoing = {method: request.method, params: request.params ?? {}} as never;
-    return only ? only.sendRequest(outgoing, AnyResult, {signal}) : this.server.request(outgoing, AnyResult, {signal});
+    return only?.request ? only.request(outgoing, signal) : this.peer.request(outgoing, signal);
   }
 
   #send(notification: Message): void {
-    if (this.#closed || !this.server.transport) return;
-    this.server.notification(notification as never).catch(() => undefined);
+    if (!this.#closed) this.peer.notify(notification);
   }
 
   /** Closes the session: its own upstream connections, its shared subscriptions, its transport. Idempotent. */
@@ -632,7 +666,7 @@ export class DownstreamSession {
     const connections = [...this.#connections.values()];
     this.#connections.clear();
     await Promise.allSettled(connections.map(async (pending) => (await pending).close()));
-    await this.server.close().catch(() => undefined);
+    await this.peer.close().catch(() => undefined);
     this.onclose?.();
   }
 }

@@ -1,0 +1,86 @@
+import {toNodeHandler, toWebRequest} from '@modelcontextprotocol/node';
+import {createMcpHandler, isLegacyRequest, type AuthInfo, type McpRequestContext} from '@modelcontextprotocol/server';
+import type {Request, Response} from 'express';
+import {LRUCache} from 'lru-cache';
+import type {Principal} from '../auth/principal.js';
+import type {Router} from '../router.js';
+import type {DownstreamSession, Scope} from '../session/downstream.js';
+import {ModernPeer, modernServer} from '../session/modern.js';
+import {waitUntil} from '../wait.js';
+
+/** What the HTTP app passes to the SDK's handler with each request (its `authInfo.extra`). */
+interface Served {
+  session: DownstreamSession<ModernPeer>;
+}
+
+/** `true` for a request of the 2025 era (`initialize`, or no `_meta` envelope): the SDK's own classification. */
+export async function isLegacy(req: Request): Promise<boolean> {
+  return isLegacyRequest(await toWebRequest(req, req.body), req.body);
+}
+
+/**
+ * The 2026-07-28 leg of `/mcp` and `/mcp/{upstream}` (MCP 2026-07-28 basic/transports): stateless requests, each
+ * with its protocol version and client capabilities in `_meta`, answered by the SDK 2.x handler in strict mode
+ * (`legacy: 'reject'`: the 2025 leg beside it stays the router's own, sessionful one). It answers `server/discover`
+ * and `subscriptions/listen` (list-changed events) itself.
+ *
+ * The router keeps one session per principal and scope for these clients, made on the first request and closed after
+ * `sessionIdleSeconds` without a request (once its calls in flight end): it holds the catalog and the principal's own
+ * sessions of `perSession` upstreams, so that state kept by such an upstream lasts across the principal's requests.
+ */
+export class ModernEndpoint {
+  readonly #router: Router;
+  readonly #handler = createMcpHandler((ctx) => this.#server(ctx), {legacy: 'reject'});
+  readonly #node = toNodeHandler(this.#handler);
+  readonly #sessions: LRUCache<string, DownstreamSession<ModernPeer>>;
+
+  constructor(router: Router) {
+    this.#router = router;
+    this.#sessions = new LRUCache({
+      ttl: router.options.sessionIdleSeconds * 1000,
+      ttlAutopurge: true,
+      updateAgeOnGet: true,
+      dispose: (session) => void this.#retire(session),
+    });
+  }
+
+  /**
+   * The principal's session for a scope: the one it has, or a new one; undefined when the router may not open one
+   * more (`limits.maxSessions`, `maxSessionsPerPrincipal`).
+   */
+  session(scope: Scope, principal: Principal): DownstreamSession<ModernPeer> | undefined {
+    const key = `${principal.id}\n${scope.kind === 'aggregate' ? '' : scope.name}`;
+    const existing = this.#sessions.get(key);
+    if (existing) return existing;
+    if (this.#router.sessionLimitReached(principal)) return undefined;
+    const session = this.#router.createSession(scope, 'modern', principal, () => new ModernPeer(this.#handler.notify));
+    this.#sessions.set(key, session, {ttl: this.#router.options.sessionIdleSeconds * 1000});
+    return session;
+  }
+
+  /** Serves one request of `session` (the body is already parsed and checked by the app). */
+  serve(req: Request, res: Response, session: DownstreamSession<ModernPeer>): Promise<void> {
+    const served: Served = {session};
+    // The SDK passes `authInfo` to the server factory untouched; the router's own principal is already resolved.
+    const auth: AuthInfo = {token: '', clientId: session.principal.id, scopes: [], extra: {...served}};
+    Object.assign(req, {auth});
+    return this.#node(req, res, req.body);
+  }
+
+  #server(ctx: McpRequestContext) {
+    const {session} = ctx.authInfo?.extra as unknown as Served;
+    return modernServer(session, this.#router.identity(session.scope));
+  }
+
+  /** Closes a session that left the cache once its calls in flight have ended (at most `shutdownGraceSeconds`). */
+  async #retire(session: DownstreamSession<ModernPeer>): Promise<void> {
+    await waitUntil(() => session.idle, this.#router.options.shutdownGraceSeconds * 1000);
+    await session.close();
+  }
+
+  /** Closes every session and the handler's open streams. */
+  async close(): Promise<void> {
+    this.#sessions.clear();
+    await this.#handler.close();
+  }
+}

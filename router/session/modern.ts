@@ -1,0 +1,174 @@
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  inputRequired,
+  Server,
+  type InputRequests,
+  type ServerCapabilities as ModernCapabilities,
+  type ServerContext,
+  type ServerNotifier,
+} from '@modelcontextprotocol/server';
+import type {ClientCapabilities, Implementation, ServerCapabilities} from '@modelcontextprotocol/sdk/types.js';
+import {JsonRpcCode, JsonRpcFailure} from '../errors.js';
+import type {JsonObject, Message} from '../upstream/connection.js';
+import {
+  noServerRequests,
+  type Call,
+  type DownstreamPeer,
+  type DownstreamSession,
+  type ServerIdentity,
+} from './downstream.js';
+import {HeldCall, ROUND_METHODS} from './rounds.js';
+
+/** Milliseconds a call waits for its client to come back with the input it asked for (the SDK's own round timeout). */
+const ROUND_EXPIRY_MS = 600_000;
+
+/** The list-changed notifications of MCP, as the events of `subscriptions/listen` streams (MCP 2026-07-28). */
+const LIST_CHANGED_EVENTS: Record<string, 'toolsChanged' | 'promptsChanged' | 'resourcesChanged'> = {
+  'notifications/tools/list_changed': 'toolsChanged',
+  'notifications/prompts/list_changed': 'promptsChanged',
+  'notifications/resources/list_changed': 'resourcesChanged',
+};
+
+/**
+ * The client end of the stateless era (MCP 2026-07-28): there is no session on the wire, no `initialize` and no
+ * server-to-client request. The router keeps one `DownstreamSession` per principal and scope for these clients (the
+ * catalog it built, its own sessions of `perSession` upstreams), and each HTTP request is served by an SDK 2.x `Server`
+ * of its own that hands the request to that session (`modernServer`).
+ *
+ * - List changes go to the open `subscriptions/listen` streams (`notifier`).
+ * - Server-to-client requests of upstreams (sampling, elicitation, roots) during `tools/call`, `prompts/get` and
+ *   `resources/read` become `input_required` rounds (`rounds.ts`): the call is held open, the client answers and
+ *   retries with the `requestState`, and the answers go back to the upstream. Outside such a call, or when the
+ *   client did not declare the capability, the upstream's request is refused with -32601 that says why.
+ * - Log messages and resource updates of upstreams are not passed on: this era has no stream to carry them outside a
+ *   call (logging is deprecated in 2026-07-28, and the router does not bridge `subscriptions/listen` filters to
+ *   `resources/subscribe` yet).
+ */
+export class ModernPeer implements DownstreamPeer {
+  readonly era = 'modern';
+  readonly id = undefined;
+  readonly #notifier: ServerNotifier;
+  /** Calls held open across `input_required` rounds, by their `requestState`. */
+  readonly #held = new Map<string, HeldCall>();
+
+  constructor(notifier: ServerNotifier) {
+    this.#notifier = notifier;
+  }
+
+  clientInfo(): Implementation | undefined {
+    return undefined;
+  }
+
+  /**
+   * What the principal's own upstream sessions are told its clients support: every server-to-client request the
+   * router bridges. Each request is checked against the capabilities of the client whose call it belongs to.
+   */
+  clientCapabilities(): ClientCapabilities {
+    return {sampling: {}, elicitation: {form: {}, url: {}}, roots: {}};
+  }
+
+  notify(notification: Message): void {
+    const event = LIST_CHANGED_EVENTS[notification.method];
+    if (event) this.#notifier[event]();
+  }
+
+  request(request: Message): Promise<JsonObject> {
+    return Promise.reject(noServerRequests(request.method));
+  }
+
+  /**
+   * Serves the first round of a call that may need the client's input: the call's result, or `input_required`.
+   * `run` makes the call with the `Call` it is given, whose server-to-client requests become the rounds' input.
+   */
+  hold(ctx: ServerContext, run: (call: Call) => Promise<JsonObject>): Promise<JsonObject> {
+    // The envelope's keys are typed loosely by the SDK; the SDK has validated it against the spec's schema.
+    const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+    const held = new HeldCall((envelope?.[CLIENT_CAPABILITIES_META_KEY] ?? {}) as ClientCapabilities);
+    this.#held.set(held.id, held);
+    held.signal.addEventListener('abort', () => this.#held.delete(held.id));
+    const token = ctx.mcpReq._meta?.progressToken;
+    held.start(
+      run({
+        signal: held.signal,
+        ...(token !== undefined && {progressToken: token}),
+        notify: (notification) => held.notify(notification),
+        request: (request, signal) => held.ask(request, signal),
+      }),
+    );
+    return this.#round(held, ctx);
+  }
+
+  /**
+   * Serves a retry of a held call (`requestState` of an earlier `input_required`), with the client's answers.
+   * @throws JsonRpcFailure -32602 for a state this session did not give out, or one that expired
+   */
+  resume(state: string, ctx: ServerContext): Promise<JsonObject> {
+    const held = this.#held.get(state);
+    if (!held) throw new JsonRpcFailure(JsonRpcCode.InvalidParams, 'Unknown or expired requestState');
+    held.answer(ctx.mcpReq.inputResponses ?? {});
+    return this.#round(held, ctx);
+  }
+
+  async #round(held: HeldCall, ctx: ServerContext): Promise<JsonObject> {
+    const round = {
+      signal: ctx.mcpReq.signal,
+      relay: (notification: Message) => ctx.mcpReq.notify(notification as never),
+    };
+    try {
+      const outcome = await held.round(round, ROUND_EXPIRY_MS);
+      if ('result' in outcome) return outcome.result;
+      const {inputRequests, requestState} = outcome.inputRequired;
+      return inputRequired({inputRequests: inputRequests as InputRequests, requestState}) as unknown as JsonObject;
+    } finally {
+      if (held.ended) this.#held.delete(held.id);
+    }
+  }
+
+  /** Gives up every held call (their upstream calls are cancelled). */
+  close(): Promise<void> {
+    for (const held of this.#held.values()) held.abort('the session closed');
+    return Promise.resolve();
+  }
+}
+
+/**
+ * What a 2026-07-28 client is told of the router: the 2025 identity less what this era has no use for or the router
+ * does not bridge yet: `tasks` (an extension in 2026-07-28) and `resources.subscribe` (replaced by
+ * `subscriptions/listen`, whose list-changed events the router does send).
+ */
+export function modernCapabilities(capabilities: ServerCapabilities): ServerCapabilities {
+  const {tasks: _tasks, resources, ...rest} = capabilities;
+  if (!resources) return rest;
+  const {subscribe: _subscribe, ...kept} = resources;
+  return {...rest, resources: kept};
+}
+
+/**
+ * The SDK 2.x `Server` that serves one 2026-07-28 request of `session`: the SDK answers `server/discover` and the
+ * envelope checks; every other request goes to the session's `handle`, with the request's own stream for progress.
+ */
+export function modernServer(session: DownstreamSession<ModernPeer>, identity: ServerIdentity): Server {
+  const server = new Server(identity.serverInfo, {
+    // The two SDK lines type the same JSON differently (`experimental` values).
+    capabilities: modernCapabilities(identity.capabilities) as ModernCapabilities,
+    ...(identity.instructions !== undefined && {instructions: identity.instructions}),
+  });
+  server.fallbackRequestHandler = async (request, ctx) => {
+    const message = {method: request.method, params: (request.params ?? {}) as JsonObject};
+    const state = ctx.mcpReq.requestState();
+    if (typeof state === 'string') return session.peer.resume(state, ctx);
+    if (!ROUND_METHODS.has(request.method)) return session.handle(message, callOf(ctx));
+    return session.peer.hold(ctx, (call) => session.handle(message, call));
+  };
+  return server;
+}
+
+/** A 2026-07-28 request as the router's `Call`: related notifications go on its response; no server requests. */
+function callOf(ctx: ServerContext): Call {
+  const token = ctx.mcpReq._meta?.progressToken;
+  return {
+    signal: ctx.mcpReq.signal,
+    ...(token !== undefined && {progressToken: token}),
+    notify: (notification) => ctx.mcpReq.notify(notification as never),
+  };
+}
