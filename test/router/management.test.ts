@@ -1,6 +1,7 @@
 import {mkdtemp, readFile, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {Client as ModernClient, StreamableHTTPClientTransport} from '@modelcontextprotocol/client';
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {serverEntry, startEverythingHttp, type HttpMcpServer} from '../support/mcp-servers.js';
@@ -97,6 +98,19 @@ describe('the management upstream', () => {
     expect(
       body.upstreams.map(({name, transport, state, circuit, tools}) => ({name, transport, state, circuit, tools})),
     ).toEqual(upstreams.map(({name, transport, state, circuit, tools}) => ({name, transport, state, circuit, tools})));
+  });
+
+  it('serves a 2026-07-28 client the same tools', async () => {
+    const modern = new ModernClient({name: 'modern', version: '2.0.0'}, {versionNegotiation: {mode: 'auto'}});
+    await modern.connect(new StreamableHTTPClientTransport(new URL(`${router.url}/mcp`)));
+    try {
+      expect(modern.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+      const listed = await modern.callTool({name: 'router__list_upstreams', arguments: {}});
+      const upstreams = (listed.structuredContent as {upstreams: Report[]}).upstreams;
+      expect(upstreams.map((u) => u.name)).toEqual(['everything', 'victim', 'router']);
+    } finally {
+      await modern.close();
+    }
   });
 
   it('get_upstream_health gives one upstream, and says when there is none by that name', async () => {
