@@ -8,6 +8,7 @@ import {ConfigError} from './errors.js';
 import {createHttpApp, createMetricsApp} from './http/app.js';
 import {isLoopback} from './http/security.js';
 import {createLogger, type Logger} from './log.js';
+import {UpstreamRegistry} from './management/registry.js';
 import {RouterMetrics} from './metrics.js';
 import {Router} from './router.js';
 
@@ -100,7 +101,13 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
     });
   const logger = root.child({component: 'router'});
   const metrics = new RouterMetrics({processMetrics: true});
-  const router = new Router(config, {log: logger, auditLog: root.child({component: 'audit'}), metrics});
+  const loopbackOnly = isLoopback(options.host);
+  const registry = new UpstreamRegistry({
+    file: options.config,
+    reload: (): Promise<void> => reloader.reload(),
+    localOnly: options.transport === 'stdio' || loopbackOnly,
+  });
+  const router = new Router(config, {log: logger, auditLog: root.child({component: 'audit'}), metrics, registry});
   const reloader = new ConfigReloader({file: options.config, router, log: logger, metrics, text});
   reloader.start();
   const graceMs = () => router.options.shutdownGraceSeconds * 1000;
@@ -118,7 +125,6 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
     return {router, reloader, stop};
   }
 
-  const loopbackOnly = isLoopback(options.host);
   const {
     app,
     settled,

@@ -1,4 +1,4 @@
-import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client';
+import {Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics} from 'prom-client';
 
 /** The MCP request methods (MCP 2025-11-25 schema) that may become a `method` label. */
 const KNOWN_METHODS = new Set([
@@ -66,6 +66,21 @@ export class RouterMetrics {
     labelNames: ['upstream'] as const,
     registers: [this.registry],
   });
+  readonly upstreamLatency = new Summary({
+    name: 'mcp_router_upstream_latency_seconds',
+    help: 'Time of the requests forwarded to each upstream over the last 10 minutes, as quantiles.',
+    labelNames: ['upstream'] as const,
+    percentiles: [0.5, 0.9, 0.99],
+    maxAgeSeconds: 600,
+    ageBuckets: 5,
+    registers: [this.registry],
+  });
+  readonly retries = new Counter({
+    name: 'mcp_router_upstream_retries_total',
+    help: 'Attempts of requests to upstreams that failed and were tried again, by upstream and method.',
+    labelNames: ['upstream', 'method'] as const,
+    registers: [this.registry],
+  });
   readonly configReloads = new Counter({
     name: 'mcp_router_config_reloads_total',
     help: 'Config file changes seen, by result: applied, or rejected (invalid; the previous config stays).',
@@ -75,5 +90,15 @@ export class RouterMetrics {
 
   constructor(options: {processMetrics?: boolean} = {}) {
     if (options.processMetrics) collectDefaultMetrics({register: this.registry});
+  }
+
+  /** The median time, in seconds, of the requests forwarded to each upstream in the last 10 minutes, by upstream. */
+  async medianSeconds(): Promise<Map<string, number>> {
+    const {values} = await this.upstreamLatency.get();
+    return new Map(
+      values
+        .filter((v) => (v.labels as {quantile?: number}).quantile === 0.5)
+        .map((v) => [String(v.labels.upstream), v.value] as const),
+    );
   }
 }

@@ -6,6 +6,10 @@ import {diffUpstreams, type UpstreamDiff} from './config/diff.js';
 import type {RouterConfig, UpstreamConfig} from './config/schema.js';
 import {JsonRpcCode, JsonRpcFailure} from './errors.js';
 import type {Logger} from './log.js';
+import {adminRefusal} from './management/admin.js';
+import type {UpstreamRegistry} from './management/registry.js';
+import {upstreamHealth, type UpstreamHealth} from './management/report.js';
+import {managementTransport, type ManagementHost} from './management/server.js';
 import {metricMethod, RouterMetrics} from './metrics.js';
 import {auditLogger, type AuditRecord} from './policy/audit.js';
 import {AccessPolicy, GRANT_ALL, type Grant} from './policy/rules.js';
@@ -19,15 +23,16 @@ import {
 } from './session/downstream.js';
 import {legacyPeer, type LegacyPeer} from './session/legacy.js';
 import type {JsonObject, Message} from './upstream/connection.js';
+import {callTimeouts} from './upstream/timeouts.js';
 import {Upstream, type UpstreamEvents, type UpstreamStatus} from './upstream/upstream.js';
 import {ROUTER_NAME, ROUTER_VERSION} from './version.js';
 import {waitUntil} from './wait.js';
 
 /**
  * Downstream transports, for metrics and logs: `modern` is Streamable HTTP of MCP 2026-07-28 (stateless), whose
- * sessions are the router's own, one per principal and scope.
+ * sessions are the router's own, one per principal and scope; `internal` the sessions of `call_upstream_tool`.
  */
-export type DownstreamTransport = 'sse' | 'streamableHttp' | 'stdio' | 'modern';
+export type DownstreamTransport = 'sse' | 'streamableHttp' | 'stdio' | 'modern' | 'internal';
 
 /** The body of `/readyz`. */
 export interface ReadinessReport {
@@ -52,7 +57,7 @@ const AGGREGATE_CAPABILITIES: ServerCapabilities = {
  * The routing core: the upstreams of a config, the downstream sessions, and what passes between them. Transports
  * (HTTP, stdio) create sessions through `createSession` and know nothing of upstreams.
  */
-export class Router implements SessionHost, UpstreamEvents {
+export class Router implements SessionHost, UpstreamEvents, ManagementHost {
   readonly log: Logger;
   readonly metrics: RouterMetrics;
   #config: RouterConfig;
@@ -61,6 +66,7 @@ export class Router implements SessionHost, UpstreamEvents {
   readonly #subscriptions = new Map<string, number>();
   /** Open sessions per principal id, for `limits.maxSessionsPerPrincipal`. */
   readonly #sessionsPerPrincipal = new Map<string, number>();
+  readonly #registry: UpstreamRegistry | undefined;
   #authenticator: Authenticator | undefined;
   #policy: AccessPolicy | undefined;
   readonly audit: (record: AuditRecord) => void;
@@ -69,9 +75,16 @@ export class Router implements SessionHost, UpstreamEvents {
   #draining = false;
   #started: Promise<void> | undefined;
 
-  /** `auditLog`: where audit lines go (default: a child of `log` with `component: "audit"`). */
-  constructor(config: RouterConfig, deps: {log: Logger; auditLog?: Logger; metrics?: RouterMetrics}) {
+  /**
+   * `auditLog`: where audit lines go (default: a child of `log` with `component: "audit"`). `registry`: what
+   * `register_upstream` and `remove_upstream` change, in local mode (used while `router.management.register`).
+   */
+  constructor(
+    config: RouterConfig,
+    deps: {log: Logger; auditLog?: Logger; metrics?: RouterMetrics; registry?: UpstreamRegistry},
+  ) {
     this.#config = config;
+    this.#registry = deps.registry;
     this.log = deps.log;
     this.metrics = deps.metrics ?? new RouterMetrics();
     this.audit = auditLogger(deps.auditLog ?? this.log.child({component: 'audit'}));
@@ -88,6 +101,7 @@ export class Router implements SessionHost, UpstreamEvents {
       events: this,
       healthCheckSeconds: this.#config.router.healthCheckSeconds,
       maxMessageBytes: this.#config.router.limits.maxUpstreamMessageBytes,
+      ...(config.transport === 'builtin' && {builtin: (principal) => managementTransport(this, principal)}),
     });
   }
 
@@ -158,6 +172,7 @@ export class Router implements SessionHost, UpstreamEvents {
     for (const upstream of diff.removed) {
       this.metrics.upstreamUp.remove({upstream: upstream.name, transport: upstream.transport});
       this.metrics.upstreamCircuit.remove({upstream: upstream.name});
+      this.metrics.upstreamLatency.remove({upstream: upstream.name});
     }
     const names = replaced.map((u) => u.name);
     for (const session of this.#sessions) {
@@ -204,6 +219,38 @@ export class Router implements SessionHost, UpstreamEvents {
 
   upstream(name: string): Upstream | undefined {
     return this.#upstreams.get(name);
+  }
+
+  async upstreamHealth(principal: Principal): Promise<UpstreamHealth[]> {
+    const grant = this.grantFor(principal);
+    const medians = await this.metrics.medianSeconds();
+    return [...this.#upstreams.values()]
+      .filter((upstream) => grant.upstream(upstream.name))
+      .map((upstream) =>
+        upstreamHealth(upstream.status, {
+          tools: upstream.connection?.catalog.tools.length ?? 0,
+          inFlight: [...this.#sessions].reduce((sum, session) => sum + session.inFlight(upstream.name), 0),
+          p50Seconds: medians.get(upstream.name),
+        }),
+      );
+  }
+
+  maxCallSeconds(upstream: string, tool: string): number | undefined {
+    const timeouts = this.#upstreams.get(upstream)?.config.timeouts;
+    return timeouts && callTimeouts(timeouts, 'tools/call', tool).maxCallSeconds;
+  }
+
+  get registry(): UpstreamRegistry | undefined {
+    return this.#config.router.management.register ? this.#registry : undefined;
+  }
+
+  adminRefusal(principal: Principal): string | undefined {
+    const {auth, management} = this.#config.router;
+    return adminRefusal(principal, {
+      auth: auth !== undefined,
+      admins: management.admins,
+      localOnly: this.#registry?.localOnly ?? false,
+    });
   }
 
   /** True from the start of shutdown: the HTTP app answers new requests with 503. */
@@ -334,11 +381,16 @@ export class Router implements SessionHost, UpstreamEvents {
     return count === 0;
   }
 
+  observeRetry(upstream: string, method: string): void {
+    this.metrics.retries.inc({upstream, method: metricMethod(method)});
+  }
+
   observeCall(call: {upstream: string; method: string; tool?: string; outcome: CallOutcome; seconds: number}): void {
     const {upstream, tool = '', outcome, seconds} = call;
     const method = metricMethod(call.method);
     this.metrics.calls.inc({upstream, method, tool, outcome});
     this.metrics.callSeconds.observe({upstream, method}, seconds);
+    this.metrics.upstreamLatency.observe({upstream}, seconds);
   }
 
   track<T>(done: Promise<T>): Promise<T> {

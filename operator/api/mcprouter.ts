@@ -154,6 +154,20 @@ const McpRouterSpecShapeSchema = z
           'that no rule matches may use nothing (deny by default).',
       ),
     limits: LimitsSpecSchema.optional(),
+    management: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Serve the built-in upstream "router": list_upstreams, get_upstream_health and call_upstream_tool as ' +
+              'MCP tools (router__list_upstreams in the aggregate, and at /mcp/router), subject to the access rules, ' +
+              'and GET /upstreams. register_upstream and remove_upstream do not exist on Kubernetes: the custom ' +
+              'resources are the only source of upstreams.',
+          ),
+      })
+      .optional()
+      .describe('The management tools of the router; off by default.'),
     allowedHosts: z
       .array(z.string().min(1).max(512))
       .max(64)

@@ -102,6 +102,30 @@ export const TimeoutsSchema = z
       .max(86400)
       .optional()
       .describe('Seconds a call may take in all, whatever progress it reports. Router default: 600.'),
+    tools: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1).max(256).describe('Name of the tool, as the upstream names it (without prefix).'),
+            callSeconds: z
+              .number()
+              .positive()
+              .max(86400)
+              .optional()
+              .describe("Seconds a call of this tool may go without a response or progress; default: the upstream's."),
+            maxCallSeconds: z
+              .number()
+              .positive()
+              .max(86400)
+              .optional()
+              .describe("Seconds a call of this tool may take in all; default: the upstream's."),
+          })
+          .describe('Timeouts of one tool, over those of the upstream.'),
+      )
+      .max(256)
+      .optional()
+      .meta({'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name']})
+      .describe('Timeouts of single tools, over callSeconds and maxCallSeconds.'),
   })
   .describe('Timeouts of calls to this upstream.');
 
@@ -128,6 +152,40 @@ export const CircuitBreakerSchema = z
       'tried again.',
   );
 
+export const RetriesSchema = z
+  .object({
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .optional()
+      .describe('Attempts of a call in all, the first included; 1 turns retries off. Router default: 3.'),
+    backoffSeconds: z
+      .number()
+      .positive()
+      .max(60)
+      .optional()
+      .describe('Seconds before the first retry, about twice as long for each further one. Router default: 0.2.'),
+    maxBackoffSeconds: z
+      .number()
+      .positive()
+      .max(600)
+      .optional()
+      .describe('Seconds a retry waits at most. Router default: 5.'),
+    toolCalls: z
+      .boolean()
+      .optional()
+      .describe(
+        'Also retry tool calls of tools the upstream annotates readOnlyHint or idempotentHint true; only for ' +
+          'upstreams you trust. Router default: false.',
+      ),
+  })
+  .describe(
+    'Retries with backoff of calls that could not reach the upstream or timed out, where a second attempt is safe: ' +
+      'lists, reads, prompts/get, ping, completion; tool calls only with toolCalls. Never after progress.',
+  );
+
 export const McpUpstreamSpecSchema = withCel(
   z
     .object({
@@ -151,6 +209,7 @@ export const McpUpstreamSpecSchema = withCel(
         ),
       timeouts: TimeoutsSchema.optional(),
       circuitBreaker: CircuitBreakerSchema.optional(),
+      retries: RetriesSchema.optional(),
     })
     .describe('How to reach the upstream MCP server and what of it to expose. Set exactly one of stdio or http.'),
   [{rule: 'has(self.stdio) != has(self.http)', message: 'set exactly one of stdio or http'}],

@@ -1,7 +1,19 @@
 import {readFile} from 'node:fs/promises';
 import type {z} from 'zod';
 import {ConfigError, type ConfigIssue} from '../errors.js';
-import {PREFIX_PATTERN, RouterConfigSchema, type RouterConfig, type UpstreamConfig} from './schema.js';
+import {readOverlay, withOverlay, type Overlay} from './overlay.js';
+import {
+  CircuitBreakerSchema,
+  MANAGEMENT_UPSTREAM,
+  PREFIX_PATTERN,
+  RetriesSchema,
+  RouterConfigSchema,
+  TimeoutsSchema,
+  type BuiltinUpstreamConfig,
+  type ManagementOptions,
+  type RouterConfig,
+  type UpstreamConfig,
+} from './schema.js';
 
 /** `$$` (an escaped `$`), or `${VAR}` / `${VAR:-default}`. */
 const VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
@@ -76,22 +88,52 @@ export function escapeLiteral(value: string): string {
   return value.replaceAll('$', '$$$$');
 }
 
+/** The built-in management upstream of `router.management` (see `router/management/`), with default options. */
+function managementUpstream(management: ManagementOptions): BuiltinUpstreamConfig {
+  return {
+    name: MANAGEMENT_UPSTREAM,
+    prefix: MANAGEMENT_UPSTREAM,
+    transport: 'builtin',
+    session: 'perSession',
+    register: management.register,
+    tools: {include: [], exclude: []},
+    timeouts: TimeoutsSchema.parse({}),
+    circuitBreaker: CircuitBreakerSchema.parse({}),
+    retries: RetriesSchema.parse({}),
+  };
+}
+
+/** True when a raw config (before validation) turns on `register_upstream`, and so its overlay applies. */
+function registerEnabled(json: unknown): boolean {
+  const router = (json as {router?: {management?: {register?: unknown}}} | null)?.router;
+  return router?.management?.register === true;
+}
+
 /**
  * Parses and validates the text of a `router.json`.
  *
  * @param text the file's content (JSON)
  * @param env where `${VAR}` values come from
  * @param source what to call the file in errors (its path)
- * @returns the normalized config: enabled upstreams in file order, with defaults applied
+ * @param overlay servers added and removed at run time (see `overlay.ts`), applied when the config sets
+ *   `router.management.register`
+ * @returns the normalized config: enabled upstreams in file order, with defaults applied, and the built-in `router`
+ *   upstream last when `router.management.enabled`
  * @throws ConfigError listing every problem with its JSON path
  */
-export function parseRouterConfig(text: string, env: Record<string, string | undefined>, source: string): RouterConfig {
+export function parseRouterConfig(
+  text: string,
+  env: Record<string, string | undefined>,
+  source: string,
+  overlay?: Overlay,
+): RouterConfig {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
     throw new ConfigError(source, [{path: '', message: `not valid JSON: ${(error as Error).message}`}]);
   }
+  if (overlay && registerEnabled(json)) json = withOverlay(json as Record<string, unknown>, overlay);
   const {value, issues} = interpolate(json, env);
   if (issues.length > 0) throw new ConfigError(source, issues);
   const parsed = RouterConfigSchema.safeParse(value);
@@ -122,8 +164,9 @@ export function parseRouterConfig(text: string, env: Record<string, string | und
       name,
       prefix,
       tools: {include: server.tools?.include ?? [], exclude: server.tools?.exclude ?? []},
-      timeouts: server.timeouts ?? {connectSeconds: 10, callSeconds: 60, maxCallSeconds: 600},
-      circuitBreaker: server.circuitBreaker ?? {consecutiveFailures: 5, halfOpenAfterSeconds: 30},
+      timeouts: server.timeouts ?? TimeoutsSchema.parse({}),
+      circuitBreaker: server.circuitBreaker ?? CircuitBreakerSchema.parse({}),
+      retries: server.retries ?? RetriesSchema.parse({}),
     };
     if ('command' in server) {
       upstreams.push({
@@ -146,14 +189,24 @@ export function parseRouterConfig(text: string, env: Record<string, string | und
       });
     }
   }
+  const {management} = parsed.data.router;
+  if (management.enabled) {
+    const taken = upstreams.find((u) => u.name === MANAGEMENT_UPSTREAM || u.prefix === MANAGEMENT_UPSTREAM);
+    if (taken) {
+      problems.push({
+        path: `${serversKey}.${taken.name}`,
+        message: `the name and prefix "${MANAGEMENT_UPSTREAM}" belong to the management upstream (router.management.enabled)`,
+      });
+    } else upstreams.push(managementUpstream(management));
+  }
   if (problems.length > 0) throw new ConfigError(source, problems);
   return {upstreams, router: parsed.data.router};
 }
 
 /**
- * Reads and parses a config file.
- * @returns the config and the text it was parsed from (to tell later whether the file changed)
- * @throws ConfigError when the file cannot be read or is not valid (see `parseRouterConfig`)
+ * Reads and parses a config file, with its overlay file when there is one (see `overlay.ts`).
+ * @returns the config and the text it was parsed from, the overlay's appended (to tell later whether either changed)
+ * @throws ConfigError when the file or its overlay cannot be read or is not valid (see `parseRouterConfig`)
  */
 export async function loadRouterConfig(
   file: string,
@@ -167,5 +220,6 @@ export async function loadRouterConfig(
       {path: '', message: `cannot read the file: ${(error as NodeJS.ErrnoException).code}`},
     ]);
   }
-  return {config: parseRouterConfig(text, env, file), text};
+  const overlay = await readOverlay(file);
+  return {config: parseRouterConfig(text, env, file, overlay?.overlay), text: `${text}\n${overlay?.text ?? ''}`};
 }

@@ -26,7 +26,23 @@ const ToolFilterSchema = z
   .strict()
   .describe('Which of the upstream tools the router exposes, matched on the upstream (unprefixed) names.');
 
-const TimeoutsSchema = z
+const ToolTimeoutsSchema = z
+  .object({
+    callSeconds: z
+      .number()
+      .positive()
+      .optional()
+      .describe("Seconds a call of this tool may go without a response or progress; default: the upstream's."),
+    maxCallSeconds: z
+      .number()
+      .positive()
+      .optional()
+      .describe("Seconds a call of this tool may take in all; default: the upstream's."),
+  })
+  .strict()
+  .describe('Timeouts of one tool, over those of its upstream.');
+
+export const TimeoutsSchema = z
   .object({
     connectSeconds: z
       .number()
@@ -43,11 +59,45 @@ const TimeoutsSchema = z
       .positive()
       .default(600)
       .describe('Seconds a call may take in all, whatever progress it reports.'),
+    tools: z
+      .record(z.string().min(1), ToolTimeoutsSchema)
+      .default({})
+      .describe('Timeouts of single tools, by their upstream (unprefixed) name, over callSeconds and maxCallSeconds.'),
   })
   .strict()
   .describe('Timeouts of this upstream.');
 
-const CircuitBreakerSchema = z
+export const RetriesSchema = z
+  .object({
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(3)
+      .describe('Attempts of a call in all, the first included; 1 turns retries off.'),
+    backoffSeconds: z
+      .number()
+      .positive()
+      .default(0.2)
+      .describe('Seconds before the first retry; each further one waits about twice as long (with jitter).'),
+    maxBackoffSeconds: z.number().positive().default(5).describe('Seconds a retry waits at most.'),
+    toolCalls: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Also retry tools/call for tools the upstream annotates readOnlyHint or idempotentHint true. Annotations are ' +
+          "the upstream's own claims (MCP 2025-11-25 server/tools): turn this on only for upstreams you trust.",
+      ),
+  })
+  .strict()
+  .describe(
+    'Retries with exponential backoff of calls that could not reach the upstream or timed out, only where a second ' +
+      'attempt is safe: lists, reads, prompts/get, ping, completion, tasks/get and tasks/list; tools/call only with ' +
+      'toolCalls. Never after the upstream reported progress or sent a request for the call.',
+  );
+
+export const CircuitBreakerSchema = z
   .object({
     consecutiveFailures: z
       .number()
@@ -86,6 +136,7 @@ const RouterOptionsShape = {
     ),
   timeouts: TimeoutsSchema.optional(),
   circuitBreaker: CircuitBreakerSchema.optional(),
+  retries: RetriesSchema.optional(),
   disabled: z.boolean().optional().describe('When true the server is kept in the file but not started.'),
 };
 
@@ -329,6 +380,34 @@ export const LimitsSchema = z
   .strict()
   .describe('Bounds that protect the router from clients that use too much.');
 
+/** Name, path segment and prefix of the built-in management upstream. */
+export const MANAGEMENT_UPSTREAM = 'router';
+
+export const ManagementSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        `Serve the built-in upstream "${MANAGEMENT_UPSTREAM}": list_upstreams, get_upstream_health and ` +
+          'call_upstream_tool as MCP tools (subject to the access rules), and GET /upstreams.',
+      ),
+    register: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Add register_upstream and remove_upstream (local mode only): they change an overlay file beside the config ' +
+          '(<config>.overlay.json) and apply it as a hot reload. Without auth they work only on a router that ' +
+          'listens on loopback or stdio.',
+      ),
+    admins: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('With auth: globs of the principal names that may register and remove upstreams.'),
+  })
+  .strict()
+  .describe('The management tools of the router itself; off by default.');
+
 export const RouterOptionsSchema = z
   .object({
     toolNameSeparator: z
@@ -390,6 +469,7 @@ export const RouterOptionsSchema = z
       .default({digest: false})
       .describe('The audit log: one line per routed request, logger component "audit".'),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
+    management: ManagementSchema.default(ManagementSchema.parse({})),
     shutdownGraceSeconds: z
       .number()
       .nonnegative()
@@ -427,9 +507,11 @@ export type AccessRule = z.infer<typeof AccessRuleSchema>;
 export type JwtIssuerConfig = AuthConfig['jwt'][number];
 export type UpstreamTimeouts = z.infer<typeof TimeoutsSchema>;
 export type CircuitBreakerOptions = z.infer<typeof CircuitBreakerSchema>;
+export type RetryOptions = z.infer<typeof RetriesSchema>;
+export type ManagementOptions = z.infer<typeof ManagementSchema>;
 
-/** The transports an upstream can be reached over. */
-export type UpstreamTransport = 'stdio' | 'streamableHttp' | 'sse';
+/** The transports an upstream can be reached over; `builtin` is the router's own management upstream, in memory. */
+export type UpstreamTransport = 'stdio' | 'streamableHttp' | 'sse' | 'builtin';
 
 interface UpstreamCommon {
   /** The key of the server in the config; also its path segment in `/mcp/{name}` and `/sse/{name}`. */
@@ -439,6 +521,7 @@ interface UpstreamCommon {
   session: 'perSession' | 'shared';
   timeouts: UpstreamTimeouts;
   circuitBreaker: CircuitBreakerOptions;
+  retries: RetryOptions;
 }
 
 export interface StdioUpstreamConfig extends UpstreamCommon {
@@ -455,8 +538,15 @@ export interface RemoteUpstreamConfig extends UpstreamCommon {
   headers: Record<string, string>;
 }
 
+/** The built-in management upstream (`router.management`), served by the router itself over an in-memory transport. */
+export interface BuiltinUpstreamConfig extends UpstreamCommon {
+  transport: 'builtin';
+  /** Whether it serves register_upstream and remove_upstream. */
+  register: boolean;
+}
+
 /** One upstream, normalized from any of the accepted spellings. */
-export type UpstreamConfig = StdioUpstreamConfig | RemoteUpstreamConfig;
+export type UpstreamConfig = StdioUpstreamConfig | RemoteUpstreamConfig | BuiltinUpstreamConfig;
 
 /** The validated, normalized config the router runs on. */
 export interface RouterConfig {

@@ -5,6 +5,7 @@ import express, {type NextFunction, type Request, type Response} from 'express';
 import {ANONYMOUS, type Principal} from '../auth/principal.js';
 import {AuthenticationError, JsonRpcCode} from '../errors.js';
 import {sessionTag} from '../policy/audit.js';
+import {serveUpstreams} from '../management/http.js';
 import type {Router} from '../router.js';
 import type {Scope} from '../session/downstream.js';
 import {SessionRegistry, type SessionEntry} from '../session/registry.js';
@@ -281,6 +282,8 @@ export function createHttpApp(
     if (!admitted(entry, req, res)) return;
     await entry.transport.handlePostMessage(req, res, req.body);
   });
+
+  mcp.get('/upstreams', authenticate, (_req, res, next) => serveUpstreams(router, principalOf(res), res, next));
 
   app.use(mcp);
   app.use((_req, res) => sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found'));

@@ -35,6 +35,7 @@ import {
   type UpstreamConnection,
 } from '../upstream/connection.js';
 import {CircuitOpenError} from '../upstream/breaker.js';
+import {mayRetry, withRetries, type CallFacts} from '../upstream/retry.js';
 import type {Upstream} from '../upstream/upstream.js';
 import {SessionConnections} from './connections.js';
 import {renameTaskIds, SessionTasks} from './tasks.js';
@@ -62,6 +63,8 @@ export interface SessionHost {
   retainSubscription(upstream: string, uri: string): boolean;
   /** Uncounts it; true when it was the last (unsubscribe upstream). */
   releaseSubscription(upstream: string, uri: string): boolean;
+  /** Counts an attempt of a call to an upstream that failed and is tried again, for metrics. */
+  observeRetry(upstream: string, method: string): void;
   /** Observes a finished forwarded call, for metrics. */
   observeCall(call: {upstream: string; method: string; tool?: string; outcome: CallOutcome; seconds: number}): void;
   /** Counts a call as in flight until `done` settles, so shutdown can wait for it. */
@@ -148,6 +151,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   readonly #connections = new SessionConnections((upstream) => this.#openConnection(upstream));
   readonly #subscriptions = new Map<string, Route>();
   readonly #inFlight = new Map<string, Set<Call>>();
+  /** Calls the upstream has started work on (progress, a server-to-client request): never retried. */
+  readonly #started = new WeakSet<Call>();
   #catalog: Promise<AggregateCatalog> | undefined;
   /** Upstreams of the scope left out of the last catalog (down, or this session could not connect), and why. */
   #missing = new Map<string, string>();
@@ -390,41 +395,83 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     return this.#forward(route, {method, params: {uri: route.target}}, call);
   }
 
-  /** Forwards a request along a route; `field` names the param that carries the route's target. */
+  /**
+   * Forwards a request along a route; `field` names the param that carries the route's target. A failed attempt is
+   * tried again, with backoff, where the upstream's `retries` and `mayRetry` allow it.
+   */
   async #forward(route: Route, message: Message, call: Call, field?: 'uri'): Promise<JsonObject> {
     const upstream = this.#host.upstream(route.upstream);
     if (!upstream) throw new NotFoundError(`Unknown upstream "${route.upstream}"`);
     const params = field ? {...message.params, [field]: route.target} : message.params;
-    const token = call.progressToken;
     const started = performance.now();
     const tool = message.method === 'tools/call' ? route.target : undefined;
     let outcome: CallOutcome = 'error';
     this.#routed.set(call, route.upstream);
     const calls = this.#inFlight.get(route.upstream) ?? new Set<Call>();
     this.#inFlight.set(route.upstream, calls.add(call));
+    const facts: CallFacts = {method: message.method, started: false};
+    const {retries} = upstream.config;
     try {
-      const result = await upstream.circuit.run(async () =>
-        this.#host.track(
-          (await this.#connections.get(upstream)).forward(
-            {method: message.method, ...(params && {params})},
-            {
-              signal: call.signal,
-              // A per-upstream path passes the upstream what the client sent: a progress token only when it asked.
-              alwaysAskProgress: this.scope.kind === 'aggregate',
-              ...(token !== undefined && {
-                onProgress: (progress: JsonObject) =>
-                  void call
-                    .notify({method: 'notifications/progress', params: {...progress, progressToken: token}})
-                    .catch(() => undefined),
-              }),
-            },
-          ),
-        ),
+      const result = await withRetries(
+        retries,
+        (error) => mayRetry({...facts, started: this.#started.has(call)}, error, retries),
+        () => this.#attempt(upstream, {method: message.method, ...(params && {params})}, call, facts),
+        {
+          signal: call.signal,
+          onRetry: ({attempt, delayMs, error}) => {
+            const {name} = upstream;
+            this.#host.log.info(
+              {upstream: name, method: message.method, attempt, delayMs, err: describe(error)},
+              'Retrying a call',
+            );
+            this.#host.observeRetry(name, message.method);
+          },
+        },
       );
       outcome = result.isError === true ? 'tool_error' : 'ok';
       return result;
     } catch (error) {
       if (call.signal.aborted) outcome = 'cancelled';
+      throw error;
+    } finally {
+      calls.delete(call);
+      const seconds = (performance.now() - started) / 1000;
+      this.#host.observeCall({upstream: route.upstream, method: message.method, ...(tool && {tool}), outcome, seconds});
+    }
+  }
+
+  /**
+   * One attempt of a forwarded request, through the upstream's circuit breaker. For a `tools/call` it notes the tool's
+   * annotations in `facts`, from the connection's catalog, for the retry decision.
+   */
+  async #attempt(upstream: Upstream, message: Message, call: Call, facts: CallFacts): Promise<JsonObject> {
+    const token = call.progressToken;
+    const aggregate = this.scope.kind === 'aggregate';
+    try {
+      return await upstream.circuit.run(async () => {
+        const connection = await this.#connections.get(upstream);
+        if (message.method === 'tools/call') {
+          const name = message.params?.name;
+          facts.annotations ??= connection.catalog.tools.find((t) => t.name === name)?.annotations as JsonObject;
+        }
+        return this.#host.track(
+          connection.forward(message, {
+            signal: call.signal,
+            // A per-upstream path passes the upstream what the client sent: a progress token only when it asked.
+            alwaysAskProgress: aggregate,
+            ...((token !== undefined || aggregate) && {
+              onProgress: (progress: JsonObject) => {
+                this.#started.add(call);
+                if (token === undefined) return;
+                void call
+                  .notify({method: 'notifications/progress', params: {...progress, progressToken: token}})
+                  .catch(() => undefined);
+              },
+            }),
+          }),
+        );
+      });
+    } catch (error) {
       if (error instanceof UpstreamUnavailableError && !(error instanceof CircuitOpenError)) {
         // The next call opens a new upstream session; if the upstream itself is gone, /readyz, the catalog and the
         // other sessions learn it now, not at the next health check.
@@ -432,10 +479,6 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
         upstream.checkNow();
       }
       throw error;
-    } finally {
-      calls.delete(call);
-      const seconds = (performance.now() - started) / 1000;
-      this.#host.observeCall({upstream: route.upstream, method: message.method, ...(tool && {tool}), outcome, seconds});
     }
   }
 
@@ -448,15 +491,20 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   }
 
   async #openConnection(upstream: Upstream): Promise<UpstreamConnection> {
-    const connection = await upstream.openSessionConnection(this.peer.clientInfo(), this.peer.clientCapabilities(), {
-      onServerRequest: (request, signal) => this.serverRequest(upstream.name, request, signal),
-      onNotification: (notification) => this.deliver(upstream.name, notification),
-      onLost: (reason) => {
-        this.#host.log.warn({upstream: upstream.name, session: sessionTag(this.id), reason}, 'Lost upstream session');
-        this.#connections.drop(upstream.name);
-        this.upstreamsChanged();
+    const connection = await upstream.openSessionConnection(
+      this.peer.clientInfo(),
+      this.peer.clientCapabilities(),
+      {
+        onServerRequest: (request, signal) => this.serverRequest(upstream.name, request, signal),
+        onNotification: (notification) => this.deliver(upstream.name, notification),
+        onLost: (reason) => {
+          this.#host.log.warn({upstream: upstream.name, session: sessionTag(this.id), reason}, 'Lost upstream session');
+          this.#connections.drop(upstream.name);
+          this.upstreamsChanged();
+        },
       },
-    });
+      this.principal,
+    );
     if (this.#closed) {
       await connection.close();
       throw new UnroutableError('The session closed');
@@ -554,6 +602,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
    */
   serverRequest(upstream: string, request: Message, signal: AbortSignal): Promise<JsonObject> {
     const calls = this.#inFlight.get(upstream);
+    for (const call of calls ?? []) this.#started.add(call);
     const only = calls?.size === 1 ? [...calls][0] : undefined;
     const outgoing = {method: request.method, params: request.params ?? {}};
     // A 2026-07-28 client is asked within its call (input_required rounds), which checks what it declared.

@@ -35,8 +35,15 @@ export class UpstreamCircuit {
   readonly #policy;
   #openedAt = 0;
 
-  /** `onChange` hears every change of state (for metrics and `/readyz`). */
-  constructor(upstream: string, options: CircuitBreakerOptions, onChange: (state: CircuitName) => void) {
+  /**
+   * `onChange` hears every change of state (for metrics and `/readyz`); `onFailure` every failure that counts against
+   * the circuit (for the upstream's last error).
+   */
+  constructor(
+    upstream: string,
+    options: CircuitBreakerOptions,
+    events: {onChange: (state: CircuitName) => void; onFailure: (error: Error) => void},
+  ) {
     this.#upstream = upstream;
     this.#options = options;
     this.#policy = circuitBreaker(handleWhen(isUpstreamFailure), {
@@ -44,7 +51,8 @@ export class UpstreamCircuit {
       breaker: new ConsecutiveBreaker(options.consecutiveFailures),
     });
     this.#policy.onBreak(() => (this.#openedAt = Date.now()));
-    this.#policy.onStateChange((state) => onChange(NAMES[state]));
+    this.#policy.onStateChange((state) => events.onChange(NAMES[state]));
+    this.#policy.onFailure(({handled, reason}) => handled && 'error' in reason && events.onFailure(reason.error));
   }
 
   get state(): CircuitName {

@@ -15,6 +15,7 @@ import {toolFilter} from '../catalog/filter.js';
 import {JsonRpcCode, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError} from '../errors.js';
 import type {Logger} from '../log.js';
 import {redact, secretsOf} from './redact.js';
+import {callTimeouts} from './timeouts.js';
 import {createClientTransport, TappedTransport} from './transport.js';
 
 /** Any JSON-RPC result, kept whole: the router passes results through without dropping unknown fields. */
@@ -45,6 +46,8 @@ export interface ConnectionOptions {
    * fails only its own call. Default 64 MiB.
    */
   maxMessageBytes?: number;
+  /** The transport of the built-in upstream (`transport: builtin`): one end of an in-memory pair. */
+  builtin?: () => Transport;
 }
 
 export interface ForwardOptions {
@@ -130,6 +133,7 @@ export class UpstreamConnection {
     this.#client = config.transport === 'streamableHttp' ? modernClient(options) : legacyClient(options);
     const transport = createClientTransport(config, options.log, {
       ...(options.maxMessageBytes !== undefined && {maxMessageBytes: options.maxMessageBytes}),
+      ...(options.builtin && {builtin: options.builtin}),
     });
     this.#transport = new TappedTransport(transport, (message) => this.#tap(message));
     this.#client.fallbackNotificationHandler = (notification) => this.#onNotification(notification);
@@ -270,14 +274,15 @@ export class UpstreamConnection {
    *
    * The call carries a progress token of the router's (unless `alwaysAskProgress` is false and the client asked for
    * none), so the idle timeout (`callSeconds`) restarts on every progress notification, up to `maxCallSeconds` in all
-   * (MCP 2025-11-25 basic/utilities/progress).
+   * (MCP 2025-11-25 basic/utilities/progress). A `tools/call` of a tool in `timeouts.tools` uses that tool's values.
    * A response over `maxMessageBytes` fails this call alone, with an UpstreamError (-32603) that names the limit:
    * `Upstream "fs": sent a message of 12582912 bytes, over maxUpstreamMessageBytes (1048576)`.
    * @throws UpstreamError (the upstream's JSON-RPC error, naming it), UpstreamTimeoutError, UpstreamUnavailableError;
    *   their messages never carry the upstream's credentials
    */
   async forward(message: Message, options: ForwardOptions = {}): Promise<JsonObject> {
-    const {name, timeouts} = this.#options.config;
+    const {name} = this.#options.config;
+    const timeouts = callTimeouts(this.#options.config.timeouts, message.method, message.params?.name);
     const controller = new AbortController();
     const abort = (reason: unknown) => controller.abort(reason);
     const onAbort = () => abort(options.signal?.reason);

@@ -41,6 +41,7 @@ export function redact(text: string, secrets: readonly string[]): string {
  */
 export function secretsOf(config: UpstreamConfig): string[] {
   if (config.transport === 'stdio') return Object.values(config.env);
+  if (config.transport === 'builtin') return [];
   const secrets: string[] = [];
   for (const value of Object.values(config.headers)) {
     secrets.push(value);

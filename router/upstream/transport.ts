@@ -16,6 +16,8 @@ export const DEFAULT_MAX_MESSAGE_BYTES: number = LimitsSchema.parse({}).maxUpstr
 export interface ClientTransportOptions {
   /** Largest message read from a stdio upstream, in bytes; default `DEFAULT_MAX_MESSAGE_BYTES`. Unused for HTTP. */
   maxMessageBytes?: number;
+  /** Makes the transport of the built-in upstream (`transport: builtin`), which only the router itself serves. */
+  builtin?: () => Transport;
 }
 
 /**
@@ -23,8 +25,10 @@ export interface ClientTransportOptions {
  * SDK's default variables, stderr logged line by line under the upstream's name with its env values redacted, a
  * message over `maxMessageBytes` failing only its own call); Streamable HTTP (of the SDK 2.x line, which speaks both
  * eras: see `UpstreamConnection`) or legacy HTTP+SSE for URLs, with the configured headers on every request and URL
- * userinfo sent as `Authorization: Basic` (see `requestTarget`).
- * @throws TypeError for a URL that does not parse (the config schema has already checked it)
+ * userinfo sent as `Authorization: Basic` (see `requestTarget`); for the built-in upstream, what `options.builtin`
+ * makes.
+ * @throws TypeError for a URL that does not parse (the config schema has already checked it); Error for a built-in
+ *   upstream without `options.builtin`
  */
 export function createClientTransport(
   config: UpstreamConfig,
@@ -58,6 +62,9 @@ export function createClientTransport(
       const {url, headers} = requestTarget(config.url, config.headers);
       return new SSEClientTransport(url, {requestInit: {headers}});
     }
+    case 'builtin':
+      if (!options.builtin) throw new Error(`The built-in upstream "${config.name}" has no transport maker`);
+      return options.builtin();
   }
 }
 

@@ -1,5 +1,7 @@
+import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {ClientCapabilities, Implementation} from '@modelcontextprotocol/sdk/types.js';
 import pRetry from 'p-retry';
+import type {Principal} from '../auth/principal.js';
 import type {UpstreamConfig} from '../config/schema.js';
 import {UpstreamUnavailableError} from '../errors.js';
 import type {Logger} from '../log.js';
@@ -32,6 +34,8 @@ export interface UpstreamStatus {
   protocolVersion?: string;
   /** Why it is down, when it is; without the upstream's credentials (URL userinfo, header and env values). */
   error?: string;
+  /** The last failure to reach it or a call to it (down, unreachable, timed out), kept after it recovers; redacted. */
+  lastError?: string;
   /** ISO 8601 time of the last state change. */
   since: string;
 }
@@ -78,7 +82,9 @@ export class Upstream {
   #connection: UpstreamConnection | undefined;
   #state: UpstreamState = 'connecting';
   #error: string | undefined;
+  #lastError: string | undefined;
   #since = new Date();
+  readonly #builtin: ((principal: Principal | undefined) => Transport) | undefined;
 
   readonly #healthCheckMs: number;
   /** Every call of a session to this upstream goes through it (see `UpstreamCircuit`). */
@@ -90,7 +96,8 @@ export class Upstream {
   /**
    * `healthCheckSeconds`: seconds between pings of the router-wide connection. `maxMessageBytes`: the largest
    * message read from a stdio upstream, in bytes (`router.limits.maxUpstreamMessageBytes`; default 64 MiB); a larger
-   * one fails only its own call, on every connection of this upstream.
+   * one fails only its own call, on every connection of this upstream. `builtin`: for the built-in upstream, makes the
+   * transport of a connection, for the principal of the session it is for (undefined: the router-wide connection).
    */
   constructor(
     config: UpstreamConfig,
@@ -100,6 +107,7 @@ export class Upstream {
       events: UpstreamEvents;
       healthCheckSeconds: number;
       maxMessageBytes?: number;
+      builtin?: (principal: Principal | undefined) => Transport;
     },
   ) {
     this.config = config;
@@ -109,9 +117,13 @@ export class Upstream {
     this.#log = deps.log.child({upstream: config.name});
     this.#clientInfo = deps.clientInfo;
     this.#events = deps.events;
-    this.circuit = new UpstreamCircuit(config.name, config.circuitBreaker, (circuit) => {
-      this.#log.warn({circuit}, 'Changed circuit state');
-      this.#events.onCircuitChange?.(this);
+    this.#builtin = deps.builtin;
+    this.circuit = new UpstreamCircuit(config.name, config.circuitBreaker, {
+      onChange: (circuit) => {
+        this.#log.warn({circuit}, 'Changed circuit state');
+        this.#events.onCircuitChange?.(this);
+      },
+      onFailure: (error) => (this.#lastError = redact(error.message, this.#secrets)),
     });
   }
 
@@ -135,6 +147,7 @@ export class Upstream {
       ...(connection && {era: connection.era}),
       ...(protocolVersion !== undefined && {protocolVersion}),
       ...(this.#error !== undefined && {error: this.#error}),
+      ...(this.#lastError !== undefined && {lastError: this.#lastError}),
       since: this.#since.toISOString(),
     };
   }
@@ -168,6 +181,7 @@ export class Upstream {
           onNotification: (notification) => this.#events.onNotification(this, notification),
           onLost: (reason) => this.#lost(connection, reason),
           maxMessageBytes: this.#maxMessageBytes,
+          ...this.#builtinFor(undefined),
         });
         if (this.#stop.signal.aborted) {
           await connection.close();
@@ -234,6 +248,7 @@ export class Upstream {
     const changed = state !== this.#state;
     this.#state = state;
     this.#error = error === undefined ? undefined : redact(error, this.#secrets);
+    this.#lastError = this.#error ?? this.#lastError;
     if (changed) {
       this.#since = new Date();
       this.#events.onStateChange(this);
@@ -253,12 +268,14 @@ export class Upstream {
   /**
    * Opens a connection of a downstream session's own to a perSession upstream, declaring the downstream client's
    * capabilities and info so server-to-client requests and capability-dependent catalogs work as for a direct client.
+   * The built-in upstream serves the session's `principal` (what it lists and allows depends on it).
    * @throws UpstreamUnavailableError when the upstream is down or the connection fails
    */
   async openSessionConnection(
     clientInfo: Implementation | undefined,
     capabilities: ClientCapabilities,
     handlers: SessionConnectionHandlers,
+    principal?: Principal,
   ): Promise<UpstreamConnection> {
     this.requireConnection();
     return UpstreamConnection.open({
@@ -268,7 +285,14 @@ export class Upstream {
       capabilities,
       ...handlers,
       maxMessageBytes: this.#maxMessageBytes,
+      ...this.#builtinFor(principal),
     });
+  }
+
+  /** The `builtin` connection option of the built-in upstream, for a principal; nothing for other upstreams. */
+  #builtinFor(principal: Principal | undefined): {builtin?: () => Transport} {
+    const builtin = this.#builtin;
+    return builtin ? {builtin: () => builtin(principal)} : {};
   }
 
   /** Stops reconnecting and closes the router-wide connection (a stdio child gets EOF, then SIGTERM, then SIGKILL). */

@@ -68,6 +68,16 @@ describe('CRDs on a real API server', () => {
       'enable at least one transport',
     ],
     ['a router with a bad separator', () => router('sep', {toolNameSeparator: '::'}), 'spec.toolNameSeparator'],
+    [
+      'two timeouts for one tool',
+      () => upstream('twice', {stdio: {command: 'x'}, timeouts: {tools: [{name: 'slow'}, {name: 'slow'}]}}),
+      'Duplicate value',
+    ],
+    [
+      'retries without any attempt',
+      () => upstream('never', {stdio: {command: 'x'}, retries: {maxAttempts: 0}}),
+      'spec.retries.maxAttempts',
+    ],
   ])('rejects %s with the message', async (_name, create, message) => {
     const result = await create();
     expect(result.code).not.toBe(0);
@@ -75,8 +85,10 @@ describe('CRDs on a real API server', () => {
   });
 
   it('accepts valid resources and applies the defaults', async () => {
-    expect((await upstream('fine', {http: {serviceRef: {name: 's', port: 8080}}})).code).toBe(0);
-    expect((await router('fine', {upstreams: [{name: 'fine'}]})).code).toBe(0);
+    const timeouts = {callSeconds: 30, tools: [{name: 'slow', callSeconds: 300}]};
+    const retries = {maxAttempts: 2, toolCalls: true};
+    expect((await upstream('fine', {http: {serviceRef: {name: 's', port: 8080}}, timeouts, retries})).code).toBe(0);
+    expect((await router('fine', {upstreams: [{name: 'fine'}], management: {enabled: true}})).code).toBe(0);
     const created = await getJson(cluster(), namespace, 'mcprouter', 'fine');
     expect(created.spec).toMatchObject({
       replicas: 1,
@@ -86,6 +98,8 @@ describe('CRDs on a real API server', () => {
     });
     const up = await getJson(cluster(), namespace, 'mcpupstream', 'fine');
     expect(up.spec.http).toMatchObject({transport: 'streamableHttp', serviceRef: {path: '/mcp'}});
+    expect(up.spec).toMatchObject({timeouts, retries});
+    expect(created.spec.management).toEqual({enabled: true});
   });
 
   it('explains fields with kubectl explain', async () => {

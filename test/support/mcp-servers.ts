@@ -33,14 +33,15 @@ export interface HttpMcpServer {
 }
 
 /**
- * Starts `@modelcontextprotocol/server-everything` in `streamableHttp` (`/mcp`) or `sse` (`/sse`) mode on 127.0.0.1.
- * Resolves when it accepts connections.
+ * Starts `@modelcontextprotocol/server-everything` in `streamableHttp` (`/mcp`) or `sse` (`/sse`) mode on 127.0.0.1,
+ * on `port` (to start it again where it was) or a free one. Resolves when it accepts connections.
  */
-export async function startEverythingHttp(mode: 'streamableHttp' | 'sse'): Promise<HttpMcpServer> {
+export async function startEverythingHttp(mode: 'streamableHttp' | 'sse', port?: number): Promise<HttpMcpServer> {
   return startHttpServer(
     `server-everything ${mode}`,
     ['--import', join(here, 'loopback-only.mjs'), serverEntry('server-everything'), mode],
     mode === 'sse' ? '/sse' : '/mcp',
+    port,
   );
 }
 
@@ -63,12 +64,12 @@ export async function startModernServer(): Promise<HttpMcpServer> {
 }
 
 /**
- * Runs `node ARGS` with PORT set to a free loopback port; resolves once that port answers HTTP, with the server's URL
+ * Runs `node ARGS` with PORT set to `port` (default: a free loopback port); resolves once that port answers HTTP, with the server's URL
  * at `path`. Throws when the process exits first (with the end of its stderr), or after 20 s. Its stdout is dropped,
  * so that a chatty server never blocks on a full pipe.
  */
-async function startHttpServer(label: string, args: string[], path: string): Promise<HttpMcpServer> {
-  const port = await freePort();
+async function startHttpServer(label: string, args: string[], path: string, port?: number): Promise<HttpMcpServer> {
+  port ??= await freePort();
   const child = spawn(process.execPath, args, {
     env: {...process.env, PORT: String(port)},
     stdio: ['ignore', 'ignore', 'pipe'],

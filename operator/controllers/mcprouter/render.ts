@@ -201,8 +201,9 @@ function renderServer(
     prefix: prefixOf(upstream),
     ...(spec.tools && {tools: escapeStrings(spec.tools)}),
     ...(spec.session && {session: spec.session}),
-    ...(spec.timeouts && Object.keys(spec.timeouts).length > 0 && {timeouts: spec.timeouts}),
+    ...(spec.timeouts && Object.keys(spec.timeouts).length > 0 && {timeouts: renderTimeouts(spec.timeouts)}),
     ...(spec.circuitBreaker && Object.keys(spec.circuitBreaker).length > 0 && {circuitBreaker: spec.circuitBreaker}),
+    ...(spec.retries && Object.keys(spec.retries).length > 0 && {retries: spec.retries}),
   };
   const valueOf = (kind: 'ENV' | 'HEADER', item: {name: string; value?: string; valueFrom?: ValueSource}) => {
     if (item.valueFrom === undefined) return escapeLiteral(item.value ?? '');
@@ -230,6 +231,13 @@ function renderServer(
     ...(Object.keys(headers).length > 0 && {headers}),
     ...routerOptions,
   };
+}
+
+/** `spec.timeouts` as router.json has them: the list of per-tool timeouts becomes a map by tool name. */
+function renderTimeouts(timeouts: NonNullable<McpUpstream['spec']['timeouts']>): Record<string, unknown> {
+  const {tools, ...upstream} = timeouts;
+  if (!tools) return upstream;
+  return {...upstream, tools: Object.fromEntries(tools.map(({name, ...own}) => [name, own]))};
 }
 
 /**
@@ -353,6 +361,7 @@ export function renderRouter(
     ...(spec.auth && {auth: renderAuth(spec.auth, options, namer, env)}),
     ...(spec.access && {access: escapeStrings(spec.access)}),
     ...(spec.limits && Object.keys(spec.limits).length > 0 && {limits: spec.limits}),
+    ...(spec.management?.enabled && {management: {enabled: true}}),
   };
   const routerJson = `${JSON.stringify({mcpServers, router: routerOptions}, null, 2)}\n`;
   const configHash = hashOf(routerJson);

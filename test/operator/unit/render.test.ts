@@ -32,8 +32,9 @@ const github = upstream('github', {
 const memory = upstream('memory', {
   http: {serviceRef: {name: 'memory-mcp', port: 8080}, transport: 'sse'},
   tools: {include: ['read_*']},
-  timeouts: {callSeconds: 30},
+  timeouts: {callSeconds: 30, tools: [{name: 'read_graph', callSeconds: 300}]},
   circuitBreaker: {consecutiveFailures: 3},
+  retries: {maxAttempts: 2, toolCalls: true},
 });
 const tokenEnv = upstream('fs', {
   stdio: {
@@ -77,8 +78,9 @@ describe('renderRouter', () => {
           url: 'http://memory-mcp.team-a.svc.cluster.local:8080/mcp',
           prefix: 'memory',
           tools: {include: ['read_*']},
-          timeouts: {callSeconds: 30},
+          timeouts: {callSeconds: 30, tools: {read_graph: {callSeconds: 300}}},
           circuitBreaker: {consecutiveFailures: 3},
+          retries: {maxAttempts: 2, toolCalls: true},
         },
       },
     ],
@@ -94,6 +96,15 @@ describe('renderRouter', () => {
       router: {toolNameSeparator: '__', transports: {sse: true, streamableHttp: true}, allowedHosts: expect.any(Array)},
     });
     expect(validateRendered(rendered)).toBeUndefined();
+  });
+
+  it('renders spec.management into router.json, which the router reads as the built-in upstream "router"', () => {
+    const rendered = renderRouter(router({upstreamSelector: {}, management: {enabled: true}}), [everything], options);
+    expect(JSON.parse(rendered.routerJson).router.management).toEqual({enabled: true});
+    const config = parseRouterConfig(rendered.routerJson, {}, 'x');
+    expect(config.upstreams.map((u) => u.name)).toEqual(['everything', 'router']);
+    expect(config.upstreams[1]).toMatchObject({transport: 'builtin', register: false});
+    expect(JSON.parse(renderRouter(router(), [everything], options).routerJson).router.management).toBeUndefined();
   });
 
   it('puts Secret references on the container, never values, and the router resolves them from the env', () => {

@@ -45,8 +45,9 @@ describe('parseRouterConfig', () => {
         args: [],
         env: {},
         tools: {include: [], exclude: []},
-        timeouts: {connectSeconds: 10, callSeconds: 60, maxCallSeconds: 600},
+        timeouts: {connectSeconds: 10, callSeconds: 60, maxCallSeconds: 600, tools: {}},
         circuitBreaker: {consecutiveFailures: 5, halfOpenAfterSeconds: 30},
+        retries: {maxAttempts: 3, backoffSeconds: 0.2, maxBackoffSeconds: 5, toolCalls: false},
       },
     ]);
     expect(config.router.toolNameSeparator).toBe('__');

@@ -10,8 +10,9 @@ const common = {
   prefix: 'remote',
   tools: {include: [], exclude: []},
   session: 'shared',
-  timeouts: {connectSeconds: 5, callSeconds: 5, maxCallSeconds: 5},
+  timeouts: {connectSeconds: 5, callSeconds: 5, maxCallSeconds: 5, tools: {}},
   circuitBreaker: {consecutiveFailures: 5, halfOpenAfterSeconds: 30},
+  retries: {maxAttempts: 1, backoffSeconds: 1, maxBackoffSeconds: 1, toolCalls: false},
 } satisfies Omit<UpstreamConfig, 'transport' | 'url' | 'headers' | 'command' | 'args' | 'env'>;
 
 const remote = (url: string, headers: Record<string, string> = {}): UpstreamConfig => ({
