@@ -41,6 +41,16 @@ async function getJson(cluster: Cluster, args: string[]): Promise<any> {
   return JSON.parse(await kc(cluster, ['get', ...args, '-o', 'json']));
 }
 
+/** A new client session on `endpoint` (an MCP URL), one tool call, the session closed: the result's content. */
+async function callOnce(endpoint: string, name: string, args: Record<string, unknown>): Promise<unknown> {
+  const client = await connectClient(endpoint);
+  try {
+    return (await client.client.callTool({name, arguments: args})).content;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
 /**
  * An MCP `initialize` on a TCP connection of its own, as a new client opens one (no keep-alive connection to reuse):
  * the HTTP status, or the error's code when there was no answer.
@@ -303,13 +313,9 @@ describe('the chart, the operator and router pods on a real node', () => {
     expect(names).toEqual(expect.arrayContaining(['everything__echo', 'remote__echo', 'memory__read_graph']));
     const echo = await session.client.callTool({name: 'remote__echo', arguments: {message: 'through the pods'}});
     expect(echo.content).toEqual([{type: 'text', text: 'Echo: through the pods'}]);
-    const sse = await connectClient(`${url}/sse`);
-    try {
-      const sum = await sse.client.callTool({name: 'everything__get-sum', arguments: {a: 20, b: 22}});
-      expect(sum.content).toEqual([{type: 'text', text: 'The sum of 20 and 22 is 42.'}]);
-    } finally {
-      await sse.close();
-    }
+    expect(await callOnce(`${url}/sse`, 'everything__get-sum', {a: 20, b: 22})).toEqual([
+      {type: 'text', text: 'The sum of 20 and 22 is 42.'},
+    ]);
   });
 
   it.each([
@@ -451,13 +457,9 @@ spec:
       const service = await getJson(cluster(), ['service', 'gated', '-n', namespace]);
       const gatedUrl = `http://${service.spec.clusterIP}`;
       await serviceAnswers(gatedUrl);
-      const client = await connectClient(`${gatedUrl}/mcp`);
-      try {
-        const sum = await client.client.callTool({name: 'slow__get-sum', arguments: {a: 6, b: 7}});
-        expect(sum.content).toEqual([{type: 'text', text: 'The sum of 6 and 7 is 13.'}]);
-      } finally {
-        await client.close();
-      }
+      expect(await callOnce(`${gatedUrl}/mcp`, 'slow__get-sum', {a: 6, b: 7})).toEqual([
+        {type: 'text', text: 'The sum of 6 and 7 is 13.'},
+      ]);
     } finally {
       await kubectl(cluster(), ['delete', 'mcprouter/gated', 'mcpupstream/slow', '-n', namespace, '--wait=false']);
     }
@@ -507,20 +509,10 @@ spec:
       ]);
     }
     await expect
-      .poll(
-        async () => {
-          const fresh = await connectClient(`${url}/mcp`);
-          try {
-            const sum = await fresh.client.callTool({name: 'ev__get-sum', arguments: {a: 4, b: 5}});
-            return sum.content;
-          } catch (error) {
-            return String(error);
-          } finally {
-            await fresh.close().catch(() => undefined);
-          }
-        },
-        {timeout: 60_000, interval: 1_000},
-      )
+      .poll(() => callOnce(`${url}/mcp`, 'ev__get-sum', {a: 4, b: 5}).catch((error: unknown) => String(error)), {
+        timeout: 60_000,
+        interval: 1_000,
+      })
       .toEqual([{type: 'text', text: 'The sum of 4 and 5 is 9.'}]);
   });
 
@@ -553,13 +545,9 @@ spec:
     await leaving;
     expect(refusals, `the EndpointSlice dropped the pod after ${left} ms`).toEqual([]);
     expect(await readyEndpoints('e2e')).not.toContain(affine.metadata.name);
-    const fresh = await connectClient(`${url}/mcp`);
-    try {
-      const echo = await fresh.client.callTool({name: 'remote__echo', arguments: {message: 'from the other pod'}});
-      expect(echo.content).toEqual([{type: 'text', text: 'Echo: from the other pod'}]);
-    } finally {
-      await fresh.close().catch(() => undefined);
-    }
+    expect(await callOnce(`${url}/mcp`, 'remote__echo', {message: 'from the other pod'})).toEqual([
+      {type: 'text', text: 'Echo: from the other pod'},
+    ]);
     await readyRouterPods(2);
   });
 
@@ -599,13 +587,9 @@ spec:
       expect(stopping).toMatchObject({signal: 'SIGTERM'});
     }
     await serviceAnswers();
-    const fresh = await connectClient(`${url}/mcp`);
-    try {
-      const echo = await fresh.client.callTool({name: 'remote__echo', arguments: {message: 'after the roll'}});
-      expect(echo.content).toEqual([{type: 'text', text: 'Echo: after the roll'}]);
-    } finally {
-      await fresh.close();
-    }
+    expect(await callOnce(`${url}/mcp`, 'remote__echo', {message: 'after the roll'})).toEqual([
+      {type: 'text', text: 'Echo: after the roll'},
+    ]);
   });
 
   it('upgrades the release with helm and keeps reconciling; uninstall keeps the CRDs', async () => {
