@@ -125,11 +125,6 @@ async function runOnNode(plan: Extract<DemoPlan, {on: 'node'}>): Promise<void> {
     log('Applying the examples (kubectl apply -k examples/local-node)...');
     await kubectl(['apply', '-n', NAMESPACE, '-k', join(ROOT, 'examples', 'local-node')]);
     log('Waiting for the demo router to be Ready...');
-    await waitFor('the McpRouter demo to have a status', async () =>
-      (await kubectl(['get', 'mcprouter', 'demo', '-n', NAMESPACE, '-o', 'jsonpath={.status.conditions}'])).includes(
-        'Ready',
-      ),
-    );
     await kubectl(['wait', 'mcprouter/demo', '-n', NAMESPACE, '--for=condition=Ready', '--timeout=180s']);
     const clusterIP = await kubectl(['get', 'service', 'demo', '-n', NAMESPACE, '-o', 'jsonpath={.spec.clusterIP}']);
     const url = `http://${clusterIP}`;
