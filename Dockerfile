@@ -34,6 +34,14 @@ ENV NODE_ENV=production \
     npm_config_fund=false \
     npm_config_audit=false
 
+# Reference MCP servers, so that stdio upstreams and the examples work where pods cannot download anything (no
+# `npx -y`): server-everything and server-memory, pinned by their own lock, with `mcp-server-everything` and
+# `mcp-server-memory` on PATH. Before the project's own layers: they change rarely and stay cached.
+WORKDIR /opt/mcp-servers
+COPY image/mcp-servers/package.json image/mcp-servers/package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
+ && ln -s /opt/mcp-servers/node_modules/.bin/mcp-server-everything /opt/mcp-servers/node_modules/.bin/mcp-server-memory /usr/local/bin/
+
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

@@ -1,145 +1,187 @@
 /**
- * `npm run demo`: the whole chain on this machine, for a person. It brings up the local control plane (or uses the
- * one `npm run cluster:up` started), installs the CRDs, starts the operator, applies `examples/k8s/`, starts the
- * router of the `demo` McpRouter exactly as its pod would (from the rendered Deployment and ConfigMap), and prints
- * where an agent connects. While it runs it copies ConfigMap changes into the router's config folder, as the kubelet
- * does, so edits to the McpUpstreams reach the running router. Ctrl-C stops everything it started.
+ * `npm run demo`: the whole product on this machine, for a person. Where a node can run (Linux, root, cgroups; see
+ * `nodeUnavailableReason`), on the real one-node cluster: `npm run image` when the image is missing, `npm run
+ * cluster:up` when no cluster runs, `helm install` of the chart with the local image (unless an operator of the chart
+ * already runs), `kubectl apply -k examples/local-node` into the namespace `kube-mcp-router-demo`; it waits for the
+ * `demo` McpRouter to be Ready and prints the URL of its Service, which this machine reaches on its ClusterIP. Ctrl-C
+ * undoes what it started (scripts/demo-plan.ts). Elsewhere it says why in a banner and runs the router as a local
+ * process instead (scripts/demo-local.ts).
+ *
+ * Environment: `KUBE_MCP_ROUTER_NODE=0` asks for the local fallback; `KUBE_MCP_ROUTER_CLUSTER_DIR` as for cluster:up.
  */
-import {spawn, type ChildProcess} from 'node:child_process';
-import {execFile} from 'node:child_process';
-import {mkdirSync, openSync} from 'node:fs';
+import {execFile, spawn} from 'node:child_process';
+import {existsSync} from 'node:fs';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {promisify} from 'node:util';
-import {resolveControlPlaneBinaries} from '../test/cluster/binaries.js';
-import {
-  isControlPlaneHealthy,
-  readControlPlaneState,
-  startControlPlane,
-  stopControlPlane,
-  type ControlPlaneState,
-} from '../test/cluster/control-plane.js';
+
+import {ensureComponent} from '../test/cluster/binaries.js';
+import {imagesDir, projectArchive, projectImage} from '../test/cluster/images.js';
+import {isNodeClusterHealthy, nodeUnavailableReason, readNodeClusterState} from '../test/cluster/node.js';
 import {clusterDir} from '../test/cluster/test-run.js';
-import {installCrds} from './crds.js';
-import {startLocalPod, type LocalPod} from './local-pod.js';
+import {runLocalDemo} from './demo-local.js';
+import {type DemoPlan, planDemo} from './demo-plan.js';
+import {log, waitFor} from './demo-support.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const NAMESPACE = 'default';
-const log = (line: string) => process.stderr.write(`[demo] ${line}\n`);
+const NAMESPACE = 'kube-mcp-router-demo';
+const RELEASE = 'kube-mcp-router';
+const [IMAGE_REPOSITORY, IMAGE_TAG] = projectImage.split(':') as [string, string];
 
-async function controlPlane(): Promise<{state: ControlPlaneState; started: boolean}> {
-  const existing = readControlPlaneState(clusterDir());
-  if (existing && (await isControlPlaneHealthy(existing))) {
-    log(`Using the control plane already running at ${existing.server}.`);
-    return {state: existing, started: false};
-  }
-  log('Starting the local control plane (the first run builds Kubernetes from source: about 15 minutes)...');
-  const binaries = await resolveControlPlaneBinaries({log});
-  const state = await startControlPlane({stateDir: clusterDir(), binaries, preferredApiserverPort: 6443, log});
-  return {state, started: true};
+/** Runs `npm run -s <script>` with its progress on our stderr; rejects on a non-zero exit. */
+function npmRun(script: string): Promise<void> {
+  return new Promise((done, reject) => {
+    const child = spawn('npm', ['run', '-s', script], {cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit']});
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? done() : reject(new Error(`npm run ${script} failed (${code})`))));
+  });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+function banner(text: string): void {
+  const rule = '!'.repeat(100);
+  process.stderr.write(`\n${rule}\n${text}\n${rule}\n\n`);
 }
 
-async function main(): Promise<void> {
-  const started: {cluster?: boolean; operator?: ChildProcess; pod?: LocalPod; sync?: NodeJS.Timeout} = {};
+/** Commands against the one-node cluster of `dir`, with the pinned kubectl and helm. */
+async function clusterTools(dir: string) {
+  const state = readNodeClusterState(dir);
+  if (!state) throw new Error(`no one-node cluster in ${dir}`);
+  const helmDir = await ensureComponent('helm', {log});
+  const env = {...process.env, KUBECONFIG: state.kubeconfig, PATH: `${state.binDir}:${helmDir}:${process.env.PATH}`};
+  const run = async (program: string, args: string[]) =>
+    (await promisify(execFile)(program, args, {env, cwd: ROOT, maxBuffer: 16 * 1024 * 1024})).stdout;
+  return {
+    state,
+    kubectl: (args: string[]) => run(join(state.binDir, 'kubectl'), args),
+    helm: (args: string[]) => run(join(helmDir, 'helm'), args),
+  };
+}
+
+/** Whether a helm release of this chart runs in any namespace. */
+async function operatorInstalled(helm: (args: string[]) => Promise<string>): Promise<boolean> {
+  const releases = JSON.parse(await helm(['list', '--all-namespaces', '--output', 'json'])) as {chart: string}[];
+  return releases.some((release) => /^kube-mcp-router-\d/.test(release.chart));
+}
+
+async function runOnNode(plan: Extract<DemoPlan, {on: 'node'}>): Promise<void> {
+  const dir = clusterDir();
+  let tools: Awaited<ReturnType<typeof clusterTools>> | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     log('Stopping...');
-    clearInterval(started.sync);
-    await started.pod?.stop();
-    if (started.operator && started.operator.exitCode === null) {
-      const exited = new Promise((resolve) => started.operator?.once('exit', resolve));
-      started.operator.kill('SIGTERM');
-      await exited;
+    for (const step of plan.undo) {
+      log(`... ${step}`);
+      const undone =
+        step === 'cluster:down'
+          ? npmRun('cluster:down')
+          : step === 'uninstall the chart'
+            ? tools?.helm(['uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '120s'])
+            : tools?.kubectl(['delete', 'namespace', NAMESPACE, '--ignore-not-found', '--timeout=120s']);
+      await Promise.resolve(undone).catch((error: unknown) => log(`Could not ${step}: ${String(error)}`));
     }
-    if (started.cluster) await stopControlPlane(clusterDir(), {log});
     log('Stopped everything the demo started.');
     process.exit(code);
   };
-  // Ctrl-C reaches every process of the terminal's group, and tsx relays it once more: a second signal must not kill
-  // the demo half-way through stopping.
+  // Ctrl-C reaches every process of the terminal's group, and tsx relays it once more: a second signal must not stop
+  // the demo half-way through undoing.
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 
   try {
-    const {state, started: startedCluster} = await controlPlane();
-    started.cluster = startedCluster;
-    const env = {
-      ...process.env,
-      KUBECONFIG: state.kubeconfig,
-      PATH: state.binDir ? `${state.binDir}:${process.env.PATH}` : process.env.PATH,
-    };
-    const kubectl = async (args: string[]) => (await promisify(execFile)('kubectl', args, {env, cwd: ROOT})).stdout;
-
-    log('Installing the CRDs...');
-    await installCrds(kubectl);
-
-    const logs = join(ROOT, '.cache', 'demo');
-    mkdirSync(logs, {recursive: true});
-    const operatorLog = join(logs, 'operator.log');
-    log(`Starting the operator (log: ${operatorLog})...`);
-    const out = openSync(operatorLog, 'w');
-    started.operator = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'cli.ts',
-        'operator',
-        '--kubeconfig',
-        state.kubeconfig,
-        '--namespace',
+    if (plan.buildImage) {
+      log(`Building ${projectImage} (npm run image)...`);
+      await npmRun('image');
+    }
+    if (plan.startCluster) {
+      log('Starting the one-node cluster (npm run cluster:up; the first run builds it from source)...');
+      await npmRun('cluster:up');
+    }
+    tools = await clusterTools(dir);
+    const {kubectl, helm, state} = tools;
+    await kubectl(['create', 'namespace', NAMESPACE]).catch(() => undefined); // left over from a killed demo: reused
+    if (plan.installChart) {
+      log(`Installing the chart with ${projectImage} (helm install ${RELEASE} -n ${NAMESPACE})...`);
+      await helm([
+        'install',
+        RELEASE,
+        join(ROOT, 'charts', 'kube-mcp-router'),
+        '-n',
         NAMESPACE,
-        '--health-probe-bind-address',
-        '127.0.0.1:0',
-        '--metrics-bind-address',
-        '127.0.0.1:0',
-      ],
-      {cwd: ROOT, env, stdio: ['ignore', out, out]},
-    );
-    started.operator.once('exit', (code) => !stopping && log(`The operator exited (${code}); see ${operatorLog}.`));
-
-    log('Applying examples/k8s/...');
-    await kubectl(['apply', '-n', NAMESPACE, '-f', 'examples/k8s/']);
-    await waitFor('the demo router ConfigMap and Deployment', () =>
-      kubectl(['get', 'configmap/demo-config', 'deployment/demo', '-n', NAMESPACE]).then(() => true),
-    );
-
-    log('Starting the demo router as its pod would...');
-    started.pod = await startLocalPod({kubectl, namespace: NAMESPACE, name: 'demo', port: 8080});
-    started.sync = setInterval(() => void started.pod?.syncConfig().catch(() => undefined), 2000);
+        '--set',
+        `image.repository=${IMAGE_REPOSITORY}`,
+        '--set',
+        `image.tag=${IMAGE_TAG}`,
+        '--set',
+        'image.pullPolicy=Never',
+        '--wait',
+        '--timeout',
+        '180s',
+      ]);
+    } else {
+      log('Using the operator already installed by helm.');
+    }
+    log('Applying the examples (kubectl apply -k examples/local-node)...');
+    await kubectl(['apply', '-n', NAMESPACE, '-k', join(ROOT, 'examples', 'local-node')]);
+    log('Waiting for the demo router to be Ready...');
+    await kubectl(['wait', 'mcprouter/demo', '-n', NAMESPACE, '--for=condition=Ready', '--timeout=180s']);
+    const clusterIP = await kubectl(['get', 'service', 'demo', '-n', NAMESPACE, '-o', 'jsonpath={.spec.clusterIP}']);
+    const url = `http://${clusterIP}`;
+    // kube-proxy programs the Service a moment after the pod turns Ready.
+    await waitFor('the Service to answer', async () => (await fetch(`${url}/readyz`)).ok, 60_000);
 
     process.stdout.write(`
-The demo is running. Agents connect to:
+The demo is running on the one-node cluster. Agents on this machine connect to the router's Service:
 
-  ${started.pod.url}/mcp      (Streamable HTTP)
-  ${started.pod.url}/sse      (legacy HTTP+SSE)
+  ${url}/mcp              (Streamable HTTP, every upstream)
+  ${url}/mcp/everything   (one upstream, names unchanged)
+  ${url}/sse              (legacy HTTP+SSE)
+
+Inside the cluster: http://demo.${NAMESPACE}.svc.cluster.local/mcp
 
 Try:
-  npx mcp-inspector --cli ${started.pod.url}/mcp --transport http --method tools/list
-  curl -s ${started.pod.url}/readyz
+  npx mcp-inspector --cli ${url}/mcp --transport http --method tools/list
+  curl -s ${url}/readyz
 
 Watch the resources (in another terminal):
-  export KUBECONFIG=${state.kubeconfig}${state.binDir ? `\n  export PATH="${state.binDir}:$PATH"` : ''}
-  kubectl get mcpr,mcpu -w
+  export KUBECONFIG=${state.kubeconfig}
+  export PATH="${state.binDir}:$PATH"
+  kubectl get mcpr,mcpu,pods -n ${NAMESPACE}
 
-Edit an McpUpstream (kubectl edit mcpu everything) and the running router picks it up.
-Upstreams behind cluster Services are unreachable from outside a cluster and show as down in /readyz.
-Press Ctrl-C to stop everything the demo started.
+Edit an McpUpstream (kubectl edit mcpu everything -n ${NAMESPACE}) and the running router picks it up.
+Press Ctrl-C to stop what the demo started (${plan.undo.join(', ')}).
 `);
+    setInterval(() => undefined, 1 << 30); // keeps running until Ctrl-C
   } catch (error) {
     log(`Failed: ${error instanceof Error ? error.message : String(error)}`);
     await stop(1);
   }
 }
 
-void main();
+async function main(): Promise<void> {
+  const dir = clusterDir();
+  const noNode = process.env.KUBE_MCP_ROUTER_NODE === '0' ? 'KUBE_MCP_ROUTER_NODE=0 is set' : nodeUnavailableReason();
+  const clusterRunning = noNode === undefined && (await isNodeClusterHealthy(dir));
+  const plan = planDemo({
+    noNode,
+    clusterRunning,
+    imageBuilt: existsSync(join(imagesDir(), projectArchive)),
+    operatorInstalled: clusterRunning && (await operatorInstalled((await clusterTools(dir)).helm)),
+  });
+  if (plan.on === 'local') {
+    banner(
+      `NO NODE: ${plan.reason}.\n` +
+        'The demo runs the router as a local process beside the control plane alone, not as a pod: the examples\n' +
+        'run, but nothing of the kubelet (probes, Services, rollouts) does. On Linux as root it uses a real node.',
+    );
+    await runLocalDemo();
+    return;
+  }
+  await runOnNode(plan);
+}
+
+main().catch((error: unknown) => {
+  log(`Failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

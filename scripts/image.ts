@@ -9,9 +9,6 @@
  * mounted into the build's RUN steps only (a TLS-intercepting proxy may sit between this machine and the registries);
  * nothing of them is in the image.
  *
- * Also builds `localhost/kube-mcp-router-test-servers:dev`: the image plus the MCP servers the end-to-end suites run
- * as stdio and HTTP upstreams (test/images/test-servers.Dockerfile), since pods cannot download anything.
- *
  * Environment: `KUBE_MCP_ROUTER_IMAGE_BASE=standin` skips the pull attempt.
  */
 import {spawn, spawnSync} from 'node:child_process';
@@ -30,7 +27,7 @@ import {join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 import {cacheRoot} from '../test/cluster/binaries.js';
-import {imagesDir, importImages, projectImage, testServersImage} from '../test/cluster/images.js';
+import {imagesDir, importImages, projectArchive, projectImage} from '../test/cluster/images.js';
 import {readNodeClusterState} from '../test/cluster/node.js';
 import {clusterDir} from '../test/cluster/test-run.js';
 
@@ -281,20 +278,13 @@ async function main(): Promise<void> {
       `REVISION=${revision}`,
     ]);
     log(`Built ${projectImage} in ${since(step)}.`);
-    step = Date.now();
-    log(`Building ${testServersImage} ...`);
-    await build(testServersImage, join(ROOT, 'test', 'images', 'test-servers.Dockerfile'), mounts, []);
-    log(`Built ${testServersImage} in ${since(step)}.`);
   } finally {
     rmSync(work, {recursive: true, force: true});
   }
 
   step = Date.now();
-  const archives = [
-    await saveArchive(projectImage, 'kube-mcp-router-dev.tar'),
-    await saveArchive(testServersImage, 'kube-mcp-router-test-servers-dev.tar'),
-  ];
-  log(`Wrote ${archives.join(', ')} in ${since(step)}; a node imports them when it starts.`);
+  const archives = [await saveArchive(projectImage, projectArchive)];
+  log(`Wrote ${archives.join(', ')} in ${since(step)}; a node imports it when it starts.`);
 
   const node = readNodeClusterState(clusterDir());
   if (node && existsSync(node.node.containerdAddress)) {

@@ -1,6 +1,6 @@
 /**
- * The Dockerfile cannot be built here (no container engine), so its invariants are checked as text: what the chart,
- * the operator's rendered router pods and Pod Security rely on.
+ * The Dockerfile's invariants, checked as text (the image itself runs in the end-to-end suites, built by
+ * `npm run image`): what the chart, the operator's rendered router pods, the examples and Pod Security rely on.
  */
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -35,6 +35,22 @@ describe('Dockerfile', () => {
   it('puts kube-mcp-router on PATH as the entrypoint, as the operator renders router pods', () => {
     expect(dockerfile).toContain('ln -s /app/dist/cli.js /usr/local/bin/kube-mcp-router');
     expect(instructions).toContain('ENTRYPOINT ["kube-mcp-router"]');
+  });
+
+  it('puts the reference MCP servers on PATH, at the versions the router suites test against', () => {
+    expect(instructions).toContain('COPY image/mcp-servers/package.json image/mcp-servers/package-lock.json ./');
+    for (const server of ['everything', 'memory']) {
+      expect(dockerfile).toContain(`/opt/mcp-servers/node_modules/.bin/mcp-server-${server}`);
+    }
+    const servers = JSON.parse(readFileSync(join(ROOT, 'image', 'mcp-servers', 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>;
+    };
+    for (const [name, version] of Object.entries(servers.dependencies)) {
+      expect(root.devDependencies[name]).toBe(`^${version}`);
+    }
   });
 
   it('gives npx a writable HOME and cache under a read-only root filesystem (the pod mounts /tmp)', () => {

@@ -19,9 +19,9 @@ const REPRODUCIBLE_TAR = ['--sort=name', '--owner=0', '--group=0', '--numeric-ow
 export const pauseVersion = '3.10.2';
 export const pauseImage = `registry.k8s.io/pause:${pauseVersion}`;
 
-/** The project's image (`npm run image`), and the one with the end-to-end suites' MCP servers on top. */
+/** The project's image as `npm run image` builds it, and the name of its OCI archive in {@link imagesDir}. */
 export const projectImage = 'localhost/kube-mcp-router:dev';
-export const testServersImage = 'localhost/kube-mcp-router-test-servers:dev';
+export const projectArchive = 'kube-mcp-router-dev.tar';
 
 /** The folder of the OCI archives the node imports when it starts. */
 export function imagesDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -4,29 +4,32 @@
  * own image, the operator running as a pod under the chart's ServiceAccount, router pods reconciled by it from custom
  * resources, and MCP clients on this machine calling tools through the router's ClusterIP Service.
  *
- * Upstreams come from the test-servers image (pods cannot download anything): server-everything and server-memory as
- * stdio children of the router, and server-everything over Streamable HTTP as a Deployment and Service of its own.
+ * Upstreams are the MCP servers of the project's image (pods cannot download anything): server-everything and
+ * server-memory as stdio children of the router, and server-everything behind a router of its own (with a bearer
+ * token) as a Deployment and Service.
  */
 import {execFile} from 'node:child_process';
 import {mkdtemp} from 'node:fs/promises';
+import {request} from 'node:http';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {promisify} from 'node:util';
 
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
+import type {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {CHART} from '../chart/helm.js';
+import {PRE_STOP_SLEEP_SECONDS} from '../../operator/controllers/mcprouter/render.js';
+import {sessionTag} from '../../router/policy/audit.js';
+import {CHART, ROOT} from '../chart/helm.js';
 import {waitFor} from '../operator/support.js';
 import {createNamespace, ensureHelm, helm, kubectl, type Cluster} from '../support/cluster.js';
-import {hasNode, projectImage, testServersImage, useNodeCluster} from '../support/node.js';
-import {connectClient} from '../support/router.js';
+import {hasNode, projectImage, useNodeCluster} from '../support/node.js';
+import {INITIALIZE, MCP_HEADERS, connectClient} from '../support/router.js';
 
 const TOKEN = 'Bearer e2e-secret-token-value';
 const RELEASE = 'kmr';
-const EVERYTHING = '/opt/mcp-servers/node_modules/@modelcontextprotocol/server-everything/dist/index.js';
-const MEMORY = '/opt/mcp-servers/node_modules/@modelcontextprotocol/server-memory/dist/index.js';
 
 async function kc(cluster: Cluster, args: string[], input?: string): Promise<string> {
   const result = await kubectl(cluster, args, input);
@@ -36,6 +39,32 @@ async function kc(cluster: Cluster, args: string[], input?: string): Promise<str
 
 async function getJson(cluster: Cluster, args: string[]): Promise<any> {
   return JSON.parse(await kc(cluster, ['get', ...args, '-o', 'json']));
+}
+
+/** A new client session on `endpoint` (an MCP URL), one tool call, the session closed: the result's content. */
+async function callOnce(endpoint: string, name: string, args: Record<string, unknown>): Promise<unknown> {
+  const client = await connectClient(endpoint);
+  try {
+    return (await client.client.callTool({name, arguments: args})).content;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+/**
+ * An MCP `initialize` on a TCP connection of its own, as a new client opens one (no keep-alive connection to reuse):
+ * the HTTP status, or the error's code when there was no answer.
+ */
+function initializeOnNewConnection(url: string): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = request(url, {method: 'POST', agent: false, headers: MCP_HEADERS, timeout: 5_000}, (response) => {
+      resolve(response.statusCode ?? 0);
+      response.destroy();
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), {code: 'ETIMEDOUT'})));
+    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    req.end(JSON.stringify(INITIALIZE));
+  });
 }
 
 const restricted = {
@@ -69,7 +98,7 @@ const remoteUpstream = {
       metadata: {name: 'remote-config'},
       data: {
         'router.json': JSON.stringify({
-          mcpServers: {everything: {command: 'node', args: [EVERYTHING, 'stdio']}},
+          mcpServers: {everything: {command: 'mcp-server-everything', args: ['stdio']}},
           router: {
             auth: {bearerTokens: [{principal: 'e2e-router', token: '${REMOTE_TOKEN}'}]},
             access: [{principals: ['e2e-router']}],
@@ -89,7 +118,7 @@ const remoteUpstream = {
             containers: [
               {
                 name: 'router',
-                image: testServersImage,
+                image: projectImage,
                 imagePullPolicy: 'Never',
                 command: ['kube-mcp-router'],
                 args: ['router', '--config', '/etc/remote/router.json', '--host', '0.0.0.0', '--port', '3001'],
@@ -125,13 +154,15 @@ apiVersion: mcprouter.dev/v1alpha1
 kind: McpUpstream
 metadata: {name: everything, labels: {team: e2e}}
 spec:
-  stdio: {command: node, args: ['${EVERYTHING}', 'stdio']}
+  stdio: {command: mcp-server-everything, args: [stdio]}
 ---
 apiVersion: mcprouter.dev/v1alpha1
 kind: McpUpstream
 metadata: {name: memory, labels: {team: e2e}}
 spec:
-  stdio: {command: node, args: ['${MEMORY}']}
+  stdio:
+    command: mcp-server-memory
+    env: [{name: MEMORY_FILE_PATH, value: /tmp/memory.jsonl}]
 ---
 apiVersion: mcprouter.dev/v1alpha1
 kind: McpUpstream
@@ -150,7 +181,6 @@ metadata: {name: e2e}
 spec:
   upstreamSelector: {matchLabels: {team: e2e}}
   replicas: 2
-  image: ${testServersImage}
 `;
 
 describe('the chart, the operator and router pods on a real node', () => {
@@ -167,6 +197,12 @@ describe('the chart, the operator and router pods on a real node', () => {
   /** A merge patch of the McpRouter `e2e`'s spec. */
   const patchRouter = (spec: Record<string, unknown>) =>
     kc(cluster(), ['patch', 'mcprouter', 'e2e', '-n', namespace, '--type', 'merge', '-p', JSON.stringify({spec})]);
+  /** The pods a Service offers as ready in its EndpointSlices, by name: where kube-proxy sends new connections. */
+  const readyEndpoints = async (service: string): Promise<string[]> =>
+    (await getJson(cluster(), ['endpointslices', '-n', namespace, '-l', `kubernetes.io/service-name=${service}`])).items
+      .flatMap((slice: any) => slice.endpoints ?? [])
+      .filter((endpoint: any) => endpoint.conditions?.ready === true)
+      .map((endpoint: any) => endpoint.targetRef?.name);
   const readyRouterPods = async (count: number) =>
     waitFor(
       `${count} router pods Ready`,
@@ -181,14 +217,15 @@ describe('the chart, the operator and router pods on a real node', () => {
     );
 
   /**
-   * Waits until the Service answers /readyz from this machine: kube-proxy programs a Service's new endpoints a moment
-   * after the pods turn Ready, and a connection opened in between goes nowhere.
+   * Waits until a router's Service (`base`, the e2e router's by default) answers /readyz from this machine: kube-proxy
+   * programs a Service's new endpoints a moment after the pods turn Ready, and a connection opened in between goes
+   * nowhere.
    */
-  const serviceAnswers = () =>
+  const serviceAnswers = (base = url) =>
     waitFor(
       'the Service to answer',
       () =>
-        fetch(`${url}/readyz`, {signal: AbortSignal.timeout(2_000)}).then(
+        fetch(`${base}/readyz`, {signal: AbortSignal.timeout(2_000)}).then(
           (response) => response.ok,
           () => false,
         ),
@@ -276,13 +313,9 @@ describe('the chart, the operator and router pods on a real node', () => {
     expect(names).toEqual(expect.arrayContaining(['everything__echo', 'remote__echo', 'memory__read_graph']));
     const echo = await session.client.callTool({name: 'remote__echo', arguments: {message: 'through the pods'}});
     expect(echo.content).toEqual([{type: 'text', text: 'Echo: through the pods'}]);
-    const sse = await connectClient(`${url}/sse`);
-    try {
-      const sum = await sse.client.callTool({name: 'everything__get-sum', arguments: {a: 20, b: 22}});
-      expect(sum.content).toEqual([{type: 'text', text: 'The sum of 20 and 22 is 42.'}]);
-    } finally {
-      await sse.close();
-    }
+    expect(await callOnce(`${url}/sse`, 'everything__get-sum', {a: 20, b: 22})).toEqual([
+      {type: 'text', text: 'The sum of 20 and 22 is 42.'},
+    ]);
   });
 
   it.each([
@@ -324,12 +357,112 @@ describe('the chart, the operator and router pods on a real node', () => {
     expect(called.content).toEqual([{type: 'text', text: 'The sum of 2 and 3 is 5.'}]);
   });
 
+  it('runs examples/k8s offline, with the image of this machine set by the examples/local-node kustomization', async () => {
+    const examples = await createNamespace(cluster(), 'examples', {'pod-security.kubernetes.io/enforce': 'restricted'});
+    try {
+      await kc(cluster(), ['apply', '-n', examples, '-k', join(ROOT, 'examples', 'local-node')]);
+      await kc(cluster(), ['rollout', 'status', '-n', examples, 'deployment/everything-http', '--timeout=180s']);
+      await waitFor(
+        'the demo router Ready',
+        async () =>
+          (await getJson(cluster(), ['mcprouter', 'demo', '-n', examples])).status?.conditions?.some(
+            (c: any) => c.type === 'Ready' && c.status === 'True',
+          ),
+        180_000,
+      );
+      const service = await getJson(cluster(), ['service', 'demo', '-n', examples]);
+      const demoUrl = `http://${service.spec.clusterIP}`;
+      await serviceAnswers(demoUrl);
+      const demo = await connectClient(`${demoUrl}/mcp`);
+      try {
+        const names = (await demo.client.listTools()).tools.map((t) => t.name);
+        expect(names).toEqual(expect.arrayContaining(['everything__echo', 'remote__echo', 'memory__read_graph']));
+        const echo = await demo.client.callTool({name: 'remote__echo', arguments: {message: 'offline'}});
+        expect(echo.content).toEqual([{type: 'text', text: 'Echo: offline'}]);
+        const entities = [{name: 'kube-mcp-router', entityType: 'project', observations: ['runs offline']}];
+        await demo.client.callTool({name: 'memory__create_entities', arguments: {entities}});
+        const graph = await demo.client.callTool({name: 'memory__read_graph', arguments: {}});
+        expect(JSON.stringify(graph.content)).toContain('runs offline');
+      } finally {
+        await demo.close();
+      }
+    } finally {
+      await kubectl(cluster(), ['delete', 'namespace', examples, '--wait=false']);
+    }
+  });
+
   it('shows the router JSON log lines in `kubectl logs`', async () => {
     const [pod] = await routerPods();
     const logs = await kc(cluster(), ['logs', '-n', namespace, pod.metadata.name]);
     const lines = logs.split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines.slice(0, 5)) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('keeps a router pod out of its Service until its readiness probe passes: Running, not Ready, then Ready', async () => {
+    // An upstream slow to start (a server loading a model or warming a cache): here one that waits for a file in the
+    // pod's /tmp. The router answers /readyz with 503 until every upstream has made its first connection.
+    await kc(
+      cluster(),
+      ['apply', '-n', namespace, '-f', '-'],
+      `
+apiVersion: mcprouter.dev/v1alpha1
+kind: McpUpstream
+metadata: {name: slow, labels: {team: gated}}
+spec:
+  stdio:
+    command: sh
+    args: ['-c', 'until [ -e /tmp/started ]; do sleep 1; done; exec mcp-server-everything stdio']
+  timeouts: {connectSeconds: 600}
+---
+apiVersion: mcprouter.dev/v1alpha1
+kind: McpRouter
+metadata: {name: gated}
+spec:
+  upstreamSelector: {matchLabels: {team: gated}}
+  replicas: 1
+`,
+    );
+    try {
+      const gatedPod = async () =>
+        (await getJson(cluster(), ['pods', '-n', namespace, '-l', 'app.kubernetes.io/instance=gated'])).items[0];
+      // What `kubectl describe pod` shows: the readiness probe failed with 503.
+      const pod = await waitFor(
+        'the readiness probe to fail',
+        async () => {
+          const events = await getJson(cluster(), ['events', '-n', namespace, '--field-selector', 'reason=Unhealthy']);
+          const failed = events.items.some(
+            (event: any) =>
+              event.involvedObject.name.startsWith('gated-') &&
+              event.message.includes('Readiness probe failed: HTTP probe failed with statuscode: 503'),
+          );
+          return failed ? gatedPod() : undefined;
+        },
+        120_000,
+      );
+      expect(pod.status.phase).toBe('Running');
+      expect(pod.status.containerStatuses[0]).toMatchObject({ready: false, started: true, restartCount: 0});
+      expect(pod.status.conditions).toContainEqual(expect.objectContaining({type: 'Ready', status: 'False'}));
+      expect(await readyEndpoints('gated')).toEqual([]);
+      const router = await getJson(cluster(), ['mcprouter', 'gated', '-n', namespace]);
+      expect(router.status.conditions).toContainEqual(expect.objectContaining({type: 'Ready', status: 'False'}));
+
+      await kc(cluster(), ['exec', '-n', namespace, pod.metadata.name, '--', 'touch', '/tmp/started']);
+      await waitFor(
+        'the Service to offer the pod as ready',
+        async () => (await readyEndpoints('gated')).includes(pod.metadata.name),
+        120_000,
+      );
+      expect((await gatedPod()).metadata.uid).toBe(pod.metadata.uid);
+      const service = await getJson(cluster(), ['service', 'gated', '-n', namespace]);
+      const gatedUrl = `http://${service.spec.clusterIP}`;
+      await serviceAnswers(gatedUrl);
+      expect(await callOnce(`${gatedUrl}/mcp`, 'slow__get-sum', {a: 6, b: 7})).toEqual([
+        {type: 'text', text: 'The sum of 6 and 7 is 13.'},
+      ]);
+    } finally {
+      await kubectl(cluster(), ['delete', 'mcprouter/gated', 'mcpupstream/slow', '-n', namespace, '--wait=false']);
+    }
   });
 
   it('applies an edited McpUpstream to the running pods and the open session, without a restart', async () => {
@@ -372,59 +505,54 @@ describe('the chart, the operator and router pods on a real node', () => {
         '--',
         'sh',
         '-c',
-        `for d in /proc/[0-9]*; do if tr '\\0' ' ' < $d/cmdline 2>/dev/null | grep -q 'server-everything/dist/index[.]js stdio'; then kill -9 \${d#/proc/}; fi; done`,
+        `for d in /proc/[0-9]*; do if tr '\\0' ' ' < $d/cmdline 2>/dev/null | grep -q 'mcp-server-everything[ ]stdio'; then kill -9 \${d#/proc/}; fi; done`,
       ]);
     }
     await expect
-      .poll(
-        async () => {
-          const fresh = await connectClient(`${url}/mcp`);
-          try {
-            const sum = await fresh.client.callTool({name: 'ev__get-sum', arguments: {a: 4, b: 5}});
-            return sum.content;
-          } catch (error) {
-            return String(error);
-          } finally {
-            await fresh.close().catch(() => undefined);
-          }
-        },
-        {timeout: 60_000, interval: 1_000},
-      )
+      .poll(() => callOnce(`${url}/mcp`, 'ev__get-sum', {a: 4, b: 5}).catch((error: unknown) => String(error)), {
+        timeout: 60_000,
+        interval: 1_000,
+      })
       .toEqual([{type: 'text', text: 'The sum of 4 and 5 is 9.'}]);
   });
 
-  it('keeps answering through the Service when a router pod is deleted', async () => {
-    const [first] = await routerPods();
-    await kc(cluster(), ['delete', 'pod', '-n', namespace, first.metadata.name, '--wait=false']);
-    // The deleted pod drains (503 to new sessions) while its endpoint is taken out of the Service; once the
-    // EndpointSlice no longer offers it as ready, every new session lands on the other pod.
-    await waitFor('the deleted pod to leave the Service', async () => {
-      const slices = await getJson(cluster(), [
-        'endpointslices',
-        '-n',
-        namespace,
-        '-l',
-        'kubernetes.io/service-name=e2e',
-      ]);
-      const offered = slices.items
-        .flatMap((slice: any) => slice.endpoints ?? [])
-        .filter((endpoint: any) => endpoint.conditions?.ready !== false);
-      return offered.every((endpoint: any) => endpoint.targetRef?.name !== first.metadata.name) || undefined;
+  it('keeps answering new connections while a deleted router pod leaves the Service (preStop sleep, then drain)', async () => {
+    // The pod this machine's connections go to (sessionAffinity: ClientIP): the one whose audit lines carry the
+    // session of this suite's client.
+    await session.client.listTools(); // an audit line of this session, at least
+    const tag = sessionTag((session.client.transport as StreamableHTTPClientTransport).sessionId);
+    const pods = await routerPods();
+    const logs = await Promise.all(pods.map((pod: any) => kc(cluster(), ['logs', '-n', namespace, pod.metadata.name])));
+    const affine = pods[logs.findIndex((text) => text.includes(`"session":"${tag}"`))];
+    expect(affine, `no router pod logged the session ${tag}`).toBeDefined();
+    await kc(cluster(), ['delete', 'pod', '-n', namespace, affine.metadata.name, '--wait=false']);
+    // New clients at once and on, each on a connection of its own, until past the SIGTERM: kube-proxy goes on sending
+    // new connections to the deleted pod until it sees the pod's endpoint go, so the pod serves for the preStop sleep
+    // before it drains (and answers 503); none of them may see a refusal.
+    const deleted = Date.now();
+    const refusals: string[] = [];
+    let left = -1;
+    const leaving = waitFor('the EndpointSlice to drop the pod', async () => {
+      if ((await readyEndpoints('e2e')).includes(affine.metadata.name)) return undefined;
+      left = Date.now() - deleted;
+      return true;
     });
-    for (let i = 0; i < 5; i++) {
-      const fresh = await connectClient(`${url}/mcp`);
-      try {
-        const echo = await fresh.client.callTool({name: 'remote__echo', arguments: {message: `call ${i}`}});
-        expect(echo.content).toEqual([{type: 'text', text: `Echo: call ${i}`}]);
-      } finally {
-        await fresh.close().catch(() => undefined);
-      }
+    while (Date.now() < deleted + (PRE_STOP_SLEEP_SECONDS + 3) * 1000) {
+      const status = await initializeOnNewConnection(`${url}/mcp`);
+      if (status !== 200) refusals.push(`${status} after ${Date.now() - deleted} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    await leaving;
+    expect(refusals, `the EndpointSlice dropped the pod after ${left} ms`).toEqual([]);
+    expect(await readyEndpoints('e2e')).not.toContain(affine.metadata.name);
+    expect(await callOnce(`${url}/mcp`, 'remote__echo', {message: 'from the other pod'})).toEqual([
+      {type: 'text', text: 'Echo: from the other pod'},
+    ]);
     await readyRouterPods(2);
   });
 
   it('rolls the Deployment to a new image, and the old pods drain on SIGTERM', async () => {
-    const rolled = `${testServersImage}-rolled`;
+    const rolled = `${projectImage}-rolled`;
     const {ctr, containerdAddress} = cluster().node;
     // As a new release would arrive: the same image under a new name (execFile rejects when ctr fails).
     await promisify(execFile)(ctr, [
@@ -435,7 +563,7 @@ describe('the chart, the operator and router pods on a real node', () => {
       'images',
       'tag',
       '--force',
-      testServersImage,
+      projectImage,
       rolled,
     ]);
     const old = await routerPods();
@@ -459,13 +587,9 @@ describe('the chart, the operator and router pods on a real node', () => {
       expect(stopping).toMatchObject({signal: 'SIGTERM'});
     }
     await serviceAnswers();
-    const fresh = await connectClient(`${url}/mcp`);
-    try {
-      const echo = await fresh.client.callTool({name: 'remote__echo', arguments: {message: 'after the roll'}});
-      expect(echo.content).toEqual([{type: 'text', text: 'Echo: after the roll'}]);
-    } finally {
-      await fresh.close();
-    }
+    expect(await callOnce(`${url}/mcp`, 'remote__echo', {message: 'after the roll'})).toEqual([
+      {type: 'text', text: 'Echo: after the roll'},
+    ]);
   });
 
   it('upgrades the release with helm and keeps reconciling; uninstall keeps the CRDs', async () => {

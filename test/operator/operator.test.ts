@@ -16,7 +16,7 @@ import {parseRouterConfig} from '../../router/config/load.js';
 import {createNamespace, kubectl, useCluster} from '../support/cluster.js';
 import {
   applyCrds,
-  examplesPath,
+  applyExamples,
   getJson,
   kc,
   operatorState,
@@ -37,7 +37,7 @@ describe('operator on a real API server', () => {
     await applyCrds(cluster());
     namespace = await createNamespace(cluster(), 'operator');
     operator = await startOperator(cluster(), namespace);
-    await kc(cluster(), ['apply', '-n', namespace, '-f', examplesPath()]);
+    await applyExamples(cluster(), namespace);
   }, 180_000);
 
   afterAll(async () => {
@@ -57,7 +57,7 @@ describe('operator on a real API server', () => {
   it('renders the examples into a ConfigMap, a Deployment and a Service owned by the router', async () => {
     const router = await waitFor('the router status', async () => {
       const r = await get('mcprouter', 'demo');
-      return r?.status?.upstreams?.length === 3 ? r : undefined;
+      return r?.status?.upstreams?.length === 4 ? r : undefined;
     });
     const owner = {
       apiVersion: 'mcprouter.dev/v1alpha1',
@@ -76,6 +76,7 @@ describe('operator on a real API server', () => {
       ['everything', 'everything', 'stdio'],
       ['everything-http', 'remote', 'streamableHttp'],
       ['github', 'github', 'streamableHttp'],
+      ['memory', 'memory', 'stdio'],
     ]);
     expect(JSON.parse(text).mcpServers['everything-http'].url).toBe(
       `http://everything-http.${namespace}.svc.cluster.local:3001/mcp`,
@@ -160,12 +161,13 @@ describe('operator on a real API server', () => {
     expect(router.status).toMatchObject({
       observedGeneration: router.metadata.generation,
       readyReplicas: 0,
-      upstreamCount: 3,
+      upstreamCount: 4,
       url: `http://demo.${namespace}.svc.cluster.local:80`,
       upstreams: [
         {name: 'everything', prefix: 'everything'},
         {name: 'everything-http', prefix: 'remote'},
         {name: 'github', prefix: 'github'},
+        {name: 'memory', prefix: 'memory'},
       ],
     });
     expect(router.status.configHash).toMatch(/^sha256:[0-9a-f]{16}$/);
@@ -179,7 +181,7 @@ describe('operator on a real API server', () => {
 
     const routers = await kc(cluster(), ['get', 'mcpr', '-n', namespace]);
     expect(routers.split('\n')[0]).toMatch(/^NAME\s+READY\s+REPLICAS\s+UPSTREAMS\s+URL\s+AGE$/);
-    expect(routers).toMatch(/demo\s+False\s+\d\s+3\s+http:\/\/demo\./);
+    expect(routers).toMatch(/demo\s+False\s+\d\s+4\s+http:\/\/demo\./);
     const upstreams = await kc(cluster(), ['get', 'mcpu', '-n', namespace]);
     expect(upstreams.split('\n')[0]).toMatch(/^NAME\s+TRANSPORT\s+PREFIX\s+AGE$/);
     expect(upstreams).toMatch(/everything\s+stdio\s+everything\s/);

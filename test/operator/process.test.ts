@@ -6,7 +6,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {createNamespace, kubectl, useCluster} from '../support/cluster.js';
 import {
   applyCrds,
-  examplesPath,
+  applyExamples,
   getJson,
   kc,
   metricValue,
@@ -67,7 +67,7 @@ describe('operator process', () => {
     const first = await start([]);
     expect((await first.get('healthProbe', '/healthz')).status).toBe(200);
     await waitFor('/readyz', async () => (await first.get('healthProbe', '/readyz')).status === 200);
-    await kc(cluster(), ['apply', '-n', namespace, '-f', examplesPath()]);
+    await applyExamples(cluster(), namespace);
     await waitFor(
       'the router to be rendered',
       async () => (await getJson(cluster(), namespace, 'mcprouter', 'demo'))?.status?.configHash,

@@ -9,7 +9,7 @@ import {parse, stringify} from 'yaml';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {LEADER_ELECTION_RULES, OPERATOR_RULES} from '../../operator/rbac.js';
 import {createNamespace, kubectl, useCluster} from '../support/cluster.js';
-import {applyCrds, examplesPath, getJson, kc, spawnOperator, waitFor, type OperatorProcess} from './support.js';
+import {applyCrds, applyExamples, getJson, kc, spawnOperator, waitFor, type OperatorProcess} from './support.js';
 
 describe('operator with its documented RBAC only', () => {
   const cluster = useCluster();
@@ -71,10 +71,10 @@ describe('operator with its documented RBAC only', () => {
       '--leader-election-namespace',
       namespace,
     ]);
-    await kc(cluster(), ['apply', '-n', namespace, '-f', examplesPath()]);
+    await applyExamples(cluster(), namespace);
     const router = await waitFor('the router to be reconciled', async () => {
       const r = await getJson(cluster(), namespace, 'mcprouter', 'demo');
-      return r?.status?.upstreamCount === 3 && r.status.replicas >= 1 ? r : undefined;
+      return r?.status?.upstreamCount === 4 && r.status.replicas >= 1 ? r : undefined;
     });
     expect(router.status.conditions.find((c: {type: string}) => c.type === 'Ready').reason).toBe('PodsPending');
     for (const name of ['demo-config']) expect(await getJson(cluster(), namespace, 'configmap', name)).toBeDefined();

@@ -58,9 +58,14 @@ export async function applyCrds(cluster: Cluster): Promise<void> {
   await installCrds((args) => kc(cluster, args));
 }
 
-/** The test's copy of the examples, to apply into its namespace. */
-export function examplesPath(): string {
-  return `${ROOT}examples/k8s/`;
+/**
+ * Applies the examples into `namespace` as a user would: `kubectl apply -k examples/k8s` (the offline ones) and
+ * `kubectl apply -f examples/egress/` (GitHub's remote server, with a Secret-backed header). Pods never run on the
+ * control plane alone, so the egress one needs no internet here.
+ */
+export async function applyExamples(cluster: Cluster, namespace: string): Promise<void> {
+  await kc(cluster, ['apply', '-n', namespace, '-k', `${ROOT}examples/k8s`]);
+  await kc(cluster, ['apply', '-n', namespace, '-f', `${ROOT}examples/egress/`]);
 }
 
 /** Starts an in-process operator watching only `namespace`, without leader election or servers. */

@@ -18,12 +18,12 @@ import {delimiter} from 'node:path';
 import {beforeAll, beforeEach, inject} from 'vitest';
 
 import {ControlPlaneUnavailableError, defaultLog} from '../cluster/binaries.js';
-import {imageArchives} from '../cluster/images.js';
+import {imageArchives, projectArchive} from '../cluster/images.js';
 import {type NodeClusterState, nodeNetwork, nodeUnavailableReason} from '../cluster/node.js';
 import {acquireTestNodeCluster} from '../cluster/test-run.js';
 import {type Cluster, ClusterUnavailableError} from './cluster.js';
 
-export {projectImage, testServersImage} from '../cluster/images.js';
+export {projectImage} from '../cluster/images.js';
 
 export interface NodeCluster extends Cluster {
   /** The node's name, address (its bridge: API server, DNS, kubelet) and containerd. */
@@ -41,11 +41,8 @@ let acquired: Promise<NodeCluster> | undefined;
 export function nodeSuiteUnavailableReason(): string | undefined {
   const reason = nodeUnavailableReason();
   if (reason) return reason;
-  const archives = imageArchives().map((file) => file.split('/').pop());
-  for (const needed of ['kube-mcp-router-dev.tar', 'kube-mcp-router-test-servers-dev.tar']) {
-    if (!archives.includes(needed)) {
-      return `the project's images are not built (no ${needed} in the image cache): run \`npm run image\` first`;
-    }
+  if (!imageArchives().some((file) => file.endsWith(`/${projectArchive}`))) {
+    return `the project's image is not built (no ${projectArchive} in the image cache): run \`npm run image\` first`;
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto';
 import type {V1EnvVar, V1OwnerReference} from '@kubernetes/client-node';
 import {escapeLiteral} from '../../../router/config/load.js';
+import {RouterOptionsSchema} from '../../../router/config/schema.js';
 import type {AuthSpec} from '../../api/auth.js';
 import type {ValueSource} from '../../api/common.js';
 import {API_VERSION, MCP_ROUTER, prefixOf, type McpRouter, type McpUpstream} from '../../api/types.js';
@@ -40,6 +41,19 @@ export const DEFAULT_SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cl
 export const CONTAINER_PORT = 8080;
 /** The port of the router's `/metrics` (`--metrics-port`), named `metrics`. */
 export const METRICS_PORT = 9090;
+/**
+ * Seconds a terminating router pod goes on serving before it gets SIGTERM (a preStop `sleep`, Kubernetes 1.30+). The
+ * pod leaves its Service's ready endpoints as soon as it is deleted, but kube-proxy (and any load balancer or ingress
+ * controller) takes a moment to stop sending it new connections; without the sleep those would reach a router that
+ * is already draining and answers 503.
+ */
+export const PRE_STOP_SLEEP_SECONDS = 5;
+/**
+ * The router pod's `terminationGracePeriodSeconds`: the preStop sleep, then the router's drain after SIGTERM (its
+ * `shutdownGraceSeconds`, the default, as router.json sets none), then 5 s to close upstreams and exit.
+ */
+export const TERMINATION_GRACE_SECONDS =
+  PRE_STOP_SLEEP_SECONDS + RouterOptionsSchema.parse({}).shutdownGraceSeconds + 5;
 /** Requests of the router container when the McpRouter sets no resources; no limits. */
 export const DEFAULT_RESOURCES = {requests: {cpu: '100m', memory: '128Mi'}};
 /**
@@ -411,6 +425,7 @@ export function renderRouter(
     ],
     livenessProbe: {httpGet: {path: '/healthz', port: 'http'}, periodSeconds: 10, failureThreshold: 3},
     readinessProbe: {httpGet: {path: '/readyz', port: 'http'}, periodSeconds: 5, failureThreshold: 3},
+    lifecycle: {preStop: {sleep: {seconds: PRE_STOP_SLEEP_SECONDS}}},
     resources: spec.resources ?? DEFAULT_RESOURCES,
     securityContext: {
       allowPrivilegeEscalation: false,
@@ -433,6 +448,7 @@ export function renderRouter(
           serviceAccountName: spec.serviceAccountName ?? names.serviceAccount,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
+          terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           securityContext: {runAsNonRoot: true, seccompProfile: {type: 'RuntimeDefault'}},
           containers: [container],
           volumes: [

@@ -171,7 +171,7 @@ describe('renderRouter', () => {
     expect((after.deployment as any).spec.template).not.toEqual((before.deployment as any).spec.template);
   });
 
-  it('renders the Deployment, Service and ConfigMap with owner references, probes and a restricted security context', () => {
+  it('renders the Deployment, Service and ConfigMap with owner references, probes, a preStop sleep and a restricted security context', () => {
     const spec = {
       upstreamSelector: {},
       replicas: 2,
@@ -229,6 +229,9 @@ describe('renderRouter', () => {
     expect(container.volumeMounts[0].subPath).toBeUndefined();
     expect(container.livenessProbe.httpGet).toEqual({path: '/healthz', port: 'http'});
     expect(container.readinessProbe.httpGet).toEqual({path: '/readyz', port: 'http'});
+    // Out of the Service's endpoints before the drain: 5 s of serving, then SIGTERM, 10 s of drain, 5 s to exit.
+    expect(container.lifecycle).toEqual({preStop: {sleep: {seconds: 5}}});
+    expect(pod.terminationGracePeriodSeconds).toBe(20);
     expect(container.resources).toEqual(spec.resources);
     expect(container.securityContext).toEqual({
       allowPrivilegeEscalation: false,
