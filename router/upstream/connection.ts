@@ -12,7 +12,7 @@ import {z} from 'zod';
 import type {UpstreamConfig} from '../config/schema.js';
 import {EMPTY_CATALOG, type UpstreamCatalog} from '../catalog/aggregate.js';
 import {toolFilter} from '../catalog/filter.js';
-import {JsonRpcCode, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError} from '../errors.js';
+import {JsonRpcCode, JsonRpcFailure, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError} from '../errors.js';
 import type {Logger} from '../log.js';
 import {redact, secretsOf} from './redact.js';
 import {callTimeouts} from './timeouts.js';
@@ -333,6 +333,9 @@ export class UpstreamConnection {
 
   #upstreamError(error: unknown): Error {
     if (error instanceof UpstreamTimeoutError || error instanceof UpstreamUnavailableError) return error;
+    // The router's own refusal of a 2026-07-28 upstream's input request (`onServerRequest`), which the SDK 2.x Client
+    // throws as the call's error: the client's answer, not the upstream failing, so it must not open the circuit.
+    if (error instanceof JsonRpcFailure) return error;
     const closed =
       (error instanceof McpError && error.code === JsonRpcCode.ConnectionClosed) ||
       (error instanceof SdkError && error.code === SdkErrorCode.ConnectionClosed);

@@ -49,6 +49,7 @@ export async function runSuite(suite: ConformanceSuite, node: string, url: strin
   const output = await mkdtemp(join(tmpdir(), 'kube-mcp-router-conformance-'));
   try {
     const args = [cliEntry(suite), 'server', '--url', url, '--suite', suite.suite, '-o', output];
+    if (suite.specVersion !== undefined) args.push('--spec-version', suite.specVersion);
     await run(node, args, {timeout: RUN_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024}).catch(
       (error: {code?: unknown; signal?: string; stdout?: string; stderr?: string}) => {
         if (error.code === 1) return;

@@ -6,8 +6,8 @@ import {type CheckDifference, differences, passed, renderTable, type ScenarioRes
 import {nodeBinary, runSuite} from './cli.js';
 import {CONFORMANCE_SUITES, type ConformanceSuite} from './suites.js';
 
-// The conformance suite as a test (issue 10): its server scenarios against our fixture server
-// (test/fixtures/conformance-server.ts, which serves what the scenarios ask for), directly and through the router.
+// The conformance suite as a test (issue 10): its server scenarios against our fixture server of the suite's protocol
+// version (suites.ts names it; it serves what the scenarios ask for), directly and through the router.
 // A per-upstream path (/mcp/{upstream}) must give exactly the direct results, check by check, in both session modes;
 // the aggregate (/mcp) must pass every scenario that does not call a tool or prompt by its literal name (suites.ts
 // says which, and why). The table of all runs is printed.
@@ -35,7 +35,7 @@ describe.each(CONFORMANCE_SUITES.map((suite) => [suite.version, suite] as const)
 
     beforeAll(async () => {
       const node = await nodeBinary(suite.node);
-      fixture = await startConformanceServer();
+      fixture = await startConformanceServer(suite.fixture);
       const routerUrls = new Map<SessionMode, string>();
       for (const mode of SESSION_MODES) {
         const router = await startTestRouter({
@@ -107,7 +107,7 @@ function table(suite: ConformanceSuite, scenarios: string[], results: ReadonlyMa
       return [scenario, `${prefix}${expectation?.reason ?? ''}`];
     }),
   );
-  return `conformance ${suite.version} (${suite.suite} suite), checks passed/run per scenario (≠: not as required):\n${renderTable(scenarios, runs, notes)}`;
+  return `conformance ${suite.version} (${suite.suite} suite${suite.specVersion ? ` at ${suite.specVersion}` : ''}), checks passed/run per scenario (≠: not as required):\n${renderTable(scenarios, runs, notes)}`;
 }
 
 function describeDifference(d: CheckDifference): string {

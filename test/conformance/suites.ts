@@ -6,12 +6,13 @@
  * prefixes tool and prompt names (`<prefix>__<name>`, DESIGN.md "Names"), so a scenario that calls a tool or prompt by
  * its literal name cannot pass there. Resources keep their URIs in the aggregate, so resource scenarios must pass.
  *
- * Later versions: the 0.2.0 alphas (npm, 2026) add the 2026-07-28 scenarios. 0.2.0-alpha.7 adds server-stateless,
- * caching, http-header-validation, http-custom-header-server-validation, sep-2164-resource-not-found, 14
- * input-required-result-* (MRTR) scenarios and 10 tasks-* scenarios (extension); 0.2.0-alpha.12 adds
- * server-session-lifecycle and 3 sep-2640-skills-* scenarios (extension), and the CLI flags `--requirements
- * 2026-07-28` and `--timeout`. They need test/fixtures/conformance-server.ts to serve their scenarios too, and the
- * router's 2026-07-28 leg; add them here, installed under an npm alias, when that leg exists.
+ * Two versions run: 0.1.16 at the 2025-11-25 wire against test/fixtures/conformance-server.ts (SDK 1.x), and
+ * 0.2.0-alpha.12, installed as the npm alias `conformance-2026`, at the 2026-07-28 wire against
+ * test/fixtures/conformance-server-2026.ts (SDK 2.x). The alpha runs `--suite all --spec-version 2026-07-28`: every
+ * scenario of the 2026-07-28 timeline, which is the 37 that `--requirements 2026-07-28` scores and the three it runs
+ * as pending (json-schema-2020-12, http-header-validation, http-custom-header-server-validation). Extension scenarios
+ * are not on the timeline, so they do not run: the 10 tasks-* (io.modelcontextprotocol/tasks, SEP-2663, which the
+ * router does not offer 2026-07-28 clients) and the sep-2640-skills-* (client scenarios).
  */
 
 /** Whether the aggregate must pass a scenario, and why. */
@@ -28,6 +29,10 @@ export interface ConformanceSuite {
   version: string;
   /** The CLI's `--suite` argument. */
   suite: 'active' | 'all';
+  /** The CLI's `--spec-version`: the scenarios of that protocol version, at its wire; the CLI's default otherwise. */
+  specVersion?: '2026-07-28';
+  /** The server the suite runs against: a file of test/fixtures, run with tsx. */
+  fixture: string;
   /** Node.js version the CLI runs on (it needs Node 22; fetched by scripts/node-binary.sh). */
   node: string;
   /** Exactly the scenarios the suite runs, each with what the aggregate must do. */
@@ -40,47 +45,92 @@ const needsNames = (reason: string): AggregateExpectation => ({aggregate: 'needs
 const callsTool = (tool: string) => needsNames(`calls tool ${tool} by name`);
 const getsPrompt = (prompt: string) => needsNames(`gets prompt ${prompt} by name`);
 const keepsUris = passes('resource URIs are not renamed in the aggregate');
+const callsToolRounds = (tool: string) => needsNames(`calls tool ${tool} by name, over input_required rounds`);
+
+/** The scenarios of both eras (2025-11-25 and 2026-07-28) that the two suites share, under the same names. */
+const BOTH_ERAS: Readonly<Record<string, AggregateExpectation>> = {
+  'completion-complete': needsNames('completes an argument of prompt test_prompt_with_arguments by name'),
+  'tools-list': passes('checks the shape of each listed tool, not its name'),
+  'tools-call-simple-text': callsTool('test_simple_text'),
+  'tools-call-image': callsTool('test_image_content'),
+  'tools-call-audio': callsTool('test_audio_content'),
+  'tools-call-embedded-resource': callsTool('test_embedded_resource'),
+  'tools-call-mixed-content': callsTool('test_multiple_content_types'),
+  'tools-call-error': callsTool('test_error_handling'),
+  'tools-call-with-progress': callsTool('test_tool_with_progress'),
+  'server-sse-multiple-streams': passes('concurrent POST streams of tools/list, no names'),
+  'resources-list': passes('checks the shape of each listed resource'),
+  'resources-read-text': keepsUris,
+  'resources-read-binary': keepsUris,
+  'resources-templates-read': keepsUris,
+  'prompts-list': passes('checks the shape of each listed prompt, not its name'),
+  'prompts-get-simple': getsPrompt('test_simple_prompt'),
+  'prompts-get-with-args': getsPrompt('test_prompt_with_arguments'),
+  'prompts-get-embedded-resource': getsPrompt('test_prompt_with_embedded_resource'),
+  'prompts-get-with-image': getsPrompt('test_prompt_with_image'),
+  'dns-rebinding-protection': passes("the router's own Host/Origin check on a loopback-bound router"),
+};
 
 /** The protocol 2025-11-25 suite: conformance 0.1.16, active scenarios (all but json-schema-2020-12, server-sse-polling). */
 export const CONFORMANCE_0_1_16: ConformanceSuite = {
   package: '@modelcontextprotocol/conformance',
   version: '0.1.16',
   suite: 'active',
+  fixture: 'conformance-server.ts',
   // The same Node 22 that test:node-versions runs, so both share one cached binary.
   node: '22.23.3',
   scenarios: {
+    ...BOTH_ERAS,
     'server-initialize': passes('initialize only'),
     'logging-set-level': passes('logging/setLevel, no names'),
     ping: passes('ping only'),
-    'completion-complete': needsNames('completes an argument of prompt test_prompt_with_arguments by name'),
-    'tools-list': passes('checks the shape of each listed tool, not its name'),
-    'tools-call-simple-text': callsTool('test_simple_text'),
-    'tools-call-image': callsTool('test_image_content'),
-    'tools-call-audio': callsTool('test_audio_content'),
-    'tools-call-embedded-resource': callsTool('test_embedded_resource'),
-    'tools-call-mixed-content': callsTool('test_multiple_content_types'),
     'tools-call-with-logging': callsTool('test_tool_with_logging'),
-    'tools-call-error': callsTool('test_error_handling'),
-    'tools-call-with-progress': callsTool('test_tool_with_progress'),
     'tools-call-sampling': callsTool('test_sampling'),
     'tools-call-elicitation': callsTool('test_elicitation'),
     'elicitation-sep1034-defaults': callsTool('test_elicitation_sep1034_defaults'),
-    'server-sse-multiple-streams': passes('concurrent POST streams of tools/list, no names'),
     'elicitation-sep1330-enums': callsTool('test_elicitation_sep1330_enums'),
-    'resources-list': passes('checks the shape of each listed resource'),
-    'resources-read-text': keepsUris,
-    'resources-read-binary': keepsUris,
-    'resources-templates-read': keepsUris,
     'resources-subscribe': keepsUris,
     'resources-unsubscribe': keepsUris,
-    'prompts-list': passes('checks the shape of each listed prompt, not its name'),
-    'prompts-get-simple': getsPrompt('test_simple_prompt'),
-    'prompts-get-with-args': getsPrompt('test_prompt_with_arguments'),
-    'prompts-get-embedded-resource': getsPrompt('test_prompt_with_embedded_resource'),
-    'prompts-get-with-image': getsPrompt('test_prompt_with_image'),
-    'dns-rebinding-protection': passes("the router's own Host/Origin check on a loopback-bound router"),
+  },
+};
+
+/** The protocol 2026-07-28 suite: conformance 0.2.0-alpha.12 (npm alias conformance-2026), all of 2026-07-28. */
+export const CONFORMANCE_0_2_0_ALPHA_12: ConformanceSuite = {
+  package: 'conformance-2026',
+  version: '0.2.0-alpha.12',
+  suite: 'all',
+  specVersion: '2026-07-28',
+  fixture: 'conformance-server-2026.ts',
+  node: CONFORMANCE_0_1_16.node,
+  scenarios: {
+    ...BOTH_ERAS,
+    'server-stateless': needsNames(
+      'calls tools test_missing_capability, test_streaming_elicitation, test_logging_tool and ' +
+        'test_trigger_tool_change by name',
+    ),
+    'json-schema-2020-12': needsNames('looks up tool json_schema_2020_12_tool by name in tools/list'),
+    'sep-2164-resource-not-found': passes('reads a URI that no upstream has'),
+    caching: passes('the lists, and a read of the first listed resource: no names'),
+    'http-header-validation': passes('Mcp-Method and Mcp-Name headers of a tools/list and of a listed tool'),
+    'http-custom-header-server-validation': passes('Mcp-Param headers of whichever listed tool declares x-mcp-header'),
+    'input-required-result-basic-elicitation': callsToolRounds('test_input_required_result_elicitation'),
+    'input-required-result-basic-sampling': callsToolRounds('test_input_required_result_sampling'),
+    'input-required-result-basic-list-roots': callsToolRounds('test_input_required_result_list_roots'),
+    'input-required-result-request-state': callsToolRounds('test_input_required_result_request_state'),
+    'input-required-result-multiple-input-requests': callsToolRounds('test_input_required_result_multiple_inputs'),
+    'input-required-result-multi-round': callsToolRounds('test_input_required_result_multi_round'),
+    'input-required-result-missing-input-response': callsToolRounds('test_input_required_result_elicitation'),
+    'input-required-result-non-tool-request': needsNames(
+      'gets prompt test_input_required_result_prompt by name, over input_required rounds',
+    ),
+    'input-required-result-result-type': callsToolRounds('test_input_required_result_elicitation'),
+    'input-required-result-unsupported-methods': passes('tools/list and prompts/list only'),
+    'input-required-result-tampered-state': callsToolRounds('test_input_required_result_tampered_state'),
+    'input-required-result-capability-check': callsToolRounds('test_input_required_result_capabilities'),
+    'input-required-result-ignore-extra-params': callsToolRounds('test_input_required_result_elicitation'),
+    'input-required-result-validate-input': callsToolRounds('test_input_required_result_elicitation'),
   },
 };
 
 /** Every suite version the parity test runs. */
-export const CONFORMANCE_SUITES: readonly ConformanceSuite[] = [CONFORMANCE_0_1_16];
+export const CONFORMANCE_SUITES: readonly ConformanceSuite[] = [CONFORMANCE_0_1_16, CONFORMANCE_0_2_0_ALPHA_12];

@@ -46,12 +46,13 @@ export async function startEverythingHttp(mode: 'streamableHttp' | 'sse', port?:
 }
 
 /**
- * Starts the server the conformance suite runs against (test/fixtures/conformance-server.ts, run with tsx) on
- * 127.0.0.1; Streamable HTTP on `/mcp`. Resolves when it accepts connections.
+ * Starts a server the conformance suite runs against (`fixture`, a file of test/fixtures run with tsx:
+ * conformance-server.ts for 2025-11-25, conformance-server-2026.ts for 2026-07-28) on 127.0.0.1; Streamable HTTP on
+ * `/mcp`. Resolves when it accepts connections.
  */
-export async function startConformanceServer(): Promise<HttpMcpServer> {
-  const entry = join(here, '..', 'fixtures', 'conformance-server.ts');
-  return startHttpServer('the conformance fixture server', ['--import', 'tsx', entry], '/mcp');
+export async function startConformanceServer(fixture: string): Promise<HttpMcpServer> {
+  const entry = join(here, '..', 'fixtures', fixture);
+  return startHttpServer(`the conformance fixture server ${fixture}`, ['--import', 'tsx', entry], '/mcp');
 }
 
 /**
