@@ -90,6 +90,11 @@ export function noServerRequests(method: string): JsonRpcFailure {
   );
 }
 
+/** The refusal of a retry whose `requestState` leads nowhere (-32602). */
+export function unknownRequestState(): JsonRpcFailure {
+  return new JsonRpcFailure(JsonRpcCode.InvalidParams, 'Unknown or expired requestState');
+}
+
 /** What the router says of itself to a client: `serverInfo`, capabilities and instructions (MCP lifecycle). */
 export interface ServerIdentity {
   serverInfo: Implementation;
@@ -450,6 +455,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     try {
       return await upstream.circuit.run(async () => {
         const connection = await this.#connections.get(upstream);
+        // The state of a round the router did not hold: only a 2026-07-28 upstream, which gave it out, knows it.
+        if (message.params?.requestState !== undefined && connection.era === 'legacy') throw unknownRequestState();
         if (message.method === 'tools/call') {
           const name = message.params?.name;
           facts.annotations ??= connection.catalog.tools.find((t) => t.name === name)?.annotations as JsonObject;
@@ -459,6 +466,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
             signal: call.signal,
             // A per-upstream path passes the upstream what the client sent: a progress token only when it asked.
             alwaysAskProgress: aggregate,
+            // A 2026-07-28 client answers a 2026-07-28 upstream's input_required rounds itself, its keys and state kept.
+            passInputRequired: this.peer.era === 'modern',
             ...((token !== undefined || aggregate) && {
               onProgress: (progress: JsonObject) => {
                 this.#started.add(call);

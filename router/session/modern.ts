@@ -8,7 +8,6 @@ import {
   type ServerNotifier,
 } from '@modelcontextprotocol/server';
 import type {ClientCapabilities, Implementation, ServerCapabilities} from '@modelcontextprotocol/sdk/types.js';
-import {JsonRpcCode, JsonRpcFailure} from '../errors.js';
 import type {JsonObject, Message} from '../upstream/connection.js';
 import {
   noServerRequests,
@@ -98,13 +97,14 @@ export class ModernPeer implements DownstreamPeer {
     return this.#round(held, ctx);
   }
 
-  /**
-   * Serves a retry of a held call (`requestState` of an earlier `input_required`), with the client's answers.
-   * @throws JsonRpcFailure -32602 for a state this session did not give out, or one that expired
-   */
+  /** Whether `state` is the `requestState` of a call this session holds. */
+  holds(state: string): boolean {
+    return this.#held.has(state);
+  }
+
+  /** Serves a retry of a held call (`requestState` of an earlier `input_required`), with the client's answers. */
   resume(state: string, ctx: ServerContext): Promise<JsonObject> {
-    const held = this.#held.get(state);
-    if (!held) throw new JsonRpcFailure(JsonRpcCode.InvalidParams, 'Unknown or expired requestState');
+    const held = this.#held.get(state) as HeldCall;
     held.answer(ctx.mcpReq.inputResponses ?? {});
     return this.#round(held, ctx);
   }
@@ -154,9 +154,16 @@ export function modernServer(session: DownstreamSession<ModernPeer>, identity: S
     ...(identity.instructions !== undefined && {instructions: identity.instructions}),
   });
   server.fallbackRequestHandler = async (request, ctx) => {
-    const message = {method: request.method, params: (request.params ?? {}) as JsonObject};
     const state = ctx.mcpReq.requestState();
-    if (typeof state === 'string') return session.peer.resume(state, ctx);
+    if (typeof state === 'string' && session.peer.holds(state)) return session.peer.resume(state, ctx);
+    // A retry of a 2026-07-28 upstream's round goes back to it as the client sent it (the SDK lifts these two out).
+    const {inputResponses} = ctx.mcpReq;
+    const params = {
+      ...(request.params as JsonObject | undefined),
+      ...(inputResponses !== undefined && {inputResponses}),
+      ...(typeof state === 'string' && {requestState: state}),
+    };
+    const message = {method: request.method, params};
     if (!ROUND_METHODS.has(request.method)) return session.handle(message, callOf(ctx));
     return session.peer.hold(ctx, (call) => session.handle(message, call));
   };

@@ -60,6 +60,11 @@ export interface ForwardOptions {
    * restarts on progress). False passes the upstream no token unless the client asked for progress.
    */
   alwaysAskProgress?: boolean;
+  /**
+   * Return a 2026-07-28 upstream's `input_required` result as it is, for a 2026-07-28 client to answer and retry
+   * (default false: the SDK fulfils it through `onServerRequest` and retries the call itself).
+   */
+  passInputRequired?: boolean;
 }
 
 /** The server-to-client requests an upstream may make, and the client capability each needs (MCP 2025-11-25). */
@@ -78,7 +83,8 @@ interface McpClient {
   request(
     request: Message,
     schema: typeof AnyResult,
-    options: {signal: AbortSignal; timeout: number},
+    /** `allowInputRequired`: the 2.x `Client` returns an `input_required` result rather than fulfilling it. */
+    options: {signal: AbortSignal; timeout: number; allowInputRequired?: boolean},
   ): Promise<JsonObject>;
   notification(notification: Message): Promise<void>;
   ping(options: {timeout: number}): Promise<unknown>;
@@ -318,6 +324,7 @@ export class UpstreamConnection {
       return await this.#client.request({method: message.method, params} as never, AnyResult, {
         signal: controller.signal,
         timeout: timeouts.maxCallSeconds * 1000 + 1000,
+        ...(options.passInputRequired && {allowInputRequired: true}),
       });
     } catch (error) {
       // The SDK turns an abort into an McpError; a timeout of the router's own stays what it is.
