@@ -90,6 +90,9 @@ export function noServerRequests(method: string): JsonRpcFailure {
   );
 }
 
+/** The `_meta` key of the client's capabilities in a 2026-07-28 request (MCP 2026-07-28 basic/lifecycle). */
+const CLIENT_CAPABILITIES_META_KEY = 'io.modelcontextprotocol/clientCapabilities';
+
 /** The refusal of a retry whose `requestState` leads nowhere (-32602). */
 export function unknownRequestState(): JsonRpcFailure {
   return new JsonRpcFailure(JsonRpcCode.InvalidParams, 'Unknown or expired requestState');
@@ -108,6 +111,8 @@ export interface Call {
   readonly signal: AbortSignal;
   /** The client's progress token, when it asked for progress (`params._meta.progressToken`). */
   readonly progressToken?: string | number;
+  /** What the client declared for this request (the `_meta` envelope of MCP 2026-07-28); the session's otherwise. */
+  readonly clientCapabilities?: ClientCapabilities;
   /** Sends a notification related to this request (progress), on its response stream. */
   notify(notification: Message): Promise<void>;
   /**
@@ -462,7 +467,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
           facts.annotations ??= connection.catalog.tools.find((t) => t.name === name)?.annotations as JsonObject;
         }
         return this.#host.track(
-          connection.forward(message, {
+          connection.forward(connection.era === 'modern' ? this.#enveloped(message, call) : message, {
             signal: call.signal,
             // A per-upstream path passes the upstream what the client sent: a progress token only when it asked.
             alwaysAskProgress: aggregate,
@@ -489,6 +494,18 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       }
       throw error;
     }
+  }
+
+  /**
+   * A request to a 2026-07-28 upstream, with the capabilities of the client it is for in its `_meta` envelope, so
+   * that the upstream asks that client only for what it supports (MCP 2026-07-28 basic/lifecycle): the upstream
+   * connection itself may serve many clients.
+   */
+  #enveloped(message: Message, call: Call): Message {
+    const params = message.params ?? {};
+    const capabilities = call.clientCapabilities ?? this.peer.clientCapabilities();
+    const meta = {...(params._meta as JsonObject | undefined), [CLIENT_CAPABILITIES_META_KEY]: capabilities};
+    return {method: message.method, params: {...params, _meta: meta}};
   }
 
   /**

@@ -80,15 +80,15 @@ export class ModernPeer implements DownstreamPeer {
    * `run` makes the call with the `Call` it is given, whose server-to-client requests become the rounds' input.
    */
   hold(ctx: ServerContext, run: (call: Call) => Promise<JsonObject>): Promise<JsonObject> {
-    // The envelope's keys are typed loosely by the SDK; the SDK has validated it against the spec's schema.
-    const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
-    const held = new HeldCall((envelope?.[CLIENT_CAPABILITIES_META_KEY] ?? {}) as ClientCapabilities);
+    const capabilities = envelopeCapabilities(ctx);
+    const held = new HeldCall(capabilities);
     this.#held.set(held.id, held);
     held.signal.addEventListener('abort', () => this.#held.delete(held.id));
     const token = ctx.mcpReq._meta?.progressToken;
     held.start(
       run({
         signal: held.signal,
+        clientCapabilities: capabilities,
         ...(token !== undefined && {progressToken: token}),
         notify: (notification) => held.notify(notification),
         request: (request, signal) => held.ask(request, signal),
@@ -175,7 +175,15 @@ function callOf(ctx: ServerContext): Call {
   const token = ctx.mcpReq._meta?.progressToken;
   return {
     signal: ctx.mcpReq.signal,
+    clientCapabilities: envelopeCapabilities(ctx),
     ...(token !== undefined && {progressToken: token}),
     notify: (notification) => ctx.mcpReq.notify(notification as never),
   };
+}
+
+/** The capabilities a 2026-07-28 request declares in its `_meta` envelope (validated by the SDK); none when absent. */
+function envelopeCapabilities(ctx: ServerContext): ClientCapabilities {
+  // The SDK types the envelope's keys loosely.
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  return (envelope?.[CLIENT_CAPABILITIES_META_KEY] ?? {}) as ClientCapabilities;
 }

@@ -1,4 +1,10 @@
-import {Client as ModernClient, ProtocolError, SdkError, SdkErrorCode} from '@modelcontextprotocol/client';
+import {
+  Client as ModernClient,
+  ProtocolError,
+  SdkError,
+  SdkErrorCode,
+  SdkHttpError,
+} from '@modelcontextprotocol/client';
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
@@ -349,6 +355,12 @@ export class UpstreamConnection {
     if (closed && this.#closing === false && !this.isOpen) {
       return new UpstreamUnavailableError(this.name, 'the connection closed during the call');
     }
+    // A 2026-07-28 server answers some JSON-RPC errors with an HTTP status (404 for an unknown method): the SDK 2.x
+    // Client throws those as HTTP errors, with the JSON-RPC error in the body.
+    const answered = error instanceof SdkHttpError ? jsonRpcErrorIn(error.data?.text) : undefined;
+    if (answered) {
+      return new UpstreamError(this.name, answered.code, redact(answered.message, this.#secrets), answered.data);
+    }
     if (error instanceof McpError || error instanceof ProtocolError) {
       const reason = error.message.replace(/^MCP error -?\d+: /, '');
       return new UpstreamError(this.name, error.code, redact(reason, this.#secrets), error.data);
@@ -425,6 +437,18 @@ export class UpstreamConnection {
       method: notification.method,
       ...(notification.params && {params: notification.params}),
     });
+  }
+}
+
+/** The JSON-RPC error of an HTTP error body, when the body is a JSON-RPC error response (pure). */
+export function jsonRpcErrorIn(body: unknown): {code: number; message: string; data?: unknown} | undefined {
+  if (typeof body !== 'string') return undefined;
+  try {
+    const {error} = JSON.parse(body) as {error?: {code?: unknown; message?: unknown; data?: unknown}};
+    if (!error || typeof error.code !== 'number' || typeof error.message !== 'string') return undefined;
+    return {code: error.code, message: error.message, ...(error.data !== undefined && {data: error.data})};
+  } catch {
+    return undefined;
   }
 }
 

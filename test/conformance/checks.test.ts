@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
-import {type Check, cell, differences, passed, renderTable, scenarioOfResultFolder} from './checks.js';
+import {type Check, cell, differences, passed, renderTable, scenarioOfResultFolder, unexpected} from './checks.js';
 
 const ok = (id: string): Check => ({id, status: 'SUCCESS'});
 const failed = (id: string, errorMessage = 'boom'): Check => ({id, status: 'FAILURE', errorMessage});
@@ -37,6 +37,14 @@ describe('conformance results', () => {
     expect(differences(direct, router, ['s'])).toEqual([
       {scenario: 's', check: 'b', expected: 'SUCCESS', actual: 'FAILURE', actualError: 'Unknown tool'},
     ]);
+  });
+
+  it('leaves out only the differences listed as known, by scenario and check', () => {
+    const direct = new Map([['s', [ok('a'), ok('b')]]]);
+    const router = new Map([['s', [failed('a'), failed('b')]]]);
+    const found = differences(direct, router, ['s']);
+    expect(unexpected(found, {'s / a': 'documented'}).map((d) => d.check)).toEqual(['b']);
+    expect(unexpected(found).map((d) => d.check)).toEqual(['a', 'b']);
   });
 
   it('reports checks and scenarios that only one run has', () => {

@@ -66,6 +66,11 @@ export function differences(
   });
 }
 
+/** The differences not listed in `known` (keys `<scenario> / <check id>`) (pure). */
+export function unexpected(found: CheckDifference[], known: Readonly<Record<string, string>> = {}): CheckDifference[] {
+  return found.filter((d) => known[`${d.scenario} / ${d.check}`] === undefined);
+}
+
 function byId(checks: readonly Check[]): Map<string, Check> {
   return new Map(checks.map((check) => [check.id, check]));
 }
