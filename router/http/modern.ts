@@ -3,6 +3,7 @@ import {createMcpHandler, isLegacyRequest, type AuthInfo, type McpRequestContext
 import type {Request, Response} from 'express';
 import {LRUCache} from 'lru-cache';
 import type {Principal} from '../auth/principal.js';
+import {toJsonRpcFailure} from '../errors.js';
 import type {Router} from '../router.js';
 import type {DownstreamSession, Scope} from '../session/downstream.js';
 import {ModernPeer, modernServer} from '../session/modern.js';
@@ -11,6 +12,14 @@ import {waitUntil} from '../wait.js';
 /** What the HTTP app passes to the SDK's handler with each request (its `authInfo.extra`). */
 interface Served {
   session: DownstreamSession<ModernPeer>;
+}
+
+/** The resource URIs a `subscriptions/listen` request asks updates for (MCP 2026-07-28); none for other bodies. */
+export function listenedResources(body: unknown): string[] {
+  const request = body as {method?: unknown; params?: {notifications?: {resourceSubscriptions?: unknown}}};
+  if (request?.method !== 'subscriptions/listen') return [];
+  const uris = request.params?.notifications?.resourceSubscriptions;
+  return Array.isArray(uris) ? uris.filter((uri): uri is string => typeof uri === 'string') : [];
 }
 
 /** `true` for a request of the 2025 era (`initialize`, or no `_meta` envelope): the SDK's own classification. */
@@ -58,8 +67,23 @@ export class ModernEndpoint {
     return session;
   }
 
-  /** Serves one request of `session` (the body is already parsed and checked by the app). */
-  serve(req: Request, res: Response, session: DownstreamSession<ModernPeer>): Promise<void> {
+  /**
+   * Serves one request of `session` (the body is already parsed and checked by the app). A `subscriptions/listen`
+   * that asks for resource updates subscribes the session to those resources for as long as its stream is open; a
+   * URI the principal may not read, or that no upstream serves, is refused in-band (-32602) before the stream opens.
+   */
+  async serve(req: Request, res: Response, session: DownstreamSession<ModernPeer>): Promise<void> {
+    const uris = listenedResources(req.body);
+    if (uris.length > 0) {
+      try {
+        const release = await session.peer.listen(session, uris);
+        res.once('close', release);
+      } catch (error) {
+        const {code, message} = toJsonRpcFailure(error);
+        res.json({jsonrpc: '2.0', id: (req.body as {id?: unknown}).id ?? null, error: {code, message}});
+        return;
+      }
+    }
     const served: Served = {session};
     // The SDK passes `authInfo` to the server factory untouched; the router's own principal is already resolved.
     const auth: AuthInfo = {token: '', clientId: session.principal.id, scopes: [], extra: {...served}};

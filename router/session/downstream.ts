@@ -387,6 +387,16 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     );
   }
 
+  /**
+   * Subscribes the session to updates of a resource, or ends that, as `resources/subscribe` and
+   * `resources/unsubscribe` do (the stateless era's `subscriptions/listen` asks for it).
+   * @throws AccessDeniedError or NotFoundError for a URI the session may not read or that no upstream serves
+   */
+  async subscribe(uri: string, subscribed: boolean): Promise<void> {
+    const call: Call = {signal: new AbortController().signal, notify: () => Promise.resolve()};
+    await this.#subscription(subscribed ? 'resources/subscribe' : 'resources/unsubscribe', uri, call);
+  }
+
   async #subscription(method: string, uri: string, call: Call): Promise<JsonObject> {
     const route = await this.#routeUri(uri);
     const shared = this.#host.upstream(route.upstream)?.config.session === 'shared';

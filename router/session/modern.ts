@@ -34,19 +34,20 @@ const LIST_CHANGED_EVENTS: Record<string, 'toolsChanged' | 'promptsChanged' | 'r
  * catalog it built, its own sessions of `perSession` upstreams), and each HTTP request is served by an SDK 2.x `Server`
  * of its own that hands the request to that session (`modernServer`).
  *
- * - List changes go to the open `subscriptions/listen` streams (`notifier`).
+ * - List changes and resource updates go to the open `subscriptions/listen` streams (`notifier`); a stream that asks
+ *   for updates of resources subscribes the session to them while it is open (`listen`).
  * - Server-to-client requests of upstreams (sampling, elicitation, roots) during `tools/call`, `prompts/get` and
  *   `resources/read` become `input_required` rounds (`rounds.ts`): the call is held open, the client answers and
  *   retries with the `requestState`, and the answers go back to the upstream. Outside such a call, or when the
  *   client did not declare the capability, the upstream's request is refused with -32601 that says why.
- * - Log messages and resource updates of upstreams are not passed on: this era has no stream to carry them outside a
- *   call (logging is deprecated in 2026-07-28, and the router does not bridge `subscriptions/listen` filters to
- *   `resources/subscribe` yet).
+ * - Log messages of upstreams outside a call are not passed on: logging is deprecated in 2026-07-28.
  */
 export class ModernPeer implements DownstreamPeer {
   readonly era = 'modern';
   readonly id = undefined;
   readonly #notifier: ServerNotifier;
+  /** Open `subscriptions/listen` streams asking for each resource URI. */
+  readonly #listeners = new Map<string, number>();
   /** Calls held open across `input_required` rounds, by their `requestState`. */
   readonly #held = new Map<string, HeldCall>();
 
@@ -69,6 +70,42 @@ export class ModernPeer implements DownstreamPeer {
   notify(notification: Message): void {
     const event = LIST_CHANGED_EVENTS[notification.method];
     if (event) this.#notifier[event]();
+    const uri = notification.params?.uri;
+    if (notification.method === 'notifications/resources/updated' && typeof uri === 'string') {
+      this.#notifier.resourceUpdated(uri);
+    }
+  }
+
+  /**
+   * A `subscriptions/listen` stream of the principal asks for updates of these resources (MCP 2026-07-28
+   * server/resources): the session subscribes to each URI while at least one open stream asks for it.
+   * @returns a function that ends this stream's interest
+   * @throws what the session's `subscribe` throws for a URI the principal may not read; nothing stays subscribed
+   */
+  async listen(session: DownstreamSession<ModernPeer>, uris: string[]): Promise<() => void> {
+    const started: string[] = [];
+    const release = () => {
+      for (const uri of started.splice(0)) {
+        const left = (this.#listeners.get(uri) ?? 1) - 1;
+        if (left > 0) this.#listeners.set(uri, left);
+        else {
+          this.#listeners.delete(uri);
+          void session.subscribe(uri, false).catch(() => undefined);
+        }
+      }
+    };
+    try {
+      for (const uri of new Set(uris)) {
+        const count = this.#listeners.get(uri) ?? 0;
+        if (count === 0) await session.subscribe(uri, true);
+        this.#listeners.set(uri, count + 1);
+        started.push(uri);
+      }
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return release;
   }
 
   request(request: Message): Promise<JsonObject> {
@@ -132,15 +169,12 @@ export class ModernPeer implements DownstreamPeer {
 }
 
 /**
- * What a 2026-07-28 client is told of the router: the 2025 identity less what this era has no use for or the router
- * does not bridge yet: `tasks` (an extension in 2026-07-28) and `resources.subscribe` (replaced by
- * `subscriptions/listen`, whose list-changed events the router does send).
+ * What a 2026-07-28 client is told of the router: the 2025 identity less `tasks`, an extension in 2026-07-28 that the
+ * router does not offer this era.
  */
 export function modernCapabilities(capabilities: ServerCapabilities): ServerCapabilities {
-  const {tasks: _tasks, resources, ...rest} = capabilities;
-  if (!resources) return rest;
-  const {subscribe: _subscribe, ...kept} = resources;
-  return {...rest, resources: kept};
+  const {tasks: _tasks, ...rest} = capabilities;
+  return rest;
 }
 
 /**

@@ -199,6 +199,38 @@ describe('an upstream’s elicitation to a 2026-07-28 client', () => {
   });
 });
 
+describe('resource updates for 2026-07-28 clients', () => {
+  const uri = 'demo://resource/static/document/features.md';
+
+  it('reach a stream that listens for a resource: the router subscribes to it upstream while the stream is open', async () => {
+    const client = await modernClient('/mcp');
+    const updated: unknown[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (notification) => {
+      updated.push(notification.params.uri);
+    });
+    const subscription = await client.listen({resourceSubscriptions: [uri]});
+    try {
+      await client.callTool({name: 'everything__toggle-subscriber-updates', arguments: {}});
+      await expect.poll(() => updated, {timeout: 15_000}).toContain(uri);
+    } finally {
+      await client.callTool({name: 'everything__toggle-subscriber-updates', arguments: {}});
+      await subscription.close();
+      await client.close();
+    }
+  });
+
+  it('are refused for a resource the principal may not read (or that nothing serves), naming it', async () => {
+    const bob = await modernClient('/mcp', 'bob');
+    try {
+      await expect(bob.listen({resourceSubscriptions: ['unknown://nowhere']})).rejects.toThrow(
+        /Access denied: resource "unknown:\/\/nowhere"/,
+      );
+    } finally {
+      await bob.close();
+    }
+  });
+});
+
 describe('a 2025-11-25 client on the same endpoint', () => {
   it('still gets a session of 2025-11-25 (initialize, Mcp-Session-Id)', async () => {
     const {client, received, close} = await connectClient(`${router.url}/mcp`, {
