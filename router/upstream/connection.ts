@@ -356,8 +356,10 @@ export class UpstreamConnection {
       return new UpstreamUnavailableError(this.name, 'the connection closed during the call');
     }
     // A 2026-07-28 server answers some JSON-RPC errors with an HTTP status (404 for an unknown method): the SDK 2.x
-    // Client throws those as HTTP errors, with the JSON-RPC error in the body.
-    const answered = error instanceof SdkHttpError ? jsonRpcErrorIn(error.data?.text) : undefined;
+    // Client throws those as HTTP errors, with the JSON-RPC error in the body. From a 2025 server, an HTTP error means
+    // that its session is gone (404, or 400 from servers that say so): the upstream is unavailable on this session.
+    const answered =
+      this.era === 'modern' && error instanceof SdkHttpError ? jsonRpcErrorIn(error.data?.text) : undefined;
     if (answered) {
       return new UpstreamError(this.name, answered.code, redact(answered.message, this.#secrets), answered.data);
     }
