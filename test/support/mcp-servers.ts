@@ -37,11 +37,11 @@ export interface HttpMcpServer {
  * Resolves when it accepts connections.
  */
 export async function startEverythingHttp(mode: 'streamableHttp' | 'sse'): Promise<HttpMcpServer> {
-  return startHttpServer(
-    `server-everything ${mode}`,
-    ['--import', join(here, 'loopback-only.mjs'), serverEntry('server-everything'), mode],
-    mode === 'sse' ? '/sse' : '/mcp',
-  );
+  return startHttpServer({
+    label: `server-everything ${mode}`,
+    args: ['--import', join(here, 'loopback-only.mjs'), serverEntry('server-everything'), mode],
+    path: mode === 'sse' ? '/sse' : '/mcp',
+  });
 }
 
 /**
@@ -50,7 +50,7 @@ export async function startEverythingHttp(mode: 'streamableHttp' | 'sse'): Promi
  */
 export async function startConformanceServer(): Promise<HttpMcpServer> {
   const entry = join(here, '..', 'fixtures', 'conformance-server.ts');
-  return startHttpServer('the conformance fixture server', ['--import', 'tsx', entry], '/mcp');
+  return startHttpServer({label: 'the conformance fixture server', args: ['--import', 'tsx', entry], path: '/mcp'});
 }
 
 /**
@@ -59,17 +59,26 @@ export async function startConformanceServer(): Promise<HttpMcpServer> {
  */
 export async function startModernServer(): Promise<HttpMcpServer> {
   const entry = join(here, '..', 'fixtures', 'modern-server.mjs');
-  return startHttpServer('the 2026-07-28 fixture server', [entry], '/mcp');
+  return startHttpServer({label: 'the 2026-07-28 fixture server', args: [entry], path: '/mcp'});
+}
+
+/** How to start a server that listens on HTTP: `command` (default: this `node`) with `args`, which may name the port. */
+export interface HttpServerCommand {
+  label: string;
+  command?: string;
+  args: string[] | ((port: number) => string[]);
+  /** The path of the MCP endpoint, e.g. `/mcp`. */
+  path: string;
 }
 
 /**
- * Runs `node ARGS` with PORT set to a free loopback port; resolves once that port answers HTTP, with the server's URL
+ * Runs the command with PORT set to a free loopback port; resolves once that port answers HTTP, with the server's URL
  * at `path`. Throws when the process exits first (with the end of its stderr), or after 20 s. Its stdout is dropped,
- * so that a chatty server never blocks on a full pipe.
+ * so that a chatty server never blocks on a full pipe. `stop()` sends SIGTERM, and SIGKILL 5 s later if it hangs.
  */
-async function startHttpServer(label: string, args: string[], path: string): Promise<HttpMcpServer> {
+export async function startHttpServer({label, command, args, path}: HttpServerCommand): Promise<HttpMcpServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, args, {
+  const child = spawn(command ?? process.execPath, typeof args === 'function' ? args(port) : args, {
     env: {...process.env, PORT: String(port)},
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -93,7 +102,11 @@ async function startHttpServer(label: string, args: string[], path: string): Pro
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        const hung = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(hung);
+          resolve();
+        });
         child.kill('SIGTERM');
       }),
   };
