@@ -37,12 +37,12 @@ export interface HttpMcpServer {
  * on `port` (to start it again where it was) or a free one. Resolves when it accepts connections.
  */
 export async function startEverythingHttp(mode: 'streamableHttp' | 'sse', port?: number): Promise<HttpMcpServer> {
-  return startHttpServer(
-    `server-everything ${mode}`,
-    ['--import', join(here, 'loopback-only.mjs'), serverEntry('server-everything'), mode],
-    mode === 'sse' ? '/sse' : '/mcp',
-    port,
-  );
+  return startHttpServer({
+    label: `server-everything ${mode}`,
+    args: ['--import', join(here, 'loopback-only.mjs'), serverEntry('server-everything'), mode],
+    path: mode === 'sse' ? '/sse' : '/mcp',
+    ...(port !== undefined && {port}),
+  });
 }
 
 /**
@@ -52,7 +52,11 @@ export async function startEverythingHttp(mode: 'streamableHttp' | 'sse', port?:
  */
 export async function startConformanceServer(fixture: string): Promise<HttpMcpServer> {
   const entry = join(here, '..', 'fixtures', fixture);
-  return startHttpServer(`the conformance fixture server ${fixture}`, ['--import', 'tsx', entry], '/mcp');
+  return startHttpServer({
+    label: `the conformance fixture server ${fixture}`,
+    args: ['--import', 'tsx', entry],
+    path: '/mcp',
+  });
 }
 
 /**
@@ -61,17 +65,34 @@ export async function startConformanceServer(fixture: string): Promise<HttpMcpSe
  */
 export async function startModernServer(): Promise<HttpMcpServer> {
   const entry = join(here, '..', 'fixtures', 'modern-server.mjs');
-  return startHttpServer('the 2026-07-28 fixture server', [entry], '/mcp');
+  return startHttpServer({label: 'the 2026-07-28 fixture server', args: [entry], path: '/mcp'});
+}
+
+/** How to start a server that listens on HTTP: `command` (default: this `node`) with `args`, which may name the port. */
+export interface HttpServerCommand {
+  label: string;
+  command?: string;
+  args: string[] | ((port: number) => string[]);
+  /** The path of the MCP endpoint, e.g. `/mcp`. */
+  path: string;
+  /** The port to listen on (to start a server again where it was); default: a free one. */
+  port?: number;
 }
 
 /**
- * Runs `node ARGS` with PORT set to `port` (default: a free loopback port); resolves once that port answers HTTP, with the server's URL
- * at `path`. Throws when the process exits first (with the end of its stderr), or after 20 s. Its stdout is dropped,
- * so that a chatty server never blocks on a full pipe.
+ * Runs the command with PORT set to `port` (default: a free loopback port); resolves once that port answers HTTP,
+ * with the server's URL at `path`. Throws when the process exits first (with the end of its stderr), or after 20 s.
+ * Its stdout is dropped, so that a chatty server never blocks on a full pipe. `stop()` sends SIGTERM, and SIGKILL 5 s later if it hangs.
  */
-async function startHttpServer(label: string, args: string[], path: string, port?: number): Promise<HttpMcpServer> {
-  port ??= await freePort();
-  const child = spawn(process.execPath, args, {
+export async function startHttpServer({
+  label,
+  command,
+  args,
+  path,
+  port: given,
+}: HttpServerCommand): Promise<HttpMcpServer> {
+  const port = given ?? (await freePort());
+  const child = spawn(command ?? process.execPath, typeof args === 'function' ? args(port) : args, {
     env: {...process.env, PORT: String(port)},
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -95,7 +116,11 @@ async function startHttpServer(label: string, args: string[], path: string, port
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        const hung = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(hung);
+          resolve();
+        });
         child.kill('SIGTERM');
       }),
   };

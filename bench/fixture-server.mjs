@@ -1,0 +1,56 @@
+// The benchmark's own MCP server (SDK 1.x): a catalog of `--tools N` tools named `tool-0000`... that echo their
+// `message`, and `blob(bytes)`, whose result is one text of `bytes` bytes. Serves stdio (`stdio`), or stateless
+// Streamable HTTP with JSON responses on 127.0.0.1:$PORT/mcp (`streamableHttp`), the cheapest a direct client gets.
+import {createServer} from 'node:http';
+import process from 'node:process';
+import {parseArgs} from 'node:util';
+import {Server} from '@modelcontextprotocol/sdk/server/index.js';
+import {StdioServerTransport} from '@modelcontextprotocol/sdk/server/stdio.js';
+import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {CallToolRequestSchema, ListToolsRequestSchema} from '@modelcontextprotocol/sdk/types.js';
+
+const {values, positionals} = parseArgs({allowPositionals: true, options: {tools: {type: 'string', default: '20'}}});
+const mode = positionals[0] ?? 'stdio';
+
+const tools = [
+  ...Array.from({length: Number(values.tools)}, (_, i) => ({
+    name: `tool-${String(i).padStart(4, '0')}`,
+    description: `Benchmark tool ${i}: answers with the message it is given, unchanged, as one text content item.`,
+    inputSchema: {
+      type: 'object',
+      properties: {message: {type: 'string', description: 'The text to echo'}, repeat: {type: 'integer', minimum: 1}},
+      required: ['message'],
+    },
+  })),
+  {
+    name: 'blob',
+    description: 'Answers with one text of the given size in bytes.',
+    inputSchema: {type: 'object', properties: {bytes: {type: 'integer', minimum: 0}}, required: ['bytes']},
+  },
+];
+
+const blobs = new Map();
+const blob = (bytes) => blobs.get(bytes) ?? blobs.set(bytes, 'x'.repeat(bytes)).get(bytes);
+
+function build() {
+  const server = new Server({name: 'bench-fixture', version: '1.0.0'}, {capabilities: {tools: {}}});
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({tools}));
+  server.setRequestHandler(CallToolRequestSchema, async ({params}) => ({
+    content: [
+      {type: 'text', text: params.name === 'blob' ? blob(Number(params.arguments?.bytes)) : params.arguments?.message},
+    ],
+  }));
+  return server;
+}
+
+if (mode === 'stdio') {
+  await build().connect(new StdioServerTransport());
+} else {
+  createServer(async (req, res) => {
+    const server = build();
+    const transport = new StreamableHTTPServerTransport({sessionIdGenerator: undefined, enableJsonResponse: true});
+    res.on('close', () => void server.close());
+    await server.connect(transport);
+    await transport.handleRequest(req, res);
+  }).listen(Number(process.env.PORT), '127.0.0.1');
+}

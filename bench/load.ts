@@ -1,0 +1,69 @@
+/**
+ * A closed-loop load: some MCP client sessions, each sending one request again and again until a deadline, and the
+ * latency of every request. Bounded in time: a warm-up, then the measured window; a call that takes longer than
+ * `CALL_TIMEOUT_MS` fails and counts as an error.
+ */
+import {Client} from '@modelcontextprotocol/sdk/client/index.js';
+import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
+import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+export const CALL_TIMEOUT_MS = 10_000;
+
+/** The SDK client connected to `url` (SSE when its path ends in `/sse`, Streamable HTTP otherwise). */
+export async function connect(url: string, headers: Record<string, string> = {}): Promise<Client> {
+  const client = new Client({name: 'bench', version: '1'});
+  const target = new URL(url);
+  const requestInit = {headers};
+  await client.connect(
+    target.pathname.endsWith('/sse')
+      ? new SSEClientTransport(target, {requestInit})
+      : new StreamableHTTPClientTransport(target, {requestInit}),
+    {timeout: CALL_TIMEOUT_MS},
+  );
+  return client;
+}
+
+/** What one load measured: latencies in ms of the calls that succeeded in the window, and the window in seconds. */
+export interface LoadSample {
+  latenciesMs: number[];
+  seconds: number;
+  errors: number;
+}
+
+export interface Load {
+  url: string;
+  /** One request of the load, e.g. `(client) => client.callTool(...)`; given the call timeout to pass on. */
+  call: (client: Client, options: {timeout: number}) => Promise<unknown>;
+  clients: number;
+  headers?: Record<string, string>;
+  warmupSeconds: number;
+  seconds: number;
+}
+
+async function callUntil(client: Client, load: Load, deadline: number, sample?: LoadSample): Promise<void> {
+  while (performance.now() < deadline) {
+    const started = performance.now();
+    try {
+      await load.call(client, {timeout: CALL_TIMEOUT_MS});
+      sample?.latenciesMs.push(performance.now() - started);
+    } catch {
+      if (sample) sample.errors++;
+    }
+  }
+}
+
+/** Runs `load` on fresh sessions and closes them; throws only when a session cannot be opened. */
+export async function runLoad(load: Load): Promise<LoadSample> {
+  const sessions = await Promise.all(Array.from({length: load.clients}, () => connect(load.url, load.headers)));
+  try {
+    const warmup = performance.now() + load.warmupSeconds * 1000;
+    await Promise.all(sessions.map((client) => callUntil(client, load, warmup)));
+    const sample: LoadSample = {latenciesMs: [], seconds: 0, errors: 0};
+    const started = performance.now();
+    await Promise.all(sessions.map((client) => callUntil(client, load, started + load.seconds * 1000, sample)));
+    sample.seconds = (performance.now() - started) / 1000;
+    return sample;
+  } finally {
+    await Promise.all(sessions.map((client) => client.close()));
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * server-everything's `echo` at 1, 16 and 64 clients, each path side by side in every round: the server directly
+ * (Streamable HTTP), the router in front of it (Streamable HTTP upstream), the router with it as a stdio upstream,
+ * and the two `mcp-proxy`s with it as their stdio server.
+ */
+import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
+import {serverEntry, startEverythingHttp, type HttpMcpServer} from '../../test/support/mcp-servers.js';
+import {runLoad} from '../load.js';
+import {pythonMcpProxy, startPunkpeyeProxy, startPythonProxy, startRouter} from '../processes.js';
+import {loadTables, type Comparison, type LoadRun, type Table} from '../report.js';
+import type {Scenario} from './scenario.js';
+
+const everythingStdio = {command: process.execPath, args: [serverEntry('server-everything'), 'stdio']};
+
+/** A tools/call of `echo` (or its aggregated name), as a load sends it. */
+export const echo =
+  (tool: string) =>
+  (client: Client, options: {timeout: number}): Promise<unknown> =>
+    client.callTool({name: tool, arguments: {message: 'hello'}}, undefined, options);
+
+interface Path {
+  name: string;
+  url: string;
+  tool: string;
+}
+
+const COMPARISONS: Comparison[] = [
+  {
+    label: 'router, HTTP upstream / direct, calls/s',
+    numerator: 'router-http',
+    denominator: 'direct',
+    figure: 'callsPerSecond',
+  },
+  {label: 'same, p50 ratio', numerator: 'router-http', denominator: 'direct', figure: 'p50'},
+  {label: 'same, p99 ratio', numerator: 'router-http', denominator: 'direct', figure: 'p99'},
+  {label: 'same, added p50 ms', numerator: 'router-http', denominator: 'direct', figure: 'p50', difference: true},
+  {
+    label: 'router, stdio upstream / mcp-proxy (npm), calls/s',
+    numerator: 'router-stdio',
+    denominator: 'mcp-proxy-npm',
+    figure: 'callsPerSecond',
+  },
+  {label: 'same, p99 ratio', numerator: 'router-stdio', denominator: 'mcp-proxy-npm', figure: 'p99'},
+  {
+    label: 'router, stdio upstream / mcp-proxy (PyPI), calls/s',
+    numerator: 'router-stdio',
+    denominator: 'mcp-proxy-pypi',
+    figure: 'callsPerSecond',
+  },
+];
+
+export const echoScenario: Scenario = {
+  name: 'echo',
+  async run({rounds, seconds, log}) {
+    const notes: string[] = [];
+    const started: HttpMcpServer[] = [];
+    const keep = (server: HttpMcpServer) => {
+      started.push(server);
+      return server;
+    };
+    try {
+      const direct = keep(await startEverythingHttp('streamableHttp'));
+      const paths: Path[] = [
+        {name: 'direct', url: direct.url, tool: 'echo'},
+        {
+          name: 'router-http',
+          url: `${keep(await startRouter({everything: {type: 'http', url: direct.url}})).url}/mcp`,
+          tool: 'everything__echo',
+        },
+        {
+          name: 'router-stdio',
+          url: `${keep(await startRouter({everything: everythingStdio})).url}/mcp`,
+          tool: 'everything__echo',
+        },
+        {name: 'mcp-proxy-npm', url: keep(await startPunkpeyeProxy(everythingStdio)).url, tool: 'echo'},
+      ];
+      try {
+        paths.push({
+          name: 'mcp-proxy-pypi',
+          url: keep(await startPythonProxy(await pythonMcpProxy(), everythingStdio)).url,
+          tool: 'echo',
+        });
+      } catch (error) {
+        notes.push(
+          `mcp-proxy (PyPI) was not measured: ${error instanceof Error ? error.message.split('\n')[0] : error}`,
+        );
+      }
+      const runs: LoadRun[] = [];
+      for (let round = 0; round < rounds; round++) {
+        for (const clients of [1, 16, 64]) {
+          for (const path of paths) {
+            log(`echo: round ${round + 1}/${rounds}, ${clients} client(s), ${path.name}`);
+            const sample = await runLoad({url: path.url, call: echo(path.tool), clients, warmupSeconds: 0.5, seconds});
+            runs.push({path: path.name, clients, round, sample});
+          }
+        }
+      }
+      const tables: Table[] = loadTables('tools/call echo (server-everything)', runs, COMPARISONS);
+      return {tables, notes};
+    } finally {
+      await Promise.all(started.map((server) => server.stop()));
+    }
+  },
+};

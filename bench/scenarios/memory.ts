@@ -1,0 +1,106 @@
+/**
+ * What a session costs: RSS growth per session of the router and of punkpeye's `mcp-proxy`, both in front of the
+ * fixture server with a 1,000-tool catalog over stdio, for 1,000 and 10,000 SSE and Streamable HTTP sessions; idle,
+ * then once each session has made one tools/call. A fresh process for every count, transport and round.
+ */
+import type {HttpMcpServer} from '../../test/support/mcp-servers.js';
+import {fixtureStdio, rssBytes, startPunkpeyeProxy, startRouter} from '../processes.js';
+import {memoryTable, type SessionMemoryRun} from '../report.js';
+import {sseSession, streamableHttpSession, type HeldSession} from '../sessions.js';
+import type {Scenario} from './scenario.js';
+
+/** Tools in the catalog of the fixture server the memory and catalog sections use (plus its `blob`). */
+export const CATALOG_TOOLS = 1000;
+const BATCH = 50;
+const settle = () => new Promise((resolve) => setTimeout(resolve, 2000));
+
+/** The two servers measured, each with its origin and the (aggregated) name of the fixture's first tool. */
+export const catalogServers: {name: string; start(): Promise<HttpMcpServer>; tool: string}[] = [
+  {
+    name: 'router',
+    start: () =>
+      startRouter(
+        {catalog: fixtureStdio(CATALOG_TOOLS)},
+        {limits: {maxSessions: 20_000, maxSessionsPerPrincipal: 20_000}},
+      ),
+    tool: 'catalog__tool-0000',
+  },
+  {
+    name: 'mcp-proxy (npm)',
+    start: async () => {
+      const proxy = await startPunkpeyeProxy(fixtureStdio(CATALOG_TOOLS));
+      return {...proxy, url: new URL(proxy.url).origin};
+    },
+    tool: 'tool-0000',
+  },
+];
+
+const transports: Record<string, {path: string; open: (url: string) => Promise<HeldSession>}> = {
+  'Streamable HTTP': {path: '/mcp', open: streamableHttpSession},
+  SSE: {path: '/sse', open: sseSession},
+};
+
+async function inBatches<T, R>(items: T[], each: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += BATCH)
+    results.push(...(await Promise.all(items.slice(i, i + BATCH).map(each))));
+  return results;
+}
+
+/** Opens `count` sessions on one fresh server process, measures, and stops it. */
+async function measureOnce(
+  server: (typeof catalogServers)[number],
+  transport: string,
+  count: number,
+  round: number,
+): Promise<SessionMemoryRun> {
+  const running = await server.start();
+  const {path, open} = transports[transport] as (typeof transports)[string];
+  const url = `${running.url}${path}`;
+  const pid = running.process.pid as number;
+  let sessions: HeldSession[] = [];
+  try {
+    const first = await open(url);
+    await first.call(server.tool, {message: 'warm'});
+    await first.close();
+    await settle();
+    const before = await rssBytes(pid);
+    sessions = await inBatches(Array.from({length: count}), () => open(url));
+    await settle();
+    const idle = await rssBytes(pid);
+    await inBatches(sessions, (s) => s.call(server.tool, {message: 'hello'}));
+    await settle();
+    const afterCall = await rssBytes(pid);
+    return {
+      server: server.name,
+      transport,
+      sessions: count,
+      round,
+      idleBytesPerSession: (idle - before) / count,
+      afterCallBytesPerSession: (afterCall - before) / count,
+      rssBytes: afterCall,
+    };
+  } finally {
+    await inBatches(sessions, (s) => s.close().catch(() => undefined));
+    await running.stop();
+  }
+}
+
+export const memoryScenario: Scenario = {
+  name: 'memory',
+  async run({rounds, log}) {
+    const runs: SessionMemoryRun[] = [];
+    for (const count of [1000, 10_000]) {
+      // 10,000 sessions take minutes per process: one round of those.
+      for (let round = 0; round < (count > 1000 ? 1 : rounds); round++) {
+        for (const transport of Object.keys(transports)) {
+          for (const server of catalogServers) {
+            log(`memory: round ${round + 1}, ${count} ${transport} sessions, ${server.name}`);
+            runs.push(await measureOnce(server, transport, count, round));
+          }
+        }
+      }
+    }
+    return {tables: [memoryTable(runs, 'mcp-proxy (npm)')], notes: []};
+  },
+};

@@ -1,0 +1,17 @@
+/** The contract of one benchmark section (`npm run bench -- NAME`). */
+import type {Table} from '../report.js';
+
+export interface ScenarioOptions {
+  /** How often each measurement is repeated; the tables show the spread over these rounds. */
+  rounds: number;
+  /** The measured window of each closed-loop load, after a warm-up of half a second. */
+  seconds: number;
+  /** Progress, on stderr. */
+  log: (line: string) => void;
+}
+
+export interface Scenario {
+  name: string;
+  /** Starts what it measures, measures, stops it all (also on failure), and returns its tables and notes. */
+  run(options: ScenarioOptions): Promise<{tables: Table[]; notes: string[]}>;
+}
