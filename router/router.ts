@@ -3,7 +3,7 @@ import {Authenticator} from './auth/authenticate.js';
 import {ANONYMOUS, type Principal} from './auth/principal.js';
 import {SharedCatalogs} from './catalog/shared.js';
 import {diffUpstreams, type UpstreamDiff} from './config/diff.js';
-import type {RouterConfig, UpstreamConfig} from './config/schema.js';
+import type {CatalogOptions, RouterConfig, UpstreamConfig} from './config/schema.js';
 import {JsonRpcCode, JsonRpcFailure} from './errors.js';
 import type {Logger} from './log.js';
 import {adminRefusal} from './management/admin.js';
@@ -194,6 +194,10 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost {
 
   get separator(): string {
     return this.#config.router.toolNameSeparator;
+  }
+
+  get catalogOptions(): CatalogOptions {
+    return this.#config.router.catalog;
   }
 
   get options(): RouterConfig['router'] {

@@ -168,6 +168,23 @@ const McpRouterSpecShapeSchema = z
       })
       .optional()
       .describe('The management tools of the router; off by default.'),
+    catalog: z
+      .object({
+        mode: z
+          .enum(['full', 'search'])
+          .default('full')
+          .describe(
+            'full: the aggregate lists every tool. search: it lists only search_tools, call_tool and the pinned ' +
+              'tools, and search_tools finds the others (fewer tokens in a model context).',
+          ),
+        pinned: z
+          .array(z.string().min(1).max(256))
+          .max(256)
+          .optional()
+          .describe('search mode: globs of aggregated tool names listed anyway (e.g. "memory__read_graph").'),
+      })
+      .optional()
+      .describe('What the aggregate lists of its tools; default: every tool.'),
     allowedHosts: z
       .array(z.string().min(1).max(512))
       .max(64)

@@ -408,6 +408,27 @@ export const ManagementSchema = z
   .strict()
   .describe('The management tools of the router itself; off by default.');
 
+/** How the aggregate lists its tools (`router.catalog`). */
+export const CatalogSchema = z
+  .object({
+    mode: z
+      .enum(['full', 'search'])
+      .default('full')
+      .describe(
+        'full: the aggregate lists every tool. search: it lists only search_tools, call_tool and the pinned tools; ' +
+          'search_tools finds the others by words of their names, descriptions and parameters. Per-upstream paths ' +
+          'always list every tool.',
+      ),
+    pinned: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('search mode: globs of aggregated tool names listed anyway (e.g. "memory__read_graph").'),
+  })
+  .strict()
+  .describe('What the aggregate lists of its tools: all of them, or a search (fewer tokens in a model context).');
+
+export type CatalogOptions = z.infer<typeof CatalogSchema>;
+
 export const RouterOptionsSchema = z
   .object({
     toolNameSeparator: z
@@ -470,6 +491,7 @@ export const RouterOptionsSchema = z
       .describe('The audit log: one line per routed request, logger component "audit".'),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
     management: ManagementSchema.default(ManagementSchema.parse({})),
+    catalog: CatalogSchema.default(CatalogSchema.parse({})),
     shutdownGraceSeconds: z
       .number()
       .nonnegative()

@@ -12,7 +12,9 @@ import {
   type UpstreamCatalog,
 } from '../catalog/aggregate.js';
 import type {Principal} from '../auth/principal.js';
+import {CALL_TOOL, DEFAULT_SEARCH_LIMIT, SEARCH_TOOL, searchModeTools, searchTools} from '../catalog/search.js';
 import type {SharedCatalogs} from '../catalog/shared.js';
+import type {CatalogOptions} from '../config/schema.js';
 import {
   AccessDeniedError,
   JsonRpcCode,
@@ -73,6 +75,8 @@ export interface SessionHost {
   grantFor(principal: Principal): Grant;
   /** The catalogs of the router's sessions, shared by sessions that see the same thing. */
   readonly catalogs: SharedCatalogs;
+  /** How the aggregate lists its tools (`router.catalog`); read on each request, as a reload may change it. */
+  readonly catalogOptions: CatalogOptions;
   /** Writes one audit line. */
   audit(record: AuditRecord): void;
   /** Whether audit lines carry a digest of the arguments. */
@@ -88,6 +92,25 @@ export function noServerRequests(method: string): JsonRpcFailure {
     `${quoted(method)} cannot reach this client: MCP 2026-07-28 has no server-to-client requests, and the router ` +
       'asks for input only within one tools/call, prompts/get or resources/read in flight to that upstream',
   );
+}
+
+/** Whether a request is a `tools/call` of the router's `call_tool` (search mode). */
+function isCallTool(request: {method: string; params?: JsonObject}): boolean {
+  return request.method === 'tools/call' && request.params?.name === CALL_TOOL;
+}
+
+/**
+ * The `tools/call` that a `call_tool` call stands for: its `name` and `arguments`, with the outer request's `_meta`
+ * (progress token) and task.
+ * @throws JsonRpcFailure -32602 without a `name` string or with `arguments` that are not an object
+ */
+function unwrapCallTool(params: JsonObject): {method: string; params: JsonObject} {
+  const {name, arguments: args} = (params.arguments ?? {}) as {name?: unknown; arguments?: unknown};
+  if (typeof name !== 'string') throw new JsonRpcFailure(JsonRpcCode.InvalidParams, 'call_tool needs a tool name');
+  if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args)))
+    throw new JsonRpcFailure(JsonRpcCode.InvalidParams, 'call_tool: arguments must be an object');
+  const {arguments: _outer, name: _name, ...rest} = params;
+  return {method: 'tools/call', params: {...rest, name, ...(args !== undefined && {arguments: args})}};
 }
 
 /** The `_meta` key of the client's capabilities in a 2026-07-28 request (MCP 2026-07-28 basic/lifecycle). */
@@ -185,7 +208,9 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
    * Handles one client request: routes it, writes its audit line, and turns failures into JSON-RPC errors.
    * @throws JsonRpcFailure, always (an unexpected error is logged and becomes -32603 "Internal error")
    */
-  async handle(request: {method: string; params?: JsonObject}, call: Call): Promise<JsonObject> {
+  async handle(given: {method: string; params?: JsonObject}, call: Call): Promise<JsonObject> {
+    // In search mode, call_tool is the call of the tool it names: routed, audited and counted as that call.
+    const request = this.#searching && isCallTool(given) ? unwrapCallTool(given.params ?? {}) : given;
     const params = request.params ?? {};
     const started = performance.now();
     let outcome: AuditOutcome = 'ok';
@@ -232,6 +257,25 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     });
   }
 
+  /** True when this session lists and finds tools by search (`router.catalog.mode`, aggregate only). */
+  get #searching(): boolean {
+    return this.scope.kind === 'aggregate' && this.#host.catalogOptions.mode === 'search';
+  }
+
+  /**
+   * `search_tools`: the best matches in the session's catalog, as full definitions, in `structuredContent` and text.
+   * @throws JsonRpcFailure -32602 without a `query` string, or with a `limit` that is not an integer from 1 to 50
+   */
+  async #search(params: JsonObject): Promise<JsonObject> {
+    const {query, limit = DEFAULT_SEARCH_LIMIT} = (params.arguments ?? {}) as {query?: unknown; limit?: unknown};
+    if (typeof query !== 'string' || query.trim() === '')
+      throw new JsonRpcFailure(JsonRpcCode.InvalidParams, 'search_tools needs a query (a string)');
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 50)
+      throw new JsonRpcFailure(JsonRpcCode.InvalidParams, 'search_tools: limit must be an integer from 1 to 50');
+    const tools = searchTools(await this.#view(), query, limit);
+    return {content: [{type: 'text', text: JSON.stringify({tools})}], structuredContent: {tools}};
+  }
+
   /** What this session's principal may use, under the rules in force now (they change on a config reload). */
   get #grant(): Grant {
     return this.#host.grantFor(this.principal);
@@ -256,6 +300,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     const {method, params} = message;
     switch (method) {
       case 'tools/list':
+        if (this.#searching) return {tools: searchModeTools(await this.#view(), this.#host.catalogOptions.pinned)};
         return this.#list('tools');
       case 'prompts/list':
         return this.#list('prompts');
@@ -265,6 +310,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
         return this.#list('resourceTemplates');
       case 'tools/call':
       case 'prompts/get': {
+        if (this.#searching && method === 'tools/call' && params.name === SEARCH_TOOL) return this.#search(params);
         const kind = method === 'tools/call' ? 'tool' : 'prompt';
         const route = await this.#routeName(kind, String(params.name));
         const result = await this.#forward(route, {method, params: {...params, name: route.target}}, call);

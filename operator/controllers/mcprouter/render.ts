@@ -376,6 +376,7 @@ export function renderRouter(
     ...(spec.access && {access: escapeStrings(spec.access)}),
     ...(spec.limits && Object.keys(spec.limits).length > 0 && {limits: spec.limits}),
     ...(spec.management?.enabled && {management: {enabled: true}}),
+    ...(spec.catalog && {catalog: spec.catalog}),
   };
   const routerJson = `${JSON.stringify({mcpServers, router: routerOptions}, null, 2)}\n`;
   const configHash = hashOf(routerJson);

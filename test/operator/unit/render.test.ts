@@ -98,6 +98,14 @@ describe('renderRouter', () => {
     expect(validateRendered(rendered)).toBeUndefined();
   });
 
+  it('renders spec.catalog into router.json, which the router reads as its catalog mode', () => {
+    const catalog = {mode: 'search' as const, pinned: ['memory__read_graph']};
+    const rendered = renderRouter(router({upstreamSelector: {}, catalog}), [everything], options);
+    const routerJson = rendered.routerJson;
+    expect(JSON.parse(routerJson).router.catalog).toEqual(catalog);
+    expect(parseRouterConfig(routerJson, {}, 'router.json').router.catalog).toEqual(catalog);
+  });
+
   it('renders spec.management into router.json, which the router reads as the built-in upstream "router"', () => {
     const rendered = renderRouter(router({upstreamSelector: {}, management: {enabled: true}}), [everything], options);
     expect(JSON.parse(rendered.routerJson).router.management).toEqual({enabled: true});
