@@ -7,6 +7,7 @@ import {
   MCP_UPSTREAMS,
   API_VERSION,
   parseMcpRouter,
+  parseMcpUpstream,
   type McpRouterResource,
   type McpUpstreamResource,
 } from './api/types.js';
@@ -14,11 +15,20 @@ import {McpRouterReconciler} from './controllers/mcprouter/reconcile.js';
 import {MANAGED_BY, MANAGED_BY_LABEL, type RenderOptions} from './controllers/mcprouter/render.js';
 import {selects} from './controllers/mcprouter/resolve.js';
 import {McpUpstreamReconciler} from './controllers/mcpupstream/reconcile.js';
+import {declaredPrefix, secretReferences} from './controllers/mcpupstream/status.js';
 import {objectHash} from './runtime/apply.js';
 import {Controller} from './runtime/controller.js';
 import {EventRecorder} from './runtime/events.js';
 import {Informer} from './runtime/informer.js';
-import {CONFIG_MAPS, DEPLOYMENTS, KubeClient, SERVICE_ACCOUNTS, SERVICES, type KubeObject} from './runtime/kube.js';
+import {
+  CONFIG_MAPS,
+  DEPLOYMENTS,
+  KubeClient,
+  SECRETS,
+  SERVICE_ACCOUNTS,
+  SERVICES,
+  type KubeObject,
+} from './runtime/kube.js';
 import {LeaderElector, type LeaderElectionOptions} from './runtime/leader.js';
 import {createMetrics, type OperatorMetrics} from './runtime/metrics.js';
 import {serve} from './runtime/server.js';
@@ -29,9 +39,10 @@ import {serve} from './runtime/server.js';
  * replica (so a standby is ready to take over) and controllers only on the leader.
  *
  * Watch mapping: an McpRouter event queues that router and every McpUpstream of its namespace (their `routers`
- * status may change); an McpUpstream event queues it and each router that selects it before or after the change;
- * an event on a ConfigMap, Deployment, Service or ServiceAccount queues its controlling McpRouter (owner reference), and
- * an event on a ServiceAccount also the McpRouter of the same name (whose own ServiceAccount it would be).
+ * status may change); an McpUpstream event queues it, the upstreams that declare the same prefix (before or after the
+ * change: one may win or lose a prefix conflict) and each router that selects it before or after the change; an
+ * event on a ConfigMap, Deployment, Service or ServiceAccount labelled as the operator's queues its controlling
+ * McpRouter (owner reference); an event on a Secret (metadata only) queues the McpUpstreams that name it.
  */
 
 export interface OperatorOptions {
@@ -76,6 +87,7 @@ export class Operator {
   readonly deployments: Informer<KubeObject>;
   readonly services: Informer<KubeObject>;
   readonly serviceAccounts: Informer<KubeObject>;
+  readonly secrets: Informer<KubeObject>;
   readonly routerReconciler: McpRouterReconciler;
   readonly upstreamReconciler: McpUpstreamReconciler;
   readonly routerController: Controller;
@@ -105,8 +117,9 @@ export class Operator {
     this.configMaps = new Informer({...common, type: CONFIG_MAPS, labelSelector: CHILD_SELECTOR});
     this.deployments = new Informer({...common, type: DEPLOYMENTS, labelSelector: CHILD_SELECTOR});
     this.services = new Informer({...common, type: SERVICES, labelSelector: CHILD_SELECTOR});
-    // All of them, not only the routers' own: a router must not take over a ServiceAccount of its name that exists.
-    this.serviceAccounts = new Informer({...common, type: SERVICE_ACCOUNTS});
+    this.serviceAccounts = new Informer({...common, type: SERVICE_ACCOUNTS, labelSelector: CHILD_SELECTOR});
+    // Whether the Secrets upstreams name exist; never their data (docs/adr/0017-operator-secret-existence-via-metadata.md).
+    this.secrets = new Informer({...common, type: SECRETS, metadataOnly: true});
 
     this.#leader = options.leaderElection
       ? new LeaderElector({
@@ -142,6 +155,7 @@ export class Operator {
       client: this.client,
       routers: this.routers,
       upstreams: this.upstreams,
+      secrets: this.secrets,
       events,
       log: options.log,
       ...(now && {now}),
@@ -182,6 +196,10 @@ export class Operator {
     const onUpstream = (...versions: McpUpstreamResource[]) => {
       const {namespace, name} = versions[0]!.metadata;
       this.upstreamController.enqueue(namespace, name);
+      const prefixes = new Set(versions.map(declaredPrefix));
+      for (const rival of this.upstreams.list(namespace)) {
+        if (prefixes.has(declaredPrefix(rival))) this.upstreamController.enqueue(namespace, rival.metadata.name);
+      }
       for (const router of this.routers.list(namespace)) {
         const parsed = parseMcpRouter(router);
         if (parsed.ok && versions.some((upstream) => selects(parsed.value, upstream))) routerKey(router);
@@ -201,20 +219,22 @@ export class Operator {
       );
       if (owner && child.metadata?.namespace) this.routerController.enqueue(child.metadata.namespace, owner.name);
     };
-    for (const informer of [this.configMaps, this.deployments, this.services]) {
+    for (const informer of [this.configMaps, this.deployments, this.services, this.serviceAccounts]) {
       informer.on({add: onChild, update: (_, child) => onChild(child), delete: onChild});
     }
-    // A ServiceAccount of a router's name that is not the router's blocks it until it goes (foreignServiceAccount).
-    const onServiceAccount = (serviceAccount: KubeObject) => {
-      onChild(serviceAccount);
-      const {namespace, name} = serviceAccount.metadata ?? {};
-      if (namespace && name && this.routers.get(namespace, name)) this.routerController.enqueue(namespace, name);
+
+    const onSecret = (secret: KubeObject) => {
+      const {namespace, name} = secret.metadata ?? {};
+      if (!namespace || !name) return;
+      for (const upstream of this.upstreams.list(namespace)) {
+        const parsed = parseMcpUpstream(upstream);
+        if (parsed.ok && secretReferences(parsed.value).some((ref) => ref.name === name)) {
+          this.upstreamController.enqueue(namespace, upstream.metadata.name);
+        }
+      }
     };
-    this.serviceAccounts.on({
-      add: onServiceAccount,
-      update: (_, serviceAccount) => onServiceAccount(serviceAccount),
-      delete: onServiceAccount,
-    });
+    // Updates do not matter: only whether a Secret exists does.
+    this.secrets.on({add: onSecret, delete: onSecret});
   }
 
   #informers(): Informer<KubeObject>[] {
@@ -225,6 +245,7 @@ export class Operator {
       this.deployments,
       this.services,
       this.serviceAccounts,
+      this.secrets,
     ] as Informer<KubeObject>[];
   }
 

@@ -1,8 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- cluster objects are read as plain JSON */
 /**
  * `helm install` of the chart into the local control plane: the operator's objects, admitted under the restricted Pod
- * Security Standard; the ServiceAccount's permissions (exactly what the operator needs, nothing on Secrets, the Lease
- * by name); the operator itself running as that ServiceAccount with the Deployment's flags, reconciling the resources
+ * Security Standard; the ServiceAccount's permissions (exactly what the operator needs, Secrets only listed and watched
+ * for their metadata, the Lease by name); the operator itself running as that ServiceAccount with the Deployment's flags, reconciling the resources
  * NOTES.txt tells the user to apply; and `helm uninstall` removing everything but the CRDs.
  *
  * The CRDs are shared with the suites that run in parallel (they apply crds/ with kubectl), so they are applied first
@@ -155,10 +155,13 @@ describe('helm install kube-mcp-router', () => {
     ['create', 'serviceaccounts', ['-n', 'anywhere', '--subresource=token'], 'no'],
     ['create', 'rolebindings.rbac.authorization.k8s.io', ['-n', 'anywhere'], 'no'],
     ['create', 'tokenreviews.authentication.k8s.io', [], 'no'],
-    // No Secrets, at all.
+    // Whether a child's name is taken by an object the operator did not create.
+    ['get', 'configmaps', ['-n', 'anywhere'], 'yes'],
+    // Secrets: list and watch, for their metadata (whether those McpUpstreams name exist); never get, write or delete.
     ['get', 'secrets', ['-A'], 'no'],
-    ['list', 'secrets', ['-A'], 'no'],
-    ['watch', 'secrets', ['-A'], 'no'],
+    ['list', 'secrets', ['-A'], 'yes'],
+    ['watch', 'secrets', ['-A'], 'yes'],
+    ['patch', 'secrets', ['-n', 'anywhere'], 'no'],
   ])('lets the ServiceAccount %s %s %j: %s', async (verb, resource, scope, expected) => {
     const result = await kubectl(cluster(), [
       'auth',

@@ -9,7 +9,16 @@ import {parse, stringify} from 'yaml';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {LEADER_ELECTION_RULES, OPERATOR_RULES} from '../../operator/rbac.js';
 import {createNamespace, kubectl, useCluster} from '../support/cluster.js';
-import {applyCrds, examplesPath, getJson, kc, spawnOperator, waitFor, type OperatorProcess} from './support.js';
+import {
+  applyCrds,
+  eventsOf,
+  examplesPath,
+  getJson,
+  kc,
+  spawnOperator,
+  waitFor,
+  type OperatorProcess,
+} from './support.js';
 
 describe('operator with its documented RBAC only', () => {
   const cluster = useCluster();
@@ -85,19 +94,7 @@ describe('operator with its documented RBAC only', () => {
       'the upstream status',
       async () => (await getJson(cluster(), namespace, 'mcpupstream', 'github'))?.status?.routers?.length === 1,
     );
-    const events = JSON.parse(
-      await kc(cluster(), [
-        'get',
-        'events',
-        '-n',
-        namespace,
-        '--field-selector',
-        'involvedObject.name=demo',
-        '-o',
-        'json',
-      ]),
-    );
-    expect(events.items.length).toBeGreaterThan(0);
+    expect((await eventsOf(cluster(), namespace, 'demo')).length).toBeGreaterThan(0);
 
     const metrics = (await operator.get('metrics', '/metrics')).body;
     expect(metrics).not.toMatch(/rest_client_requests_total\{method="[A-Z]+",code="403"\}/);

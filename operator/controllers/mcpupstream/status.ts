@@ -1,32 +1,98 @@
 import {mergeConditions, type DesiredCondition} from '../../api/conditions.js';
 import type {McpUpstreamStatus} from '../../api/mcpupstream.js';
-import {parseMcpRouter, parseMcpUpstream, type McpRouterResource, type McpUpstreamResource} from '../../api/types.js';
-import {selects} from '../mcprouter/resolve.js';
+import {
+  parseMcpRouter,
+  parseMcpUpstream,
+  type McpRouter,
+  type McpRouterResource,
+  type McpUpstream,
+  type McpUpstreamResource,
+} from '../../api/types.js';
+import {resolveUpstreams, selects} from '../mcprouter/resolve.js';
+import {ACCEPTED, UpstreamReason} from './conditions.js';
 
-/** Names of the routers (valid ones, not being deleted) in the upstream's namespace that select it, sorted. */
-export function routersSelecting(upstream: McpUpstreamResource, routers: readonly McpRouterResource[]): string[] {
-  const names: string[] = [];
+/** What the status of an McpUpstream is computed from, all from the caches of its namespace. */
+export interface UpstreamObservation {
+  /** The McpRouters of the upstream's namespace. */
+  routers: readonly McpRouterResource[];
+  /** The McpUpstreams of the upstream's namespace (itself included), for prefix conflicts. */
+  upstreams: readonly McpUpstreamResource[];
+  /** Whether a Secret of this name exists in the upstream's namespace (from a metadata-only cache). */
+  secretExists(name: string): boolean;
+}
+
+/** The valid routers (not being deleted) in the upstream's namespace that select it, sorted by name. */
+function routersSelecting(upstream: McpUpstreamResource, routers: readonly McpRouterResource[]): McpRouter[] {
+  const selecting: McpRouter[] = [];
   for (const candidate of routers) {
     if (candidate.metadata.namespace !== upstream.metadata.namespace || candidate.metadata.deletionTimestamp) continue;
     const parsed = parseMcpRouter(candidate);
-    if (parsed.ok && selects(parsed.value, upstream)) names.push(candidate.metadata.name);
+    if (parsed.ok && selects(parsed.value, upstream)) selecting.push(parsed.value);
   }
-  return names.sort();
+  return selecting.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
 }
 
 /**
- * Status of an McpUpstream: one condition, Accepted (True/Valid when the spec can be rendered into a router config,
- * False/InvalidSpec with the path and reason otherwise), the transport and prefix in effect, and the routers using it.
- * Pure; `now` (RFC 3339) is used only when Accepted flips.
+ * The prefix an McpUpstream asks for, read without validating its spec (`spec.prefix` if a string, else its name):
+ * a cheap filter for the upstreams that may conflict with another, which are then resolved properly.
+ */
+export function declaredPrefix(upstream: McpUpstreamResource): string {
+  const prefix = (upstream.spec as {prefix?: unknown} | undefined)?.prefix;
+  return typeof prefix === 'string' ? prefix : upstream.metadata.name;
+}
+
+/**
+ * The Secrets an upstream's env vars and headers take values from, except `optional` ones (the kubelet starts the
+ * pod without those), with where each is named: `spec.http.headers[0].valueFrom.secretKeyRef`.
+ */
+export function secretReferences(upstream: McpUpstream): {name: string; path: string}[] {
+  const {stdio, http} = upstream.spec;
+  const lists: [string, {valueFrom?: {secretKeyRef?: {name: string; optional?: boolean}}}[] | undefined][] = [
+    ['spec.stdio.env', stdio?.env],
+    ['spec.http.headers', http?.headers],
+  ];
+  return lists.flatMap(([path, items]) =>
+    (items ?? []).flatMap((item, i) => {
+      const ref = item.valueFrom?.secretKeyRef;
+      return ref && !ref.optional ? [{name: ref.name, path: `${path}[${i}].valueFrom.secretKeyRef`}] : [];
+    }),
+  );
+}
+
+/** Why each router that selects `upstream` left it out for its prefix: one sentence per router, or none. */
+function prefixConflicts(upstream: McpUpstream, routers: McpRouter[], upstreams: readonly McpUpstreamResource[]) {
+  const prefix = declaredPrefix(upstream);
+  const rivals = upstreams.filter((u) => declaredPrefix(u) === prefix);
+  return routers.flatMap((router) =>
+    resolveUpstreams(router, rivals)
+      .conflicts.filter((conflict) => conflict.name === upstream.metadata.name)
+      .map(
+        (conflict) =>
+          `McpRouter "${router.metadata.name}" left it out: prefix "${conflict.prefix}" is already used by ` +
+          `McpUpstream "${conflict.with}"`,
+      ),
+  );
+}
+
+/**
+ * Status of an McpUpstream: one condition, Accepted, with the first reason that applies:
+ * - False/InvalidSpec: the spec fails validation (path and reason in the message);
+ * - False/SecretNotFound: a Secret it names (not `optional`) does not exist; router pods using it cannot start. Keys
+ *   are not checked: the operator sees Secrets' metadata only (docs/adr/0017-operator-secret-existence-via-metadata.md);
+ * - False/PrefixConflict: a router that selects it left it out, as another upstream (earlier by name) has the prefix;
+ * - True/Valid: used by the routers that select it (or by none).
+ * Also the transport and prefix in effect and the routers that select it. Pure; `now` (RFC 3339) is used only when
+ * Accepted flips.
  */
 export function computeUpstreamStatus(
   upstream: McpUpstreamResource,
-  routers: readonly McpRouterResource[],
+  observation: UpstreamObservation,
   now: string,
 ): McpUpstreamStatus {
   const generation = upstream.metadata.generation;
   const parsed = parseMcpUpstream(upstream);
-  const usedBy = routersSelecting(upstream, routers);
+  const selecting = routersSelecting(upstream, observation.routers);
+  const usedBy = selecting.map((router) => router.metadata.name);
   let accepted: DesiredCondition;
   let transport: McpUpstreamStatus['transport'];
   let prefix: string | undefined;
@@ -34,17 +100,37 @@ export function computeUpstreamStatus(
     const {spec} = parsed.value;
     transport = spec.stdio ? 'stdio' : spec.http?.transport;
     prefix = spec.prefix ?? upstream.metadata.name;
-    accepted = {
-      type: 'Accepted',
-      status: 'True',
-      reason: 'Valid',
-      message: usedBy.length > 0 ? `used by ${usedBy.join(', ')}` : 'valid; no router selects it',
-    };
+    const missing = secretReferences(parsed.value).filter((ref) => !observation.secretExists(ref.name));
+    const conflicts = missing.length > 0 ? [] : prefixConflicts(parsed.value, selecting, observation.upstreams);
+    if (missing.length > 0) {
+      accepted = {
+        type: ACCEPTED,
+        status: 'False',
+        reason: UpstreamReason.SecretNotFound,
+        message:
+          missing.map((ref) => `Secret "${ref.name}" (${ref.path}) not found`).join('; ') +
+          '; pods of routers that select this upstream cannot start until it exists',
+      };
+    } else if (conflicts.length > 0) {
+      accepted = {
+        type: ACCEPTED,
+        status: 'False',
+        reason: UpstreamReason.PrefixConflict,
+        message: conflicts.join('; '),
+      };
+    } else {
+      accepted = {
+        type: ACCEPTED,
+        status: 'True',
+        reason: UpstreamReason.Valid,
+        message: usedBy.length > 0 ? `used by ${usedBy.join(', ')}` : 'valid; no router selects it',
+      };
+    }
   } else {
     accepted = {
-      type: 'Accepted',
+      type: ACCEPTED,
       status: 'False',
-      reason: 'InvalidSpec',
+      reason: UpstreamReason.InvalidSpec,
       message: parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; '),
     };
   }

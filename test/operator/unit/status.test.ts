@@ -76,8 +76,22 @@ describe('computeRouterStatus', () => {
     ],
     [
       'a failed apply',
-      rendered({applyError: 'apply failed: 422 Invalid'}),
+      rendered({failure: {reason: 'ApplyFailed', message: 'apply failed: 422 Invalid'}}),
       {Ready: ['False', 'ApplyFailed'], Progressing: ['False', 'ApplyFailed'], Degraded: ['True', 'ApplyFailed']},
+    ],
+    [
+      "a child's name taken by an object it does not own",
+      rendered({failure: {reason: 'ResourceExists', message: 'ConfigMap "tools-config" already exists ...'}}),
+      {
+        Ready: ['False', 'ResourceExists'],
+        Progressing: ['False', 'ResourceExists'],
+        Degraded: ['True', 'ResourceExists'],
+      },
+    ],
+    [
+      'no upstream selected',
+      rendered({deployment: complete, upstreams: []}),
+      {Ready: ['False', 'NoUpstreams'], Progressing: ['False', 'RolloutComplete'], Degraded: ['True', 'NoUpstreams']},
     ],
     [
       'a stuck rollout',
@@ -91,7 +105,7 @@ describe('computeRouterStatus', () => {
         }),
       }),
       {
-        Ready: ['False', 'RollingOut'],
+        Ready: ['False', 'ProgressDeadlineExceeded'],
         Progressing: ['False', 'ProgressDeadlineExceeded'],
         Degraded: ['True', 'ProgressDeadlineExceeded'],
       },
@@ -125,6 +139,28 @@ describe('computeRouterStatus', () => {
       T0,
     );
     expect(pending.conditions?.[0]?.message).toBe('1 pod Pending with no node assigned');
+  });
+
+  it('says what to check when the Deployment exceeded its progress deadline', () => {
+    const stuck = computeRouterStatus(
+      routerResource('tools', {}),
+      rendered({
+        deployment: deployment({
+          observedGeneration: 1,
+          replicas: 2,
+          updatedReplicas: 2,
+          conditions: [{type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded'}],
+        }),
+        pods: {total: 2, unscheduled: 0, pendingOnNode: 0, waitingReasons: ['ImagePullBackOff']},
+      }),
+      T0,
+    );
+    expect(stuck.conditions?.[0]?.message).toBe(
+      'Deployment "tools" made no progress within its progress deadline (0 of 2 replicas ready): 2 pods, containers ' +
+        "waiting: ImagePullBackOff; check the router pods' events and container states (kubectl describe pods -l " +
+        'app.kubernetes.io/name=kube-mcp-router,app.kubernetes.io/instance=tools): image pulls, crashes, failing ' +
+        'probes, scheduling, missing Secrets or ConfigMaps',
+    );
   });
 
   it('reports counts, url, upstreams and configHash', () => {
@@ -253,10 +289,60 @@ describe('computeUpstreamStatus', () => {
       {Accepted: 'False', routers: []},
     ],
   ])('reports %s', (_name, upstream, expected) => {
-    const status = computeUpstreamStatus(upstream, routers, T0);
+    const status = computeUpstreamStatus(upstream, {routers, upstreams: [upstream], secretExists: () => true}, T0);
     const {Accepted, ...rest} = expected;
     expect(status.conditions?.[0]?.status).toBe(Accepted);
     expect(status).toMatchObject(rest);
     if (Accepted === 'False') expect(status.conditions?.[0]?.message).toContain('set exactly one of stdio or http');
+  });
+});
+
+describe('computeUpstreamStatus: Accepted=False for what routers cannot use', () => {
+  const accepted = (status: ReturnType<typeof computeUpstreamStatus>) => status.conditions?.[0];
+  const withHeader = (name: string, secret: string, optional?: boolean) =>
+    upstreamResource(name, {
+      http: {
+        url: 'https://x.test/mcp',
+        headers: [{name: 'Authorization', valueFrom: {secretKeyRef: {name: secret, key: 'token', optional}}}],
+      },
+    });
+
+  it('names a missing Secret and where it is referenced (SecretNotFound)', () => {
+    const upstream = withHeader('github', 'github-token');
+    const status = computeUpstreamStatus(upstream, {routers: [], upstreams: [upstream], secretExists: () => false}, T0);
+    expect(accepted(status)).toMatchObject({
+      status: 'False',
+      reason: 'SecretNotFound',
+      message:
+        'Secret "github-token" (spec.http.headers[0].valueFrom.secretKeyRef) not found; pods of routers that select ' +
+        'this upstream cannot start until it exists',
+    });
+  });
+
+  it.each([
+    ['the Secret exists', withHeader('github', 'github-token'), (name: string) => name === 'github-token'],
+    ['the reference is optional', withHeader('github', 'github-token', true), () => false],
+  ])('is Valid when %s', (_name, upstream, secretExists) => {
+    const status = computeUpstreamStatus(upstream, {routers: [], upstreams: [upstream], secretExists}, T0);
+    expect(accepted(status)).toMatchObject({status: 'True', reason: 'Valid'});
+  });
+
+  it('tells the loser of a prefix conflict which router left it out, and for which upstream (PrefixConflict)', () => {
+    const first = upstreamResource('alpha', {stdio: {command: 'x'}, prefix: 'dup'}, {team: 'a'});
+    const second = upstreamResource('beta', {stdio: {command: 'x'}, prefix: 'dup'}, {team: 'a'});
+    const other = upstreamResource('gamma', {stdio: {command: 'x'}}, {team: 'a'});
+    const routers = [
+      routerResource('dup', {upstreamSelector: {matchLabels: {team: 'a'}}}),
+      routerResource('only-beta', {upstreams: [{name: 'beta'}]}),
+    ];
+    const observation = {routers, upstreams: [first, second, other], secretExists: () => true};
+    expect(accepted(computeUpstreamStatus(second, observation, T0))).toMatchObject({
+      status: 'False',
+      reason: 'PrefixConflict',
+      message: 'McpRouter "dup" left it out: prefix "dup" is already used by McpUpstream "alpha"',
+    });
+    expect(computeUpstreamStatus(second, observation, T0).routers).toEqual(['dup', 'only-beta']);
+    expect(accepted(computeUpstreamStatus(first, observation, T0))).toMatchObject({status: 'True', reason: 'Valid'});
+    expect(accepted(computeUpstreamStatus(other, observation, T0))).toMatchObject({status: 'True'});
   });
 });
