@@ -7,7 +7,6 @@ import {
   MCP_UPSTREAMS,
   API_VERSION,
   parseMcpRouter,
-  parseMcpUpstream,
   type McpRouterResource,
   type McpUpstreamResource,
 } from './api/types.js';
@@ -15,7 +14,7 @@ import {McpRouterReconciler} from './controllers/mcprouter/reconcile.js';
 import {MANAGED_BY, MANAGED_BY_LABEL, type RenderOptions} from './controllers/mcprouter/render.js';
 import {selects} from './controllers/mcprouter/resolve.js';
 import {McpUpstreamReconciler} from './controllers/mcpupstream/reconcile.js';
-import {declaredPrefix, secretReferences} from './controllers/mcpupstream/status.js';
+import {declaredPrefix, namesSecret} from './controllers/mcpupstream/status.js';
 import {objectHash} from './runtime/apply.js';
 import {Controller} from './runtime/controller.js';
 import {EventRecorder} from './runtime/events.js';
@@ -227,10 +226,7 @@ export class Operator {
       const {namespace, name} = secret.metadata ?? {};
       if (!namespace || !name) return;
       for (const upstream of this.upstreams.list(namespace)) {
-        const parsed = parseMcpUpstream(upstream);
-        if (parsed.ok && secretReferences(parsed.value).some((ref) => ref.name === name)) {
-          this.upstreamController.enqueue(namespace, upstream.metadata.name);
-        }
+        if (namesSecret(upstream, name)) this.upstreamController.enqueue(namespace, upstream.metadata.name);
       }
     };
     // Updates do not matter: only whether a Secret exists does.

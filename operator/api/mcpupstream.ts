@@ -142,8 +142,8 @@ export const McpUpstreamSpecSchema = withCel(
         .regex(PREFIX_PATTERN, 'must match ^[a-zA-Z0-9_-]{1,32}$')
         .optional()
         .describe(
-          'First part of aggregated tool and prompt names (<prefix><separator><tool>), without __ (the default ' +
-            'separator). Default: metadata.name, which must then match ^[a-zA-Z0-9_-]{1,32}$.',
+          'First part of aggregated tool and prompt names (<prefix><separator><tool>), without `__` (the ' +
+            'default separator). Default: metadata.name, which must then match ^[a-zA-Z0-9_-]{1,32}$.',
         ),
       tools: ToolFilterSchema.optional(),
       session: z

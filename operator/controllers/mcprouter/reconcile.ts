@@ -131,7 +131,7 @@ export class McpRouterReconciler implements Reconciler {
     if (foreign.length > 0) {
       const message = resourceExistsMessage(foreign);
       await this.#writeStatus(router, {...base, failure: {reason: RouterReason.ResourceExists, message}});
-      log.info(
+      log.debug(
         {objects: foreign.map((o) => `${o.kind}/${o.name}`)},
         'Refused to adopt objects the router does not own',
       );

@@ -42,6 +42,19 @@ export function declaredPrefix(upstream: McpUpstreamResource): string {
 }
 
 /**
+ * Whether an McpUpstream's env vars or headers name the Secret `secret`, read without validating its spec: cheap
+ * enough to run over every upstream of a namespace on each Secret event.
+ */
+export function namesSecret(upstream: McpUpstreamResource, secret: string): boolean {
+  const spec = upstream.spec as {stdio?: {env?: unknown}; http?: {headers?: unknown}} | undefined;
+  const items = [spec?.stdio?.env, spec?.http?.headers].flatMap((list) => (Array.isArray(list) ? list : []));
+  return items.some(
+    (item) =>
+      (item as {valueFrom?: {secretKeyRef?: {name?: unknown}}} | null)?.valueFrom?.secretKeyRef?.name === secret,
+  );
+}
+
+/**
  * The Secrets an upstream's env vars and headers take values from, except `optional` ones (the kubelet starts the
  * pod without those), with where each is named: `spec.http.headers[0].valueFrom.secretKeyRef`.
  */

@@ -8,7 +8,7 @@ import {
   summarizePods,
   type RouterObservation,
 } from '../../../operator/controllers/mcprouter/status.js';
-import {computeUpstreamStatus} from '../../../operator/controllers/mcpupstream/status.js';
+import {computeUpstreamStatus, namesSecret} from '../../../operator/controllers/mcpupstream/status.js';
 import {routerResource, upstreamResource} from '../fixtures.js';
 
 const T0 = '2026-01-01T00:00:00Z';
@@ -344,5 +344,29 @@ describe('computeUpstreamStatus: Accepted=False for what routers cannot use', ()
     expect(computeUpstreamStatus(second, observation, T0).routers).toEqual(['dup', 'only-beta']);
     expect(accepted(computeUpstreamStatus(first, observation, T0))).toMatchObject({status: 'True', reason: 'Valid'});
     expect(accepted(computeUpstreamStatus(other, observation, T0))).toMatchObject({status: 'True'});
+  });
+});
+
+describe('namesSecret', () => {
+  it.each([
+    [
+      'a header',
+      {http: {url: 'https://x.test', headers: [{name: 'A', valueFrom: {secretKeyRef: {name: 's', key: 'k'}}}]}},
+      true,
+    ],
+    ['an env var', {stdio: {command: 'x', env: [{name: 'A', valueFrom: {secretKeyRef: {name: 's', key: 'k'}}}]}}, true],
+    [
+      'another Secret',
+      {stdio: {command: 'x', env: [{name: 'A', valueFrom: {secretKeyRef: {name: 't', key: 'k'}}}]}},
+      false,
+    ],
+    [
+      'a ConfigMap of that name',
+      {stdio: {command: 'x', env: [{name: 'A', valueFrom: {configMapKeyRef: {name: 's', key: 'k'}}}]}},
+      false,
+    ],
+    ['a malformed spec', {stdio: {command: 'x', env: 'not a list'}}, false],
+  ])('finds the Secret in %s: %s', (_name, spec, expected) => {
+    expect(namesSecret(upstreamResource('u', spec), 's')).toBe(expected);
   });
 });
