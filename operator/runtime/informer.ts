@@ -1,14 +1,6 @@
-import {Watch, type KubeConfig} from '@kubernetes/client-node';
+import {Watch} from '@kubernetes/client-node';
 import type {Logger} from 'pino';
-import {
-  METADATA_ONLY,
-  apiVersionOf,
-  isStatus,
-  resourcePath,
-  type KubeClient,
-  type KubeObject,
-  type ResourceType,
-} from './kube.js';
+import {apiVersionOf, isStatus, resourcePath, type KubeClient, type KubeObject, type ResourceType} from './kube.js';
 import type {OperatorMetrics} from './metrics.js';
 
 /**
@@ -21,10 +13,6 @@ import type {OperatorMetrics} from './metrics.js';
  *   and relists, so it never stops on its own. A relist compares with the cache and reports adds, updates and
  *   deletes, so handlers miss nothing that happened while it was away.
  * - A watchdog aborts a watch that has been silent for longer than the server timeout plus 30 s (a dead connection).
- *
- * - With `metadataOnly`, it lists and watches PartialObjectMetadata and keeps only the name, namespace, uid,
- *   resourceVersion, labels and deletionTimestamp of each object: no annotations, which on a Secret applied with
- *   client-side `kubectl apply` hold its data (kubectl.kubernetes.io/last-applied-configuration).
  *
  * Objects handed out are the cache's own: treat them as read-only.
  */
@@ -46,8 +34,6 @@ export interface InformerOptions {
   metrics?: OperatorMetrics;
   /** Seconds after which the server ends a watch; default 300. */
   watchTimeoutSeconds?: number;
-  /** Cache only metadata, and only some of it (see the module comment); for existence checks. */
-  metadataOnly?: boolean;
 }
 
 const INITIAL_BACKOFF_MS = 1000;
@@ -160,12 +146,12 @@ export class Informer<T extends KubeObject> {
   }
 
   async #relist(): Promise<void> {
-    const {client, type, namespace, labelSelector, metadataOnly} = this.#options;
-    const accept = metadataOnly ? METADATA_ONLY.list : undefined;
-    const {items, resourceVersion} = await client.list<T>(type, namespace, labelSelector, accept);
+    const {client, type, namespace, labelSelector} = this.#options;
+    const {items, resourceVersion} = await client.list<T>(type, namespace, labelSelector);
     const seen = new Set<string>();
-    for (const listed of items) {
-      const item = this.#received(listed);
+    for (const item of items) {
+      item.apiVersion ??= apiVersionOf(type);
+      item.kind ??= type.kind;
       seen.add(keyOf(item));
       this.#upsert(item);
     }
@@ -204,7 +190,7 @@ export class Informer<T extends KubeObject> {
         );
       };
       arm();
-      new Watch(this.#options.metadataOnly ? acceptOnly(client.kubeConfig, METADATA_ONLY.object) : client.kubeConfig)
+      new Watch(client.kubeConfig)
         .watch(
           resourcePath(type, namespace),
           {
@@ -230,13 +216,16 @@ export class Informer<T extends KubeObject> {
   }
 
   #onEvent(phase: string, object: T & {code?: number; message?: string}, end: (error: unknown) => void): void {
+    const {type} = this.#options;
     switch (phase) {
       case 'ADDED':
       case 'MODIFIED':
-        this.#upsert(this.#received(object));
+        object.apiVersion ??= apiVersionOf(type);
+        object.kind ??= type.kind;
+        this.#upsert(object);
         break;
       case 'DELETED':
-        this.#remove(this.#received(object));
+        this.#remove(object);
         break;
       case 'BOOKMARK':
         break;
@@ -248,22 +237,6 @@ export class Informer<T extends KubeObject> {
     }
     const version = object.metadata?.resourceVersion;
     if (version) this.#resourceVersion = version;
-  }
-
-  /** An object as the cache keeps it: with apiVersion and kind, and cut down to some metadata if `metadataOnly`. */
-  #received(object: T): T {
-    const {type, metadataOnly} = this.#options;
-    if (metadataOnly) {
-      const {name, namespace, uid, resourceVersion, labels, deletionTimestamp} = object.metadata ?? {};
-      return {
-        apiVersion: apiVersionOf(type),
-        kind: type.kind,
-        metadata: {name, namespace, uid, resourceVersion, labels, deletionTimestamp},
-      } as T;
-    }
-    object.apiVersion ??= apiVersionOf(type);
-    object.kind ??= type.kind;
-    return object;
   }
 
   #upsert(object: T): void {
@@ -299,20 +272,6 @@ export class Informer<T extends KubeObject> {
       this.#log.error({err: messageOf(error)}, 'Informer handler failed');
     }
   }
-}
-
-/**
- * The KubeConfig with `accept` as the Accept header of fetch requests, for client-node's Watch, which takes no
- * headers of its own. Everything else (server, credentials) is the original's.
- */
-function acceptOnly(config: KubeConfig, accept: string): KubeConfig {
-  const wrapped = Object.create(config) as KubeConfig;
-  wrapped.applyToFetchOptions = async (options) => {
-    const init = await config.applyToFetchOptions(options);
-    (init.headers as {set(name: string, value: string): void}).set('Accept', accept);
-    return init;
-  };
-  return wrapped;
 }
 
 function isGone(error: unknown): boolean {

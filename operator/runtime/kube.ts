@@ -49,7 +49,6 @@ export const SERVICE_ACCOUNTS: ResourceType = {
   plural: 'serviceaccounts',
 };
 export const PODS: ResourceType = {group: '', version: 'v1', kind: 'Pod', plural: 'pods'};
-export const SECRETS: ResourceType = {group: '', version: 'v1', kind: 'Secret', plural: 'secrets'};
 export const EVENTS: ResourceType = {group: '', version: 'v1', kind: 'Event', plural: 'events'};
 export const DEPLOYMENTS: ResourceType = {group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments'};
 export const LEASES: ResourceType = {group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases'};
@@ -73,15 +72,6 @@ export function resourcePath(type: ResourceType, namespace?: string, name?: stri
   if (subresource !== undefined) path += `/${subresource}`;
   return path;
 }
-
-/**
- * `Accept` headers that make the API server send only the metadata of objects (meta.k8s.io/v1
- * PartialObjectMetadata, as client-go's metadata client asks): `list` for a list, `object` for one object or a watch.
- */
-export const METADATA_ONLY = {
-  list: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
-  object: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
-} as const;
 
 /** An error response of the API server: HTTP status code plus the `reason` and `message` of its Status object. */
 export class ApiError extends Error {
@@ -111,8 +101,6 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
-  /** The Accept header; default application/json. */
-  accept?: string;
   /** Milliseconds before the request is aborted; default 30000. */
   timeoutMs?: number;
 }
@@ -155,7 +143,7 @@ export class KubeClient {
     const requestOptions: https.RequestOptions = {
       method,
       headers: {
-        Accept: options.accept ?? 'application/json',
+        Accept: 'application/json',
         ...(body !== undefined && {
           'Content-Type': options.contentType ?? 'application/json',
           'Content-Length': Buffer.byteLength(body),
@@ -223,20 +211,16 @@ export class KubeClient {
     }
   }
 
-  /**
-   * Lists objects, in one namespace or all; `labelSelector` in its string form (`a=b,c`). With `accept`
-   * `METADATA_ONLY.list`, the items are PartialObjectMetadata (apiVersion, kind and metadata only).
-   */
+  /** Lists objects, in one namespace or all; `labelSelector` in its string form (`a=b,c`). */
   async list<T extends KubeObject = KubeObject>(
     type: ResourceType,
     namespace?: string,
     labelSelector?: string,
-    accept?: string,
   ): Promise<{items: T[]; resourceVersion: string}> {
     const list = await this.request<{items?: T[]; metadata?: {resourceVersion?: string}}>(
       'GET',
       resourcePath(type, namespace),
-      {query: {labelSelector}, ...(accept !== undefined && {accept})},
+      {query: {labelSelector}},
     );
     return {items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? ''};
   }
