@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type {KubeConfig} from '@kubernetes/client-node';
+import type {KubeConfig, V1Pod} from '@kubernetes/client-node';
 import type {Logger} from 'pino';
 import {
   MCP_ROUTER,
@@ -11,9 +11,10 @@ import {
   type McpUpstreamResource,
 } from './api/types.js';
 import {McpRouterReconciler} from './controllers/mcprouter/reconcile.js';
-import {MANAGED_BY, MANAGED_BY_LABEL, type RenderOptions} from './controllers/mcprouter/render.js';
+import {MANAGED_BY, MANAGED_BY_LABEL, ROUTER_LABEL, type RenderOptions} from './controllers/mcprouter/render.js';
 import {selects} from './controllers/mcprouter/resolve.js';
 import {McpUpstreamReconciler} from './controllers/mcpupstream/reconcile.js';
+import {missingSecretsOf} from './controllers/mcprouter/pods.js';
 import {declaredPrefix, namesSecret} from './controllers/mcpupstream/status.js';
 import {objectHash} from './runtime/apply.js';
 import {Controller} from './runtime/controller.js';
@@ -23,7 +24,7 @@ import {
   CONFIG_MAPS,
   DEPLOYMENTS,
   KubeClient,
-  SECRETS,
+  PODS,
   SERVICE_ACCOUNTS,
   SERVICES,
   type KubeObject,
@@ -41,7 +42,8 @@ import {serve} from './runtime/server.js';
  * status may change); an McpUpstream event queues it, the upstreams that declare the same prefix (before or after the
  * change: one may win or lose a prefix conflict) and each router that selects it before or after the change; an
  * event on a ConfigMap, Deployment, Service or ServiceAccount labelled as the operator's queues its controlling
- * McpRouter (owner reference); an event on a Secret (metadata only) queues the McpUpstreams that name it.
+ * McpRouter (owner reference); an event on a router pod queues its McpRouter (label `mcprouter.dev/router`) and, when
+ * a container of the pod waits (or waited) for a Secret, the McpUpstreams that name that Secret.
  */
 
 export interface OperatorOptions {
@@ -86,7 +88,7 @@ export class Operator {
   readonly deployments: Informer<KubeObject>;
   readonly services: Informer<KubeObject>;
   readonly serviceAccounts: Informer<KubeObject>;
-  readonly secrets: Informer<KubeObject>;
+  readonly pods: Informer<KubeObject>;
   readonly routerReconciler: McpRouterReconciler;
   readonly upstreamReconciler: McpUpstreamReconciler;
   readonly routerController: Controller;
@@ -117,8 +119,9 @@ export class Operator {
     this.deployments = new Informer({...common, type: DEPLOYMENTS, labelSelector: CHILD_SELECTOR});
     this.services = new Informer({...common, type: SERVICES, labelSelector: CHILD_SELECTOR});
     this.serviceAccounts = new Informer({...common, type: SERVICE_ACCOUNTS, labelSelector: CHILD_SELECTOR});
-    // Whether the Secrets upstreams name exist; never their data (docs/adr/0017-operator-secret-existence-via-metadata.md).
-    this.secrets = new Informer({...common, type: SECRETS, metadataOnly: true});
+    // The router pods: why a router is not ready, and which Secrets they wait for (the operator reads no Secret:
+    // docs/adr/0017-operator-missing-secrets-from-router-pods.md).
+    this.pods = new Informer({...common, type: PODS, labelSelector: CHILD_SELECTOR});
 
     this.#leader = options.leaderElection
       ? new LeaderElector({
@@ -144,6 +147,7 @@ export class Operator {
       deployments: this.deployments,
       services: this.services,
       serviceAccounts: this.serviceAccounts,
+      pods: this.pods,
       events,
       log: options.log,
       metrics: this.metrics,
@@ -154,7 +158,7 @@ export class Operator {
       client: this.client,
       routers: this.routers,
       upstreams: this.upstreams,
-      secrets: this.secrets,
+      pods: this.pods,
       events,
       log: options.log,
       ...(now && {now}),
@@ -222,15 +226,23 @@ export class Operator {
       informer.on({add: onChild, update: (_, child) => onChild(child), delete: onChild});
     }
 
-    const onSecret = (secret: KubeObject) => {
-      const {namespace, name} = secret.metadata ?? {};
-      if (!namespace || !name) return;
+    const onPod = (...versions: KubeObject[]) => {
+      const {namespace, labels} = versions[0]!.metadata ?? {};
+      const router = labels?.[ROUTER_LABEL];
+      if (!namespace || !router) return;
+      this.routerController.enqueue(namespace, router);
+      const secrets = new Set(missingSecretsOf(versions as V1Pod[]).map((missing) => missing.secret));
+      if (secrets.size === 0) return;
       for (const upstream of this.upstreams.list(namespace)) {
-        if (namesSecret(upstream, name)) this.upstreamController.enqueue(namespace, upstream.metadata.name);
+        if ([...secrets].some((secret) => namesSecret(upstream, secret)))
+          this.upstreamController.enqueue(namespace, upstream.metadata.name);
       }
     };
-    // Updates do not matter: only whether a Secret exists does.
-    this.secrets.on({add: onSecret, delete: onSecret});
+    this.pods.on({
+      add: (pod) => onPod(pod),
+      update: (before, after) => onPod(after, before),
+      delete: (pod) => onPod(pod),
+    });
   }
 
   #informers(): Informer<KubeObject>[] {
@@ -241,7 +253,7 @@ export class Operator {
       this.deployments,
       this.services,
       this.serviceAccounts,
-      this.secrets,
+      this.pods,
     ] as Informer<KubeObject>[];
   }
 

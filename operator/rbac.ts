@@ -1,8 +1,8 @@
 /**
  * The RBAC rules the operator needs (Kubernetes RBAC PolicyRule shape), in one place: docs/operator.md lists them and
  * the RBAC integration test runs the operator with exactly these. Grant them with a ClusterRole to watch all
- * namespaces, or a Role in the namespace of `--namespace`. Secrets: list and watch, for their metadata only (whether
- * those McpUpstreams name exist); the operator never asks for their data (docs/adr/0017-operator-secret-existence-via-metadata.md).
+ * namespaces, or a Role in the namespace of `--namespace`. Nothing on Secrets: a missing Secret or key is learnt from
+ * the router pods that wait for it (docs/adr/0017-operator-missing-secrets-from-router-pods.md).
  */
 export interface PolicyRule {
   apiGroups: string[];
@@ -26,10 +26,9 @@ export const OPERATOR_RULES: PolicyRule[] = [
     verbs: ['get', 'list', 'watch', 'create', 'patch'],
   },
   {apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'patch']},
-  // Whether the Secrets McpUpstreams name exist: PartialObjectMetadata only, never data.
-  {apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch']},
-  // Why a router is not ready: Pending pods with no node, waiting containers.
-  {apiGroups: [''], resources: ['pods'], verbs: ['list']},
+  // The router pods' informer: why a router is not ready (Pending with no node, waiting containers), and which
+  // Secrets or keys they wait for.
+  {apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch']},
   {apiGroups: [''], resources: ['events'], verbs: ['create', 'patch']},
 ];
 

@@ -1,8 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- cluster objects are read as plain JSON */
 /**
  * `helm install` of the chart into the local control plane: the operator's objects, admitted under the restricted Pod
- * Security Standard; the ServiceAccount's permissions (exactly what the operator needs, Secrets only listed and watched
- * for their metadata, the Lease by name); the operator itself running as that ServiceAccount with the Deployment's flags, reconciling the resources
+ * Security Standard; the ServiceAccount's permissions (exactly what the operator needs, nothing on Secrets, the Lease
+ * by name); the operator itself running as that ServiceAccount with the Deployment's flags, reconciling the resources
  * NOTES.txt tells the user to apply; and `helm uninstall` removing everything but the CRDs.
  *
  * The CRDs are shared with the suites that run in parallel (they apply crds/ with kubectl), so they are applied first
@@ -142,6 +142,7 @@ describe('helm install kube-mcp-router', () => {
     ['watch', 'mcpupstreams.mcprouter.dev', ['-A'], 'yes'],
     ['watch', 'deployments.apps', ['-A'], 'yes'],
     ['list', 'pods', ['-A'], 'yes'],
+    ['watch', 'pods', ['-A'], 'yes'],
     // Server-side apply of children and status, Events.
     ['create', 'configmaps', ['-n', 'anywhere'], 'yes'],
     ['patch', 'services', ['-n', 'anywhere'], 'yes'],
@@ -157,10 +158,10 @@ describe('helm install kube-mcp-router', () => {
     ['create', 'tokenreviews.authentication.k8s.io', [], 'no'],
     // Whether a child's name is taken by an object the operator did not create.
     ['get', 'configmaps', ['-n', 'anywhere'], 'yes'],
-    // Secrets: list and watch, for their metadata (whether those McpUpstreams name exist); never get, write or delete.
+    // No Secrets, at all: a stolen token reads none (a missing one is learnt from the router pods).
     ['get', 'secrets', ['-A'], 'no'],
-    ['list', 'secrets', ['-A'], 'yes'],
-    ['watch', 'secrets', ['-A'], 'yes'],
+    ['list', 'secrets', ['-A'], 'no'],
+    ['watch', 'secrets', ['-A'], 'no'],
     ['patch', 'secrets', ['-n', 'anywhere'], 'no'],
   ])('lets the ServiceAccount %s %s %j: %s', async (verb, resource, scope, expected) => {
     const result = await kubectl(cluster(), [

@@ -672,7 +672,11 @@ describe('operator on a real API server', () => {
     expect(await kc(cluster(), ['get', 'mcpr', 'empty', '-n', namespace])).toMatch(/empty\s+False\s+\d+\s+0\s/);
   });
 
-  it('reports an upstream whose Secret is missing as SecretNotFound, and accepts it once the Secret exists', async () => {
+  // No kubelet runs here, so no container ever waits for a Secret. The test writes the pod status the kubelet would
+  // (CreateContainerConfigError with the kubelet's messages) through the status subresource, as its admin may: a
+  // stand-in for the kubelet, not for the API server or the operator.
+  it('reports a Secret or key the router pods wait for on the router and the upstream that names it, from the pod status a kubelet writes', async (context) => {
+    if (!cluster().controllerManager) context.skip('no kube-controller-manager: no router pods');
     await applyJson({
       apiVersion: 'mcprouter.dev/v1alpha1',
       kind: 'McpUpstream',
@@ -684,22 +688,96 @@ describe('operator on a real API server', () => {
         },
       },
     });
+    await applyRouter('locked', {upstreams: [{name: 'locked'}]});
+    // The operator reads no Secret: until a pod says so, it cannot know that this one is missing.
+    await conditionWith('mcpupstream', 'locked', 'Accepted', 'Valid');
+    const pod = await waitFor('a pod of "locked"', async () => {
+      const pods = JSON.parse(
+        await kc(cluster(), ['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/instance=locked', '-o', 'json']),
+      );
+      // One with the Secret-backed env var (a pod rendered before the upstream was seen would lack it).
+      const withHeader = pods.items.find(
+        (p: any) =>
+          !p.metadata.deletionTimestamp &&
+          p.spec.containers[0].env?.some((e: any) => e.name === 'MCPU_LOCKED_HEADER_AUTHORIZATION'),
+      );
+      return withHeader?.metadata.name as string | undefined;
+    });
+    /** The Warning Events of the router and the upstream (both "locked") with `reason`, once both exist. */
+    const warningsOf = (reason: string) =>
+      waitFor(`a ${reason} Warning on the router and the upstream`, async () => {
+        const events = (await eventsOf(cluster(), namespace, 'locked', reason)).filter((e) => e.type === 'Warning');
+        const found = events.map((e) => [e.involvedObject.kind as string, e.message as string]).sort();
+        return found.length === 2 ? found : undefined;
+      });
+    const kubeletSays = (state: Record<string, unknown>) =>
+      kc(cluster(), [
+        'patch',
+        'pod',
+        pod,
+        '-n',
+        namespace,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({
+          status: {
+            containerStatuses: [
+              {
+                name: 'router',
+                image: 'example.test/kube-mcp-router:test',
+                imageID: '',
+                ready: false,
+                restartCount: 0,
+                started: false,
+                state,
+              },
+            ],
+          },
+        }),
+      ]);
+
+    await kubeletSays({waiting: {reason: 'CreateContainerConfigError', message: 'secret "locked-token" not found'}});
+    const ready = await conditionWith('mcprouter', 'locked', 'Ready', 'SecretNotFound');
+    expect(ready).toMatchObject({
+      status: 'False',
+      message:
+        'router pods cannot start: Secret "locked-token" not found; create it in the router\'s namespace, or fix the ' +
+        'secretKeyRef that names it',
+    });
     const accepted = await conditionWith('mcpupstream', 'locked', 'Accepted', 'SecretNotFound');
     expect(accepted).toMatchObject({
       status: 'False',
       message:
-        'Secret "locked-token" (spec.http.headers[0].valueFrom.secretKeyRef) not found; pods of routers that select ' +
-        'this upstream cannot start until it exists',
+        'Secret "locked-token" not found (spec.http.headers[0].valueFrom.secretKeyRef): pods of McpRouter "locked" ' +
+        'cannot start',
     });
-    const event = await waitFor(
-      'the SecretNotFound Event',
-      async () => (await eventsOf(cluster(), namespace, 'locked', 'SecretNotFound'))[0],
-    );
-    expect(event).toMatchObject({type: 'Warning', message: accepted.message});
+    // Event reasons equal condition reasons: a Warning on each, with the condition's message.
+    expect(await warningsOf('SecretNotFound')).toEqual([
+      ['McpRouter', ready.message],
+      ['McpUpstream', accepted.message],
+    ]);
     expect(await kc(cluster(), ['get', 'mcpu', 'locked', '-n', namespace, '-o', 'wide'])).toMatch(/locked\s+.*False/);
 
-    await kc(cluster(), ['create', 'secret', 'generic', 'locked-token', '-n', namespace, '--from-literal=token=t']);
+    await kubeletSays({
+      waiting: {
+        reason: 'CreateContainerConfigError',
+        message: `couldn't find key token in Secret ${namespace}/locked-token`,
+      },
+    });
+    expect((await conditionWith('mcprouter', 'locked', 'Ready', 'SecretKeyNotFound')).message).toMatch(
+      /^router pods cannot start: key "token" not found in Secret "locked-token";/,
+    );
+    expect((await conditionWith('mcpupstream', 'locked', 'Accepted', 'SecretKeyNotFound')).message).toBe(
+      'key "token" not found in Secret "locked-token" (spec.http.headers[0].valueFrom.secretKeyRef): pods of ' +
+        'McpRouter "locked" cannot start',
+    );
+    expect((await warningsOf('SecretKeyNotFound')).map(([kind]) => kind)).toEqual(['McpRouter', 'McpUpstream']);
+
+    // Once the key exists the kubelet creates the container.
+    await kubeletSays({waiting: {reason: 'ContainerCreating'}});
     await conditionWith('mcpupstream', 'locked', 'Accepted', 'Valid');
+    expect((await get('mcprouter', 'locked')).status.conditions[0].reason).not.toMatch(/Secret/);
   });
 
   it('tells the loser of a prefix conflict that it lost, and in which router', async () => {

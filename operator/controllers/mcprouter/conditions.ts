@@ -25,6 +25,10 @@ export const RouterReason = {
   PrefixConflict: 'PrefixConflict',
   /** The router selects no upstream: it would serve nothing. */
   NoUpstreams: 'NoUpstreams',
+  /** A router pod's container waits for a Secret that does not exist (CreateContainerConfigError). */
+  SecretNotFound: 'SecretNotFound',
+  /** A router pod's container waits for a key that its Secret does not have (CreateContainerConfigError). */
+  SecretKeyNotFound: 'SecretKeyNotFound',
   /** The Deployment controller gave up waiting for the rollout (Progressing=False on the Deployment). */
   ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
   PodsPending: 'PodsPending',
@@ -47,5 +51,7 @@ export const ROUTER_WARNING_REASONS: ReadonlySet<string> = new Set<RouterReason>
   RouterReason.UpstreamInvalid,
   RouterReason.PrefixConflict,
   RouterReason.NoUpstreams,
+  RouterReason.SecretNotFound,
+  RouterReason.SecretKeyNotFound,
   RouterReason.ProgressDeadlineExceeded,
 ]);

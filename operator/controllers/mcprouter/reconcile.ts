@@ -19,7 +19,6 @@ import {
   ApiError,
   CONFIG_MAPS,
   DEPLOYMENTS,
-  PODS,
   SERVICE_ACCOUNTS,
   SERVICES,
   type KubeClient,
@@ -30,20 +29,10 @@ import type {OperatorMetrics} from '../../runtime/metrics.js';
 import {writeStatusIfChanged} from '../../runtime/status.js';
 import {ROUTER_WARNING_REASONS, RouterCondition, RouterReason} from './conditions.js';
 import {foreignObject, resourceExistsMessage, type ForeignObject} from './ownership.js';
-import {
-  CONFIG_FILE,
-  CONFIG_DIR,
-  renderRouter,
-  routerUrl,
-  selectorLabels,
-  type RenderOptions,
-  type RenderedRouter,
-} from './render.js';
+import {CONFIG_FILE, CONFIG_DIR, renderRouter, routerUrl, type RenderOptions, type RenderedRouter} from './render.js';
+import {podsOfRouter} from './pods.js';
 import {resolveUpstreams} from './resolve.js';
 import {computeRouterStatus, summarizePods, type RouterObservation} from './status.js';
-
-/** How often a router whose pods are not all ready is looked at again (pod states do not change its Deployment). */
-export const NOT_READY_REQUEUE_MS = 30_000;
 
 /**
  * How often a router blocked by an object it does not own (ResourceExists) looks again: such an object (a user's
@@ -60,6 +49,8 @@ export interface RouterReconcilerDeps {
   deployments: Informer<KubeObject>;
   services: Informer<KubeObject>;
   serviceAccounts: Informer<KubeObject>;
+  /** The router pods (labelled as the operator's), for why a router is not ready. */
+  pods: Informer<KubeObject>;
   events: EventRecorder;
   log: Logger;
   metrics: OperatorMetrics;
@@ -157,21 +148,14 @@ export class McpRouterReconciler implements Reconciler {
     const readyReplicas = deployment.status?.readyReplicas ?? 0;
     const allReady =
       readyReplicas >= spec.spec.replicas && (deployment.status?.updatedReplicas ?? 0) >= spec.spec.replicas;
-    let observation: RouterObservation = {...base, deployment};
-    if (!allReady && spec.spec.replicas > 0) {
-      // Only to say why pods are not ready; without it the Ready reason is the Deployment's (RollingOut).
-      try {
-        const selector = Object.entries(selectorLabels(name))
-          .map(([k, v]) => `${k}=${v}`)
-          .join(',');
-        const pods = await this.#deps.client.list<V1Pod & KubeObject>(PODS, namespace, selector);
-        observation = {...observation, pods: summarizePods(pods.items)};
-      } catch (error) {
-        log.warn({err: messageOf(error)}, 'Failed to list the router pods');
-      }
-    }
-    await this.#writeStatus(router, observation);
-    return allReady ? {} : {requeueAfterMs: NOT_READY_REQUEUE_MS};
+    // Pods only say why a router is not ready; a change of theirs queues the router (manager.ts).
+    const pods = podsOfRouter(this.#deps.pods.list(namespace) as V1Pod[], name);
+    await this.#writeStatus(router, {
+      ...base,
+      deployment,
+      ...(!allReady && spec.spec.replicas > 0 && {pods: summarizePods(pods)}),
+    });
+    return {};
   }
 
   /**

@@ -3,6 +3,7 @@ import {mergeConditions, type DesiredCondition} from '../../api/conditions.js';
 import type {McpRouterStatus} from '../../api/mcprouter.js';
 import type {McpRouterResource, SpecIssue} from '../../api/types.js';
 import {RouterCondition, RouterReason} from './conditions.js';
+import {describeMissingSecret, missingSecretsOf, type MissingSecret} from './pods.js';
 import {selectorLabels} from './render.js';
 import type {ResolvedUpstreams} from './resolve.js';
 
@@ -12,8 +13,8 @@ import type {ResolvedUpstreams} from './resolve.js';
  *
  * - Ready: True (Available) when every replica runs the current template and the config holds every declared
  *   upstream. False with the first reason that applies: InvalidSpec, ApplyFailed or ResourceExists (nothing applied),
- *   UpstreamNotFound, UpstreamInvalid, PrefixConflict, NoUpstreams, ProgressDeadlineExceeded, PodsPending,
- *   PodsNotReady, RollingOut.
+ *   UpstreamNotFound, UpstreamInvalid, PrefixConflict, NoUpstreams, SecretNotFound or SecretKeyNotFound (a pod's
+ *   container waits for it), ProgressDeadlineExceeded, PodsPending, PodsNotReady, RollingOut.
  * - Progressing: True (RollingOut) while the Deployment rolls out; False (RolloutComplete) when done,
  *   (ProgressDeadlineExceeded) when the Deployment controller gave up, or with the reason nothing was applied.
  * - Degraded: True when a person has to act (every Ready reason above PodsPending); False (AsExpected) otherwise.
@@ -32,6 +33,8 @@ export interface PodSummary {
   pendingOnNode: number;
   /** Waiting reasons of containers (e.g. ImagePullBackOff, CrashLoopBackOff), distinct, sorted. */
   waitingReasons: string[];
+  /** Secrets and keys that containers wait for (CreateContainerConfigError), distinct, sorted. */
+  missingSecrets: MissingSecret[];
 }
 
 /** Summarizes pods for `PodSummary`; pods being deleted are left out. */
@@ -54,6 +57,7 @@ export function summarizePods(pods: readonly V1Pod[]): PodSummary {
     ...(message !== undefined && {unscheduledMessage: message}),
     pendingOnNode: live.filter((p) => p.status?.phase === 'Pending' && p.spec?.nodeName).length,
     waitingReasons: [...reasons].sort(),
+    missingSecrets: missingSecretsOf(live),
   };
 }
 
@@ -162,13 +166,15 @@ function podsNotReady(pods: PodSummary | undefined): {reason: string; message: s
 
 /**
  * The first problem of a rendered router that a person must solve: upstream problems (all of them in the message,
- * the first one's reason), no upstream at all, or a rollout the Deployment controller gave up on (with why the pods
- * are not ready, when known, and where to look).
+ * the first one's reason), no upstream at all, Secrets or keys the pods wait for (all of them, the first one's
+ * reason), or a rollout the Deployment controller gave up on (with why the pods are not ready, when known, and where
+ * to look). `missingSecrets` and `pods` are undefined once the rollout is done.
  */
 function personProblem(
   routerName: string,
   observation: Extract<RouterObservation, {kind: 'rendered'}>,
   rollout: Rollout,
+  missingSecrets: MissingSecret[] | undefined,
   pods: {reason: string; message: string} | undefined,
 ): {reason: string; message: string} | undefined {
   const problems = upstreamProblems(observation.resolved);
@@ -181,6 +187,14 @@ function personProblem(
       message:
         'the router selects no McpUpstream, so it serves nothing: set spec.upstreamSelector or spec.upstreams, or ' +
         'label McpUpstreams of this namespace to match',
+    };
+  }
+  if (missingSecrets && missingSecrets.length > 0) {
+    return {
+      reason: missingSecrets[0]!.reason,
+      message:
+        `router pods cannot start: ${missingSecrets.map(describeMissingSecret).join('; ')}; create it in the ` +
+        `router's namespace, or fix the secretKeyRef that names it`,
     };
   }
   if (rollout.deadlineExceeded) {
@@ -242,9 +256,10 @@ export function computeRouterStatus(
 
   const rollout = rolloutOf(deployment, observation.replicas);
   const pods = rollout.done ? undefined : podsNotReady(observation.pods);
+  const missingSecrets = rollout.done ? undefined : observation.pods?.missingSecrets;
   const {failure} = observation;
   // What a person must act on, first one first: it is both the Ready=False and the Degraded=True reason.
-  const problem = failure ?? personProblem(router.metadata.name, observation, rollout, pods);
+  const problem = failure ?? personProblem(router.metadata.name, observation, rollout, missingSecrets, pods);
 
   let ready: DesiredCondition;
   if (problem) {

@@ -12,8 +12,13 @@ export const UpstreamReason = {
   Valid: 'Valid',
   /** The spec fails validation (admitted under an older CRD). */
   InvalidSpec: 'InvalidSpec',
-  /** A Secret named by a `secretKeyRef` (not `optional`) does not exist in the namespace. */
+  /**
+   * Pods of a router that selects it wait for a Secret that its `secretKeyRef`s (not `optional`) name and that does
+   * not exist.
+   */
   SecretNotFound: 'SecretNotFound',
+  /** Pods of a router that selects it wait for a key that one of its `secretKeyRef`s names and the Secret lacks. */
+  SecretKeyNotFound: 'SecretKeyNotFound',
   /** A router that selects it left it out: an upstream earlier by name has the same prefix. */
   PrefixConflict: 'PrefixConflict',
 } as const;
@@ -24,5 +29,6 @@ export type UpstreamReason = (typeof UpstreamReason)[keyof typeof UpstreamReason
 export const UPSTREAM_WARNING_REASONS: ReadonlySet<string> = new Set<UpstreamReason>([
   UpstreamReason.InvalidSpec,
   UpstreamReason.SecretNotFound,
+  UpstreamReason.SecretKeyNotFound,
   UpstreamReason.PrefixConflict,
 ]);

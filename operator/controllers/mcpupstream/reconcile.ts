@@ -1,3 +1,4 @@
+import type {V1Pod} from '@kubernetes/client-node';
 import type {Logger} from 'pino';
 import {rfc3339} from '../../api/conditions.js';
 import {MCP_UPSTREAMS, type McpRouterResource, type McpUpstreamResource} from '../../api/types.js';
@@ -13,16 +14,16 @@ export interface UpstreamReconcilerDeps {
   client: KubeClient;
   routers: Informer<McpRouterResource>;
   upstreams: Informer<McpUpstreamResource>;
-  /** Secrets of the watched namespaces, metadata only: whether the ones an upstream names exist. */
-  secrets: Informer<KubeObject>;
+  /** Router pods of the watched namespaces: whether they wait for a Secret or key an upstream names. */
+  pods: Informer<KubeObject>;
   events: EventRecorder;
   log: Logger;
   now?: () => Date;
 }
 
 /**
- * Reconciles an McpUpstream's status: whether it is accepted (valid spec, its Secrets exist, no router left it out
- * for its prefix), the transport and prefix in effect, and which routers select it; a Warning Event when Accepted
+ * Reconciles an McpUpstream's status: whether it is accepted (valid spec, no router pod waits for a Secret or key it
+ * names, no router left it out for its prefix), the transport and prefix in effect, and which routers select it; a Warning Event when Accepted
  * turns False. Rendering is the router controller's job; an upstream change reaches routers through the watch
  * mapping in the manager.
  */
@@ -36,7 +37,7 @@ export class McpUpstreamReconciler implements Reconciler {
   }
 
   async reconcile({namespace, name}: ReconcileRequest): Promise<ReconcileResult> {
-    const {upstreams, routers, secrets} = this.#deps;
+    const {upstreams, routers, pods} = this.#deps;
     const upstream = upstreams.get(namespace, name);
     if (!upstream || upstream.metadata.deletionTimestamp) return {};
     const status = computeUpstreamStatus(
@@ -44,7 +45,7 @@ export class McpUpstreamReconciler implements Reconciler {
       {
         routers: routers.list(namespace),
         upstreams: upstreams.list(namespace),
-        secretExists: (secret) => secrets.get(namespace, secret) !== undefined,
+        pods: pods.list(namespace) as V1Pod[],
       },
       rfc3339(this.#now()),
     );

@@ -1,3 +1,4 @@
+import type {V1Pod} from '@kubernetes/client-node';
 import {mergeConditions, type DesiredCondition} from '../../api/conditions.js';
 import type {McpUpstreamStatus} from '../../api/mcpupstream.js';
 import {
@@ -8,6 +9,7 @@ import {
   type McpUpstream,
   type McpUpstreamResource,
 } from '../../api/types.js';
+import {describeMissingSecret, missingSecretsOf, podsOfRouter, type MissingSecret} from '../mcprouter/pods.js';
 import {resolveUpstreams, selects} from '../mcprouter/resolve.js';
 import {ACCEPTED, UpstreamReason} from './conditions.js';
 
@@ -17,8 +19,8 @@ export interface UpstreamObservation {
   routers: readonly McpRouterResource[];
   /** The McpUpstreams of the upstream's namespace (itself included), for prefix conflicts. */
   upstreams: readonly McpUpstreamResource[];
-  /** Whether a Secret of this name exists in the upstream's namespace (from a metadata-only cache). */
-  secretExists(name: string): boolean;
+  /** The router pods of the upstream's namespace (what their containers wait for tells of missing Secrets). */
+  pods: readonly V1Pod[];
 }
 
 /** The valid routers (not being deleted) in the upstream's namespace that select it, sorted by name. */
@@ -43,7 +45,7 @@ export function declaredPrefix(upstream: McpUpstreamResource): string {
 
 /**
  * Whether an McpUpstream's env vars or headers name the Secret `secret`, read without validating its spec: cheap
- * enough to run over every upstream of a namespace on each Secret event.
+ * enough to run over every upstream of a namespace on each event of a router pod that waits for a Secret.
  */
 export function namesSecret(upstream: McpUpstreamResource, secret: string): boolean {
   const spec = upstream.spec as {stdio?: {env?: unknown}; http?: {headers?: unknown}} | undefined;
@@ -55,21 +57,59 @@ export function namesSecret(upstream: McpUpstreamResource, secret: string): bool
 }
 
 /**
- * The Secrets an upstream's env vars and headers take values from, except `optional` ones (the kubelet starts the
- * pod without those), with where each is named: `spec.http.headers[0].valueFrom.secretKeyRef`.
+ * The Secret keys an upstream's env vars and headers take values from, except `optional` ones (the kubelet starts
+ * the pod without those), with where each is named: `spec.http.headers[0].valueFrom.secretKeyRef`.
  */
-export function secretReferences(upstream: McpUpstream): {name: string; path: string}[] {
+export function secretReferences(upstream: McpUpstream): {name: string; key: string; path: string}[] {
   const {stdio, http} = upstream.spec;
-  const lists: [string, {valueFrom?: {secretKeyRef?: {name: string; optional?: boolean}}}[] | undefined][] = [
+  const lists: [
+    string,
+    {valueFrom?: {secretKeyRef?: {name: string; key: string; optional?: boolean}}}[] | undefined,
+  ][] = [
     ['spec.stdio.env', stdio?.env],
     ['spec.http.headers', http?.headers],
   ];
   return lists.flatMap(([path, items]) =>
     (items ?? []).flatMap((item, i) => {
       const ref = item.valueFrom?.secretKeyRef;
-      return ref && !ref.optional ? [{name: ref.name, path: `${path}[${i}].valueFrom.secretKeyRef`}] : [];
+      return ref && !ref.optional ? [{name: ref.name, key: ref.key, path: `${path}[${i}].valueFrom.secretKeyRef`}] : [];
     }),
   );
+}
+
+/**
+ * The Secrets and keys the pods of the routers that select `upstream` wait for and that the upstream names, with
+ * where it names them and which routers' pods wait: one sentence each, the first one's reason.
+ */
+function missingSecrets(
+  upstream: McpUpstream,
+  routers: McpRouter[],
+  pods: readonly V1Pod[],
+): {reason: MissingSecret['reason']; message: string} | undefined {
+  const references = secretReferences(upstream);
+  const found: {missing: MissingSecret; paths: string[]; routers: string[]}[] = [];
+  for (const router of routers) {
+    for (const missing of missingSecretsOf(podsOfRouter(pods, router.metadata.name))) {
+      const paths = references
+        .filter((ref) => ref.name === missing.secret && (missing.key === undefined || ref.key === missing.key))
+        .map((ref) => ref.path);
+      if (paths.length === 0) continue;
+      const same = found.find((f) => f.missing.secret === missing.secret && f.missing.key === missing.key);
+      if (same) same.routers.push(router.metadata.name);
+      else found.push({missing, paths, routers: [router.metadata.name]});
+    }
+  }
+  if (found.length === 0) return undefined;
+  return {
+    reason: found[0]!.missing.reason,
+    message: found
+      .map(
+        ({missing, paths, routers: names}) =>
+          `${describeMissingSecret(missing)} (${paths.join(', ')}): pods of McpRouter ` +
+          `${names.map((n) => `"${n}"`).join(', ')} cannot start`,
+      )
+      .join('; '),
+  };
 }
 
 /** Why each router that selects `upstream` left it out for its prefix: one sentence per router, or none. */
@@ -90,8 +130,9 @@ function prefixConflicts(upstream: McpUpstream, routers: McpRouter[], upstreams:
 /**
  * Status of an McpUpstream: one condition, Accepted, with the first reason that applies:
  * - False/InvalidSpec: the spec fails validation (path and reason in the message);
- * - False/SecretNotFound: a Secret it names (not `optional`) does not exist; router pods using it cannot start. Keys
- *   are not checked: the operator sees Secrets' metadata only (docs/adr/0017-operator-secret-existence-via-metadata.md);
+ * - False/SecretNotFound or SecretKeyNotFound: pods of a router that selects it wait (CreateContainerConfigError) for
+ *   a Secret or key that it names; the operator reads no Secret, so this is learnt from the pods
+ *   (docs/adr/0017-operator-missing-secrets-from-router-pods.md);
  * - False/PrefixConflict: a router that selects it left it out, as another upstream (earlier by name) has the prefix;
  * - True/Valid: used by the routers that select it (or by none).
  * Also the transport and prefix in effect and the routers that select it. Pure; `now` (RFC 3339) is used only when
@@ -113,17 +154,10 @@ export function computeUpstreamStatus(
     const {spec} = parsed.value;
     transport = spec.stdio ? 'stdio' : spec.http?.transport;
     prefix = spec.prefix ?? upstream.metadata.name;
-    const missing = secretReferences(parsed.value).filter((ref) => !observation.secretExists(ref.name));
-    const conflicts = missing.length > 0 ? [] : prefixConflicts(parsed.value, selecting, observation.upstreams);
-    if (missing.length > 0) {
-      accepted = {
-        type: ACCEPTED,
-        status: 'False',
-        reason: UpstreamReason.SecretNotFound,
-        message:
-          missing.map((ref) => `Secret "${ref.name}" (${ref.path}) not found`).join('; ') +
-          '; pods of routers that select this upstream cannot start until it exists',
-      };
+    const missing = missingSecrets(parsed.value, selecting, observation.pods);
+    const conflicts = missing ? [] : prefixConflicts(parsed.value, selecting, observation.upstreams);
+    if (missing) {
+      accepted = {type: ACCEPTED, status: 'False', ...missing};
     } else if (conflicts.length > 0) {
       accepted = {
         type: ACCEPTED,

@@ -9,7 +9,7 @@ import {
   type RouterObservation,
 } from '../../../operator/controllers/mcprouter/status.js';
 import {computeUpstreamStatus, namesSecret} from '../../../operator/controllers/mcpupstream/status.js';
-import {routerResource, upstreamResource} from '../fixtures.js';
+import {routerPod, routerResource, upstreamResource, waitingRouter} from '../fixtures.js';
 
 const T0 = '2026-01-01T00:00:00Z';
 const T1 = '2026-01-01T00:01:00Z';
@@ -24,6 +24,13 @@ const complete = deployment({
   updatedReplicas: 2,
   readyReplicas: 2,
   availableReplicas: 2,
+});
+/** Two replicas, none ready, and the Deployment controller gave up. */
+const pastDeadline = deployment({
+  observedGeneration: 1,
+  replicas: 2,
+  updatedReplicas: 2,
+  conditions: [{type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded'}],
 });
 const noUpstreamProblems: ResolvedUpstreams = {selected: [], missing: [], invalid: [], conflicts: []};
 
@@ -141,17 +148,40 @@ describe('computeRouterStatus', () => {
     expect(pending.conditions?.[0]?.message).toBe('1 pod Pending with no node assigned');
   });
 
+  it.each([
+    ['a missing Secret', 'secret "github-token" not found', 'SecretNotFound', 'Secret "github-token" not found'],
+    [
+      'a missing key',
+      "couldn't find key token in Secret team-a/github-token",
+      'SecretKeyNotFound',
+      'key "token" not found in Secret "github-token"',
+    ],
+  ])('names %s that the pods wait for, even past the progress deadline', (_name, kubelet, reason, what) => {
+    const pod = routerPod('tools', [waitingRouter('CreateContainerConfigError', kubelet)]);
+    const status = computeRouterStatus(
+      routerResource('tools', {}),
+      rendered({
+        deployment: pastDeadline,
+        pods: summarizePods([pod, {...pod, metadata: {...pod.metadata, name: 'tools-2'}}]),
+      }),
+      T0,
+    );
+    const message =
+      `router pods cannot start: ${what}; create it in the router's namespace, or fix the secretKeyRef that ` +
+      'names it';
+    expect(status.conditions?.map((c) => [c.type, c.status, c.reason, c.message])).toEqual([
+      ['Ready', 'False', reason, message],
+      ['Progressing', 'False', 'ProgressDeadlineExceeded', '0 of 2 replicas ready'],
+      ['Degraded', 'True', reason, message],
+    ]);
+  });
+
   it('says what to check when the Deployment exceeded its progress deadline', () => {
     const stuck = computeRouterStatus(
       routerResource('tools', {}),
       rendered({
-        deployment: deployment({
-          observedGeneration: 1,
-          replicas: 2,
-          updatedReplicas: 2,
-          conditions: [{type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded'}],
-        }),
-        pods: {total: 2, unscheduled: 0, pendingOnNode: 0, waitingReasons: ['ImagePullBackOff']},
+        deployment: pastDeadline,
+        pods: {total: 2, unscheduled: 0, pendingOnNode: 0, waitingReasons: ['ImagePullBackOff'], missingSecrets: []},
       }),
       T0,
     );
@@ -262,6 +292,7 @@ describe('summarizePods', () => {
       unscheduledMessage: '0/3 nodes are available',
       pendingOnNode: 1,
       waitingReasons: ['ImagePullBackOff'],
+      missingSecrets: [],
     });
   });
 });
@@ -289,7 +320,7 @@ describe('computeUpstreamStatus', () => {
       {Accepted: 'False', routers: []},
     ],
   ])('reports %s', (_name, upstream, expected) => {
-    const status = computeUpstreamStatus(upstream, {routers, upstreams: [upstream], secretExists: () => true}, T0);
+    const status = computeUpstreamStatus(upstream, {routers, upstreams: [upstream], pods: []}, T0);
     const {Accepted, ...rest} = expected;
     expect(status.conditions?.[0]?.status).toBe(Accepted);
     expect(status).toMatchObject(rest);
@@ -307,23 +338,54 @@ describe('computeUpstreamStatus: Accepted=False for what routers cannot use', ()
       },
     });
 
-  it('names a missing Secret and where it is referenced (SecretNotFound)', () => {
+  const routers = [routerResource('tools', {upstreams: [{name: 'github'}]}), routerResource('other', {upstreams: []})];
+  const configError = (message: string) => routerPod('tools', [waitingRouter('CreateContainerConfigError', message)]);
+
+  it.each([
+    [
+      'a missing Secret (SecretNotFound)',
+      configError('secret "github-token" not found'),
+      'SecretNotFound',
+      'Secret "github-token" not found (spec.http.headers[0].valueFrom.secretKeyRef): pods of McpRouter "tools" ' +
+        'cannot start',
+    ],
+    [
+      'a missing key (SecretKeyNotFound)',
+      configError("couldn't find key token in Secret team-a/github-token"),
+      'SecretKeyNotFound',
+      'key "token" not found in Secret "github-token" (spec.http.headers[0].valueFrom.secretKeyRef): pods of ' +
+        'McpRouter "tools" cannot start',
+    ],
+  ])('names %s that pods of a router selecting it wait for, and where it names it', (_n, pod, reason, message) => {
     const upstream = withHeader('github', 'github-token');
-    const status = computeUpstreamStatus(upstream, {routers: [], upstreams: [upstream], secretExists: () => false}, T0);
-    expect(accepted(status)).toMatchObject({
-      status: 'False',
-      reason: 'SecretNotFound',
-      message:
-        'Secret "github-token" (spec.http.headers[0].valueFrom.secretKeyRef) not found; pods of routers that select ' +
-        'this upstream cannot start until it exists',
-    });
+    const status = computeUpstreamStatus(upstream, {routers, upstreams: [upstream], pods: [pod]}, T0);
+    expect(accepted(status)).toMatchObject({status: 'False', reason, message});
   });
 
   it.each([
-    ['the Secret exists', withHeader('github', 'github-token'), (name: string) => name === 'github-token'],
-    ['the reference is optional', withHeader('github', 'github-token', true), () => false],
-  ])('is Valid when %s', (_name, upstream, secretExists) => {
-    const status = computeUpstreamStatus(upstream, {routers: [], upstreams: [upstream], secretExists}, T0);
+    ['no pod waits', withHeader('github', 'github-token'), []],
+    [
+      'the pods wait for a Secret it does not name',
+      withHeader('github', 'other'),
+      [configError('secret "x" not found')],
+    ],
+    [
+      'the pods wait for a key of its Secret that it does not name',
+      withHeader('github', 'github-token'),
+      [configError("couldn't find key other in Secret team-a/github-token")],
+    ],
+    [
+      'its reference is optional',
+      withHeader('github', 'github-token', true),
+      [configError('secret "github-token" not found')],
+    ],
+    [
+      'the waiting pods are of a router that does not select it',
+      withHeader('github', 'github-token'),
+      [routerPod('other', [waitingRouter('CreateContainerConfigError', 'secret "github-token" not found')])],
+    ],
+  ])('is Valid when %s', (_name, upstream, pods) => {
+    const status = computeUpstreamStatus(upstream, {routers, upstreams: [upstream], pods}, T0);
     expect(accepted(status)).toMatchObject({status: 'True', reason: 'Valid'});
   });
 
@@ -335,7 +397,7 @@ describe('computeUpstreamStatus: Accepted=False for what routers cannot use', ()
       routerResource('dup', {upstreamSelector: {matchLabels: {team: 'a'}}}),
       routerResource('only-beta', {upstreams: [{name: 'beta'}]}),
     ];
-    const observation = {routers, upstreams: [first, second, other], secretExists: () => true};
+    const observation = {routers, upstreams: [first, second, other], pods: []};
     expect(accepted(computeUpstreamStatus(second, observation, T0))).toMatchObject({
       status: 'False',
       reason: 'PrefixConflict',
