@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type {KubeConfig} from '@kubernetes/client-node';
+import type {KubeConfig, V1Pod} from '@kubernetes/client-node';
 import type {Logger} from 'pino';
 import {
   MCP_ROUTER,
@@ -11,14 +11,24 @@ import {
   type McpUpstreamResource,
 } from './api/types.js';
 import {McpRouterReconciler} from './controllers/mcprouter/reconcile.js';
-import {MANAGED_BY, MANAGED_BY_LABEL, type RenderOptions} from './controllers/mcprouter/render.js';
+import {MANAGED_BY, MANAGED_BY_LABEL, ROUTER_LABEL, type RenderOptions} from './controllers/mcprouter/render.js';
 import {selects} from './controllers/mcprouter/resolve.js';
 import {McpUpstreamReconciler} from './controllers/mcpupstream/reconcile.js';
+import {missingSecretsOf} from './controllers/mcprouter/pods.js';
+import {declaredPrefix, namesSecret} from './controllers/mcpupstream/status.js';
 import {objectHash} from './runtime/apply.js';
 import {Controller} from './runtime/controller.js';
 import {EventRecorder} from './runtime/events.js';
 import {Informer} from './runtime/informer.js';
-import {CONFIG_MAPS, DEPLOYMENTS, KubeClient, SERVICE_ACCOUNTS, SERVICES, type KubeObject} from './runtime/kube.js';
+import {
+  CONFIG_MAPS,
+  DEPLOYMENTS,
+  KubeClient,
+  PODS,
+  SERVICE_ACCOUNTS,
+  SERVICES,
+  type KubeObject,
+} from './runtime/kube.js';
 import {LeaderElector, type LeaderElectionOptions} from './runtime/leader.js';
 import {createMetrics, type OperatorMetrics} from './runtime/metrics.js';
 import {serve} from './runtime/server.js';
@@ -29,9 +39,11 @@ import {serve} from './runtime/server.js';
  * replica (so a standby is ready to take over) and controllers only on the leader.
  *
  * Watch mapping: an McpRouter event queues that router and every McpUpstream of its namespace (their `routers`
- * status may change); an McpUpstream event queues it and each router that selects it before or after the change;
- * an event on a ConfigMap, Deployment, Service or ServiceAccount queues its controlling McpRouter (owner reference), and
- * an event on a ServiceAccount also the McpRouter of the same name (whose own ServiceAccount it would be).
+ * status may change); an McpUpstream event queues it, the upstreams that declare the same prefix (before or after the
+ * change: one may win or lose a prefix conflict) and each router that selects it before or after the change; an
+ * event on a ConfigMap, Deployment, Service or ServiceAccount labelled as the operator's queues its controlling
+ * McpRouter (owner reference); an event on a router pod queues its McpRouter (label `mcprouter.dev/router`) and, when
+ * a container of the pod waits (or waited) for a Secret, the McpUpstreams that name that Secret.
  */
 
 export interface OperatorOptions {
@@ -76,6 +88,7 @@ export class Operator {
   readonly deployments: Informer<KubeObject>;
   readonly services: Informer<KubeObject>;
   readonly serviceAccounts: Informer<KubeObject>;
+  readonly pods: Informer<KubeObject>;
   readonly routerReconciler: McpRouterReconciler;
   readonly upstreamReconciler: McpUpstreamReconciler;
   readonly routerController: Controller;
@@ -105,8 +118,10 @@ export class Operator {
     this.configMaps = new Informer({...common, type: CONFIG_MAPS, labelSelector: CHILD_SELECTOR});
     this.deployments = new Informer({...common, type: DEPLOYMENTS, labelSelector: CHILD_SELECTOR});
     this.services = new Informer({...common, type: SERVICES, labelSelector: CHILD_SELECTOR});
-    // All of them, not only the routers' own: a router must not take over a ServiceAccount of its name that exists.
-    this.serviceAccounts = new Informer({...common, type: SERVICE_ACCOUNTS});
+    this.serviceAccounts = new Informer({...common, type: SERVICE_ACCOUNTS, labelSelector: CHILD_SELECTOR});
+    // The router pods: why a router is not ready, and which Secrets they wait for (the operator reads no Secret:
+    // docs/adr/0019-operator-missing-secrets-from-router-pods.md).
+    this.pods = new Informer({...common, type: PODS, labelSelector: CHILD_SELECTOR});
 
     this.#leader = options.leaderElection
       ? new LeaderElector({
@@ -132,6 +147,7 @@ export class Operator {
       deployments: this.deployments,
       services: this.services,
       serviceAccounts: this.serviceAccounts,
+      pods: this.pods,
       events,
       log: options.log,
       metrics: this.metrics,
@@ -142,6 +158,7 @@ export class Operator {
       client: this.client,
       routers: this.routers,
       upstreams: this.upstreams,
+      pods: this.pods,
       events,
       log: options.log,
       ...(now && {now}),
@@ -182,6 +199,10 @@ export class Operator {
     const onUpstream = (...versions: McpUpstreamResource[]) => {
       const {namespace, name} = versions[0]!.metadata;
       this.upstreamController.enqueue(namespace, name);
+      const prefixes = new Set(versions.map(declaredPrefix));
+      for (const rival of this.upstreams.list(namespace)) {
+        if (prefixes.has(declaredPrefix(rival))) this.upstreamController.enqueue(namespace, rival.metadata.name);
+      }
       for (const router of this.routers.list(namespace)) {
         const parsed = parseMcpRouter(router);
         if (parsed.ok && versions.some((upstream) => selects(parsed.value, upstream))) routerKey(router);
@@ -201,19 +222,26 @@ export class Operator {
       );
       if (owner && child.metadata?.namespace) this.routerController.enqueue(child.metadata.namespace, owner.name);
     };
-    for (const informer of [this.configMaps, this.deployments, this.services]) {
+    for (const informer of [this.configMaps, this.deployments, this.services, this.serviceAccounts]) {
       informer.on({add: onChild, update: (_, child) => onChild(child), delete: onChild});
     }
-    // A ServiceAccount of a router's name that is not the router's blocks it until it goes (foreignServiceAccount).
-    const onServiceAccount = (serviceAccount: KubeObject) => {
-      onChild(serviceAccount);
-      const {namespace, name} = serviceAccount.metadata ?? {};
-      if (namespace && name && this.routers.get(namespace, name)) this.routerController.enqueue(namespace, name);
+
+    const onPod = (...versions: KubeObject[]) => {
+      const {namespace, labels} = versions[0]!.metadata ?? {};
+      const router = labels?.[ROUTER_LABEL];
+      if (!namespace || !router) return;
+      this.routerController.enqueue(namespace, router);
+      const secrets = new Set(missingSecretsOf(versions as V1Pod[]).map((missing) => missing.secret));
+      if (secrets.size === 0) return;
+      for (const upstream of this.upstreams.list(namespace)) {
+        if ([...secrets].some((secret) => namesSecret(upstream, secret)))
+          this.upstreamController.enqueue(namespace, upstream.metadata.name);
+      }
     };
-    this.serviceAccounts.on({
-      add: onServiceAccount,
-      update: (_, serviceAccount) => onServiceAccount(serviceAccount),
-      delete: onServiceAccount,
+    this.pods.on({
+      add: (pod) => onPod(pod),
+      update: (before, after) => onPod(after, before),
+      delete: (pod) => onPod(pod),
     });
   }
 
@@ -225,6 +253,7 @@ export class Operator {
       this.deployments,
       this.services,
       this.serviceAccounts,
+      this.pods,
     ] as Informer<KubeObject>[];
   }
 

@@ -1,7 +1,8 @@
 /**
  * The RBAC rules the operator needs (Kubernetes RBAC PolicyRule shape), in one place: docs/operator.md lists them and
  * the RBAC integration test runs the operator with exactly these. Grant them with a ClusterRole to watch all
- * namespaces, or a Role in the namespace of `--namespace`. No rule on Secrets: the operator never reads them.
+ * namespaces, or a Role in the namespace of `--namespace`. Nothing on Secrets: a missing Secret or key is learnt from
+ * the router pods that wait for it (docs/adr/0019-operator-missing-secrets-from-router-pods.md).
  */
 export interface PolicyRule {
   apiGroups: string[];
@@ -15,17 +16,19 @@ export const OPERATOR_RULES: PolicyRule[] = [
   {apiGroups: ['mcprouter.dev'], resources: ['mcprouters/status', 'mcpupstreams/status'], verbs: ['patch']},
   // Setting blockOwnerDeletion on owner references needs this where OwnerReferencesPermissionEnforcement is on.
   {apiGroups: ['mcprouter.dev'], resources: ['mcprouters/finalizers'], verbs: ['update']},
-  // Server-side apply of an object that does not exist yet needs create as well as patch.
+  // Server-side apply of an object that does not exist yet needs create as well as patch. get: whether an object of a
+  // child's name that is not in the (label-filtered) cache exists, so that it is not adopted.
   // ServiceAccounts: each router's own (no RoleBinding: its pods need no API access beyond what every authenticated
   // ServiceAccount has, reading the issuer's JWKS).
   {
     apiGroups: [''],
     resources: ['configmaps', 'serviceaccounts', 'services'],
-    verbs: ['list', 'watch', 'create', 'patch'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch'],
   },
-  {apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'create', 'patch']},
-  // Why a router is not ready: Pending pods with no node, waiting containers.
-  {apiGroups: [''], resources: ['pods'], verbs: ['list']},
+  {apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'patch']},
+  // The router pods' informer: why a router is not ready (Pending with no node, waiting containers), and which
+  // Secrets or keys they wait for.
+  {apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch']},
   {apiGroups: [''], resources: ['events'], verbs: ['create', 'patch']},
 ];
 

@@ -122,6 +122,8 @@ export const DEFINITIONS: KindDefinition[] = [
         rule: "has(self.spec.prefix) || self.metadata.name.matches('^[a-zA-Z0-9_-]{1,32}$')",
         message:
           'metadata.name is the default prefix and must then match ^[a-zA-Z0-9_-]{1,32}$; set spec.prefix otherwise',
+        fieldPath: '.spec.prefix',
+        reason: 'FieldValueRequired',
       },
     ],
     columns: [
@@ -155,8 +157,9 @@ export const DEFINITIONS: KindDefinition[] = [
       {
         rule: `self.metadata.name.size() <= 63 && self.metadata.name.matches('${ROUTER_NAME_PATTERN}')`,
         message:
-          'metadata.name names the router Service and must be a DNS-1035 label: at most 63 of a-z, 0-9 and -, ' +
-          'starting with a letter',
+          'must be a DNS-1035 label, as it names the router Service: at most 63 of a-z, 0-9 and -, starting with a ' +
+          'letter',
+        fieldPath: '.metadata.name',
       },
     ],
     columns: [
@@ -225,7 +228,11 @@ export function buildCrd(definition: KindDefinition): Record<string, unknown> {
                   type: 'string',
                 },
                 kind: {description: `Kind of the object: ${names.kind}.`, type: 'string'},
-                metadata: {type: 'object'},
+                // Only name may be described here (and generateName); it lets CEL errors point at metadata.name.
+                metadata: {
+                  type: 'object',
+                  properties: {name: {description: 'Name of the object, unique in its namespace.', type: 'string'}},
+                },
                 spec: openApiOf(definition.spec, 'spec'),
                 status: openApiOf(definition.status, 'status'),
               },

@@ -8,6 +8,10 @@ import {EnvVarSchema, HeaderSchema, statusBaseShape, withCel} from './common.js'
  * upstreams by label or by name; the operator renders each selected upstream into the router's `router.json`.
  */
 
+// The routers' default toolNameSeparator: in a prefix it would make `<prefix>__<tool>` ambiguous (a__b + c, a + b__c).
+const DEFAULT_SEPARATOR = '__';
+const PREFIX_SEPARATOR_MESSAGE = `must not contain ${DEFAULT_SEPARATOR}, the routers' default tool name separator`;
+
 export const StdioSchema = z
   .object({
     command: z.string().min(1).max(4096).describe('Program to start inside the router container, looked up on PATH.'),
@@ -196,8 +200,8 @@ export const McpUpstreamSpecSchema = withCel(
         .regex(PREFIX_PATTERN, 'must match ^[a-zA-Z0-9_-]{1,32}$')
         .optional()
         .describe(
-          'First part of aggregated tool and prompt names (<prefix><separator><tool>). Default: metadata.name, ' +
-            'which must then match ^[a-zA-Z0-9_-]{1,32}$.',
+          'First part of aggregated tool and prompt names (<prefix><separator><tool>), without `__` (the ' +
+            'default separator). Default: metadata.name, which must then match ^[a-zA-Z0-9_-]{1,32}$.',
         ),
       tools: ToolFilterSchema.optional(),
       session: z
@@ -212,8 +216,18 @@ export const McpUpstreamSpecSchema = withCel(
       retries: RetriesSchema.optional(),
     })
     .describe('How to reach the upstream MCP server and what of it to expose. Set exactly one of stdio or http.'),
-  [{rule: 'has(self.stdio) != has(self.http)', message: 'set exactly one of stdio or http'}],
-  (v) => ((v.stdio === undefined) === (v.http === undefined) ? [{message: 'set exactly one of stdio or http'}] : []),
+  [
+    {rule: 'has(self.stdio) != has(self.http)', message: 'set exactly one of stdio or http'},
+    {
+      rule: `!has(self.prefix) || !self.prefix.contains('${DEFAULT_SEPARATOR}')`,
+      message: PREFIX_SEPARATOR_MESSAGE,
+      fieldPath: '.prefix',
+    },
+  ],
+  (v) => [
+    ...((v.stdio === undefined) === (v.http === undefined) ? [{message: 'set exactly one of stdio or http'}] : []),
+    ...(v.prefix?.includes(DEFAULT_SEPARATOR) ? [{message: PREFIX_SEPARATOR_MESSAGE, path: ['prefix']}] : []),
+  ],
 );
 
 export const McpUpstreamStatusSchema = z

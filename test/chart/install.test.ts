@@ -142,6 +142,7 @@ describe('helm install kube-mcp-router', () => {
     ['watch', 'mcpupstreams.mcprouter.dev', ['-A'], 'yes'],
     ['watch', 'deployments.apps', ['-A'], 'yes'],
     ['list', 'pods', ['-A'], 'yes'],
+    ['watch', 'pods', ['-A'], 'yes'],
     // Server-side apply of children and status, Events.
     ['create', 'configmaps', ['-n', 'anywhere'], 'yes'],
     ['patch', 'services', ['-n', 'anywhere'], 'yes'],
@@ -155,10 +156,13 @@ describe('helm install kube-mcp-router', () => {
     ['create', 'serviceaccounts', ['-n', 'anywhere', '--subresource=token'], 'no'],
     ['create', 'rolebindings.rbac.authorization.k8s.io', ['-n', 'anywhere'], 'no'],
     ['create', 'tokenreviews.authentication.k8s.io', [], 'no'],
-    // No Secrets, at all.
+    // Whether a child's name is taken by an object the operator did not create.
+    ['get', 'configmaps', ['-n', 'anywhere'], 'yes'],
+    // No Secrets, at all: a stolen token reads none (a missing one is learnt from the router pods).
     ['get', 'secrets', ['-A'], 'no'],
     ['list', 'secrets', ['-A'], 'no'],
     ['watch', 'secrets', ['-A'], 'no'],
+    ['patch', 'secrets', ['-n', 'anywhere'], 'no'],
   ])('lets the ServiceAccount %s %s %j: %s', async (verb, resource, scope, expected) => {
     const result = await kubectl(cluster(), [
       'auth',

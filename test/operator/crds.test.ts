@@ -47,9 +47,14 @@ describe('CRDs on a real API server', () => {
       'set exactly one of url or serviceRef',
     ],
     [
-      'a name that cannot be the prefix',
+      'a name that cannot be the prefix, naming spec.prefix',
       () => upstream('my.upstream', {stdio: {command: 'x'}}),
-      'metadata.name is the default prefix',
+      'spec.prefix: Required value: metadata.name is the default prefix',
+    ],
+    [
+      'a prefix containing the default separator, naming spec.prefix',
+      () => upstream('sep', {stdio: {command: 'x'}, prefix: 'a__b'}),
+      "spec.prefix: Invalid value: must not contain __, the routers' default tool name separator",
     ],
     ['a bad prefix', () => upstream('badprefix', {stdio: {command: 'x'}, prefix: 'has space'}), 'spec.prefix'],
     [
@@ -61,7 +66,11 @@ describe('CRDs on a real API server', () => {
       'set exactly one of value or valueFrom',
     ],
     ['a URL that is not http(s)', () => upstream('ftp', {http: {url: 'ftp://x.test/mcp'}}), 'spec.http.url'],
-    ['a router name that cannot name a Service', () => router('bad.name', {}), 'must be a DNS-1035 label'],
+    [
+      'a router name that cannot name a Service, naming metadata.name',
+      () => router('bad.name', {}),
+      'metadata.name: Invalid value: must be a DNS-1035 label, as it names the router Service',
+    ],
     [
       'a router without transports',
       () => router('quiet', {transports: {sse: false, streamableHttp: false}}),
@@ -82,6 +91,8 @@ describe('CRDs on a real API server', () => {
     const result = await create();
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(message);
+    // Every CEL error names its field (not "<nil>: Invalid value").
+    expect(result.stderr).not.toContain('<nil>');
   });
 
   it('accepts valid resources and applies the defaults', async () => {

@@ -1,3 +1,4 @@
+import type {V1ContainerStatus, V1Pod} from '@kubernetes/client-node';
 import {
   parseMcpRouter,
   parseMcpUpstream,
@@ -56,4 +57,30 @@ export function parsedUpstream(name: string, spec: Record<string, unknown>): Mcp
   const parsed = parseMcpUpstream(upstreamResource(name, spec));
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   return parsed.value;
+}
+
+/** A router container's status as the kubelet writes it while it cannot build the container's config. */
+export function waitingRouter(reason: string, message?: string): V1ContainerStatus {
+  return {
+    name: 'router',
+    image: 'example.test/router:1',
+    imageID: '',
+    ready: false,
+    restartCount: 0,
+    started: false,
+    state: {waiting: {reason, ...(message !== undefined && {message})}},
+  };
+}
+
+/** A router pod of `router` whose containers are in the given states. */
+export function routerPod(router: string, containers: V1ContainerStatus[], name = `${router}-1`): V1Pod {
+  return {
+    metadata: {
+      name,
+      namespace: 'team-a',
+      labels: {'app.kubernetes.io/name': 'kube-mcp-router', 'app.kubernetes.io/instance': router},
+    },
+    spec: {containers: [{name: 'router'}], nodeName: 'node-1'},
+    status: {phase: 'Pending', containerStatuses: containers},
+  };
 }

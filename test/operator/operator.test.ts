@@ -16,6 +16,7 @@ import {parseRouterConfig} from '../../router/config/load.js';
 import {createNamespace, kubectl, useCluster} from '../support/cluster.js';
 import {
   applyCrds,
+  eventsOf,
   applyExamples,
   getJson,
   kc,
@@ -46,13 +47,12 @@ describe('operator on a real API server', () => {
   });
 
   const get = (resource: string, name: string) => getJson(cluster(), namespace, resource, name);
+  /** `kubectl apply` of an object (or a List) in the test's namespace. */
+  const applyJson = (object: Record<string, unknown>) =>
+    kc(cluster(), ['apply', '-n', namespace, '-f', '-'], JSON.stringify(object));
   /** `kubectl apply` of an McpRouter in the test's namespace. */
   const applyRouter = (name: string, spec: Record<string, unknown>) =>
-    kc(
-      cluster(),
-      ['apply', '-n', namespace, '-f', '-'],
-      JSON.stringify({apiVersion: 'mcprouter.dev/v1alpha1', kind: 'McpRouter', metadata: {name}, spec}),
-    );
+    applyJson({apiVersion: 'mcprouter.dev/v1alpha1', kind: 'McpRouter', metadata: {name}, spec});
 
   it('renders the examples into a ConfigMap, a Deployment and a Service owned by the router', async () => {
     const router = await waitFor('the router status', async () => {
@@ -308,28 +308,17 @@ describe('operator on a real API server', () => {
     const settled = (await stableOperatorState(cluster(), namespace))['McpRouter/named'];
     await operator.routerReconciler.reconcile({namespace, name: 'named'});
     expect((await get('mcprouter', 'named')).metadata.resourceVersion).toBe(settled);
-    const events = await kc(cluster(), [
-      'get',
-      'events',
-      '-n',
-      namespace,
-      '--field-selector',
-      'involvedObject.name=named,reason=UpstreamNotFound',
-      '-o',
-      'json',
-    ]);
-    expect(JSON.parse(events).items[0]).toMatchObject({type: 'Warning', message: 'McpUpstream "ghost" not found'});
+    expect((await eventsOf(cluster(), namespace, 'named', 'UpstreamNotFound'))[0]).toMatchObject({
+      type: 'Warning',
+      message: 'McpUpstream "ghost" not found',
+    });
 
-    await kc(
-      cluster(),
-      ['apply', '-n', namespace, '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'mcprouter.dev/v1alpha1',
-        kind: 'McpUpstream',
-        metadata: {name: 'ghost'},
-        spec: {http: {url: 'https://ghost.example.test/mcp'}},
-      }),
-    );
+    await applyJson({
+      apiVersion: 'mcprouter.dev/v1alpha1',
+      kind: 'McpUpstream',
+      metadata: {name: 'ghost'},
+      spec: {http: {url: 'https://ghost.example.test/mcp'}},
+    });
     const recovered = await waitFor('the router to recover', async () => {
       const r = await get('mcprouter', 'named');
       const degraded = r.status.conditions.find((c: any) => c.type === 'Degraded');
@@ -348,7 +337,7 @@ describe('operator on a real API server', () => {
         },
       },
     };
-    await applyRouter('rejected', {affinity: bad});
+    await applyRouter('rejected', {upstreams: [{name: 'everything'}], affinity: bad});
     const router = await waitFor('the ApplyFailed condition', async () => {
       const r = await get('mcprouter', 'rejected');
       return r?.status?.conditions?.find((c: any) => c.type === 'Degraded' && c.reason === 'ApplyFailed')
@@ -370,17 +359,7 @@ describe('operator on a real API server', () => {
     // A terminal error is not retried: nothing reconciles the router again until something changes.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(await terminal()).toBe(failures);
-    const warnings = await kc(cluster(), [
-      'get',
-      'events',
-      '-n',
-      namespace,
-      '--field-selector',
-      'involvedObject.name=rejected,reason=ApplyFailed',
-      '-o',
-      'json',
-    ]);
-    expect(JSON.parse(warnings).items[0]).toMatchObject({type: 'Warning'});
+    expect((await eventsOf(cluster(), namespace, 'rejected', 'ApplyFailed'))[0]).toMatchObject({type: 'Warning'});
 
     await kc(cluster(), [
       'patch',
@@ -401,36 +380,32 @@ describe('operator on a real API server', () => {
 
   it('renders auth and access into router.json without a Secret value, and a token volume for the JWKS', async () => {
     const token = 'bearer-token-from-the-secret-4f7a9c';
-    await kc(
-      cluster(),
-      ['apply', '-n', namespace, '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'ci-token'}, stringData: {token}},
-          {
-            apiVersion: 'mcprouter.dev/v1alpha1',
-            kind: 'McpRouter',
-            metadata: {name: 'guarded'},
-            spec: {
-              upstreamSelector: {matchLabels: {team: 'demo'}},
-              auth: {
-                serviceAccountTokens: {audiences: [`http://guarded.${namespace}.svc.cluster.local`]},
-                jwt: [{issuer: 'https://idp.example.test', audiences: ['mcp'], principalClaim: 'email'}],
-                bearerTokens: [{principal: 'ci-bot', secretKeyRef: {name: 'ci-token', key: 'token'}}],
-              },
-              access: [
-                {namespaces: ['agents'], upstreams: ['everything'], tools: {annotations: {readOnlyHint: true}}},
-                {principals: ['ci-bot'], upstreams: ['*']},
-              ],
-              limits: {maxSessionsPerPrincipal: 10},
-              allowedHosts: ['mcp.example.test'],
+    await applyJson({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'ci-token'}, stringData: {token}},
+        {
+          apiVersion: 'mcprouter.dev/v1alpha1',
+          kind: 'McpRouter',
+          metadata: {name: 'guarded'},
+          spec: {
+            upstreamSelector: {matchLabels: {team: 'demo'}},
+            auth: {
+              serviceAccountTokens: {audiences: [`http://guarded.${namespace}.svc.cluster.local`]},
+              jwt: [{issuer: 'https://idp.example.test', audiences: ['mcp'], principalClaim: 'email'}],
+              bearerTokens: [{principal: 'ci-bot', secretKeyRef: {name: 'ci-token', key: 'token'}}],
             },
+            access: [
+              {namespaces: ['agents'], upstreams: ['everything'], tools: {annotations: {readOnlyHint: true}}},
+              {principals: ['ci-bot'], upstreams: ['*']},
+            ],
+            limits: {maxSessionsPerPrincipal: 10},
+            allowedHosts: ['mcp.example.test'],
           },
-        ],
-      }),
-    );
+        },
+      ],
+    });
     const configMap = await waitFor('the ConfigMap of "guarded"', () => get('configmap', 'guarded-config'));
     const text = configMap.data['router.json'];
     expect(text).not.toContain(token);
@@ -529,8 +504,9 @@ describe('operator on a real API server', () => {
       return r?.status?.conditions?.find((c: any) => c.type === 'Degraded' && c.status === 'True') ? r : undefined;
     });
     const ready = router.status.conditions.find((c: any) => c.type === 'Ready');
-    expect(ready).toMatchObject({status: 'False', reason: 'ApplyFailed'});
-    expect(ready.message).toMatch(/ServiceAccount "taken" exists and does not belong to this McpRouter/);
+    expect(ready).toMatchObject({status: 'False', reason: 'ResourceExists'});
+    expect(ready.message).toMatch(/ServiceAccount "taken" already exists and is not owned by this McpRouter/);
+    expect(ready.message).toMatch(/set spec\.serviceAccountName/);
     expect(await get('deployment', 'taken')).toBeUndefined();
     const serviceAccount = await get('serviceaccount', 'taken');
     expect(serviceAccount.metadata.ownerReferences).toBeUndefined();
@@ -547,6 +523,316 @@ describe('operator on a real API server', () => {
       const r = await get('mcprouter', 'taken');
       return r.status.conditions.find((c: any) => c.type === 'Degraded').status === 'False';
     });
+  });
+
+  /** The condition of `type` once it has `reason`. */
+  const conditionWith = (resource: string, name: string, type: string, reason: string) =>
+    waitFor(`${resource} ${name} to get ${type} with reason ${reason}`, async () => {
+      const object = await get(resource, name);
+      return object?.status?.conditions?.find((c: any) => c.type === type && c.reason === reason);
+    });
+
+  it("a user's ConfigMap and Service named like the router are not adopted, and survive deleting the McpRouter", async (context) => {
+    const userObjects = {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'clash-config'}, data: {'app.conf': 'mine'}},
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: {name: 'clash'},
+          spec: {selector: {app: 'users-app'}, ports: [{port: 8443}]},
+        },
+      ],
+    };
+    await applyJson(userObjects);
+    const before = {configMap: await get('configmap', 'clash-config'), service: await get('service', 'clash')};
+    await applyRouter('clash', {upstreams: [{name: 'everything'}]});
+
+    const ready = await conditionWith('mcprouter', 'clash', 'Ready', 'ResourceExists');
+    expect(ready.status).toBe('False');
+    expect(ready.message).toMatch(
+      /^ConfigMap "clash-config" and Service "clash" already exist and are not owned by this McpRouter/,
+    );
+    const event = await waitFor(
+      'the ResourceExists Event',
+      async () => (await eventsOf(cluster(), namespace, 'clash', 'ResourceExists'))[0],
+    );
+    expect(event).toMatchObject({type: 'Warning', message: ready.message});
+    expect(await kc(cluster(), ['get', 'mcpr', 'clash', '-n', namespace, '-o', 'wide'])).toMatch(
+      /clash\s+False\s.*ResourceExists/,
+    );
+    await settle(operator);
+    // Untouched: same resourceVersion, no owner reference, no router.json merged in, the selector kept.
+    expect(await get('configmap', 'clash-config')).toEqual(before.configMap);
+    expect(await get('service', 'clash')).toEqual(before.service);
+    expect(await get('deployment', 'clash')).toBeUndefined();
+
+    if (!cluster().controllerManager) context.skip('no kube-controller-manager: nothing garbage-collects');
+    // A canary the garbage collector deletes with the McpRouter: once it is gone, an adopted object would be too.
+    const router = await get('mcprouter', 'clash');
+    const owner = {apiVersion: 'mcprouter.dev/v1alpha1', kind: 'McpRouter', name: 'clash', uid: router.metadata.uid};
+    await applyJson({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'clash-canary', ownerReferences: [owner]}});
+    await kc(cluster(), ['delete', 'mcprouter', 'clash', '-n', namespace]);
+    await waitFor('the garbage collector to delete the canary', async () =>
+      (await get('configmap', 'clash-canary')) === undefined ? true : undefined,
+    );
+    expect((await get('configmap', 'clash-config'))?.metadata.uid).toBe(before.configMap.metadata.uid);
+    expect((await get('service', 'clash'))?.metadata.uid).toBe(before.service.metadata.uid);
+  });
+
+  it("an McpRouter named like the operator does not touch the operator's Deployment", async () => {
+    // The operator's objects as the chart installs them (release kube-mcp-router in this namespace).
+    const labels = {
+      'app.kubernetes.io/name': 'kube-mcp-router',
+      'app.kubernetes.io/instance': 'kube-mcp-router',
+      'app.kubernetes.io/component': 'operator',
+      'app.kubernetes.io/managed-by': 'Helm',
+    };
+    const selector = {
+      'app.kubernetes.io/name': 'kube-mcp-router',
+      'app.kubernetes.io/instance': 'kube-mcp-router',
+      'app.kubernetes.io/component': 'operator',
+    };
+    const release = {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: 'kube-mcp-router', labels}},
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: {name: 'kube-mcp-router', labels},
+          spec: {
+            selector: {matchLabels: selector},
+            template: {
+              metadata: {labels},
+              spec: {
+                serviceAccountName: 'kube-mcp-router',
+                containers: [{name: 'operator', image: 'example.test/kube-mcp-router:operator', args: ['operator']}],
+              },
+            },
+          },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: {name: 'kube-mcp-router', labels},
+          spec: {selector, ports: [{name: 'metrics', port: 8080}]},
+        },
+      ],
+    };
+    await applyJson(release);
+    /** The field managers that ever wrote each of the release's objects. */
+    const managers = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          ['serviceaccount', 'deployment', 'service'].map(async (resource) => {
+            const args = ['get', resource, 'kube-mcp-router', '-n', namespace, '-o', 'json', '--show-managed-fields'];
+            const object = JSON.parse(await kc(cluster(), args));
+            return [resource, object.metadata.managedFields.map((f: any) => f.manager)];
+          }),
+        ),
+      );
+    await applyRouter('kube-mcp-router', {upstreams: [{name: 'everything'}]});
+
+    const ready = await conditionWith('mcprouter', 'kube-mcp-router', 'Ready', 'ResourceExists');
+    expect(ready.message).toContain(
+      `ServiceAccount "kube-mcp-router" (part of the kube-mcp-router operator's installation) and Deployment ` +
+        `"kube-mcp-router" (part of the kube-mcp-router operator's installation) and Service "kube-mcp-router" ` +
+        `(part of the kube-mcp-router operator's installation) already exist`,
+    );
+    expect((await eventsOf(cluster(), namespace, 'kube-mcp-router', 'ResourceExists'))[0]).toMatchObject({
+      type: 'Warning',
+    });
+    await settle(operator);
+    const deployment = await get('deployment', 'kube-mcp-router');
+    expect(deployment.metadata.generation).toBe(1);
+    expect(deployment.metadata.ownerReferences).toBeUndefined();
+    expect(deployment.spec.template.spec.containers.map((c: any) => c.image)).toEqual([
+      'example.test/kube-mcp-router:operator',
+    ]);
+    for (const resource of ['serviceaccount', 'service']) {
+      expect((await get(resource, 'kube-mcp-router')).metadata.ownerReferences).toBeUndefined();
+    }
+    // Never written by the operator: its field manager is on none of them.
+    for (const written of Object.values(await managers())) expect(written).not.toContain('kube-mcp-router');
+    expect(await get('configmap', 'kube-mcp-router-config')).toBeUndefined();
+  });
+
+  it('reports a router that selects no upstream as NoUpstreams, with a Warning', async () => {
+    await applyRouter('empty', {upstreamSelector: {matchLabels: {team: 'nobody'}}});
+    const ready = await conditionWith('mcprouter', 'empty', 'Ready', 'NoUpstreams');
+    expect(ready.status).toBe('False');
+    expect(ready.message).toMatch(/selects no McpUpstream/);
+    const event = await waitFor(
+      'the NoUpstreams Event',
+      async () => (await eventsOf(cluster(), namespace, 'empty', 'NoUpstreams'))[0],
+    );
+    expect(event).toMatchObject({type: 'Warning', message: ready.message});
+    expect(await kc(cluster(), ['get', 'mcpr', 'empty', '-n', namespace])).toMatch(/empty\s+False\s+\d+\s+0\s/);
+  });
+
+  // No kubelet runs here, so no container ever waits for a Secret. The test writes the pod status the kubelet would
+  // (CreateContainerConfigError with the kubelet's messages) through the status subresource, as its admin may: a
+  // stand-in for the kubelet, not for the API server or the operator.
+  it('reports a Secret or key the router pods wait for on the router and the upstream that names it, from the pod status a kubelet writes', async (context) => {
+    if (!cluster().controllerManager) context.skip('no kube-controller-manager: no router pods');
+    await applyJson({
+      apiVersion: 'mcprouter.dev/v1alpha1',
+      kind: 'McpUpstream',
+      metadata: {name: 'locked'},
+      spec: {
+        http: {
+          url: 'https://locked.example.test/mcp',
+          headers: [{name: 'Authorization', valueFrom: {secretKeyRef: {name: 'locked-token', key: 'token'}}}],
+        },
+      },
+    });
+    await applyRouter('locked', {upstreams: [{name: 'locked'}]});
+    // The operator reads no Secret: until a pod says so, it cannot know that this one is missing.
+    await conditionWith('mcpupstream', 'locked', 'Accepted', 'Valid');
+    const pod = await waitFor('a pod of "locked"', async () => {
+      const pods = JSON.parse(
+        await kc(cluster(), ['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/instance=locked', '-o', 'json']),
+      );
+      // One with the Secret-backed env var (a pod rendered before the upstream was seen would lack it).
+      const withHeader = pods.items.find(
+        (p: any) =>
+          !p.metadata.deletionTimestamp &&
+          p.spec.containers[0].env?.some((e: any) => e.name === 'MCPU_LOCKED_HEADER_AUTHORIZATION'),
+      );
+      return withHeader?.metadata.name as string | undefined;
+    });
+    /** The Warning Events of the router and the upstream (both "locked") with `reason`, once both exist. */
+    const warningsOf = (reason: string) =>
+      waitFor(`a ${reason} Warning on the router and the upstream`, async () => {
+        const events = (await eventsOf(cluster(), namespace, 'locked', reason)).filter((e) => e.type === 'Warning');
+        const found = events.map((e) => [e.involvedObject.kind as string, e.message as string]).sort();
+        return found.length === 2 ? found : undefined;
+      });
+    const kubeletSays = (state: Record<string, unknown>) =>
+      kc(cluster(), [
+        'patch',
+        'pod',
+        pod,
+        '-n',
+        namespace,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({
+          status: {
+            containerStatuses: [
+              {
+                name: 'router',
+                image: 'example.test/kube-mcp-router:test',
+                imageID: '',
+                ready: false,
+                restartCount: 0,
+                started: false,
+                state,
+              },
+            ],
+          },
+        }),
+      ]);
+
+    await kubeletSays({waiting: {reason: 'CreateContainerConfigError', message: 'secret "locked-token" not found'}});
+    const ready = await conditionWith('mcprouter', 'locked', 'Ready', 'SecretNotFound');
+    expect(ready).toMatchObject({
+      status: 'False',
+      message:
+        'router pods cannot start: Secret "locked-token" not found; create it in the router\'s namespace, or fix the ' +
+        'secretKeyRef that names it',
+    });
+    const accepted = await conditionWith('mcpupstream', 'locked', 'Accepted', 'SecretNotFound');
+    expect(accepted).toMatchObject({
+      status: 'False',
+      message:
+        'Secret "locked-token" not found (spec.http.headers[0].valueFrom.secretKeyRef): pods of McpRouter "locked" ' +
+        'cannot start',
+    });
+    // Event reasons equal condition reasons: a Warning on each, with the condition's message.
+    expect(await warningsOf('SecretNotFound')).toEqual([
+      ['McpRouter', ready.message],
+      ['McpUpstream', accepted.message],
+    ]);
+    expect(await kc(cluster(), ['get', 'mcpu', 'locked', '-n', namespace, '-o', 'wide'])).toMatch(/locked\s+.*False/);
+
+    await kubeletSays({
+      waiting: {
+        reason: 'CreateContainerConfigError',
+        message: `couldn't find key token in Secret ${namespace}/locked-token`,
+      },
+    });
+    expect((await conditionWith('mcprouter', 'locked', 'Ready', 'SecretKeyNotFound')).message).toMatch(
+      /^router pods cannot start: key "token" not found in Secret "locked-token";/,
+    );
+    expect((await conditionWith('mcpupstream', 'locked', 'Accepted', 'SecretKeyNotFound')).message).toBe(
+      'key "token" not found in Secret "locked-token" (spec.http.headers[0].valueFrom.secretKeyRef): pods of ' +
+        'McpRouter "locked" cannot start',
+    );
+    expect((await warningsOf('SecretKeyNotFound')).map(([kind]) => kind)).toEqual(['McpRouter', 'McpUpstream']);
+
+    // Once the key exists the kubelet creates the container.
+    await kubeletSays({waiting: {reason: 'ContainerCreating'}});
+    await conditionWith('mcpupstream', 'locked', 'Accepted', 'Valid');
+    expect((await get('mcprouter', 'locked')).status.conditions[0].reason).not.toMatch(/Secret/);
+  });
+
+  it('tells the loser of a prefix conflict that it lost, and in which router', async () => {
+    const upstream = (name: string) => ({
+      apiVersion: 'mcprouter.dev/v1alpha1',
+      kind: 'McpUpstream',
+      metadata: {name, labels: {clash: 'prefix'}},
+      spec: {prefix: 'dup', http: {url: `https://${name}.example.test/mcp`}},
+    });
+    await applyJson({apiVersion: 'v1', kind: 'List', items: [upstream('dup-a'), upstream('dup-b')]});
+    await applyRouter('dup', {upstreamSelector: {matchLabels: {clash: 'prefix'}}});
+    const lost = await conditionWith('mcpupstream', 'dup-b', 'Accepted', 'PrefixConflict');
+    expect(lost).toMatchObject({
+      status: 'False',
+      message: 'McpRouter "dup" left it out: prefix "dup" is already used by McpUpstream "dup-a"',
+    });
+    expect((await eventsOf(cluster(), namespace, 'dup-b', 'PrefixConflict'))[0]).toMatchObject({type: 'Warning'});
+    expect((await get('mcpupstream', 'dup-a')).status.conditions[0]).toMatchObject({status: 'True', reason: 'Valid'});
+    expect((await conditionWith('mcprouter', 'dup', 'Ready', 'PrefixConflict')).status).toBe('False');
+
+    // The winner goes: the loser is accepted.
+    await kc(cluster(), ['delete', 'mcpupstream', 'dup-a', '-n', namespace]);
+    await conditionWith('mcpupstream', 'dup-b', 'Accepted', 'Valid');
+  });
+
+  it('reports a Deployment past its progress deadline with a Warning that says what to check', async (context) => {
+    if (!cluster().controllerManager) context.skip('no kube-controller-manager: no Deployment controller');
+    await applyRouter('stuck', {upstreams: [{name: 'everything'}]});
+    await waitFor('the Deployment of "stuck"', () => get('deployment', 'stuck'));
+    // The operator does not own progressDeadlineSeconds; one second makes the Deployment controller give up at once
+    // on pods that no node will run.
+    await kc(cluster(), [
+      'patch',
+      'deployment',
+      'stuck',
+      '-n',
+      namespace,
+      '--type=merge',
+      '-p',
+      '{"spec":{"progressDeadlineSeconds":1}}',
+    ]);
+    const ready = await conditionWith('mcprouter', 'stuck', 'Ready', 'ProgressDeadlineExceeded');
+    expect(ready.status).toBe('False');
+    expect(ready.message).toMatch(/^Deployment "stuck" made no progress within its progress deadline/);
+    expect(ready.message).toMatch(/Pending with no node assigned/);
+    expect(ready.message).toContain(
+      'kubectl describe pods -l app.kubernetes.io/name=kube-mcp-router,app.kubernetes.io/instance=stuck',
+    );
+    const event = await waitFor(
+      'the ProgressDeadlineExceeded Event',
+      async () => (await eventsOf(cluster(), namespace, 'stuck', 'ProgressDeadlineExceeded'))[0],
+    );
+    expect(event).toMatchObject({type: 'Warning', message: ready.message});
   });
 
   it('refuses access rules without auth at admission', async () => {

@@ -53,6 +53,14 @@ export async function getJson(cluster: Cluster, namespace: string, resource: str
   return JSON.parse(result.stdout);
 }
 
+/** Events (core/v1) about the object `name` of a namespace, optionally only those with `reason`, oldest first. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- cluster objects are read as plain JSON
+export async function eventsOf(cluster: Cluster, namespace: string, name: string, reason?: string): Promise<any[]> {
+  const selector = `involvedObject.name=${name}${reason ? `,reason=${reason}` : ''}`;
+  const args = ['get', 'events', '-n', namespace, '--field-selector', selector, '-o', 'json'];
+  return JSON.parse(await kc(cluster, args)).items;
+}
+
 /** Applies the CRDs with kubectl (server-side, so parallel suites do not conflict) and waits until established. */
 export async function applyCrds(cluster: Cluster): Promise<void> {
   await installCrds((args) => kc(cluster, args));

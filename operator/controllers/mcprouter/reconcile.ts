@@ -3,16 +3,14 @@ import type {Logger} from 'pino';
 import {parseRouterConfig} from '../../../router/config/load.js';
 import {ConfigError} from '../../../router/errors.js';
 import {rfc3339} from '../../api/conditions.js';
-import type {McpRouterStatus} from '../../api/mcprouter.js';
 import {
-  API_VERSION,
   MCP_ROUTER,
   MCP_ROUTERS,
   parseMcpRouter,
   type McpRouterResource,
   type McpUpstreamResource,
 } from '../../api/types.js';
-import {FIELD_MANAGER, applyIfChanged, objectHash} from '../../runtime/apply.js';
+import {applyIfChanged} from '../../runtime/apply.js';
 import type {ReconcileRequest, ReconcileResult, Reconciler} from '../../runtime/controller.js';
 import {TerminalError} from '../../runtime/errors.js';
 import type {EventRecorder} from '../../runtime/events.js';
@@ -21,7 +19,6 @@ import {
   ApiError,
   CONFIG_MAPS,
   DEPLOYMENTS,
-  PODS,
   SERVICE_ACCOUNTS,
   SERVICES,
   type KubeClient,
@@ -29,20 +26,19 @@ import {
   type ResourceType,
 } from '../../runtime/kube.js';
 import type {OperatorMetrics} from '../../runtime/metrics.js';
-import {
-  CONFIG_FILE,
-  CONFIG_DIR,
-  renderRouter,
-  routerUrl,
-  selectorLabels,
-  type RenderOptions,
-  type RenderedRouter,
-} from './render.js';
+import {writeStatusIfChanged} from '../../runtime/status.js';
+import {ROUTER_WARNING_REASONS, RouterCondition, RouterReason} from './conditions.js';
+import {foreignObject, resourceExistsMessage, type ForeignObject} from './ownership.js';
+import {CONFIG_FILE, CONFIG_DIR, renderRouter, routerUrl, type RenderOptions, type RenderedRouter} from './render.js';
+import {podsOfRouter} from './pods.js';
 import {resolveUpstreams} from './resolve.js';
 import {computeRouterStatus, summarizePods, type RouterObservation} from './status.js';
 
-/** How often a router whose pods are not all ready is looked at again (pod states do not change its Deployment). */
-export const NOT_READY_REQUEUE_MS = 30_000;
+/**
+ * How often a router blocked by an object it does not own (ResourceExists) looks again: such an object (a user's
+ * ConfigMap, say) is not in the label-filtered caches, so nothing else tells the operator that it is gone.
+ */
+export const RESOURCE_EXISTS_REQUEUE_MS = 15_000;
 
 /** What the McpRouter reconciler works with. */
 export interface RouterReconcilerDeps {
@@ -52,8 +48,9 @@ export interface RouterReconcilerDeps {
   configMaps: Informer<KubeObject>;
   deployments: Informer<KubeObject>;
   services: Informer<KubeObject>;
-  /** Every ServiceAccount of the watched namespaces, not only the routers' own: to see one the router must not take. */
   serviceAccounts: Informer<KubeObject>;
+  /** The router pods (labelled as the operator's), for why a router is not ready. */
+  pods: Informer<KubeObject>;
   events: EventRecorder;
   log: Logger;
   metrics: OperatorMetrics;
@@ -62,20 +59,11 @@ export interface RouterReconcilerDeps {
   now?: () => Date;
 }
 
-/** Ready reasons that call for a person, recorded as Warning Events when the condition takes them. */
-const WARNING_REASONS = new Set([
-  'InvalidSpec',
-  'ApplyFailed',
-  'UpstreamNotFound',
-  'UpstreamInvalid',
-  'PrefixConflict',
-  'ProgressDeadlineExceeded',
-]);
-
 /**
  * Reconciles an McpRouter: resolve its upstreams from the cache, render, validate the rendered router.json with the
- * router's own parser, apply the ConfigMap, ServiceAccount, Deployment and Service where they differ, then write the status where it
- * differs. A reconcile with nothing to change sends no write.
+ * router's own parser, make sure no child's name is taken by an object the router does not own (ownership.ts), apply
+ * the ConfigMap, ServiceAccount, Deployment and Service where they differ, then write the status where it differs.
+ * A reconcile with nothing to change sends no write.
  */
 export class McpRouterReconciler implements Reconciler {
   readonly #deps: RouterReconcilerDeps;
@@ -116,26 +104,39 @@ export class McpRouterReconciler implements Reconciler {
       configHash: rendered.configHash,
     };
 
-    const invalidConfig =
-      validateRendered(rendered) ??
-      foreignServiceAccount(rendered, this.#deps.serviceAccounts.get(namespace, name), router.metadata.uid);
+    const invalidConfig = validateRendered(rendered);
     if (invalidConfig !== undefined) {
       await this.#writeStatus(router, {
         ...base,
-        applyError: invalidConfig,
+        failure: {reason: RouterReason.ApplyFailed, message: invalidConfig},
         deployment: deployments.get(namespace, name) as V1Deployment,
       });
       throw new TerminalError(`McpRouter ${namespace}/${name}: ${invalidConfig}`);
     }
 
+    const steps = this.#steps(rendered);
+    const live = await Promise.all(steps.map((step) => this.#live(step, namespace)));
+    const foreign = steps
+      .map((step, i) => foreignObject(step.type.kind, live[i], router.metadata.uid))
+      .filter((object): object is ForeignObject => object !== undefined);
+    if (foreign.length > 0) {
+      const message = resourceExistsMessage(foreign);
+      await this.#writeStatus(router, {...base, failure: {reason: RouterReason.ResourceExists, message}});
+      log.debug(
+        {objects: foreign.map((o) => `${o.kind}/${o.name}`)},
+        'Refused to adopt objects the router does not own',
+      );
+      return {requeueAfterMs: RESOURCE_EXISTS_REQUEUE_MS};
+    }
+
     let deployment: V1Deployment;
     try {
-      deployment = (await this.#applyChildren(router, rendered, log)) as V1Deployment;
+      deployment = (await this.#applyChildren(router, rendered, steps, live, log)) as V1Deployment;
     } catch (error) {
       const message = `apply failed: ${messageOf(error)}`;
       await this.#writeStatus(router, {
         ...base,
-        applyError: message,
+        failure: {reason: RouterReason.ApplyFailed, message},
         deployment: deployments.get(namespace, name) as V1Deployment,
       });
       if (error instanceof ApiError && (error.statusCode === 400 || error.statusCode === 422)) {
@@ -147,53 +148,76 @@ export class McpRouterReconciler implements Reconciler {
     const readyReplicas = deployment.status?.readyReplicas ?? 0;
     const allReady =
       readyReplicas >= spec.spec.replicas && (deployment.status?.updatedReplicas ?? 0) >= spec.spec.replicas;
-    let observation: RouterObservation = {...base, deployment};
-    if (!allReady && spec.spec.replicas > 0) {
-      // Only to say why pods are not ready; without it the Ready reason is the Deployment's (RollingOut).
-      try {
-        const selector = Object.entries(selectorLabels(name))
-          .map(([k, v]) => `${k}=${v}`)
-          .join(',');
-        const pods = await this.#deps.client.list<V1Pod & KubeObject>(PODS, namespace, selector);
-        observation = {...observation, pods: summarizePods(pods.items)};
-      } catch (error) {
-        log.warn({err: messageOf(error)}, 'Failed to list the router pods');
-      }
-    }
-    await this.#writeStatus(router, observation);
-    return allReady ? {} : {requeueAfterMs: NOT_READY_REQUEUE_MS};
+    // Pods only say why a router is not ready; a change of theirs queues the router (manager.ts).
+    const pods = podsOfRouter(this.#deps.pods.list(namespace) as V1Pod[], name);
+    await this.#writeStatus(router, {
+      ...base,
+      deployment,
+      ...(!allReady && spec.spec.replicas > 0 && {pods: summarizePods(pods)}),
+    });
+    return {};
   }
 
   /**
-   * Applies the children in order (the ServiceAccount before the Deployment, whose pods cannot be created without
-   * it); returns the live Deployment.
+   * The children to apply, in order (the ServiceAccount before the Deployment, whose pods cannot be created without
+   * it), each with its cache and what its Applied Event says.
    */
-  async #applyChildren(router: McpRouterResource, rendered: RenderedRouter, log: Logger): Promise<KubeObject> {
-    const {namespace} = router.metadata;
-    type Step = [ResourceType, Informer<KubeObject>, RenderedRouter['configMap'], string];
-    const serviceAccount: Step[] = rendered.serviceAccount
-      ? [[SERVICE_ACCOUNTS, this.#deps.serviceAccounts, rendered.serviceAccount, 'no token automounted']]
+  #steps(rendered: RenderedRouter): ChildStep[] {
+    const serviceAccount: ChildStep[] = rendered.serviceAccount
+      ? [
+          {
+            type: SERVICE_ACCOUNTS,
+            cache: this.#deps.serviceAccounts,
+            desired: rendered.serviceAccount,
+            detail: 'no token automounted',
+          },
+        ]
       : [];
-    const steps: Step[] = [
-      [CONFIG_MAPS, this.#deps.configMaps, rendered.configMap, `config ${rendered.configHash}`],
+    return [
+      {
+        type: CONFIG_MAPS,
+        cache: this.#deps.configMaps,
+        desired: rendered.configMap,
+        detail: `config ${rendered.configHash}`,
+      },
       ...serviceAccount,
-      [
-        DEPLOYMENTS,
-        this.#deps.deployments,
-        rendered.deployment,
-        `image ${deploymentImage(rendered)}, ${rendered.env.length} env vars from Secrets or ConfigMaps`,
-      ],
-      [
-        SERVICES,
-        this.#deps.services,
-        rendered.service,
-        `port ${(rendered.service.spec as {ports: {port: number}[]}).ports[0]?.port}`,
-      ],
+      {
+        type: DEPLOYMENTS,
+        cache: this.#deps.deployments,
+        desired: rendered.deployment,
+        detail: `image ${deploymentImage(rendered)}, ${rendered.env.length} env vars from Secrets or ConfigMaps`,
+      },
+      {
+        type: SERVICES,
+        cache: this.#deps.services,
+        desired: rendered.service,
+        detail: `port ${(rendered.service.spec as {ports: {port: number}[]}).ports[0]?.port}`,
+      },
     ];
+  }
+
+  /**
+   * The live object of a child's name: from the cache, which holds only objects labelled as the operator's, else
+   * read from the API server (one GET, only while the child is missing from the cache), so that an object of that
+   * name the operator did not create is seen before anything is applied over it.
+   * @throws ApiError when the read fails (the reconcile is retried)
+   */
+  async #live(step: ChildStep, namespace: string): Promise<KubeObject | undefined> {
+    const name = step.desired.metadata.name;
+    return step.cache.get(namespace, name) ?? (await this.#deps.client.get(step.type, namespace, name));
+  }
+
+  /** Applies the children in order (`#steps`), given their live objects; returns the live Deployment. */
+  async #applyChildren(
+    router: McpRouterResource,
+    rendered: RenderedRouter,
+    steps: ChildStep[],
+    live: (KubeObject | undefined)[],
+    log: Logger,
+  ): Promise<KubeObject> {
     let deployment: KubeObject | undefined;
-    for (const [type, cache, desired, detail] of steps) {
-      const live = cache.get(namespace, desired.metadata.name);
-      const result = await applyIfChanged(this.#deps.client, type, desired, live);
+    for (const [i, {type, desired, detail}] of steps.entries()) {
+      const result = await applyIfChanged(this.#deps.client, type, desired, live[i]);
       if (result.changed) {
         this.#deps.metrics.applies.inc({kind: type.kind});
         log.info(
@@ -207,7 +231,7 @@ export class McpRouterReconciler implements Reconciler {
         void this.#deps.events.record(
           router as KubeObject,
           'Normal',
-          'Applied',
+          RouterReason.Applied,
           `Applied ${type.kind} ${desired.metadata.name} (${detail})`,
         );
       }
@@ -216,61 +240,28 @@ export class McpRouterReconciler implements Reconciler {
     return deployment as KubeObject;
   }
 
-  /** Computes the status and writes it through the status subresource when it differs; records Events on flips. */
+  /** Computes the status and writes it when it differs; records an Event when Ready flips. */
   async #writeStatus(router: McpRouterResource, observation: RouterObservation): Promise<void> {
     const status = computeRouterStatus(router, observation, rfc3339(this.#now()));
-    if (objectHash(status) === objectHash(router.status ?? {})) return;
-    const {namespace, name, uid} = router.metadata;
-    await this.#deps.client.apply(
-      MCP_ROUTERS,
-      {apiVersion: API_VERSION, kind: MCP_ROUTER.kind, metadata: {name, namespace, ...(uid && {uid})}, status},
-      {fieldManager: FIELD_MANAGER, force: true, subresource: 'status'},
-    );
-    this.#deps.log.debug({kind: MCP_ROUTER.kind, namespace, name}, 'Updated status');
-    await this.#recordFlips(router, router.status, status);
+    await writeStatusIfChanged(this.#deps, MCP_ROUTERS, router, status, {
+      condition: RouterCondition.Ready,
+      warnings: ROUTER_WARNING_REASONS,
+      normal: true,
+    });
   }
+}
 
-  async #recordFlips(
-    router: McpRouterResource,
-    before: McpRouterStatus | undefined,
-    after: McpRouterStatus,
-  ): Promise<void> {
-    const previous = before?.conditions?.find((c) => c.type === 'Ready');
-    const ready = after.conditions?.find((c) => c.type === 'Ready');
-    if (!ready || (previous && previous.status === ready.status && previous.reason === ready.reason)) return;
-    const object = {...router, apiVersion: API_VERSION, kind: MCP_ROUTER.kind} as KubeObject;
-    if (ready.status === 'True') {
-      await this.#deps.events.record(object, 'Normal', 'Ready', ready.message);
-    } else if (WARNING_REASONS.has(ready.reason)) {
-      await this.#deps.events.record(object, 'Warning', ready.reason, ready.message);
-    } else {
-      await this.#deps.events.record(object, 'Normal', ready.reason, ready.message);
-    }
-  }
+/** One child of a router: where it is served and cached, what it should be, and what its Applied Event says. */
+interface ChildStep {
+  type: ResourceType;
+  cache: Informer<KubeObject>;
+  desired: RenderedRouter['configMap'];
+  detail: string;
 }
 
 function deploymentImage(rendered: RenderedRouter): string | undefined {
   const spec = rendered.deployment.spec as {template: {spec: {containers: {image: string}[]}}};
   return spec.template.spec.containers[0]?.image;
-}
-
-/**
- * Whether the router's own ServiceAccount would take over one that exists and is not the router's (no controller
- * owner reference to it): server-side apply with force would make it owned by the router, deleted with it, and
- * without automounted tokens for whatever else runs as it. Returns the problem, or undefined.
- */
-export function foreignServiceAccount(
-  rendered: RenderedRouter,
-  live: KubeObject | undefined,
-  routerUid: string | undefined,
-): string | undefined {
-  if (!rendered.serviceAccount || !live) return undefined;
-  const owned = live.metadata?.ownerReferences?.some((ref) => ref.controller && ref.uid === routerUid);
-  if (owned) return undefined;
-  return (
-    `ServiceAccount "${rendered.serviceAccount.metadata.name}" exists and does not belong to this McpRouter; the ` +
-    'operator does not take it over: set spec.serviceAccountName to run the router as it, or delete it'
-  );
 }
 
 /**

@@ -2,6 +2,9 @@ import type {V1Deployment, V1Pod} from '@kubernetes/client-node';
 import {mergeConditions, type DesiredCondition} from '../../api/conditions.js';
 import type {McpRouterStatus} from '../../api/mcprouter.js';
 import type {McpRouterResource, SpecIssue} from '../../api/types.js';
+import {RouterCondition, RouterReason} from './conditions.js';
+import {describeMissingSecret, missingSecretsOf, type MissingSecret} from './pods.js';
+import {selectorLabels} from './render.js';
 import type {ResolvedUpstreams} from './resolve.js';
 
 /**
@@ -9,11 +12,14 @@ import type {ResolvedUpstreams} from './resolve.js';
  * `observedGeneration` (Kubernetes API conventions, "Typical status properties"):
  *
  * - Ready: True (Available) when every replica runs the current template and the config holds every declared
- *   upstream. False with the first reason that applies: InvalidSpec, ApplyFailed, UpstreamNotFound, UpstreamInvalid,
- *   PrefixConflict, PodsPending, PodsNotReady, RollingOut.
- * - Progressing: True (RollingOut) while the Deployment rolls out; False (RolloutComplete) when done.
- * - Degraded: True when a person has to act (InvalidSpec, ApplyFailed, UpstreamNotFound, UpstreamInvalid,
- *   PrefixConflict, ProgressDeadlineExceeded); False (AsExpected) otherwise.
+ *   upstream. False with the first reason that applies: InvalidSpec, ApplyFailed or ResourceExists (nothing applied),
+ *   UpstreamNotFound, UpstreamInvalid, PrefixConflict, NoUpstreams, SecretNotFound or SecretKeyNotFound (a pod's
+ *   container waits for it), ProgressDeadlineExceeded, PodsPending, PodsNotReady, RollingOut.
+ * - Progressing: True (RollingOut) while the Deployment rolls out; False (RolloutComplete) when done,
+ *   (ProgressDeadlineExceeded) when the Deployment controller gave up, or with the reason nothing was applied.
+ * - Degraded: True when a person has to act (every Ready reason above PodsPending); False (AsExpected) otherwise.
+ *
+ * Reasons are the constants of `conditions.ts`.
  */
 
 /** What the pods of a router look like, for a Ready condition that says why they are not ready. */
@@ -27,6 +33,8 @@ export interface PodSummary {
   pendingOnNode: number;
   /** Waiting reasons of containers (e.g. ImagePullBackOff, CrashLoopBackOff), distinct, sorted. */
   waitingReasons: string[];
+  /** Secrets and keys that containers wait for (CreateContainerConfigError), distinct, sorted. */
+  missingSecrets: MissingSecret[];
 }
 
 /** Summarizes pods for `PodSummary`; pods being deleted are left out. */
@@ -49,6 +57,7 @@ export function summarizePods(pods: readonly V1Pod[]): PodSummary {
     ...(message !== undefined && {unscheduledMessage: message}),
     pendingOnNode: live.filter((p) => p.status?.phase === 'Pending' && p.spec?.nodeName).length,
     waitingReasons: [...reasons].sort(),
+    missingSecrets: missingSecretsOf(live),
   };
 }
 
@@ -62,8 +71,11 @@ export type RouterObservation =
       resolved: ResolvedUpstreams;
       upstreams: {name: string; prefix: string}[];
       configHash: string;
-      /** Set when applying a child failed for a reason retries cannot fix (e.g. the API server rejected it). */
-      applyError?: string;
+      /**
+       * Set when nothing (more) was applied: ApplyFailed (the API server rejected a child, or the router would refuse
+       * the rendered config) or ResourceExists (a child's name is taken by an object the router does not own).
+       */
+      failure?: {reason: typeof RouterReason.ApplyFailed | typeof RouterReason.ResourceExists; message: string};
       /** The live Deployment after apply, if known. */
       deployment?: V1Deployment;
       /** Present when the pods were looked at (only while not all replicas are ready). */
@@ -114,20 +126,20 @@ function upstreamProblems(resolved: ResolvedUpstreams): {reason: string; message
   const problems: {reason: string; message: string}[] = [];
   if (resolved.missing.length > 0) {
     problems.push({
-      reason: 'UpstreamNotFound',
+      reason: RouterReason.UpstreamNotFound,
       message: `McpUpstream ${resolved.missing.map((n) => `"${n}"`).join(', ')} not found`,
     });
   }
   for (const invalid of resolved.invalid) {
     const first = invalid.issues[0];
     problems.push({
-      reason: 'UpstreamInvalid',
+      reason: RouterReason.UpstreamInvalid,
       message: `McpUpstream "${invalid.name}" is invalid${first ? `: ${first.path}: ${first.message}` : ''}`,
     });
   }
   for (const conflict of resolved.conflicts) {
     problems.push({
-      reason: 'PrefixConflict',
+      reason: RouterReason.PrefixConflict,
       message: `McpUpstream "${conflict.name}" left out: prefix "${conflict.prefix}" is already used by "${conflict.with}"`,
     });
   }
@@ -138,7 +150,7 @@ function podsNotReady(pods: PodSummary | undefined): {reason: string; message: s
   if (!pods) return undefined;
   if (pods.unscheduled > 0) {
     return {
-      reason: 'PodsPending',
+      reason: RouterReason.PodsPending,
       message:
         `${plural(pods.unscheduled, 'pod')} Pending with no node assigned` +
         (pods.unscheduledMessage ? `: ${pods.unscheduledMessage}` : ''),
@@ -147,7 +159,56 @@ function podsNotReady(pods: PodSummary | undefined): {reason: string; message: s
   if (pods.waitingReasons.length > 0 || pods.pendingOnNode > 0) {
     const detail =
       pods.waitingReasons.length > 0 ? `containers waiting: ${pods.waitingReasons.join(', ')}` : 'starting';
-    return {reason: 'PodsNotReady', message: `${plural(pods.total, 'pod')}, ${detail}`};
+    return {reason: RouterReason.PodsNotReady, message: `${plural(pods.total, 'pod')}, ${detail}`};
+  }
+  return undefined;
+}
+
+/**
+ * The first problem of a rendered router that a person must solve: upstream problems (all of them in the message,
+ * the first one's reason), no upstream at all, Secrets or keys the pods wait for (all of them, the first one's
+ * reason), or a rollout the Deployment controller gave up on (with why the pods are not ready, when known, and where
+ * to look). `missingSecrets` and `pods` are undefined once the rollout is done.
+ */
+function personProblem(
+  routerName: string,
+  observation: Extract<RouterObservation, {kind: 'rendered'}>,
+  rollout: Rollout,
+  missingSecrets: MissingSecret[] | undefined,
+  pods: {reason: string; message: string} | undefined,
+): {reason: string; message: string} | undefined {
+  const problems = upstreamProblems(observation.resolved);
+  if (problems.length > 0) {
+    return {reason: problems[0]!.reason, message: problems.map((p) => p.message).join('; ')};
+  }
+  if (observation.upstreams.length === 0) {
+    return {
+      reason: RouterReason.NoUpstreams,
+      message:
+        'the router selects no McpUpstream, so it serves nothing: set spec.upstreamSelector or spec.upstreams, or ' +
+        'label McpUpstreams of this namespace to match',
+    };
+  }
+  if (missingSecrets && missingSecrets.length > 0) {
+    return {
+      reason: missingSecrets[0]!.reason,
+      message:
+        `router pods cannot start: ${missingSecrets.map(describeMissingSecret).join('; ')}; create it in the ` +
+        `router's namespace, or fix the secretKeyRef that names it`,
+    };
+  }
+  if (rollout.deadlineExceeded) {
+    const selector = Object.entries(selectorLabels(routerName))
+      .map(([key, value]) => `${key}=${value}`)
+      .join(',');
+    return {
+      reason: RouterReason.ProgressDeadlineExceeded,
+      message:
+        `Deployment "${routerName}" made no progress within its progress deadline (${rollout.message})` +
+        (pods ? `: ${pods.message}` : '') +
+        `; check the router pods' events and container states (kubectl describe pods -l ${selector}): image ` +
+        'pulls, crashes, failing probes, scheduling, missing Secrets or ConfigMaps',
+    };
   }
   return undefined;
 }
@@ -173,14 +234,14 @@ export function computeRouterStatus(
   if (observation.kind === 'invalid') {
     const message = `spec is invalid: ${observation.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
     const conditions: DesiredCondition[] = [
-      {type: 'Ready', status: 'False', reason: 'InvalidSpec', message},
+      {type: RouterCondition.Ready, status: 'False', reason: RouterReason.InvalidSpec, message},
       {
-        type: 'Progressing',
+        type: RouterCondition.Progressing,
         status: 'False',
-        reason: 'InvalidSpec',
+        reason: RouterReason.InvalidSpec,
         message: 'nothing is rolled out until the spec is fixed',
       },
-      {type: 'Degraded', status: 'True', reason: 'InvalidSpec', message},
+      {type: RouterCondition.Degraded, status: 'True', reason: RouterReason.InvalidSpec, message},
     ];
     return {
       observedGeneration: generation,
@@ -194,63 +255,64 @@ export function computeRouterStatus(
   }
 
   const rollout = rolloutOf(deployment, observation.replicas);
-  const problems = upstreamProblems(observation.resolved);
   const pods = rollout.done ? undefined : podsNotReady(observation.pods);
+  const missingSecrets = rollout.done ? undefined : observation.pods?.missingSecrets;
+  const {failure} = observation;
+  // What a person must act on, first one first: it is both the Ready=False and the Degraded=True reason.
+  const problem = failure ?? personProblem(router.metadata.name, observation, rollout, missingSecrets, pods);
 
   let ready: DesiredCondition;
-  if (observation.applyError !== undefined) {
-    ready = {type: 'Ready', status: 'False', reason: 'ApplyFailed', message: observation.applyError};
-  } else if (problems.length > 0) {
-    ready = {
-      type: 'Ready',
-      status: 'False',
-      reason: problems[0]!.reason,
-      message: problems.map((p) => p.message).join('; '),
-    };
+  if (problem) {
+    ready = {type: RouterCondition.Ready, status: 'False', ...problem};
   } else if (pods) {
-    ready = {type: 'Ready', status: 'False', ...pods};
+    ready = {type: RouterCondition.Ready, status: 'False', ...pods};
   } else if (!rollout.done) {
-    ready = {type: 'Ready', status: 'False', reason: 'RollingOut', message: rollout.message};
+    ready = {type: RouterCondition.Ready, status: 'False', reason: RouterReason.RollingOut, message: rollout.message};
   } else {
     ready = {
-      type: 'Ready',
+      type: RouterCondition.Ready,
       status: 'True',
-      reason: 'Available',
+      reason: RouterReason.Available,
       message: `${rollout.message}, serving ${plural(observation.upstreams.length, 'upstream')}`,
     };
   }
 
-  const progressing: DesiredCondition =
-    rollout.done || observation.applyError !== undefined
-      ? {type: 'Progressing', status: 'False', reason: 'RolloutComplete', message: rollout.message}
+  const progressing: DesiredCondition = failure
+    ? {
+        type: RouterCondition.Progressing,
+        status: 'False',
+        reason: failure.reason,
+        message: 'nothing is rolled out until the problem is solved',
+      }
+    : rollout.done
+      ? {
+          type: RouterCondition.Progressing,
+          status: 'False',
+          reason: RouterReason.RolloutComplete,
+          message: rollout.message,
+        }
       : rollout.deadlineExceeded
-        ? {type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: rollout.message}
-        : {type: 'Progressing', status: 'True', reason: 'RollingOut', message: rollout.message};
-  if (observation.applyError !== undefined) {
-    progressing.reason = 'ApplyFailed';
-    progressing.message = 'the last apply failed';
-  }
+        ? {
+            type: RouterCondition.Progressing,
+            status: 'False',
+            reason: RouterReason.ProgressDeadlineExceeded,
+            message: rollout.message,
+          }
+        : {
+            type: RouterCondition.Progressing,
+            status: 'True',
+            reason: RouterReason.RollingOut,
+            message: rollout.message,
+          };
 
-  let degraded: DesiredCondition;
-  if (observation.applyError !== undefined) {
-    degraded = {type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: observation.applyError};
-  } else if (problems.length > 0) {
-    degraded = {
-      type: 'Degraded',
-      status: 'True',
-      reason: problems[0]!.reason,
-      message: problems.map((p) => p.message).join('; '),
-    };
-  } else if (rollout.deadlineExceeded) {
-    degraded = {
-      type: 'Degraded',
-      status: 'True',
-      reason: 'ProgressDeadlineExceeded',
-      message: `the Deployment exceeded its progress deadline: ${rollout.message}`,
-    };
-  } else {
-    degraded = {type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'nothing needs attention'};
-  }
+  const degraded: DesiredCondition = problem
+    ? {type: RouterCondition.Degraded, status: 'True', ...problem}
+    : {
+        type: RouterCondition.Degraded,
+        status: 'False',
+        reason: RouterReason.AsExpected,
+        message: 'nothing needs attention',
+      };
 
   return {
     observedGeneration: generation,

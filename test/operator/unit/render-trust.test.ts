@@ -8,7 +8,7 @@ import {describe, expect, it} from 'vitest';
 import {z} from 'zod';
 import {AccessRuleSpecSchema, JwtIssuerSpecSchema} from '../../../operator/api/auth.js';
 import {parseMcpRouter} from '../../../operator/api/types.js';
-import {foreignServiceAccount, validateRendered} from '../../../operator/controllers/mcprouter/reconcile.js';
+import {validateRendered} from '../../../operator/controllers/mcprouter/reconcile.js';
 import {allowedHosts, escapeStrings, renderRouter} from '../../../operator/controllers/mcprouter/render.js';
 import {parseRouterConfig} from '../../../router/config/load.js';
 import {AccessRuleSchema, AuthSchema} from '../../../router/config/schema.js';
@@ -304,32 +304,6 @@ describe('the router ServiceAccount', () => {
     const rendered = renderRouter(router({upstreamSelector: {}, serviceAccountName: 'mcp-router'}), [], options);
     expect(rendered.serviceAccount).toBeUndefined();
     expect(podSpec(rendered).serviceAccountName).toBe('mcp-router');
-  });
-});
-
-describe('foreignServiceAccount', () => {
-  const own = renderRouter(router({upstreamSelector: {}}), [], options);
-  const named = renderRouter(router({upstreamSelector: {}, serviceAccountName: 'tools'}), [], options);
-  const live = (ownerReferences?: unknown[]) => ({
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: {name: 'tools', namespace: 'team-a', ...(ownerReferences && {ownerReferences})},
-  });
-  it.each([
-    ['none exists yet', own, undefined, undefined],
-    ["it is the router's own", own, live(own.configMap.metadata.ownerReferences), undefined],
-    ['the McpRouter names its ServiceAccount', named, live(), undefined],
-    ['one without owner exists', own, live(), /ServiceAccount "tools" exists and does not belong to this McpRouter/],
-    [
-      'one owned by an older McpRouter of the same name exists',
-      own,
-      live([{apiVersion: 'mcprouter.dev/v1alpha1', kind: 'McpRouter', name: 'tools', uid: 'old', controller: true}]),
-      /does not belong/,
-    ],
-  ])('when %s', (_name, rendered, liveObject, problem) => {
-    const found = foreignServiceAccount(rendered, liveObject as any, 'uid-tools');
-    if (problem === undefined) expect(found).toBeUndefined();
-    else expect(found).toMatch(problem);
   });
 });
 
