@@ -171,17 +171,29 @@ const McpRouterSpecShapeSchema = z
     catalog: z
       .object({
         mode: z
-          .enum(['full', 'search'])
+          .enum(['full', 'search', 'dynamic'])
           .default('full')
           .describe(
             'full: the aggregate lists every tool. search: it lists only search_tools, call_tool and the pinned ' +
-              'tools, and search_tools finds the others (fewer tokens in a model context).',
+              'tools, and search_tools finds the others (fewer tokens in a model context). dynamic: as search, and ' +
+              "found tools join that session's list.",
           ),
         pinned: z
           .array(z.string().min(1).max(256))
           .max(256)
           .optional()
-          .describe('search mode: globs of aggregated tool names listed anyway (e.g. "memory__read_graph").'),
+          .describe(
+            'search and dynamic modes: globs of aggregated tool names listed anyway (e.g. "memory__read_graph").',
+          ),
+        dynamicTools: z
+          .number()
+          .int()
+          .min(1)
+          .max(500)
+          .optional()
+          .describe(
+            'dynamic mode: found tools a session lists at most (least recently used leave first). Router default: 20.',
+          ),
       })
       .optional()
       .describe('What the aggregate lists of its tools; default: every tool.'),

@@ -91,8 +91,15 @@ export function searchTools(catalog: AggregateCatalog, query: string, limit: num
     .map((hit) => catalog.tools[hit.id as number] as NamedEntry);
 }
 
-/** `tools/list` in `search` mode: the router's own tools, then the catalog's tools that `pinned` globs name. */
-export function searchModeTools(catalog: AggregateCatalog, pinned: string[]): NamedEntry[] {
+/**
+ * `tools/list` in `search` and `dynamic` modes: the router's own tools, then the catalog's tools that `pinned` globs
+ * name or that are `found` (a session's tools found in `dynamic` mode), in catalog order.
+ */
+export function searchModeTools(
+  catalog: AggregateCatalog,
+  pinned: string[],
+  found: ReadonlySet<string> = new Set(),
+): NamedEntry[] {
   const isPinned = picomatch(pinned.length > 0 ? pinned : ['\0'], {dot: true});
-  return [...ROUTER_TOOLS, ...catalog.tools.filter((tool) => isPinned(tool.name))];
+  return [...ROUTER_TOOLS, ...catalog.tools.filter((tool) => isPinned(tool.name) || found.has(tool.name))];
 }

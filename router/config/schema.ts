@@ -412,17 +412,28 @@ export const ManagementSchema = z
 export const CatalogSchema = z
   .object({
     mode: z
-      .enum(['full', 'search'])
+      .enum(['full', 'search', 'dynamic'])
       .default('full')
       .describe(
         'full: the aggregate lists every tool. search: it lists only search_tools, call_tool and the pinned tools; ' +
-          'search_tools finds the others by words of their names, descriptions and parameters. Per-upstream paths ' +
-          'always list every tool.',
+          'search_tools finds the others by words of their names, descriptions and parameters. dynamic: as search, ' +
+          "and the tools a search finds join that session's list (list_changed), so that the model calls them by " +
+          'name. Per-upstream paths always list every tool.',
       ),
     pinned: z
       .array(z.string().min(1))
       .default([])
-      .describe('search mode: globs of aggregated tool names listed anyway (e.g. "memory__read_graph").'),
+      .describe('search and dynamic modes: globs of aggregated tool names listed anyway (e.g. "memory__read_graph").'),
+    dynamicTools: z
+      .number()
+      .int()
+      .min(1)
+      .max(500)
+      .default(20)
+      .describe(
+        'dynamic mode: tools found by searches that a session lists at most; beyond it, the least recently found ' +
+          'or called leave its list.',
+      ),
   })
   .strict()
   .describe('What the aggregate lists of its tools: all of them, or a search (fewer tokens in a model context).');

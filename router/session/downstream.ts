@@ -1,3 +1,4 @@
+import {LRUCache} from 'lru-cache';
 import type {
   ClientCapabilities,
   Implementation,
@@ -190,6 +191,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   /** Upstreams of the scope left out of the last catalog (down, or this session could not connect), and why. */
   #missing = new Map<string, string>();
   #logLevel: LoggingLevel | undefined;
+  /** `dynamic` mode: the tools this session's searches found (see `#foundTools`). */
+  #found: LRUCache<string, true> | undefined;
   #closed = false;
   onclose?: () => void;
 
@@ -259,7 +262,25 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
 
   /** True when this session lists and finds tools by search (`router.catalog.mode`, aggregate only). */
   get #searching(): boolean {
-    return this.scope.kind === 'aggregate' && this.#host.catalogOptions.mode === 'search';
+    return this.scope.kind === 'aggregate' && this.#host.catalogOptions.mode !== 'full';
+  }
+
+  /**
+   * `dynamic` mode: the tools searches found, least recently found or called first out, at most
+   * `router.catalog.dynamicTools`; they join the session's list until they leave this.
+   */
+  #foundTools(): LRUCache<string, true> {
+    this.#found ??= new LRUCache({max: this.#host.catalogOptions.dynamicTools});
+    return this.#found;
+  }
+
+  /** `dynamic` mode: adds found tools to the session's list, and says so (`list_changed`) when it changed. */
+  #addFound(names: string[]): void {
+    if (this.#host.catalogOptions.mode !== 'dynamic' || names.length === 0) return;
+    const found = this.#foundTools();
+    const before = [...found.keys()].sort().join('\n');
+    for (const name of names) found.set(name, true);
+    if ([...found.keys()].sort().join('\n') !== before) this.#send({method: 'notifications/tools/list_changed'});
   }
 
   /**
@@ -273,6 +294,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 50)
       throw new JsonRpcFailure(JsonRpcCode.InvalidParams, 'search_tools: limit must be an integer from 1 to 50');
     const tools = searchTools(await this.#view(), query, limit);
+    this.#addFound(tools.map((tool) => tool.name));
     return {content: [{type: 'text', text: JSON.stringify({tools})}], structuredContent: {tools}};
   }
 
@@ -300,7 +322,10 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     const {method, params} = message;
     switch (method) {
       case 'tools/list':
-        if (this.#searching) return {tools: searchModeTools(await this.#view(), this.#host.catalogOptions.pinned)};
+        if (this.#searching) {
+          const found = new Set<string>(this.#found?.keys());
+          return {tools: searchModeTools(await this.#view(), this.#host.catalogOptions.pinned, found)};
+        }
         return this.#list('tools');
       case 'prompts/list':
         return this.#list('prompts');
@@ -311,6 +336,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       case 'tools/call':
       case 'prompts/get': {
         if (this.#searching && method === 'tools/call' && params.name === SEARCH_TOOL) return this.#search(params);
+        if (method === 'tools/call') this.#found?.get(String(params.name)); // a call keeps a found tool listed
         const kind = method === 'tools/call' ? 'tool' : 'prompt';
         const route = await this.#routeName(kind, String(params.name));
         const result = await this.#forward(route, {method, params: {...params, name: route.target}}, call);

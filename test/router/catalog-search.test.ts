@@ -100,3 +100,36 @@ describe('search mode on the aggregate', () => {
     }
   });
 });
+
+describe('dynamic mode on the aggregate', () => {
+  let dynamic: Awaited<ReturnType<typeof startTestRouter>>;
+  beforeAll(async () => {
+    dynamic = await startTestRouter({
+      mcpServers: {everything: {command: process.execPath, args: [serverEntry('server-everything'), 'stdio']}},
+      router: {catalog: {mode: 'dynamic', dynamicTools: 2}},
+    });
+  });
+  afterAll(() => dynamic?.stop());
+
+  it('adds the tools a search finds to the session’s list, says so, and keeps at most dynamicTools of them', async () => {
+    const {client, received, close} = await connectClient(`${dynamic.url}/mcp`);
+    const changes = () => received.filter((m) => 'method' in m && m.method === 'notifications/tools/list_changed');
+    const names = async () => (await client.listTools()).tools.map((tool) => tool.name);
+    try {
+      expect(await names()).toEqual(['search_tools', 'call_tool']);
+      await client.callTool({name: 'search_tools', arguments: {query: 'sum of two numbers', limit: 1}});
+      await expect.poll(() => changes().length).toBe(1);
+      expect(await names()).toEqual(['search_tools', 'call_tool', 'everything__get-sum']);
+      expect((await client.callTool({name: 'everything__get-sum', arguments: {a: 2, b: 3}})).isError).toBeFalsy();
+      await client.callTool({name: 'search_tools', arguments: {query: 'echo a message', limit: 1}});
+      await client.callTool({name: 'everything__get-sum', arguments: {a: 1, b: 1}});
+      await client.callTool({name: 'search_tools', arguments: {query: 'tiny image', limit: 1}});
+      const listed = await names();
+      expect(listed).toHaveLength(4);
+      expect(listed).toEqual(expect.arrayContaining(['everything__get-sum', 'everything__get-tiny-image']));
+      expect(listed).not.toContain('everything__echo');
+    } finally {
+      await close();
+    }
+  });
+});
