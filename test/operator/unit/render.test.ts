@@ -103,7 +103,7 @@ describe('renderRouter', () => {
     const rendered = renderRouter(router({upstreamSelector: {}, catalog}), [everything], options);
     const routerJson = rendered.routerJson;
     expect(JSON.parse(routerJson).router.catalog).toEqual(catalog);
-    expect(parseRouterConfig(routerJson, {}, 'router.json').router.catalog).toEqual(catalog);
+    expect(parseRouterConfig(routerJson, {}, 'router.json').router.catalog).toEqual({...catalog, dynamicTools: 20});
   });
 
   it('renders spec.management into router.json, which the router reads as the built-in upstream "router"', () => {
