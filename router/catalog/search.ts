@@ -63,6 +63,11 @@ function document(tool: NamedEntry, id: number) {
   };
 }
 
+/** Words too common in requests and descriptions to tell tools apart. */
+const STOP_WORDS = new Set(
+  'a an and are as at be by for from give i in is it me my of on or show that the this to with'.split(' '),
+);
+
 /** One index per catalog object: catalogs are shared and replaced on change (`SharedCatalogs`). */
 const indexes = new WeakMap<AggregateCatalog, MiniSearch>();
 
@@ -71,6 +76,7 @@ function indexOf(catalog: AggregateCatalog): MiniSearch {
   if (!index) {
     index = new MiniSearch({
       fields: ['name', 'title', 'description', 'parameters'],
+      processTerm: (term) => (STOP_WORDS.has(term.toLowerCase()) ? null : term.toLowerCase()),
       searchOptions: {boost: {name: 3, title: 2}, prefix: true, fuzzy: 0.2, combineWith: 'OR'},
     });
     index.addAll(catalog.tools.map(document));
