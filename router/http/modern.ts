@@ -31,7 +31,7 @@ export async function isLegacy(req: Request): Promise<boolean> {
  * The 2026-07-28 leg of `/mcp` and `/mcp/{upstream}` (MCP 2026-07-28 basic/transports): stateless requests, each
  * with its protocol version and client capabilities in `_meta`, answered by the SDK 2.x handler in strict mode
  * (`legacy: 'reject'`: the 2025 leg beside it stays the router's own, sessionful one). It answers `server/discover`
- * and `subscriptions/listen` (list-changed events) itself.
+ * and `subscriptions/listen` itself; the router publishes list changes and resource updates to its streams.
  *
  * The router keeps one session per principal and scope for these clients, made on the first request and closed after
  * `sessionIdleSeconds` without a request (once its calls in flight end): it holds the catalog and the principal's own
