@@ -117,8 +117,10 @@ describe('dynamic mode on the aggregate', () => {
     const names = async () => (await client.listTools()).tools.map((tool) => tool.name);
     try {
       expect(await names()).toEqual(['search_tools', 'call_tool']);
+      // The upstream's own list changes may come too (server-everything announces tools when it starts): count on.
+      const before = changes().length;
       await client.callTool({name: 'search_tools', arguments: {query: 'sum of two numbers', limit: 1}});
-      await expect.poll(() => changes().length).toBe(1);
+      await expect.poll(() => changes().length).toBeGreaterThan(before);
       expect(await names()).toEqual(['search_tools', 'call_tool', 'everything__get-sum']);
       expect((await client.callTool({name: 'everything__get-sum', arguments: {a: 2, b: 3}})).isError).toBeFalsy();
       await client.callTool({name: 'search_tools', arguments: {query: 'echo a message', limit: 1}});
