@@ -355,10 +355,12 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost {
 
   /**
    * A server-to-client request on a shared upstream goes to the one session with calls in flight to it; when no
-   * session or several have, the upstream gets an error (DESIGN.md, Sessions).
+   * session or several have, the upstream gets an error (DESIGN.md, Sessions). A `roots/list` outside any call (as
+   * server-everything sends when it starts) is for no client: it gets an empty list (MCP 2025-11-25 client/roots).
    */
   async onServerRequest(upstream: Upstream, request: Message, signal: AbortSignal): Promise<JsonObject> {
     const candidates = this.#sessionsOf(upstream).filter((s) => s.inFlight(upstream.name) > 0);
+    if (candidates.length === 0 && request.method === 'roots/list') return {roots: []};
     const [only] = candidates;
     if (candidates.length !== 1 || !only) {
       throw new JsonRpcFailure(
