@@ -22,6 +22,11 @@ export function listenedResources(body: unknown): string[] {
   return Array.isArray(uris) ? uris.filter((uri): uri is string => typeof uri === 'string') : [];
 }
 
+/** The key of a principal's session for a scope. */
+function keyOf(scope: Scope, principal: Principal): string {
+  return `${principal.id}\n${scope.kind === 'aggregate' ? '' : scope.name}`;
+}
+
 /** `true` for a request of the 2025 era (`initialize`, or no `_meta` envelope): the SDK's own classification. */
 export async function isLegacy(req: Request): Promise<boolean> {
   return isLegacyRequest(await toWebRequest(req, req.body), req.body);
@@ -34,14 +39,17 @@ export async function isLegacy(req: Request): Promise<boolean> {
  * and `subscriptions/listen` itself; the router publishes list changes and resource updates to its streams.
  *
  * The router keeps one session per principal and scope for these clients, made on the first request and closed after
- * `sessionIdleSeconds` without a request (once its calls in flight end): it holds the catalog and the principal's own
- * sessions of `perSession` upstreams, so that state kept by such an upstream lasts across the principal's requests.
+ * `sessionIdleSeconds` without a request and with no `subscriptions/listen` stream open (once its calls in flight
+ * end): it holds the catalog, the resource subscriptions of its streams and the principal's own sessions of
+ * `perSession` upstreams, so that state kept by such an upstream lasts across the principal's requests.
  */
 export class ModernEndpoint {
   readonly #router: Router;
   readonly #handler = createMcpHandler((ctx) => this.#server(ctx), {legacy: 'reject'});
   readonly #node = toNodeHandler(this.#handler);
   readonly #sessions: LRUCache<string, DownstreamSession<ModernPeer>>;
+  /** Open `subscriptions/listen` streams per session: a session with one is never idle. */
+  readonly #listening = new Map<DownstreamSession<ModernPeer>, number>();
 
   constructor(router: Router) {
     this.#router = router;
@@ -58,7 +66,7 @@ export class ModernEndpoint {
    * more (`limits.maxSessions`, `maxSessionsPerPrincipal`).
    */
   session(scope: Scope, principal: Principal): DownstreamSession<ModernPeer> | undefined {
-    const key = `${principal.id}\n${scope.kind === 'aggregate' ? '' : scope.name}`;
+    const key = keyOf(scope, principal);
     const existing = this.#sessions.get(key);
     if (existing) return existing;
     if (this.#router.sessionLimitReached(principal)) return undefined;
@@ -73,6 +81,8 @@ export class ModernEndpoint {
    * URI the principal may not read, or that no upstream serves, is refused in-band (-32602) before the stream opens.
    */
   async serve(req: Request, res: Response, session: DownstreamSession<ModernPeer>): Promise<void> {
+    if ((req.body as {method?: unknown} | undefined)?.method === 'subscriptions/listen')
+      this.#keepWhileOpen(session, res);
     const uris = listenedResources(req.body);
     if (uris.length > 0) {
       try {
@@ -89,6 +99,21 @@ export class ModernEndpoint {
     const auth: AuthInfo = {token: '', clientId: session.principal.id, scopes: [], extra: {...served}};
     Object.assign(req, {auth});
     return this.#node(req, res, req.body);
+  }
+
+  /** Keeps `session` out of idle expiry until `res` closes (and then for `sessionIdleSeconds` more). */
+  #keepWhileOpen(session: DownstreamSession<ModernPeer>, res: Response): void {
+    const key = keyOf(session.scope, session.principal);
+    const open = (this.#listening.get(session) ?? 0) + 1;
+    this.#listening.set(session, open);
+    if (open === 1 && this.#sessions.peek(key) === session) this.#sessions.set(key, session, {ttl: 0});
+    res.once('close', () => {
+      const left = (this.#listening.get(session) ?? 1) - 1;
+      if (left > 0) return void this.#listening.set(session, left);
+      this.#listening.delete(session);
+      if (this.#sessions.peek(key) === session)
+        this.#sessions.set(key, session, {ttl: this.#router.options.sessionIdleSeconds * 1000});
+    });
   }
 
   #server(ctx: McpRequestContext) {

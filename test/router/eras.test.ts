@@ -231,6 +231,41 @@ describe('resource updates for 2026-07-28 clients', () => {
   });
 });
 
+describe('a 2026-07-28 session with a stream open', () => {
+  it('regression: a principal session closed after sessionIdleSeconds while its listen stream was open, ending its resource subscriptions; it now lasts while the stream does', async () => {
+    const idle = await startLoggedRouter(
+      {
+        mcpServers: {everything: CONFIG.mcpServers.everything},
+        router: {
+          auth: CONFIG.router.auth,
+          access: [{principals: ['alice'], upstreams: ['everything']}],
+          sessionIdleSeconds: 1,
+        },
+      },
+      captured.log,
+    );
+    const uri = 'demo://resource/static/document/features.md';
+    const client = new Client({name: 'modern-test-client', version: '2.0.0'}, {versionNegotiation: {mode: 'auto'}});
+    const headers = {authorization: `Bearer ${TOKENS.alice}`};
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${idle.url}/mcp`), {requestInit: {headers}}));
+    const updated: unknown[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (notification) => {
+      updated.push(notification.params.uri);
+    });
+    const subscription = await client.listen({resourceSubscriptions: [uri]});
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2500)); // over twice sessionIdleSeconds, no request
+      await client.callTool({name: 'everything__toggle-subscriber-updates', arguments: {}});
+      await expect.poll(() => updated, {timeout: 15_000}).toContain(uri);
+    } finally {
+      await client.callTool({name: 'everything__toggle-subscriber-updates', arguments: {}});
+      await subscription.close();
+      await client.close();
+      await idle.stop();
+    }
+  });
+});
+
 describe('a 2025-11-25 client on the same endpoint', () => {
   it('still gets a session of 2025-11-25 (initialize, Mcp-Session-Id)', async () => {
     const {client, received, close} = await connectClient(`${router.url}/mcp`, {
