@@ -6,13 +6,11 @@ import type {Transport, TransportSendOptions} from '@modelcontextprotocol/sdk/sh
 import {
   DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
   isInitializeRequest,
-  isJSONRPCErrorResponse,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
   JSONRPCMessageSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
   type InitializeRequest,
   type JSONRPCMessage,
+  type JSONRPCRequest,
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -106,8 +104,9 @@ export class NodeStreamableTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    const isResponse = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
-    const requestId = isResponse ? message.id : options?.relatedRequestId;
+    // Messages sent come from the session's SDK Server, well-formed: their keys say what they are.
+    const isResponse = 'result' in message || 'error' in message;
+    const requestId = isResponse ? (message.id as RequestId) : options?.relatedRequestId;
     const store = this.#options.eventStore;
     if (requestId === undefined) {
       if (isResponse) {
@@ -194,7 +193,7 @@ export class NodeStreamableTransport implements Transport {
     } else if (!this.#admits(req, res)) return;
     if (this.#closed) return this.#refuse(res, 404, -32001, 'Session not found');
     const extra: MessageExtraInfo = {requestInfo: {headers: req.headers}};
-    if (!messages.some(isJSONRPCRequest)) {
+    if (!messages.some(isRequest)) {
       for (const message of messages) this.onmessage?.(message, extra);
       res.writeHead(202).end();
       return;
@@ -205,7 +204,7 @@ export class NodeStreamableTransport implements Transport {
       : (header(req, 'mcp-protocol-version') ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION);
     const stream: SseStream = {res};
     this.#streams.set(streamId, stream);
-    for (const message of messages) if (isJSONRPCRequest(message)) this.#requestStreams.set(message.id, streamId);
+    for (const message of messages) if (isRequest(message)) this.#requestStreams.set(message.id, streamId);
     res.once('close', () => this.#dropped(streamId, stream));
     try {
       await this.#prime(stream, streamId, version);
@@ -213,7 +212,7 @@ export class NodeStreamableTransport implements Transport {
     } catch (error) {
       this.#streams.delete(streamId);
       this.#resumable.delete(streamId);
-      for (const message of messages) if (isJSONRPCRequest(message)) this.#requestStreams.delete(message.id);
+      for (const message of messages) if (isRequest(message)) this.#requestStreams.delete(message.id);
       this.onerror?.(error as Error);
       if (res.headersSent) res.end();
       else sendJsonError(res, 400, -32700, 'Parse error', String(error));
@@ -377,6 +376,14 @@ export class NodeStreamableTransport implements Transport {
 /** One SSE `message` event (the SDK's framing: `event`, then `id` when there is one, then one `data` line). */
 function sseEvent(message: JSONRPCMessage, eventId: string | undefined): string {
   return `event: message\n${eventId ? `id: ${eventId}\n` : ''}data: ${JSON.stringify(message)}\n\n`;
+}
+
+/**
+ * Whether a message, already parsed as `JSONRPCMessageSchema`, is a request: of the schema's four shapes, only a
+ * request has both a method and an id. The SDK's `isJSONRPCRequest` parses the message a second time to say so.
+ */
+function isRequest(message: JSONRPCMessage): message is JSONRPCRequest {
+  return 'method' in message && 'id' in message;
 }
 
 /** Whether a message is the client's `initialize` (its method is checked first: the schema costs more). */
