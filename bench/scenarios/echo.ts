@@ -1,7 +1,8 @@
 /**
  * server-everything's `echo` at 1, 16 and 64 clients, each path side by side in every round: the server directly
  * (Streamable HTTP), the router in front of it (Streamable HTTP upstream), the router with it as a stdio upstream,
- * and the two `mcp-proxy`s with it as their stdio server.
+ * and the two `mcp-proxy`s with it as their stdio server; with `--baseline`, another build of the router in front of
+ * the same HTTP upstream.
  */
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {serverEntry, startEverythingHttp, type HttpMcpServer} from '../../test/support/mcp-servers.js';
@@ -49,9 +50,26 @@ const COMPARISONS: Comparison[] = [
   },
 ];
 
+/** With `--baseline`: this build against the other one, both in front of the same HTTP upstream. */
+const BASELINE_COMPARISONS: Comparison[] = [
+  {
+    label: 'router, HTTP upstream: this build / baseline, calls/s',
+    numerator: 'router-http',
+    denominator: 'baseline-http',
+    figure: 'callsPerSecond',
+  },
+  {label: 'same, p50 ratio', numerator: 'router-http', denominator: 'baseline-http', figure: 'p50'},
+  {
+    label: 'baseline, HTTP upstream / direct, calls/s',
+    numerator: 'baseline-http',
+    denominator: 'direct',
+    figure: 'callsPerSecond',
+  },
+];
+
 export const echoScenario: Scenario = {
   name: 'echo',
-  async run({rounds, seconds, log}) {
+  async run({rounds, seconds, log, baseline}) {
     const notes: string[] = [];
     const started: HttpMcpServer[] = [];
     const keep = (server: HttpMcpServer) => {
@@ -74,6 +92,10 @@ export const echoScenario: Scenario = {
         },
         {name: 'mcp-proxy-npm', url: keep(await startPunkpeyeProxy(everythingStdio)).url, tool: 'echo'},
       ];
+      if (baseline) {
+        const router = keep(await startRouter({everything: {type: 'http', url: direct.url}}, {}, [], baseline));
+        paths.push({name: 'baseline-http', url: `${router.url}/mcp`, tool: 'everything__echo'});
+      }
       try {
         paths.push({
           name: 'mcp-proxy-pypi',
@@ -95,7 +117,8 @@ export const echoScenario: Scenario = {
           }
         }
       }
-      const tables: Table[] = loadTables('tools/call echo (server-everything)', runs, COMPARISONS);
+      const comparisons = baseline ? [...COMPARISONS, ...BASELINE_COMPARISONS] : COMPARISONS;
+      const tables: Table[] = loadTables('tools/call echo (server-everything)', runs, comparisons);
       return {tables, notes};
     } finally {
       await Promise.all(started.map((server) => server.stop()));
