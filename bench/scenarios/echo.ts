@@ -25,46 +25,29 @@ interface Path {
   tool: string;
 }
 
+/** A comparison of calls/s, `numerator` against `denominator`. */
+const callsPerSecond = (label: string, numerator: string, denominator: string): Comparison => ({
+  label,
+  numerator,
+  denominator,
+  figure: 'callsPerSecond',
+});
+
 const COMPARISONS: Comparison[] = [
-  {
-    label: 'router, HTTP upstream / direct, calls/s',
-    numerator: 'router-http',
-    denominator: 'direct',
-    figure: 'callsPerSecond',
-  },
+  callsPerSecond('router, HTTP upstream / direct, calls/s', 'router-http', 'direct'),
   {label: 'same, p50 ratio', numerator: 'router-http', denominator: 'direct', figure: 'p50'},
   {label: 'same, p99 ratio', numerator: 'router-http', denominator: 'direct', figure: 'p99'},
   {label: 'same, added p50 ms', numerator: 'router-http', denominator: 'direct', figure: 'p50', difference: true},
-  {
-    label: 'router, stdio upstream / mcp-proxy (npm), calls/s',
-    numerator: 'router-stdio',
-    denominator: 'mcp-proxy-npm',
-    figure: 'callsPerSecond',
-  },
+  callsPerSecond('router, stdio upstream / mcp-proxy (npm), calls/s', 'router-stdio', 'mcp-proxy-npm'),
   {label: 'same, p99 ratio', numerator: 'router-stdio', denominator: 'mcp-proxy-npm', figure: 'p99'},
-  {
-    label: 'router, stdio upstream / mcp-proxy (PyPI), calls/s',
-    numerator: 'router-stdio',
-    denominator: 'mcp-proxy-pypi',
-    figure: 'callsPerSecond',
-  },
+  callsPerSecond('router, stdio upstream / mcp-proxy (PyPI), calls/s', 'router-stdio', 'mcp-proxy-pypi'),
 ];
 
 /** With `--baseline`: this build against the other one, both in front of the same HTTP upstream. */
 const BASELINE_COMPARISONS: Comparison[] = [
-  {
-    label: 'router, HTTP upstream: this build / baseline, calls/s',
-    numerator: 'router-http',
-    denominator: 'baseline-http',
-    figure: 'callsPerSecond',
-  },
+  callsPerSecond('router, HTTP upstream: this build / baseline, calls/s', 'router-http', 'baseline-http'),
   {label: 'same, p50 ratio', numerator: 'router-http', denominator: 'baseline-http', figure: 'p50'},
-  {
-    label: 'baseline, HTTP upstream / direct, calls/s',
-    numerator: 'baseline-http',
-    denominator: 'direct',
-    figure: 'callsPerSecond',
-  },
+  callsPerSecond('baseline, HTTP upstream / direct, calls/s', 'baseline-http', 'direct'),
 ];
 
 export const echoScenario: Scenario = {
