@@ -218,9 +218,12 @@ export class NodeStreamableTransport implements Transport {
       else sendJsonError(res, 400, -32700, 'Parse error', String(error));
       return;
     }
-    // The responses may all have been written already; a stream still open gets keep-alives.
+    // The responses may all have been written already; a stream still open starts now (the SDK sends its head
+    // before the first event too) and gets keep-alives.
     if (this.#streams.get(streamId) === stream) {
+      const started = res.headersSent;
       this.#open(stream);
+      if (!started) res.flushHeaders();
       this.#keepAlive(stream);
     }
   }
