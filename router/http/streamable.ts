@@ -127,13 +127,18 @@ export class NodeStreamableTransport implements Transport {
       // A resume that completed meanwhile replaced the stream: write to the live one.
       stream = this.#streams.get(streamId);
     }
+    let related: RequestId[] | undefined;
+    if (isResponse) {
+      this.#responses.set(requestId, message);
+      related = [...this.#requestStreams].filter(([, id]) => id === streamId).map(([id]) => id);
+    }
+    // The last response of a stream and the stream's end go out in one write.
+    const last = related !== undefined && related.every((id) => this.#responses.has(id));
     if (stream && (eventId === undefined || !stream.replayed?.has(eventId))) {
+      if (last) stream.res.cork();
       if (this.#write(stream, message, eventId) && eventId !== undefined) this.#resumable.add(streamId);
     }
-    if (!isResponse) return;
-    this.#responses.set(requestId, message);
-    const related = [...this.#requestStreams].filter(([, id]) => id === streamId).map(([id]) => id);
-    if (!related.every((id) => this.#responses.has(id))) return;
+    if (!last || related === undefined) return;
     for (const id of related) {
       this.#responses.delete(id);
       this.#requestStreams.delete(id);
@@ -361,7 +366,7 @@ export class NodeStreamableTransport implements Transport {
     if (this.#streams.get(streamId) === stream) this.#streams.delete(streamId);
     if (stream.res.writableEnded) return;
     this.#open(stream);
-    stream.res.end();
+    stream.res.end(); // uncorks
   }
 
   /** The response closed (ended, or the client went away); a successor registered by a resume stays. */
