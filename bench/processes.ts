@@ -35,28 +35,19 @@ export function startFixtureHttp(tools: number): Promise<HttpMcpServer> {
 /**
  * Starts `node dist/cli.js router` on a config with these `mcpServers` and `router` options; resolves when `/readyz`
  * answers 200 (every upstream connected), with `url` the router's origin. `nodeFlags` go before the script, e.g.
- * `--cpu-prof`. Throws after 20 s.
+ * `--cpu-prof`; `cli` is the script (another build's, to compare). Throws after 20 s.
  */
 export async function startRouter(
   mcpServers: object,
   router: object = {},
   nodeFlags: string[] = [],
+  cli = 'dist/cli.js',
 ): Promise<HttpMcpServer> {
   const config = join(await mkdtemp(join(tmpdir(), 'bench-')), 'router.json');
   await writeFile(config, JSON.stringify({mcpServers, router}));
   const server = await startHttpServer({
     label: 'the router',
-    args: (port) => [
-      ...nodeFlags,
-      'dist/cli.js',
-      'router',
-      '--config',
-      config,
-      '--port',
-      String(port),
-      '--log-level',
-      'warn',
-    ],
+    args: (port) => [...nodeFlags, cli, 'router', '--config', config, '--port', String(port), '--log-level', 'warn'],
     path: '',
   });
   for (let i = 0; i < 200; i++) {

@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- SECTION...] [--rounds N] [--seconds S]`: measures the router against its baselines in one run
+ * `npm run bench [-- SECTION...] [--rounds N] [--seconds S] [--baseline CLI]`: measures the router against its baselines in one run
  * and prints Markdown tables of ratios, each figure the spread over N rounds (default 3). Sections: `echo`, `trust`,
  * `memory`, `catalog`, `large` (all by default) and `profile` (only when named). Every server listens on 127.0.0.1;
- * every load runs for S seconds (default 2.5) after a warm-up, and every process is stopped at the end.
+ * every load runs for S seconds (default 2.5) after a warm-up, and every process is stopped at the end. `--baseline`
+ * names another build's `dist/cli.js`, which `echo` measures beside this build, for a before/after in one run.
  */
 import {cpus, loadavg} from 'node:os';
 import {parseArgs} from 'node:util';
@@ -33,7 +34,11 @@ const machine = () =>
 async function main(): Promise<void> {
   const {values, positionals} = parseArgs({
     allowPositionals: true,
-    options: {rounds: {type: 'string', default: '3'}, seconds: {type: 'string', default: '2.5'}},
+    options: {
+      rounds: {type: 'string', default: '3'},
+      seconds: {type: 'string', default: '2.5'},
+      baseline: {type: 'string'},
+    },
   });
   const unknown = positionals.filter((name) => !SCENARIOS.some((s) => s.name === name));
   if (unknown.length > 0) throw new Error(`unknown section(s): ${unknown.join(', ')}`);
@@ -43,6 +48,7 @@ async function main(): Promise<void> {
   const options = {
     rounds: Number(values.rounds),
     seconds: Number(values.seconds),
+    ...(values.baseline !== undefined && {baseline: values.baseline}),
     log: (line: string) => process.stderr.write(`${line}\n`),
   };
   process.stdout.write(`Machine: ${machine()}\nRounds: ${options.rounds}, ${options.seconds} s per load\n`);

@@ -1,7 +1,8 @@
 /**
  * server-everything's `echo` at 1, 16 and 64 clients, each path side by side in every round: the server directly
  * (Streamable HTTP), the router in front of it (Streamable HTTP upstream), the router with it as a stdio upstream,
- * and the two `mcp-proxy`s with it as their stdio server.
+ * and the two `mcp-proxy`s with it as their stdio server; with `--baseline`, another build of the router in front of
+ * the same HTTP upstream.
  */
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {serverEntry, startEverythingHttp, type HttpMcpServer} from '../../test/support/mcp-servers.js';
@@ -24,34 +25,34 @@ interface Path {
   tool: string;
 }
 
+/** A comparison of calls/s, `numerator` against `denominator`. */
+const callsPerSecond = (label: string, numerator: string, denominator: string): Comparison => ({
+  label,
+  numerator,
+  denominator,
+  figure: 'callsPerSecond',
+});
+
 const COMPARISONS: Comparison[] = [
-  {
-    label: 'router, HTTP upstream / direct, calls/s',
-    numerator: 'router-http',
-    denominator: 'direct',
-    figure: 'callsPerSecond',
-  },
+  callsPerSecond('router, HTTP upstream / direct, calls/s', 'router-http', 'direct'),
   {label: 'same, p50 ratio', numerator: 'router-http', denominator: 'direct', figure: 'p50'},
   {label: 'same, p99 ratio', numerator: 'router-http', denominator: 'direct', figure: 'p99'},
   {label: 'same, added p50 ms', numerator: 'router-http', denominator: 'direct', figure: 'p50', difference: true},
-  {
-    label: 'router, stdio upstream / mcp-proxy (npm), calls/s',
-    numerator: 'router-stdio',
-    denominator: 'mcp-proxy-npm',
-    figure: 'callsPerSecond',
-  },
+  callsPerSecond('router, stdio upstream / mcp-proxy (npm), calls/s', 'router-stdio', 'mcp-proxy-npm'),
   {label: 'same, p99 ratio', numerator: 'router-stdio', denominator: 'mcp-proxy-npm', figure: 'p99'},
-  {
-    label: 'router, stdio upstream / mcp-proxy (PyPI), calls/s',
-    numerator: 'router-stdio',
-    denominator: 'mcp-proxy-pypi',
-    figure: 'callsPerSecond',
-  },
+  callsPerSecond('router, stdio upstream / mcp-proxy (PyPI), calls/s', 'router-stdio', 'mcp-proxy-pypi'),
+];
+
+/** With `--baseline`: this build against the other one, both in front of the same HTTP upstream. */
+const BASELINE_COMPARISONS: Comparison[] = [
+  callsPerSecond('router, HTTP upstream: this build / baseline, calls/s', 'router-http', 'baseline-http'),
+  {label: 'same, p50 ratio', numerator: 'router-http', denominator: 'baseline-http', figure: 'p50'},
+  callsPerSecond('baseline, HTTP upstream / direct, calls/s', 'baseline-http', 'direct'),
 ];
 
 export const echoScenario: Scenario = {
   name: 'echo',
-  async run({rounds, seconds, log}) {
+  async run({rounds, seconds, log, baseline}) {
     const notes: string[] = [];
     const started: HttpMcpServer[] = [];
     const keep = (server: HttpMcpServer) => {
@@ -74,6 +75,10 @@ export const echoScenario: Scenario = {
         },
         {name: 'mcp-proxy-npm', url: keep(await startPunkpeyeProxy(everythingStdio)).url, tool: 'echo'},
       ];
+      if (baseline) {
+        const router = keep(await startRouter({everything: {type: 'http', url: direct.url}}, {}, [], baseline));
+        paths.push({name: 'baseline-http', url: `${router.url}/mcp`, tool: 'everything__echo'});
+      }
       try {
         paths.push({
           name: 'mcp-proxy-pypi',
@@ -95,7 +100,8 @@ export const echoScenario: Scenario = {
           }
         }
       }
-      const tables: Table[] = loadTables('tools/call echo (server-everything)', runs, COMPARISONS);
+      const comparisons = baseline ? [...COMPARISONS, ...BASELINE_COMPARISONS] : COMPARISONS;
+      const tables: Table[] = loadTables('tools/call echo (server-everything)', runs, comparisons);
       return {tables, notes};
     } finally {
       await Promise.all(started.map((server) => server.stop()));

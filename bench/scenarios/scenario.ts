@@ -6,6 +6,11 @@ export interface ScenarioOptions {
   rounds: number;
   /** The measured window of each closed-loop load, after a warm-up of half a second. */
   seconds: number;
+  /**
+   * Another build of the router to measure beside this one, in the same rounds: the path of its `dist/cli.js`
+   * (another checkout, built). Sections that take it say so.
+   */
+  baseline?: string;
   /** Progress, on stderr. */
   log: (line: string) => void;
 }

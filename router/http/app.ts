@@ -1,5 +1,3 @@
-import {SSEServerTransport} from '@modelcontextprotocol/sdk/server/sse.js';
-import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {isInitializeRequest} from '@modelcontextprotocol/sdk/types.js';
 import express, {type NextFunction, type Request, type Response} from 'express';
 import {ANONYMOUS, type Principal} from '../auth/principal.js';
@@ -14,6 +12,8 @@ import {nestedDeeperThan} from './body.js';
 import {BoundedEventStore} from './event-store.js';
 import {isLegacy, ModernEndpoint} from './modern.js';
 import {rejectOrigin, type OriginPolicy} from './security.js';
+import {NodeSseTransport} from './sse.js';
+import {NodeStreamableTransport} from './streamable.js';
 
 /** JSON-RPC error body for HTTP-level failures; `id` is null unless the failing request's id is known. */
 function sendError(res: Response, status: number, code: number, message: string, id: unknown = null): void {
@@ -194,7 +194,7 @@ export function createHttpApp(
     const principal = principalOf(res);
     const id = req.header('mcp-session-id');
     if (id !== undefined) {
-      const entry = registry.find<StreamableHTTPServerTransport>(id, 'streamableHttp', principal.id, scope);
+      const entry = registry.find<NodeStreamableTransport>(id, 'streamableHttp', principal.id, scope);
       if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
       if (!admitted(entry, req, res)) return;
       // A POST's requests end with its response: answered, or their stream closed with the connection.
@@ -214,8 +214,8 @@ export function createHttpApp(
     if (refuseWhenFull(res, principal)) return;
     const session = router.createLegacySession(scope, 'streamableHttp', principal);
     const {replayEvents, replayBytes} = router.options.limits;
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => registry.newId(),
+    const transport: NodeStreamableTransport = new NodeStreamableTransport({
+      newSessionId: () => registry.newId(),
       ...(replayEvents > 0 && {
         eventStore: new BoundedEventStore({maxEvents: replayEvents, maxBytes: replayBytes}),
         retryInterval: RESUME_RETRY_MS,
@@ -242,7 +242,7 @@ export function createHttpApp(
     const id = req.header('mcp-session-id');
     if (id === undefined)
       return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
-    const entry = registry.find<StreamableHTTPServerTransport>(id, 'streamableHttp', principalOf(res).id, scope);
+    const entry = registry.find<NodeStreamableTransport>(id, 'streamableHttp', principalOf(res).id, scope);
     if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
     registry.trackRequest(entry, res);
     await entry.transport.handleRequest(req, res);
@@ -260,7 +260,7 @@ export function createHttpApp(
     if (!scope) return;
     const principal = principalOf(res);
     if (refuseWhenFull(res, principal)) return;
-    const transport = new SSEServerTransport('/message', res);
+    const transport = new NodeSseTransport('/message', res, registry.newId());
     const session = router.createLegacySession(scope, 'sse', principal);
     registry.add(transport.sessionId, {session, transport, kind: 'sse'});
     transport.onclose = () => {
@@ -277,7 +277,7 @@ export function createHttpApp(
     const id = req.query.sessionId;
     if (typeof id !== 'string')
       return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: sessionId is required');
-    const entry = registry.find<SSEServerTransport>(id, 'sse', principalOf(res).id);
+    const entry = registry.find<NodeSseTransport>(id, 'sse', principalOf(res).id);
     if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
     if (!admitted(entry, req, res)) return;
     await entry.transport.handlePostMessage(req, res, req.body);

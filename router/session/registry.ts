@@ -33,7 +33,7 @@ export function isIdle(
 /**
  * The sessions of this router process by id. Ids are visible ASCII (MCP 2025-11-25 basic/transports, Session
  * Management). Ids are made here so that they can later carry the owning pod, signed, for forwarding between replicas
- * (DESIGN.md, Several router replicas); the SDK's SSE transport still makes its own.
+ * (DESIGN.md, Several router replicas); both 2025-era legs take theirs from here.
  */
 export class SessionRegistry {
   readonly #entries = new Map<string, SessionEntry>();
