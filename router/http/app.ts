@@ -12,6 +12,9 @@ import {SessionRegistry, type SessionEntry} from '../session/registry.js';
 import {bearerChallenge, METADATA_PATH, protectedResourceMetadata, requestOrigin} from './auth.js';
 import {nestedDeeperThan} from './body.js';
 import {BoundedEventStore} from './event-store.js';
+import type {Peers} from '../replicas/peers.js';
+import type {SessionIds} from '../replicas/session-id.js';
+import {forwardToOwner} from './forward.js';
 import {isLegacy, ModernEndpoint} from './modern.js';
 import {rejectOrigin, type OriginPolicy} from './security.js';
 
@@ -51,11 +54,12 @@ function principalOf(res: Response): Principal {
  * with `Last-Event-ID` (MCP 2025-11-25 basic/transports, Resumability and Redelivery).
  * Streamable HTTP sessions idle for `sessionIdleSeconds` are closed. `close()` stops that sweep. `settled(ms)` resolves
  * when every client request is answered and written (or after `ms`), so that shutdown closes no session under an
- * answer.
+ * answer. With `replicas`, session ids carry this pod, signed, and a request of another pod's session is forwarded
+ * there (`http/forward.ts`).
  */
 export function createHttpApp(
   router: Router,
-  options: {loopbackOnly: boolean; metrics?: boolean},
+  options: {loopbackOnly: boolean; metrics?: boolean; replicas?: {ids: SessionIds; peers: Peers}},
 ): {app: express.Express; settled(timeoutMs: number): Promise<void>; close(): void} {
   // Router options are read on every request: a config reload changes them without a restart.
   const policy = (): OriginPolicy => {
@@ -79,7 +83,7 @@ export function createHttpApp(
     (transport: 'sse' | 'streamableHttp'): express.RequestHandler =>
     (_req, res, next) =>
       router.options.transports[transport] ? next() : sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found');
-  const registry = new SessionRegistry();
+  const registry = new SessionRegistry(options.replicas?.ids);
   const modern = new ModernEndpoint(router);
   // Streamable HTTP clients that vanish without DELETE would leave their sessions open for ever: close idle ones.
   const sweep = setInterval(() => {
@@ -121,6 +125,10 @@ export function createHttpApp(
     if (reason) return sendError(res, 403, JsonRpcCode.InvalidRequest, `Forbidden: ${reason}`);
     next();
   });
+  // Replicas: a request of another pod's session goes there before any local phase reads its body.
+  if (options.replicas) {
+    mcp.use(['/mcp', '/message'], forwardToOwner({...options.replicas, metrics: router.metrics, log: router.log}));
+  }
 
   /** Authenticate: the principal of the request (anonymous without `auth`), or 401/403. */
   const authenticate = async (req: Request, res: Response, next: NextFunction) => {
@@ -261,6 +269,9 @@ export function createHttpApp(
     const principal = principalOf(res);
     if (refuseWhenFull(res, principal)) return;
     const transport = new SSEServerTransport('/message', res);
+    // The SDK 1.x transport makes its own id (a UUID) and offers no option for it: give it the registry's signed one
+    // before `start` names it in the `endpoint` event. Goes with the router's own SSE leg.
+    Object.assign(transport, {_sessionId: registry.newId()});
     const session = router.createLegacySession(scope, 'sse', principal);
     registry.add(transport.sessionId, {session, transport, kind: 'sse'});
     transport.onclose = () => {
