@@ -128,7 +128,7 @@ describe('operator on a real API server', () => {
 
     const service = await get('service', 'demo');
     expect(service.metadata.ownerReferences).toEqual([owner]);
-    expect(service.spec.sessionAffinity).toBe('ClientIP');
+    expect(service.spec.sessionAffinity).toBe('None');
     expect(service.spec.ports).toEqual([{name: 'http', port: 80, targetPort: 'http', protocol: 'TCP'}]);
     expect(service.spec.selector).toEqual({
       'app.kubernetes.io/name': 'kube-mcp-router',
@@ -269,7 +269,7 @@ describe('operator on a real API server', () => {
       namespace,
       '--type=merge',
       '-p',
-      '{"spec":{"sessionAffinity":"None"}}',
+      '{"spec":{"sessionAffinity":"ClientIP"}}',
     ]);
     await kc(cluster(), ['scale', 'deployment', 'demo', '-n', namespace, '--replicas=3']);
     const back = await waitFor('the ConfigMap to come back', async () => {
@@ -279,7 +279,7 @@ describe('operator on a real API server', () => {
     expect(back.data).toEqual(deleted.data);
     await waitFor(
       'the Service affinity to come back',
-      async () => (await get('service', 'demo')).spec.sessionAffinity === 'ClientIP',
+      async () => (await get('service', 'demo')).spec.sessionAffinity === 'None',
     );
     await waitFor('the replicas to come back', async () => (await get('deployment', 'demo')).spec.replicas === 1);
   });
