@@ -116,6 +116,11 @@ export function createHttpApp(
   });
 
   const mcp = express.Router();
+  // Replicas: a request of another pod's session goes there before any local phase reads its body, even while this
+  // pod drains (the owner checks Host, Origin and credentials itself).
+  if (options.replicas) {
+    mcp.use(['/mcp', '/message'], forwardToOwner({...options.replicas, metrics: router.metrics, log: router.log}));
+  }
   mcp.use((req, res, next) => {
     if (router.draining) {
       res.set('Retry-After', RETRY_AFTER_SECONDS);
@@ -125,10 +130,6 @@ export function createHttpApp(
     if (reason) return sendError(res, 403, JsonRpcCode.InvalidRequest, `Forbidden: ${reason}`);
     next();
   });
-  // Replicas: a request of another pod's session goes there before any local phase reads its body.
-  if (options.replicas) {
-    mcp.use(['/mcp', '/message'], forwardToOwner({...options.replicas, metrics: router.metrics, log: router.log}));
-  }
 
   /** Authenticate: the principal of the request (anonymous without `auth`), or 401/403. */
   const authenticate = async (req: Request, res: Response, next: NextFunction) => {
