@@ -99,6 +99,8 @@ describe('operator on a real API server', () => {
       '8080',
       '--metrics-port',
       '9090',
+      '--peers-service',
+      'demo',
     ]);
     expect(container.ports).toEqual([
       {name: 'http', containerPort: 8080, protocol: 'TCP'},
@@ -125,6 +127,16 @@ describe('operator on a real API server', () => {
     const serviceAccount = await get('serviceaccount', 'demo');
     expect(serviceAccount.metadata.ownerReferences).toEqual([owner]);
     expect(serviceAccount.automountServiceAccountToken).toBe(false);
+
+    // Its pods watch their Service's EndpointSlices (their peers), and nothing else.
+    const role = await get('role', 'demo-peers');
+    expect(role.metadata.ownerReferences).toEqual([owner]);
+    expect(role.rules).toEqual([
+      {apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch']},
+    ]);
+    expect((await get('rolebinding', 'demo-peers')).subjects).toEqual([
+      {kind: 'ServiceAccount', name: 'demo', namespace},
+    ]);
 
     const service = await get('service', 'demo');
     expect(service.metadata.ownerReferences).toEqual([owner]);
