@@ -226,9 +226,9 @@ export async function startRouter(
     reloader,
     stop: async () => {
       reloader.stop();
-      // No new connections; idle keep-alive ones close now, busy ones after their response (Connection: close).
-      server.close();
-      server.closeIdleConnections();
+      // The listener and its kept-alive connections stay while draining: each response now closes its connection
+      // (app.ts), and a client drops an idle one itself after the Keep-Alive timeout the server announced. Cutting idle
+      // connections at once would fail a request already on its way, a peer's forward among them.
       const started = Date.now();
       const left = await router.drain(graceMs());
       if (left > 0) logger.warn({calls: left}, 'Stopped with calls in flight after the grace period');
@@ -236,6 +236,8 @@ export async function startRouter(
       await router.close();
       closeApp();
       replicas?.peers.close();
+      await connectionsClosed(server, started + server.keepAliveTimeout + 1000 - Date.now());
+      server.close();
       server.closeAllConnections();
       metricsServer?.close();
       metricsServer?.closeAllConnections();
@@ -257,6 +259,13 @@ function listen(
       resolve(server);
     });
   });
+}
+
+/** Resolves when `server` has no connection left, or after `timeoutMs` milliseconds. */
+async function connectionsClosed(server: Server, timeoutMs: number): Promise<void> {
+  const count = () => new Promise<number>((resolve) => server.getConnections((_error, n) => resolve(n ?? 0)));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && (await count()) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
 function urlOf(server: Server, host: string): string {

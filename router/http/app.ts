@@ -105,7 +105,9 @@ export function createHttpApp(
   app.get('/healthz', (_req, res) => void res.json({status: 'ok'}));
   app.get('/readyz', (_req, res) => {
     const report = router.readiness();
-    res.status(report.ready ? 200 : 503).json(report);
+    // Replicas: not ready before the peers are known, or a forward of the first requests would find no owner.
+    const peers = options.replicas && {peers: options.replicas.peers.synced ? 'synced' : 'syncing'};
+    res.status(report.ready && peers?.peers !== 'syncing' ? 200 : 503).json({...report, ...peers});
   });
   if (options.metrics !== false) app.get('/metrics', metricsHandler(router));
   app.get([METADATA_PATH, `${METADATA_PATH}/{*path}`], (req, res) => {

@@ -83,7 +83,9 @@ export function forwardToOwner(options: {
   log: Logger;
 }): RequestHandler {
   const {ids, peers, metrics, log} = options;
-  const agent = new Agent({keepAlive: true});
+  // A connection per forward: a kept-alive one that the owner closes as idle (its keepAliveTimeout) while a request
+  // is being written fails that request, and a forwarded body cannot be sent again.
+  const agent = new Agent({keepAlive: false});
   return (req, res, next) => {
     const id = sessionIdOf(req);
     if (id === undefined) return next();

@@ -12,6 +12,8 @@ import type {Logger} from 'pino';
 export interface Peers {
   /** Whether `address` (`host:port`, IPv6 hosts in brackets) is a current ready endpoint of the router's Service. */
   isReadyEndpoint(address: string): boolean;
+  /** Whether the peers are known (the first list has loaded): a pod is not ready before. */
+  readonly synced: boolean;
   close(): void;
 }
 
@@ -50,6 +52,7 @@ const RESTART_SECONDS = 5;
 export class EndpointSlicePeers implements Peers {
   readonly #informer: Informer<V1EndpointSlice> & ObjectCache<V1EndpointSlice>;
   #ready = new Set<string>();
+  #synced = false;
   #stopped = false;
 
   constructor(options: {kubeConfig: KubeConfig; namespace: string; service: string; portName: string; log: Logger}) {
@@ -59,7 +62,12 @@ export class EndpointSlicePeers implements Peers {
     this.#informer = makeInformer(
       kubeConfig,
       `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
-      () => api.listNamespacedEndpointSlice({namespace, labelSelector}),
+      async () => {
+        const list = await api.listNamespacedEndpointSlice({namespace, labelSelector});
+        this.#ready = readyEndpoints(list.items, portName);
+        this.#synced = true;
+        return list;
+      },
       labelSelector,
     );
     const refresh = () => {
@@ -80,6 +88,10 @@ export class EndpointSlicePeers implements Peers {
 
   isReadyEndpoint(address: string): boolean {
     return this.#ready.has(address);
+  }
+
+  get synced(): boolean {
+    return this.#synced;
   }
 
   close(): void {

@@ -23,6 +23,7 @@ const KEY = Buffer.from('a session key shared by the three routers, 32+ bytes');
 /** A fake of the EndpointSlice peers: the ready endpoints are what the test says they are. */
 class FakePeers implements Peers {
   readonly ready = new Set<string>();
+  readonly synced = true;
   isReadyEndpoint(address: string): boolean {
     return this.ready.has(address);
   }
