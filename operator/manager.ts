@@ -230,15 +230,7 @@ export class Operator {
       );
       if (owner && child.metadata?.namespace) this.routerController.enqueue(child.metadata.namespace, owner.name);
     };
-    const children = [
-      this.configMaps,
-      this.deployments,
-      this.services,
-      this.serviceAccounts,
-      this.roles,
-      this.roleBindings,
-    ];
-    for (const informer of children) {
+    for (const informer of this.#children()) {
       informer.on({add: onChild, update: (_, child) => onChild(child), delete: onChild});
     }
 
@@ -261,18 +253,13 @@ export class Operator {
     });
   }
 
+  /** The caches of the objects a router owns. */
+  #children(): Informer<KubeObject>[] {
+    return [this.configMaps, this.deployments, this.services, this.serviceAccounts, this.roles, this.roleBindings];
+  }
+
   #informers(): Informer<KubeObject>[] {
-    return [
-      this.routers,
-      this.upstreams,
-      this.configMaps,
-      this.deployments,
-      this.services,
-      this.serviceAccounts,
-      this.roles,
-      this.roleBindings,
-      this.pods,
-    ] as Informer<KubeObject>[];
+    return [this.routers, this.upstreams, ...this.#children(), this.pods] as Informer<KubeObject>[];
   }
 
   /** Whether every cache has loaded its first list (what /readyz reports). */

@@ -71,6 +71,8 @@ async function pool<T, R>(items: T[], limit: number, work: (item: T, index: numb
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** An error with its cause (fetch's "fetch failed" says why only there). */
+const describeError = (error: any) => `${String(error)}${error?.cause ? ` (${String(error.cause)})` : ''}`;
 const textOf = (result: any) => (result.content ?? []).map((c: any) => c.text).join('\n');
 
 export function describeReplicas(context: Context): void {
@@ -177,17 +179,24 @@ export function describeReplicas(context: Context): void {
             await session.close();
           }
         } catch (error) {
-          failures.push(`${path} #${i}: ${String(error)}`);
+          failures.push(`${path} #${i}: ${describeError(error)}`);
         }
       });
       const forwarded = (await metricSum('mcp_router_forwarded_requests_total')) - before;
       console.log(
         `replicas: ${paths.length} sessions, owners ${JSON.stringify([...owners.values()])}, ${forwarded} requests forwarded`,
       );
+      const restarts = (await pods()).map((pod) => pod.status.containerStatuses[0].restartCount);
+      const reasons = await Promise.all(
+        ['invalid_id', 'not_ready_endpoint', 'forwarded_twice', 'unreachable'].map(
+          async (reason) => `${reason} ${await metricSum('mcp_router_forward_failures_total', `reason="${reason}"`)}`,
+        ),
+      );
+      console.log(`replicas: restarts ${JSON.stringify(restarts)}, forward failures ${reasons.join(', ')}`);
       expect(failures).toEqual([]);
       expect(owners.size).toBe(3);
       expect(forwarded).toBeGreaterThan(0);
-    });
+    }, 180_000);
 
     it('answers a forged or tampered session id with 404 on every pod', async () => {
       const session = await open('/mcp');
@@ -238,7 +247,7 @@ export function describeReplicas(context: Context): void {
             // A session of the deleted pod (its first, or a new one opened there while it was leaving) initializes
             // again; any other session's error is a failure.
             if (session.owner !== victimIp) {
-              failures.push(`${entry.path} #${i} of ${session.owner}: ${String(error)}`);
+              failures.push(`${entry.path} #${i} of ${session.owner}: ${describeError(error)}`);
               return;
             }
             if (entry.session.owner === victimIp) affected.add(i);
