@@ -10,8 +10,8 @@ import {DEFAULT_ROUTER_IMAGE} from './version.js';
 
 export const OPERATOR_USAGE = `Usage: kube-mcp-router operator [flags]
 
-Reconciles McpRouter and McpUpstream resources (mcprouter.dev/v1alpha1) into a ConfigMap, a Deployment and a
-Service per router. Runs until SIGTERM or SIGINT.
+Reconciles McpRouter and McpUpstream resources (mcprouter.dev/v1alpha1) into a ConfigMap, a Deployment, a
+Service, a ServiceAccount and its Role and RoleBinding per router. Runs until SIGTERM or SIGINT.
 
 Flags:
   --kubeconfig FILE                     kubeconfig to use; default: in-cluster config in a pod, else $KUBECONFIG or
@@ -23,6 +23,9 @@ Flags:
   --service-account-issuer URL          issuer (iss) of the cluster's ServiceAccount tokens, as the API server's
                                         --service-account-issuer, for McpRouters with auth.serviceAccountTokens
                                         (default ${DEFAULT_SERVICE_ACCOUNT_ISSUER})
+  --session-key-secret NAME             Secret (key "keys", in each router's namespace; the chart creates it) whose
+                                        session keys router pods get as env, so that any pod serves any session;
+                                        the operator only names it and never reads it (default: none)
   --leader-elect                        elect a leader on a Lease before reconciling, so several replicas are safe
   --leader-election-namespace NS        namespace of the Lease; default: the pod's namespace ($POD_NAMESPACE),
                                         else --namespace, else default
@@ -42,6 +45,7 @@ const OPTIONS = {
   'router-image': {type: 'string'},
   'cluster-domain': {type: 'string'},
   'service-account-issuer': {type: 'string'},
+  'session-key-secret': {type: 'string'},
   'leader-elect': {type: 'boolean'},
   'leader-election-namespace': {type: 'string'},
   'leader-election-id': {type: 'string'},
@@ -119,7 +123,12 @@ export function parseOperatorFlags(
     help: false,
     ...(values.kubeconfig !== undefined && {kubeconfig: values.kubeconfig}),
     ...(values.namespace !== undefined && {namespace: values.namespace}),
-    render: {routerImage: values['router-image'] ?? DEFAULT_ROUTER_IMAGE, clusterDomain, serviceAccountIssuer},
+    render: {
+      routerImage: values['router-image'] ?? DEFAULT_ROUTER_IMAGE,
+      clusterDomain,
+      serviceAccountIssuer,
+      ...(values['session-key-secret'] !== undefined && {sessionKeySecret: values['session-key-secret']}),
+    },
     ...(values['leader-elect'] && {
       leaderElection: {
         namespace: values['leader-election-namespace'] ?? podNamespace() ?? values.namespace ?? 'default',

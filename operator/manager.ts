@@ -25,6 +25,8 @@ import {
   DEPLOYMENTS,
   KubeClient,
   PODS,
+  ROLE_BINDINGS,
+  ROLES,
   SERVICE_ACCOUNTS,
   SERVICES,
   type KubeObject,
@@ -88,6 +90,8 @@ export class Operator {
   readonly deployments: Informer<KubeObject>;
   readonly services: Informer<KubeObject>;
   readonly serviceAccounts: Informer<KubeObject>;
+  readonly roles: Informer<KubeObject>;
+  readonly roleBindings: Informer<KubeObject>;
   readonly pods: Informer<KubeObject>;
   readonly routerReconciler: McpRouterReconciler;
   readonly upstreamReconciler: McpUpstreamReconciler;
@@ -119,6 +123,8 @@ export class Operator {
     this.deployments = new Informer({...common, type: DEPLOYMENTS, labelSelector: CHILD_SELECTOR});
     this.services = new Informer({...common, type: SERVICES, labelSelector: CHILD_SELECTOR});
     this.serviceAccounts = new Informer({...common, type: SERVICE_ACCOUNTS, labelSelector: CHILD_SELECTOR});
+    this.roles = new Informer({...common, type: ROLES, labelSelector: CHILD_SELECTOR});
+    this.roleBindings = new Informer({...common, type: ROLE_BINDINGS, labelSelector: CHILD_SELECTOR});
     // The router pods: why a router is not ready, and which Secrets they wait for (the operator reads no Secret:
     // docs/adr/0019-operator-missing-secrets-from-router-pods.md).
     this.pods = new Informer({...common, type: PODS, labelSelector: CHILD_SELECTOR});
@@ -147,6 +153,8 @@ export class Operator {
       deployments: this.deployments,
       services: this.services,
       serviceAccounts: this.serviceAccounts,
+      roles: this.roles,
+      roleBindings: this.roleBindings,
       pods: this.pods,
       events,
       log: options.log,
@@ -222,7 +230,7 @@ export class Operator {
       );
       if (owner && child.metadata?.namespace) this.routerController.enqueue(child.metadata.namespace, owner.name);
     };
-    for (const informer of [this.configMaps, this.deployments, this.services, this.serviceAccounts]) {
+    for (const informer of this.#children()) {
       informer.on({add: onChild, update: (_, child) => onChild(child), delete: onChild});
     }
 
@@ -245,16 +253,13 @@ export class Operator {
     });
   }
 
+  /** The caches of the objects a router owns. */
+  #children(): Informer<KubeObject>[] {
+    return [this.configMaps, this.deployments, this.services, this.serviceAccounts, this.roles, this.roleBindings];
+  }
+
   #informers(): Informer<KubeObject>[] {
-    return [
-      this.routers,
-      this.upstreams,
-      this.configMaps,
-      this.deployments,
-      this.services,
-      this.serviceAccounts,
-      this.pods,
-    ] as Informer<KubeObject>[];
+    return [this.routers, this.upstreams, ...this.#children(), this.pods] as Informer<KubeObject>[];
   }
 
   /** Whether every cache has loaded its first list (what /readyz reports). */

@@ -18,14 +18,23 @@ export const OPERATOR_RULES: PolicyRule[] = [
   {apiGroups: ['mcprouter.dev'], resources: ['mcprouters/finalizers'], verbs: ['update']},
   // Server-side apply of an object that does not exist yet needs create as well as patch. get: whether an object of a
   // child's name that is not in the (label-filtered) cache exists, so that it is not adopted.
-  // ServiceAccounts: each router's own (no RoleBinding: its pods need no API access beyond what every authenticated
-  // ServiceAccount has, reading the issuer's JWKS).
+  // ServiceAccounts: each router's own (its pods read the issuer's JWKS, as every authenticated ServiceAccount may,
+  // and list and watch EndpointSlices by the Role below).
   {
     apiGroups: [''],
     resources: ['configmaps', 'serviceaccounts', 'services'],
     verbs: ['get', 'list', 'watch', 'create', 'patch'],
   },
   {apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'patch']},
+  // Each router's Role and RoleBinding, by which its pods watch the EndpointSlices of their Service (their peers).
+  // RBAC lets the operator grant only what it holds itself: hence list and watch on EndpointSlices, which it does not
+  // use otherwise.
+  {
+    apiGroups: ['rbac.authorization.k8s.io'],
+    resources: ['roles', 'rolebindings'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch'],
+  },
+  {apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch']},
   // The router pods' informer: why a router is not ready (Pending with no node, waiting containers), and which
   // Secrets or keys they wait for.
   {apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch']},

@@ -1,4 +1,5 @@
 import {createServer, type Server} from 'node:http';
+import {KubeConfig} from '@kubernetes/client-node';
 import type {AddressInfo} from 'node:net';
 import {parseArgs} from 'node:util';
 import {StdioServerTransport} from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -10,6 +11,8 @@ import {isLoopback} from './http/security.js';
 import {createLogger, type Logger} from './log.js';
 import {UpstreamRegistry} from './management/registry.js';
 import {RouterMetrics} from './metrics.js';
+import {EndpointSlicePeers, endpointAddress, type Peers} from './replicas/peers.js';
+import {parseSessionKeys, SessionIds} from './replicas/session-id.js';
 import {Router} from './router.js';
 
 const USAGE = `Usage: kube-mcp-router router --config FILE [flags]
@@ -23,7 +26,16 @@ Flags:
   --port PORT          TCP port in http mode (default 8080; 0 picks a free one)
   --metrics-port PORT  Serve /metrics on this port only, not on --port (0 picks a free one)
   --log-level LEVEL    pino level: trace, debug, info, warn, error (default info, or $LOG_LEVEL)
+  --peers-service NAME Replicas: forward requests of other pods' sessions to them; the peers are the ready
+                       endpoints of this Service (EndpointSlices in $POD_NAMESPACE, port "http"); session ids are
+                       signed with $MCP_ROUTER_SESSION_KEYS (keys of 32+ bytes, one a line or comma, first signs)
+  --advertise-address IP  This pod's address as its peers reach it (default $POD_IP); with --peers-service
   -h, --help           Show this help`;
+
+/** The name of the Service port whose endpoints are the router's peers (the Service the operator renders). */
+export const PEER_PORT_NAME = 'http';
+/** Env var with the session keys: one a line or comma, the first signs (router/replicas/session-id.ts). */
+export const SESSION_KEYS_ENV = 'MCP_ROUTER_SESSION_KEYS';
 
 /** Options of `kube-mcp-router router`, after parsing. */
 export interface RouterCommandOptions {
@@ -35,6 +47,17 @@ export interface RouterCommandOptions {
   /** TCP port of a listener serving only `/metrics`; absent: `/metrics` is on `port`. */
   metricsPort?: number;
   logLevel?: string;
+  /** The router's own Service, whose ready endpoints are its peers (replicas). */
+  peersService?: string;
+  /** This pod's address as peers reach it; with `peersService`. */
+  advertiseAddress?: string;
+}
+
+/** What forwarding between replicas needs: this pod's host, the session keys (first signs), the peers. */
+export interface ReplicaOptions {
+  advertiseAddress: string;
+  keys: Buffer[];
+  peers: Peers;
 }
 
 /**
@@ -51,6 +74,8 @@ export function parseRouterArgs(argv: string[]): RouterCommandOptions | 'help' {
       port: {type: 'string', default: '8080'},
       'metrics-port': {type: 'string'},
       'log-level': {type: 'string'},
+      'peers-service': {type: 'string'},
+      'advertise-address': {type: 'string', default: process.env.POD_IP},
       help: {type: 'boolean', short: 'h'},
     },
     strict: true,
@@ -60,18 +85,25 @@ export function parseRouterArgs(argv: string[]): RouterCommandOptions | 'help' {
   if (values.transport !== 'http' && values.transport !== 'stdio') {
     throw new Error('--transport must be http or stdio');
   }
+  if (values['peers-service'] !== undefined && !values['advertise-address'])
+    throw new Error('--peers-service needs --advertise-address or $POD_IP');
   const portOf = (flag: string, value: string) => {
     const port = Number(value);
     if (!/^\d+$/.test(value) || port > 65535) throw new Error(`--${flag} must be a number from 0 to 65535`);
     return port;
   };
+  const port = portOf('port', values.port);
+  if (values['peers-service'] !== undefined && port === 0)
+    throw new Error('--peers-service needs a fixed --port: session ids carry it');
   return {
     config: values.config,
     transport: values.transport,
     host: values.host,
-    port: portOf('port', values.port),
+    port,
     ...(values['metrics-port'] !== undefined && {metricsPort: portOf('metrics-port', values['metrics-port'])}),
     ...(values['log-level'] !== undefined && {logLevel: values['log-level']}),
+    ...(values['peers-service'] !== undefined && {peersService: values['peers-service']}),
+    ...(values['advertise-address'] !== undefined && {advertiseAddress: values['advertise-address']}),
   };
 }
 
@@ -88,10 +120,35 @@ export interface RunningRouter {
 }
 
 /**
- * Starts a router from parsed options: loads the config, starts the transport, connects upstreams.
+ * Forwarding between replicas from the options and the pod's env: peers from the EndpointSlices of `peersService`
+ * (in-cluster credentials), keys from $MCP_ROUTER_SESSION_KEYS. Without keys, ids are signed with a key of this
+ * process: sessions then work only on the pod that opened them (a warning says so).
+ * @throws Error naming the env var when a key is too short
+ */
+function replicasFromEnv(options: RouterCommandOptions, service: string, log: Logger): ReplicaOptions {
+  const text = process.env[SESSION_KEYS_ENV];
+  if (!text) log.warn(`No ${SESSION_KEYS_ENV}: sessions of this pod cannot be served through its peers`);
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromCluster();
+  const namespace = process.env.POD_NAMESPACE ?? kubeConfig.getContextObject(kubeConfig.currentContext)?.namespace;
+  if (!namespace) throw new Error('--peers-service needs $POD_NAMESPACE');
+  return {
+    advertiseAddress: options.advertiseAddress as string,
+    keys: text ? parseSessionKeys(text, SESSION_KEYS_ENV) : [],
+    peers: new EndpointSlicePeers({kubeConfig, namespace, service, portName: PEER_PORT_NAME, log}),
+  };
+}
+
+/**
+ * Starts a router from parsed options: loads the config, starts the transport, connects upstreams. `replicas`
+ * (tests) stands for what `peersService` builds from the pod's env.
  * @throws ConfigError when the config is invalid; a listen error (EADDRINUSE) in http mode
  */
-export async function startRouter(options: RouterCommandOptions, log?: Logger): Promise<RunningRouter> {
+export async function startRouter(
+  options: RouterCommandOptions,
+  log?: Logger,
+  replicaOptions?: ReplicaOptions,
+): Promise<RunningRouter> {
   const {config, text} = await loadRouterConfig(options.config);
   const root =
     log ??
@@ -125,11 +182,22 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
     return {router, reloader, stop};
   }
 
+  const replicas =
+    replicaOptions ?? (options.peersService ? replicasFromEnv(options, options.peersService, logger) : undefined);
   const {
     app,
     settled,
     close: closeApp,
-  } = createHttpApp(router, {loopbackOnly, metrics: options.metricsPort === undefined});
+  } = createHttpApp(router, {
+    loopbackOnly,
+    metrics: options.metricsPort === undefined,
+    ...(replicas && {
+      replicas: {
+        ids: new SessionIds({owner: endpointAddress(replicas.advertiseAddress, options.port), keys: replicas.keys}),
+        peers: replicas.peers,
+      },
+    }),
+  });
   const {limits} = config.router;
   // A client that sends its headers or body slowly holds a socket: these bound how long, checked every second. A
   // response the router streams (an SSE stream) is not cut: the timeouts end once the request has been received.
@@ -158,15 +226,18 @@ export async function startRouter(options: RouterCommandOptions, log?: Logger): 
     reloader,
     stop: async () => {
       reloader.stop();
-      // No new connections; idle keep-alive ones close now, busy ones after their response (Connection: close).
-      server.close();
-      server.closeIdleConnections();
+      // The listener and its kept-alive connections stay while draining: each response now closes its connection
+      // (app.ts), and a client drops an idle one itself after the Keep-Alive timeout the server announced. Cutting idle
+      // connections at once would fail a request already on its way, a peer's forward among them.
       const started = Date.now();
       const left = await router.drain(graceMs());
       if (left > 0) logger.warn({calls: left}, 'Stopped with calls in flight after the grace period');
       await settled(Math.max(0, graceMs() - (Date.now() - started)));
       await router.close();
       closeApp();
+      replicas?.peers.close();
+      await connectionsClosed(server, started + server.keepAliveTimeout + 1000 - Date.now());
+      server.close();
       server.closeAllConnections();
       metricsServer?.close();
       metricsServer?.closeAllConnections();
@@ -188,6 +259,13 @@ function listen(
       resolve(server);
     });
   });
+}
+
+/** Resolves when `server` has no connection left, or after `timeoutMs` milliseconds. */
+async function connectionsClosed(server: Server, timeoutMs: number): Promise<void> {
+  const count = () => new Promise<number>((resolve) => server.getConnections((_error, n) => resolve(n ?? 0)));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && (await count()) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
 function urlOf(server: Server, host: string): string {

@@ -88,6 +88,29 @@ export class RouterMetrics {
     registers: [this.registry],
   });
 
+  readonly forwardedRequests = new Counter({
+    name: 'mcp_router_forwarded_requests_total',
+    help: "Requests of another pod's session forwarded to that pod and answered by it, by downstream transport.",
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly forwardSeconds = new Histogram({
+    name: 'mcp_router_forward_duration_seconds',
+    help: "Time from receiving a request of another pod's session to that pod's response headers.",
+    labelNames: ['transport'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly forwardFailures = new Counter({
+    name: 'mcp_router_forward_failures_total',
+    help:
+      'Requests of a session not served here and not forwarded (answered 404), by reason: invalid_id (forged, ' +
+      'tampered or signed by a retired key), not_ready_endpoint (the owning pod is gone or not ready), ' +
+      'forwarded_twice, unreachable (the owning pod did not answer).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: {processMetrics?: boolean} = {}) {
     if (options.processMetrics) collectDefaultMetrics({register: this.registry});
   }

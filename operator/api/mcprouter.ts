@@ -53,8 +53,14 @@ export const ServiceSpecSchema = z
       .record(z.string(), z.string())
       .optional()
       .describe('Annotations of the Service, e.g. for a cloud load balancer.'),
+    sessionAffinity: z
+      .enum(['None', 'ClientIP'])
+      .default('None')
+      .describe(
+        "sessionAffinity of the Service. Sessions are correct without it: a router pod forwards a request of another pod's session to that pod.",
+      ),
   })
-  .describe('The Service in front of the router pods. It uses sessionAffinity ClientIP.');
+  .describe('The Service in front of the router pods.');
 
 export const TransportsSchema = withTransportsRule(
   z
@@ -137,7 +143,7 @@ const McpRouterSpecShapeSchema = z
           "default runs as the namespace's default). No token is mounted, except a short-lived one to read the " +
           'JWKS when auth.serviceAccountTokens is set.',
       ),
-    service: ServiceSpecSchema.default({type: 'ClusterIP', port: 80}),
+    service: ServiceSpecSchema.default({type: 'ClusterIP', port: 80, sessionAffinity: 'None'}),
     transports: TransportsSchema.default({sse: true, streamableHttp: true}),
     toolNameSeparator: z
       .string()

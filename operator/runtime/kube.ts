@@ -51,6 +51,13 @@ export const SERVICE_ACCOUNTS: ResourceType = {
 export const PODS: ResourceType = {group: '', version: 'v1', kind: 'Pod', plural: 'pods'};
 export const EVENTS: ResourceType = {group: '', version: 'v1', kind: 'Event', plural: 'events'};
 export const DEPLOYMENTS: ResourceType = {group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments'};
+export const ROLES: ResourceType = {group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles'};
+export const ROLE_BINDINGS: ResourceType = {
+  group: 'rbac.authorization.k8s.io',
+  version: 'v1',
+  kind: 'RoleBinding',
+  plural: 'rolebindings',
+};
 export const LEASES: ResourceType = {group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases'};
 
 /** `apiVersion` of a resource type: `v1`, `apps/v1`. */

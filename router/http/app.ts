@@ -10,6 +10,9 @@ import {SessionRegistry, type SessionEntry} from '../session/registry.js';
 import {bearerChallenge, METADATA_PATH, protectedResourceMetadata, requestOrigin} from './auth.js';
 import {nestedDeeperThan} from './body.js';
 import {BoundedEventStore} from './event-store.js';
+import type {Peers} from '../replicas/peers.js';
+import type {SessionIds} from '../replicas/session-id.js';
+import {forwardToOwner} from './forward.js';
 import {isLegacy, ModernEndpoint} from './modern.js';
 import {rejectOrigin, type OriginPolicy} from './security.js';
 import {NodeSseTransport} from './sse.js';
@@ -51,11 +54,12 @@ function principalOf(res: Response): Principal {
  * with `Last-Event-ID` (MCP 2025-11-25 basic/transports, Resumability and Redelivery).
  * Streamable HTTP sessions idle for `sessionIdleSeconds` are closed. `close()` stops that sweep. `settled(ms)` resolves
  * when every client request is answered and written (or after `ms`), so that shutdown closes no session under an
- * answer.
+ * answer. With `replicas`, session ids carry this pod, signed, and a request of another pod's session is forwarded
+ * there (`http/forward.ts`).
  */
 export function createHttpApp(
   router: Router,
-  options: {loopbackOnly: boolean; metrics?: boolean},
+  options: {loopbackOnly: boolean; metrics?: boolean; replicas?: {ids: SessionIds; peers: Peers}},
 ): {app: express.Express; settled(timeoutMs: number): Promise<void>; close(): void} {
   // Router options are read on every request: a config reload changes them without a restart.
   const policy = (): OriginPolicy => {
@@ -79,7 +83,7 @@ export function createHttpApp(
     (transport: 'sse' | 'streamableHttp'): express.RequestHandler =>
     (_req, res, next) =>
       router.options.transports[transport] ? next() : sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found');
-  const registry = new SessionRegistry();
+  const registry = new SessionRegistry(options.replicas?.ids);
   const modern = new ModernEndpoint(router);
   // Streamable HTTP clients that vanish without DELETE would leave their sessions open for ever: close idle ones.
   const sweep = setInterval(() => {
@@ -101,7 +105,9 @@ export function createHttpApp(
   app.get('/healthz', (_req, res) => void res.json({status: 'ok'}));
   app.get('/readyz', (_req, res) => {
     const report = router.readiness();
-    res.status(report.ready ? 200 : 503).json(report);
+    // Replicas: not ready before the peers are known, or a forward of the first requests would find no owner.
+    const peers = options.replicas && {peers: options.replicas.peers.synced ? 'synced' : 'syncing'};
+    res.status(report.ready && peers?.peers !== 'syncing' ? 200 : 503).json({...report, ...peers});
   });
   if (options.metrics !== false) app.get('/metrics', metricsHandler(router));
   app.get([METADATA_PATH, `${METADATA_PATH}/{*path}`], (req, res) => {
@@ -112,6 +118,11 @@ export function createHttpApp(
   });
 
   const mcp = express.Router();
+  // Replicas: a request of another pod's session goes there before any local phase reads its body, even while this
+  // pod drains (the owner checks Host, Origin and credentials itself).
+  if (options.replicas) {
+    mcp.use(['/mcp', '/message'], forwardToOwner({...options.replicas, metrics: router.metrics, log: router.log}));
+  }
   mcp.use((req, res, next) => {
     if (router.draining) {
       res.set('Retry-After', RETRY_AFTER_SECONDS);

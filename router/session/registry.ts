@@ -1,7 +1,7 @@
-import {randomUUID} from 'node:crypto';
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {DownstreamTransport} from '../router.js';
 import {PendingRequestIds} from '../http/request-ids.js';
+import {SessionIds} from '../replicas/session-id.js';
 import {waitUntil} from '../wait.js';
 import type {DownstreamSession, Scope} from './downstream.js';
 
@@ -32,16 +32,23 @@ export function isIdle(
 
 /**
  * The sessions of this router process by id. Ids are visible ASCII (MCP 2025-11-25 basic/transports, Session
- * Management). Ids are made here so that they can later carry the owning pod, signed, for forwarding between replicas
- * (DESIGN.md, Several router replicas); both 2025-era legs take theirs from here.
+ * Management), unguessable, and carry the owning pod, signed with the pods' shared key (`SessionIds`), so that
+ * another pod forwards a request of the session here (DESIGN.md, Several router replicas).
  */
 export class SessionRegistry {
   readonly #entries = new Map<string, SessionEntry>();
   /** Messages being sent to clients (a send may wait for the event store before it writes). */
   readonly #sending = new Set<Promise<void>>();
+  readonly #ids: SessionIds;
 
+  /** `ids`: how ids are signed; default a key of this process alone (ids valid here only). */
+  constructor(ids: SessionIds = new SessionIds({owner: 'local'})) {
+    this.#ids = ids;
+  }
+
+  /** A new session id, owned by this process (see `SessionIds.newId`). */
   newId(): string {
-    return randomUUID();
+    return this.#ids.newId();
   }
 
   /** Registers a session; its transport's responses settle its pending request ids from now on. */

@@ -151,10 +151,16 @@ describe('helm install kube-mcp-router', () => {
     ['create', 'events', ['-n', 'anywhere'], 'yes'],
     ['delete', 'deployments.apps', ['-n', 'anywhere'], 'no'],
     ['create', 'pods', ['-n', 'anywhere'], 'no'],
-    // Each router's own ServiceAccount, but no RBAC writes and no TokenReview: routers verify tokens offline.
+    // Each router's own ServiceAccount, and its peers Role and RoleBinding (EndpointSlices: ADR 0021), which RBAC lets
+    // grant only what the operator holds itself: no bind, no escalate, nothing cluster-wide. No TokenReview: routers
+    // verify tokens offline.
     ['create', 'serviceaccounts', ['-n', 'anywhere'], 'yes'],
     ['create', 'serviceaccounts', ['-n', 'anywhere', '--subresource=token'], 'no'],
-    ['create', 'rolebindings.rbac.authorization.k8s.io', ['-n', 'anywhere'], 'no'],
+    ['create', 'rolebindings.rbac.authorization.k8s.io', ['-n', 'anywhere'], 'yes'],
+    ['bind', 'clusterroles.rbac.authorization.k8s.io', [], 'no'],
+    ['escalate', 'roles.rbac.authorization.k8s.io', ['-n', 'anywhere'], 'no'],
+    ['create', 'clusterrolebindings.rbac.authorization.k8s.io', [], 'no'],
+    ['watch', 'endpointslices.discovery.k8s.io', ['-A'], 'yes'],
     ['create', 'tokenreviews.authentication.k8s.io', [], 'no'],
     // Whether a child's name is taken by an object the operator did not create.
     ['get', 'configmaps', ['-n', 'anywhere'], 'yes'],

@@ -48,6 +48,7 @@ describe('chart kube-mcp-router', () => {
       'Deployment/release-kube-mcp-router',
       'Role/release-kube-mcp-router-leader-election',
       'RoleBinding/release-kube-mcp-router-leader-election',
+      'Secret/release-kube-mcp-router-session-key',
       'Service/release-kube-mcp-router-metrics',
       'ServiceAccount/release-kube-mcp-router',
     ]);
@@ -89,7 +90,11 @@ describe('chart kube-mcp-router', () => {
     try {
       expect(parseOperatorFlags(operator.args.slice(1))).toMatchObject({
         help: false,
-        render: {routerImage: IMAGE, clusterDomain: 'cluster.local'},
+        render: {
+          routerImage: IMAGE,
+          clusterDomain: 'cluster.local',
+          sessionKeySecret: 'release-kube-mcp-router-session-key',
+        },
         leaderElection: {namespace: 'tools', name: 'kube-mcp-router-operator', leaseDurationSeconds: 15},
         healthProbeAddress: ':8081',
         metricsAddress: ':8080',
@@ -108,6 +113,18 @@ describe('chart kube-mcp-router', () => {
     expect(operator.readinessProbe.httpGet).toEqual({path: '/readyz', port: 'healthz'});
     expect(operator.resources).toEqual({requests: {cpu: '50m', memory: '128Mi'}, limits: {memory: '256Mi'}});
     expect(deployment.spec.template.spec.serviceAccountName).toBe('release-kube-mcp-router');
+  });
+
+  it('creates a random session key Secret in the release namespace and the listed ones; none with create false', async () => {
+    const secrets = (await render({'sessionKey.namespaces[0]': 'team-a'})).filter((m) => m.kind === 'Secret');
+    expect(secrets.map((s) => s.metadata.namespace)).toEqual(['tools', 'team-a']);
+    for (const secret of secrets) {
+      expect(secret.metadata.name).toBe('release-kube-mcp-router-session-key');
+      expect(Buffer.from(secret.data.keys, 'base64').length).toBe(64);
+    }
+    const without = await render({'sessionKey.create': 'false'});
+    expect(without.filter((m) => m.kind === 'Secret')).toEqual([]);
+    expect(container(without).args.join(' ')).not.toContain('--session-key-secret');
   });
 
   it('runs the operator under the restricted Pod Security Standard', async () => {

@@ -27,6 +27,7 @@ import {waitFor} from '../operator/support.js';
 import {createNamespace, ensureHelm, helm, kubectl, type Cluster} from '../support/cluster.js';
 import {hasNode, projectImage, useNodeCluster} from '../support/node.js';
 import {INITIALIZE, MCP_HEADERS, connectClient} from '../support/router.js';
+import {describeReplicas} from './replicas.js';
 
 const TOKEN = 'Bearer e2e-secret-token-value';
 const RELEASE = 'kmr';
@@ -590,6 +591,13 @@ spec:
     expect(await callOnce(`${url}/mcp`, 'remote__echo', {message: 'after the roll'})).toEqual([
       {type: 'text', text: 'Echo: after the roll'},
     ]);
+  });
+
+  describeReplicas({
+    cluster,
+    namespace: () => namespace,
+    kc: (args, input) => kc(cluster(), args, input),
+    getJson: (args) => getJson(cluster(), args),
   });
 
   it('upgrades the release with helm and keeps reconciling; uninstall keeps the CRDs', async () => {

@@ -99,6 +99,8 @@ describe('operator on a real API server', () => {
       '8080',
       '--metrics-port',
       '9090',
+      '--peers-service',
+      'demo',
     ]);
     expect(container.ports).toEqual([
       {name: 'http', containerPort: 8080, protocol: 'TCP'},
@@ -126,9 +128,19 @@ describe('operator on a real API server', () => {
     expect(serviceAccount.metadata.ownerReferences).toEqual([owner]);
     expect(serviceAccount.automountServiceAccountToken).toBe(false);
 
+    // Its pods watch their Service's EndpointSlices (their peers), and nothing else.
+    const role = await get('role', 'demo-peers');
+    expect(role.metadata.ownerReferences).toEqual([owner]);
+    expect(role.rules).toEqual([
+      {apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch']},
+    ]);
+    expect((await get('rolebinding', 'demo-peers')).subjects).toEqual([
+      {kind: 'ServiceAccount', name: 'demo', namespace},
+    ]);
+
     const service = await get('service', 'demo');
     expect(service.metadata.ownerReferences).toEqual([owner]);
-    expect(service.spec.sessionAffinity).toBe('ClientIP');
+    expect(service.spec.sessionAffinity).toBe('None');
     expect(service.spec.ports).toEqual([{name: 'http', port: 80, targetPort: 'http', protocol: 'TCP'}]);
     expect(service.spec.selector).toEqual({
       'app.kubernetes.io/name': 'kube-mcp-router',
@@ -269,7 +281,7 @@ describe('operator on a real API server', () => {
       namespace,
       '--type=merge',
       '-p',
-      '{"spec":{"sessionAffinity":"None"}}',
+      '{"spec":{"sessionAffinity":"ClientIP"}}',
     ]);
     await kc(cluster(), ['scale', 'deployment', 'demo', '-n', namespace, '--replicas=3']);
     const back = await waitFor('the ConfigMap to come back', async () => {
@@ -279,7 +291,7 @@ describe('operator on a real API server', () => {
     expect(back.data).toEqual(deleted.data);
     await waitFor(
       'the Service affinity to come back',
-      async () => (await get('service', 'demo')).spec.sessionAffinity === 'ClientIP',
+      async () => (await get('service', 'demo')).spec.sessionAffinity === 'None',
     );
     await waitFor('the replicas to come back', async () => (await get('deployment', 'demo')).spec.replicas === 1);
   });

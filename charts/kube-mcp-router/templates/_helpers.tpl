@@ -76,6 +76,13 @@ The operator's image: `repository:tag`, tag defaulting to the chart's appVersion
 {{/*
 The name of the leader-election Role and RoleBinding: the full name, cut so that the suffix fits in 63 characters.
 */}}
+{{/*
+The Secret with the router pods' session keys (key "keys"): sessionKey.secretName, or <fullname>-session-key.
+*/}}
+{{- define "kube-mcp-router.sessionKeySecretName" -}}
+{{- default (printf "%s-session-key" (include "kube-mcp-router.fullname" .) | trunc 63 | trimSuffix "-") .Values.sessionKey.secretName }}
+{{- end }}
+
 {{- define "kube-mcp-router.leaderElectionName" -}}
 {{- printf "%s-leader-election" (include "kube-mcp-router.fullname" . | trunc 47 | trimSuffix "-") }}
 {{- end }}

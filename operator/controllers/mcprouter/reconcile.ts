@@ -19,6 +19,8 @@ import {
   ApiError,
   CONFIG_MAPS,
   DEPLOYMENTS,
+  ROLE_BINDINGS,
+  ROLES,
   SERVICE_ACCOUNTS,
   SERVICES,
   type KubeClient,
@@ -49,6 +51,8 @@ export interface RouterReconcilerDeps {
   deployments: Informer<KubeObject>;
   services: Informer<KubeObject>;
   serviceAccounts: Informer<KubeObject>;
+  roles: Informer<KubeObject>;
+  roleBindings: Informer<KubeObject>;
   /** The router pods (labelled as the operator's), for why a router is not ready. */
   pods: Informer<KubeObject>;
   events: EventRecorder;
@@ -62,7 +66,8 @@ export interface RouterReconcilerDeps {
 /**
  * Reconciles an McpRouter: resolve its upstreams from the cache, render, validate the rendered router.json with the
  * router's own parser, make sure no child's name is taken by an object the router does not own (ownership.ts), apply
- * the ConfigMap, ServiceAccount, Deployment and Service where they differ, then write the status where it differs.
+ * the ConfigMap, ServiceAccount, Role and RoleBinding (its pods watch their peers), Deployment and Service where
+ * they differ, then write the status where it differs.
  * A reconcile with nothing to change sends no write.
  */
 export class McpRouterReconciler implements Reconciler {
@@ -181,6 +186,13 @@ export class McpRouterReconciler implements Reconciler {
         detail: `config ${rendered.configHash}`,
       },
       ...serviceAccount,
+      {type: ROLES, cache: this.#deps.roles, desired: rendered.role, detail: 'list and watch EndpointSlices'},
+      {
+        type: ROLE_BINDINGS,
+        cache: this.#deps.roleBindings,
+        desired: rendered.roleBinding,
+        detail: `for ServiceAccount ${(rendered.roleBinding.subjects as {name: string}[])[0]?.name}`,
+      },
       {
         type: DEPLOYMENTS,
         cache: this.#deps.deployments,

@@ -32,7 +32,16 @@ export interface RenderOptions {
    * `spec.auth.serviceAccountTokens`; default https://kubernetes.default.svc.cluster.local.
    */
   serviceAccountIssuer: string;
+  /**
+   * Name of the Secret with the router pods' session keys (key `keys`), which the chart creates in the namespaces of
+   * routers (the operator reads no Secret): router pods get it as env `MCP_ROUTER_SESSION_KEYS`, optional. Absent:
+   * no such env, and each pod's sessions are served by that pod only.
+   */
+  sessionKeySecret?: string;
 }
+
+/** The key of the session key Secret that holds the keys (one a line, the first signs). */
+export const SESSION_KEYS_KEY = 'keys';
 
 /** The API server's default --service-account-issuer, and so the operator's. */
 export const DEFAULT_SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
@@ -56,10 +65,7 @@ export const TERMINATION_GRACE_SECONDS =
   PRE_STOP_SLEEP_SECONDS + RouterOptionsSchema.parse({}).shutdownGraceSeconds + 5;
 /** Requests of the router container when the McpRouter sets no resources; no limits. */
 export const DEFAULT_RESOURCES = {requests: {cpu: '100m', memory: '128Mi'}};
-/**
- * Where the router pod's own ServiceAccount token and the cluster CA are mounted when
- * `spec.auth.serviceAccountTokens` is set: the folder client libraries look in.
- */
+/** Where the router pod's own ServiceAccount token and the cluster CA are mounted: the folder client libraries look in. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Lifetime of the router pod's projected token, in seconds; the kubelet renews it at 80%. */
 export const TOKEN_EXPIRATION_SECONDS = 3600;
@@ -105,6 +111,9 @@ export interface RenderedRouter {
   serviceAccount?: ApplyObject;
   deployment: ApplyObject;
   service: ApplyObject;
+  /** The Role and RoleBinding by which the router's ServiceAccount watches EndpointSlices (its peers). */
+  role: ApplyObject;
+  roleBinding: ApplyObject;
 }
 
 /** The ServiceAccount every namespace has; a router named after it runs as it and leaves it alone. */
@@ -327,7 +336,8 @@ const TOKEN_VOLUME = 'serviceaccount-token';
 /**
  * The projected volume with the pod's own ServiceAccount token (for the API server's default audience, short-lived,
  * renewed by the kubelet) and the cluster CA (the ConfigMap kube-root-ca.crt that every namespace has): what the
- * router needs to fetch the JWKS from the API server, and nothing more (no namespace file, no automount).
+ * router needs to watch its EndpointSlices and fetch the JWKS from the API server, and nothing more (no namespace
+ * file, no automount).
  */
 function tokenVolume(): Record<string, unknown> {
   return {
@@ -337,6 +347,55 @@ function tokenVolume(): Record<string, unknown> {
         {serviceAccountToken: {path: 'token', expirationSeconds: TOKEN_EXPIRATION_SECONDS}},
         {configMap: {name: 'kube-root-ca.crt', items: [{key: 'ca.crt', path: 'ca.crt'}]}},
       ],
+    },
+  };
+}
+
+/**
+ * What forwarding between router pods needs (router/http/forward.ts): the pod's address and namespace from the
+ * downward API, the session keys from the chart's Secret (optional: a namespace without it still runs routers).
+ */
+function replicaEnv(options: RenderOptions): V1EnvVar[] {
+  return [
+    {name: 'POD_IP', valueFrom: {fieldRef: {fieldPath: 'status.podIP'}}},
+    {name: 'POD_NAMESPACE', valueFrom: {fieldRef: {fieldPath: 'metadata.namespace'}}},
+    ...(options.sessionKeySecret
+      ? [
+          {
+            name: 'MCP_ROUTER_SESSION_KEYS',
+            valueFrom: {secretKeyRef: {name: options.sessionKeySecret, key: SESSION_KEYS_KEY, optional: true}},
+          },
+        ]
+      : []),
+  ];
+}
+
+/**
+ * The Role and RoleBinding that let the router's pods watch the EndpointSlices of the namespace (the router's own
+ * Service's, which name it picks by label: EndpointSlice names are generated, so the rule cannot name them), and
+ * nothing else: list and watch, no get, no write.
+ */
+function peerRbac(
+  name: string,
+  namespace: string,
+  serviceAccount: string,
+  labels: Record<string, string>,
+  owner: V1OwnerReference[],
+): {role: ApplyObject; roleBinding: ApplyObject} {
+  const metadata = {name: `${name}-peers`, namespace, labels, ownerReferences: owner};
+  return {
+    role: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata,
+      rules: [{apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch']}],
+    },
+    roleBinding: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata,
+      roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: metadata.name},
+      subjects: [{kind: 'ServiceAccount', name: serviceAccount, namespace}],
     },
   };
 }
@@ -395,8 +454,8 @@ export function renderRouter(
   };
 
   const podLabels = {...spec.podLabels, ...labels};
-  // The router reads the API server's JWKS with a token of its own; automounting stays off, so nothing else gets one.
-  const serviceAccountToken = spec.auth?.serviceAccountTokens !== undefined;
+  // The router reads its Service's EndpointSlices (its peers), and for `spec.auth.serviceAccountTokens` the API
+  // server's JWKS, with a token of its own; automounting stays off, so nothing else in the pod gets one.
   const container = {
     name: 'router',
     image: spec.image ?? options.routerImage,
@@ -412,17 +471,24 @@ export function renderRouter(
       String(CONTAINER_PORT),
       '--metrics-port',
       String(METRICS_PORT),
+      '--peers-service',
+      names.service,
     ],
     ports: [
       {name: 'http', containerPort: CONTAINER_PORT, protocol: 'TCP'},
       {name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP'},
     ],
     // stdio upstreams started with npx need a writable HOME and npm cache; the root filesystem is read-only.
-    env: [{name: 'HOME', value: '/tmp'}, {name: 'npm_config_cache', value: '/tmp/.npm'}, ...env],
+    env: [
+      {name: 'HOME', value: '/tmp'},
+      {name: 'npm_config_cache', value: '/tmp/.npm'},
+      ...env,
+      ...replicaEnv(options),
+    ],
     volumeMounts: [
       {name: 'config', mountPath: CONFIG_DIR, readOnly: true},
       {name: 'tmp', mountPath: '/tmp'},
-      ...(serviceAccountToken ? [{name: TOKEN_VOLUME, mountPath: SERVICE_ACCOUNT_DIR, readOnly: true}] : []),
+      {name: TOKEN_VOLUME, mountPath: SERVICE_ACCOUNT_DIR, readOnly: true},
     ],
     livenessProbe: {httpGet: {path: '/healthz', port: 'http'}, periodSeconds: 10, failureThreshold: 3},
     readinessProbe: {httpGet: {path: '/readyz', port: 'http'}, periodSeconds: 5, failureThreshold: 3},
@@ -452,11 +518,7 @@ export function renderRouter(
           terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           securityContext: {runAsNonRoot: true, seccompProfile: {type: 'RuntimeDefault'}},
           containers: [container],
-          volumes: [
-            {name: 'config', configMap: {name: names.configMap}},
-            {name: 'tmp', emptyDir: {}},
-            ...(serviceAccountToken ? [tokenVolume()] : []),
-          ],
+          volumes: [{name: 'config', configMap: {name: names.configMap}}, {name: 'tmp', emptyDir: {}}, tokenVolume()],
           ...(spec.imagePullSecrets && {imagePullSecrets: spec.imagePullSecrets}),
           ...(spec.nodeSelector && {nodeSelector: spec.nodeSelector}),
           ...(spec.tolerations && {tolerations: spec.tolerations}),
@@ -480,7 +542,7 @@ export function renderRouter(
       type: spec.service.type,
       selector: selectorLabels(name),
       ports: [{name: 'http', port: spec.service.port, targetPort: 'http', protocol: 'TCP'}],
-      sessionAffinity: 'ClientIP',
+      sessionAffinity: spec.service.sessionAffinity,
     },
   };
 
@@ -497,9 +559,11 @@ export function renderRouter(
         }
       : undefined;
 
+  const serviceAccountName = spec.serviceAccountName ?? names.serviceAccount;
   return {
     routerJson,
     configHash,
+    ...peerRbac(name, namespace, serviceAccountName, labels, owner),
     upstreams: sorted.map((u) => ({name: u.metadata.name, prefix: prefixOf(u)})),
     env,
     configMap,

@@ -123,6 +123,8 @@ describe('renderRouter', () => {
       {name: 'npm_config_cache', value: '/tmp/.npm'},
       {name: 'MCPU_FS_ENV_TOKEN', valueFrom: {secretKeyRef: {name: 'fs', key: 'token', optional: true}}},
       {name: 'MCPU_GITHUB_HEADER_AUTHORIZATION', valueFrom: {secretKeyRef: {name: 'github', key: 'authorization'}}},
+      {name: 'POD_IP', valueFrom: {fieldRef: {fieldPath: 'status.podIP'}}},
+      {name: 'POD_NAMESPACE', valueFrom: {fieldRef: {fieldPath: 'metadata.namespace'}}},
     ]);
     const config = parseRouterConfig(
       rendered.routerJson,
@@ -228,6 +230,8 @@ describe('renderRouter', () => {
       '8080',
       '--metrics-port',
       '9090',
+      '--peers-service',
+      'tools',
     ]);
     expect(container.ports).toEqual([
       {name: 'http', containerPort: 8080, protocol: 'TCP'},
@@ -249,10 +253,51 @@ describe('renderRouter', () => {
       seccompProfile: {type: 'RuntimeDefault'},
     });
     const service = rendered.service as any;
-    expect(service.spec.sessionAffinity).toBe('ClientIP');
+    expect(service.spec.sessionAffinity).toBe('None');
     expect(service.spec.ports).toEqual([{name: 'http', port: 8000, targetPort: 'http', protocol: 'TCP'}]);
     expect(service.metadata.annotations).toEqual({a: 'b'});
     expect(routerUrl(router(spec), 'cluster.local')).toBe('http://tools.team-a.svc.cluster.local:8000');
+  });
+
+  it("lets the router's ServiceAccount list and watch EndpointSlices, nothing else, and names its peers' Service", () => {
+    const rendered = renderRouter(router({upstreamSelector: {}}), [], options);
+    const owner = rendered.service.metadata.ownerReferences;
+    expect(rendered.role).toMatchObject({
+      kind: 'Role',
+      metadata: {name: 'tools-peers', namespace: 'team-a', ownerReferences: owner},
+      rules: [{apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch']}],
+    });
+    expect(rendered.roleBinding).toMatchObject({
+      kind: 'RoleBinding',
+      metadata: {name: 'tools-peers', namespace: 'team-a', ownerReferences: owner},
+      roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'tools-peers'},
+      subjects: [{kind: 'ServiceAccount', name: 'tools', namespace: 'team-a'}],
+    });
+    const named = renderRouter(router({upstreamSelector: {}, serviceAccountName: 'theirs'}), [], options);
+    expect(named.roleBinding.subjects).toEqual([{kind: 'ServiceAccount', name: 'theirs', namespace: 'team-a'}]);
+  });
+
+  it('gives router pods the session keys from the Secret named by --session-key-secret, never its value', () => {
+    const rendered = renderRouter(router({upstreamSelector: {}}), [], {
+      ...options,
+      sessionKeySecret: 'kmr-session-key',
+    });
+    const container = (rendered.deployment as any).spec.template.spec.containers[0];
+    expect(container.env).toContainEqual({
+      name: 'MCP_ROUTER_SESSION_KEYS',
+      valueFrom: {secretKeyRef: {name: 'kmr-session-key', key: 'keys', optional: true}},
+    });
+    expect(rendered.env).toEqual([]);
+    expect(validateRendered(rendered)).toBeUndefined();
+  });
+
+  it.each(['None', 'ClientIP'] as const)('sets the Service sessionAffinity %s from spec.service', (affinity) => {
+    const rendered = renderRouter(
+      router({upstreamSelector: {}, service: {type: 'ClusterIP', port: 80, sessionAffinity: affinity}}),
+      [],
+      options,
+    );
+    expect((rendered.service as any).spec.sessionAffinity).toBe(affinity);
   });
 
   it('renders the router options from the spec', () => {

@@ -1,0 +1,282 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- cluster objects are read as plain JSON */
+/**
+ * Three router replicas behind a Service without session affinity, on the real node (registered by chain.test.ts
+ * inside its suite, which has installed the chart and runs the operator): clients on this machine reach the pods
+ * through the ClusterIP Service, kube-proxy spreads their connections over the pods, and a request that lands on a
+ * pod that does not own its session is forwarded to the owner.
+ */
+import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
+import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {waitFor} from '../operator/support.js';
+import type {Cluster} from '../support/cluster.js';
+import {connectClient, MCP_HEADERS} from '../support/router.js';
+
+interface Context {
+  cluster: () => Cluster;
+  namespace: () => string;
+  kc(args: string[], input?: string): Promise<string>;
+  getJson(args: string[]): Promise<any>;
+}
+
+const resources = `
+apiVersion: mcprouter.dev/v1alpha1
+kind: McpUpstream
+metadata: {name: replicated, labels: {team: replicas}}
+spec:
+  stdio: {command: mcp-server-everything, args: [stdio]}
+---
+apiVersion: mcprouter.dev/v1alpha1
+kind: McpRouter
+metadata: {name: replicas}
+spec:
+  upstreamSelector: {matchLabels: {team: replicas}}
+  replicas: 3
+`;
+
+type Path = '/mcp' | '/sse';
+interface Session {
+  client: Client;
+  received: JSONRPCMessage[];
+  close(): Promise<void>;
+  /** The owning pod's IP, as the session id carries it. */
+  owner: string;
+}
+
+/** The owning pod's address from a session id (`<base64url host:port>.<nonce>.<mac>`): test knowledge of the format. */
+function ownerOf(id: string): string {
+  return Buffer.from(id.split('.')[0] as string, 'base64url')
+    .toString()
+    .replace(/:\d+$/, '');
+}
+
+function sessionIdOf(client: Client): string {
+  const transport = client.transport as any;
+  return transport.sessionId ?? transport._endpoint?.searchParams.get('sessionId');
+}
+
+/** Runs `work` on every item, at most `limit` at once. */
+async function pool<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({length: Math.min(limit, items.length)}, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index] as T, index);
+      }
+    }),
+  );
+  return results;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** An error with its cause (fetch's "fetch failed" says why only there). */
+const describeError = (error: any) => `${String(error)}${error?.cause ? ` (${String(error.cause)})` : ''}`;
+const textOf = (result: any) => (result.content ?? []).map((c: any) => c.text).join('\n');
+
+export function describeReplicas(context: Context): void {
+  describe('three router replicas, sessionAffinity None', () => {
+    let url: string;
+    const {kc, getJson} = context;
+
+    const pods = async (): Promise<any[]> =>
+      (await getJson(['pods', '-n', context.namespace(), '-l', 'app.kubernetes.io/instance=replicas'])).items.filter(
+        (pod: any) => !pod.metadata.deletionTimestamp,
+      );
+    const readyEndpoints = async (): Promise<string[]> =>
+      (await getJson(['endpointslices', '-n', context.namespace(), '-l', 'kubernetes.io/service-name=replicas'])).items
+        .flatMap((slice: any) => slice.endpoints ?? [])
+        .filter((endpoint: any) => endpoint.conditions?.ready === true)
+        .flatMap((endpoint: any) => endpoint.addresses);
+    const threeReady = () =>
+      waitFor(
+        'three router replicas ready in their EndpointSlices',
+        async () => {
+          const running = await pods();
+          const ready = await readyEndpoints();
+          return running.length === 3 && ready.length === 3 ? running : undefined;
+        },
+        180_000,
+      );
+    /** The sum of a metric's samples (with `labels` in them) over the router pods' /metrics. */
+    const metricSum = async (name: string, labels = ''): Promise<number> => {
+      let sum = 0;
+      for (const pod of await pods()) {
+        const text = await (await fetch(`http://${pod.status.podIP}:9090/metrics`)).text();
+        for (const line of text.split('\n'))
+          if (line.startsWith(`${name}{`) && line.includes(labels)) sum += Number(line.split(' ').pop());
+      }
+      return sum;
+    };
+    const open = async (path: Path): Promise<Session> => {
+      const connected = await connectClient(`${url}${path}`);
+      return {...connected, owner: ownerOf(sessionIdOf(connected.client))};
+    };
+
+    beforeAll(async () => {
+      await kc(['apply', '-n', context.namespace(), '-f', '-'], resources);
+      await threeReady();
+      const service = await getJson(['service', 'replicas', '-n', context.namespace()]);
+      url = `http://${service.spec.clusterIP}:${service.spec.ports[0].port}`;
+      await waitFor(
+        'the Service to answer',
+        () =>
+          fetch(`${url}/readyz`, {signal: AbortSignal.timeout(2_000)}).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        120_000,
+      );
+    }, 300_000);
+
+    afterAll(async () => {
+      await kc(['delete', 'mcprouter/replicas', 'mcpupstream/replicated', '-n', context.namespace(), '--wait=false']);
+    });
+
+    it('has a Service without affinity, and a Role that lets its pods only list and watch EndpointSlices', async () => {
+      const service = await getJson(['service', 'replicas', '-n', context.namespace()]);
+      expect(service.spec.sessionAffinity).toBe('None');
+      const role = await getJson(['role', 'replicas-peers', '-n', context.namespace()]);
+      expect(role.rules).toEqual([
+        {apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch']},
+      ]);
+      const env = (await getJson(['deployment', 'replicas', '-n', context.namespace()])).spec.template.spec
+        .containers[0].env;
+      expect(env).toContainEqual(
+        expect.objectContaining({
+          name: 'MCP_ROUTER_SESSION_KEYS',
+          valueFrom: {secretKeyRef: expect.objectContaining({key: 'keys'})},
+        }),
+      );
+    });
+
+    it('serves hundreds of Streamable HTTP and SSE sessions, with progress, through any pod: 0 failed calls', async () => {
+      const before = await metricSum('mcp_router_forwarded_requests_total');
+      const paths: Path[] = [...Array<Path>(200).fill('/mcp'), ...Array<Path>(100).fill('/sse')];
+      const failures: string[] = [];
+      const owners = new Map<string, number>();
+      await pool(paths, 40, async (path, i) => {
+        try {
+          const session = await open(path);
+          owners.set(session.owner, (owners.get(session.owner) ?? 0) + 1);
+          try {
+            expect((await session.client.listTools()).tools.length).toBeGreaterThan(0);
+            for (let call = 0; call < 3; call++) {
+              const sum = await session.client.callTool({name: 'replicated__get-sum', arguments: {a: i, b: call}});
+              expect(textOf(sum)).toBe(`The sum of ${i} and ${call} is ${i + call}.`);
+            }
+            if (i % 25 === 0) {
+              await session.client.callTool(
+                {name: 'replicated__trigger-long-running-operation', arguments: {duration: 1, steps: 3}},
+                undefined,
+                {onprogress: () => undefined},
+              );
+              const progress = session.received.filter((m) => 'method' in m && m.method === 'notifications/progress');
+              expect(progress).toHaveLength(3);
+            }
+          } finally {
+            await session.close();
+          }
+        } catch (error) {
+          failures.push(`${path} #${i}: ${describeError(error)}`);
+        }
+      });
+      const forwarded = (await metricSum('mcp_router_forwarded_requests_total')) - before;
+      console.log(
+        `replicas: ${paths.length} sessions, owners ${JSON.stringify([...owners.values()])}, ${forwarded} requests forwarded`,
+      );
+      const restarts = (await pods()).map((pod) => pod.status.containerStatuses[0].restartCount);
+      const reasons = await Promise.all(
+        ['invalid_id', 'not_ready_endpoint', 'forwarded_twice', 'unreachable'].map(
+          async (reason) => `${reason} ${await metricSum('mcp_router_forward_failures_total', `reason="${reason}"`)}`,
+        ),
+      );
+      console.log(`replicas: restarts ${JSON.stringify(restarts)}, forward failures ${reasons.join(', ')}`);
+      expect(failures).toEqual([]);
+      expect(owners.size).toBe(3);
+      expect(forwarded).toBeGreaterThan(0);
+    }, 180_000);
+
+    it('answers a forged or tampered session id with 404 on every pod', async () => {
+      const session = await open('/mcp');
+      try {
+        const id = sessionIdOf(session.client);
+        const [owner, nonce, mac] = id.split('.') as [string, string, string];
+        const forged = [
+          `${owner}.${nonce}.${mac[0] === 'A' ? 'B' : 'A'}${mac.slice(1)}`,
+          `${Buffer.from('10.0.0.1:8080').toString('base64url')}.${nonce}.${mac}`,
+          '3f1b2c4d-0000-4000-8000-000000000000',
+        ];
+        const before = await metricSum('mcp_router_forward_failures_total', 'reason="invalid_id"');
+        for (const pod of await pods())
+          for (const bad of forged) {
+            const response = await fetch(`http://${pod.status.podIP}:8080/mcp`, {
+              method: 'POST',
+              headers: {...MCP_HEADERS, 'mcp-session-id': bad},
+              body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'ping'}),
+            });
+            expect(response.status, bad).toBe(404);
+          }
+        expect(await metricSum('mcp_router_forward_failures_total', 'reason="invalid_id"')).toBe(before + 9);
+      } finally {
+        await session.close();
+      }
+    });
+
+    it('when a pod is deleted under load, only its sessions get 404 and succeed after initializing again', async () => {
+      const sessions = await pool([...Array<Path>(60).fill('/mcp'), ...Array<Path>(30).fill('/sse')], 30, (path) =>
+        open(path).then((session) => ({path, session})),
+      );
+      const counts = new Map<string, number>();
+      for (const {session} of sessions) counts.set(session.owner, (counts.get(session.owner) ?? 0) + 1);
+      const victimIp = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+      const owned = sessions.filter(({session}) => session.owner === victimIp).length;
+      const victim = (await pods()).find((pod) => pod.status.podIP === victimIp);
+      let stop = false;
+      const failures: string[] = [];
+      const affected = new Set<number>();
+      let calls = 0;
+      const loops = sessions.map(async (entry, i) => {
+        let {session} = entry;
+        while (!stop) {
+          try {
+            await session.client.callTool({name: 'replicated__get-sum', arguments: {a: i, b: 1}});
+            calls++;
+          } catch (error) {
+            // A session of the deleted pod (its first, or a new one opened there while it was leaving) initializes
+            // again; any other session's error is a failure.
+            if (session.owner !== victimIp) {
+              failures.push(`${entry.path} #${i} of ${session.owner}: ${describeError(error)}`);
+              return;
+            }
+            if (entry.session.owner === victimIp) affected.add(i);
+            await session.close().catch(() => undefined);
+            session = await waitFor('a new session', () => open(entry.path).catch(() => undefined), 30_000);
+          }
+          await sleep(100);
+        }
+        await session.close().catch(() => undefined);
+      });
+      await sleep(1_000);
+      await kc(['delete', 'pod', '-n', context.namespace(), victim.metadata.name, '--wait=false']);
+      await waitFor(
+        'the deleted pod to be gone',
+        async () =>
+          (await getJson(['pods', '-n', context.namespace()])).items.every(
+            (pod: any) => pod.metadata.name !== victim.metadata.name,
+          ),
+        60_000,
+      );
+      await sleep(2_000);
+      stop = true;
+      await Promise.all(loops);
+      console.log(
+        `replicas: deleted a pod that owned ${owned} of ${sessions.length} sessions; ${affected.size} sessions initialized again, ${calls} calls, ${failures.length} failures`,
+      );
+      expect(failures).toEqual([]);
+      expect(affected.size).toBe(owned);
+      await threeReady();
+    });
+  });
+}

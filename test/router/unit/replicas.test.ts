@@ -1,0 +1,120 @@
+import type {V1EndpointSlice} from '@kubernetes/client-node';
+import {describe, expect, it} from 'vitest';
+import {routeSession} from '../../../router/http/forward.js';
+import {endpointAddress, readyEndpoints} from '../../../router/replicas/peers.js';
+import {
+  MIN_KEY_BYTES,
+  parseSessionKeys,
+  SessionIds,
+  signSessionId,
+  verifySessionId,
+} from '../../../router/replicas/session-id.js';
+
+const OLD = Buffer.alloc(32, 1);
+const NEW = Buffer.alloc(32, 2);
+
+describe('signed session ids', () => {
+  it('carry their owner, verify with the key that signed them, and are visible ASCII', () => {
+    const id = signSessionId('10.0.0.7:8080', NEW);
+    expect(id).toMatch(/^[\x21-\x7e]+$/);
+    expect(verifySessionId(id, [NEW])).toBe('10.0.0.7:8080');
+  });
+
+  it('are never the same twice (128 random bits each)', () => {
+    const ids = new Set(Array.from({length: 1000}, () => signSessionId('10.0.0.7:8080', NEW)));
+    expect(ids.size).toBe(1000);
+  });
+
+  it('rotate: the first key signs, every key of the list verifies, a dropped key no longer does', () => {
+    const ids = new SessionIds({owner: 'a:1', keys: [NEW, OLD]});
+    expect(verifySessionId(ids.newId(), [NEW])).toBe('a:1');
+    const byOld = signSessionId('a:1', OLD);
+    expect(ids.ownerOf(byOld)).toBe('a:1');
+    expect(new SessionIds({owner: 'a:1', keys: [NEW]}).ownerOf(byOld)).toBeUndefined();
+  });
+
+  const id = signSessionId('10.0.0.7:8080', NEW);
+  const [owner, nonce, mac] = id.split('.') as [string, string, string];
+  it.each([
+    [
+      'another owner with the same MAC (steered)',
+      `${Buffer.from('10.0.0.8:8080').toString('base64url')}.${nonce}.${mac}`,
+    ],
+    ['a changed nonce', `${owner}.${Buffer.alloc(16, 9).toString('base64url')}.${mac}`],
+    ['a cut MAC', `${owner}.${nonce}.${mac.slice(0, 20)}`],
+    ['another key', signSessionId('10.0.0.7:8080', OLD)],
+    ['a UUID', '3f1b2c4d-0000-4000-8000-000000000000'],
+    ['extra parts', `${id}.x`],
+    ['not base64url', `${owner}.${nonce}.${mac}=`],
+    ['empty', ''],
+  ])('are refused when forged or tampered: %s', (_name, forged) => {
+    expect(verifySessionId(forged, [NEW])).toBeUndefined();
+  });
+
+  it('without keys, a process signs with a key of its own that no other process has', () => {
+    const a = new SessionIds({owner: 'x:1'});
+    const b = new SessionIds({owner: 'x:1'});
+    expect(a.ownerOf(a.newId())).toBe('x:1');
+    expect(b.ownerOf(a.newId())).toBeUndefined();
+  });
+});
+
+describe('parseSessionKeys', () => {
+  it('reads keys one a line or comma, the first first', () => {
+    const a = 'a'.repeat(MIN_KEY_BYTES);
+    const b = 'b'.repeat(40);
+    expect(parseSessionKeys(`${a}\n${b}\n`, 'ENV')).toEqual([Buffer.from(a), Buffer.from(b)]);
+    expect(parseSessionKeys(` ${a} , ${b}`, 'ENV')).toEqual([Buffer.from(a), Buffer.from(b)]);
+  });
+
+  it.each([
+    ['', 'ENV: no session key'],
+    [`${'a'.repeat(32)}\nshort`, 'ENV: key 2 is shorter than 32 bytes'],
+  ])('refuses %j: %s', (text, message) => {
+    expect(() => parseSessionKeys(text, 'ENV')).toThrow(message);
+  });
+});
+
+describe('readyEndpoints', () => {
+  const slice = (endpoints: V1EndpointSlice['endpoints'], ports = [{name: 'http', port: 8080}]): V1EndpointSlice => ({
+    addressType: 'IPv4',
+    endpoints,
+    ports,
+  });
+  it('gives host:port of the ready endpoints for the named port; unset ready counts as ready', () => {
+    const ready = readyEndpoints(
+      [
+        slice([
+          {addresses: ['10.0.0.1'], conditions: {ready: true}},
+          {addresses: ['10.0.0.2'], conditions: {ready: false, serving: true, terminating: true}},
+          {addresses: ['10.0.0.3']},
+        ]),
+        slice([{addresses: ['10.0.0.4'], conditions: {ready: true}}], [{name: 'metrics', port: 9090}]),
+        slice([{addresses: ['fd00::5'], conditions: {ready: true}}]),
+      ],
+      'http',
+    );
+    expect([...ready].sort()).toEqual(['10.0.0.1:8080', '10.0.0.3:8080', '[fd00::5]:8080']);
+  });
+
+  it('writes IPv6 hosts in brackets', () => {
+    expect(endpointAddress('fd00::5', 80)).toBe('[fd00::5]:80');
+    expect(endpointAddress('10.0.0.1', 80)).toBe('10.0.0.1:80');
+  });
+});
+
+describe('routeSession', () => {
+  const ids = new SessionIds({owner: '10.0.0.1:8080', keys: [NEW]});
+  const peers = {isReadyEndpoint: (address: string) => address === '10.0.0.2:8080'};
+  const of = (owner: string) => signSessionId(owner, NEW);
+  it.each([
+    ['its own session', of('10.0.0.1:8080'), false, {kind: 'local'}],
+    ["a ready peer's session", of('10.0.0.2:8080'), false, {kind: 'forward', owner: '10.0.0.2:8080'}],
+    ['a gone peer', of('10.0.0.3:8080'), false, {kind: 'notFound', reason: 'not_ready_endpoint'}],
+    ['a forwarded request of a peer', of('10.0.0.2:8080'), true, {kind: 'notFound', reason: 'forwarded_twice'}],
+    ['a forwarded request of its own', of('10.0.0.1:8080'), true, {kind: 'local'}],
+    ['a forged id', signSessionId('10.0.0.2:8080', OLD), false, {kind: 'notFound', reason: 'invalid_id'}],
+  ])('%s', (_name, id, forwarded, route) => {
+    expect(routeSession(id, {ids, peers, forwarded})).toEqual(route);
+  });
+});
