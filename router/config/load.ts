@@ -139,18 +139,25 @@ function normalizeGroups(
     });
     group.routes.forEach((route, index) => {
       for (const upstream of route.upstreams.filter((u) => !group.members.includes(u)))
-        problems.push({path: `${path}.routes.${index}.upstreams`, message: `"${upstream}" is not a member of the group`});
+        problems.push({
+          path: `${path}.routes.${index}.upstreams`,
+          message: `"${upstream}" is not a member of the group`,
+        });
     });
     const members = group.members.filter((member) => enabled.has(member));
     if (members.length > 0)
       normalized.push({name, prefix: group.prefix ?? name, strategy: group.strategy, members, routes: group.routes});
   }
   const prefixOwners = new Map<string, string>();
-  for (const upstream of upstreams.filter((u) => !groupOf.has(u.name))) prefixOwners.set(upstream.prefix, upstream.name);
+  for (const upstream of upstreams.filter((u) => !groupOf.has(u.name)))
+    prefixOwners.set(upstream.prefix, upstream.name);
   for (const group of normalized) {
     const owner = prefixOwners.get(group.prefix);
     if (owner !== undefined)
-      problems.push({path: `router.groups.${group.name}.prefix`, message: `prefix "${group.prefix}" is already used by "${owner}"`});
+      problems.push({
+        path: `router.groups.${group.name}.prefix`,
+        message: `prefix "${group.prefix}" is already used by "${owner}"`,
+      });
     prefixOwners.set(group.prefix, group.name);
   }
   return normalized;

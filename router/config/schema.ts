@@ -560,7 +560,9 @@ export const RouterOptionsSchema = z
     groups: z
       .record(z.string().regex(PREFIX_PATTERN, 'must match ^[a-zA-Z0-9_-]{1,32}$'), UpstreamGroupSchema)
       .default({})
-      .describe('Upstream groups by name: several servers that serve one prefix (replicas, or a primary and fallbacks).'),
+      .describe(
+        'Upstream groups by name: several servers that serve one prefix (replicas, or a primary and fallbacks).',
+      ),
     shutdownGraceSeconds: z
       .number()
       .nonnegative()

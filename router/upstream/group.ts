@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
 import type {UpstreamGroupConfig} from '../config/schema.js';
+import {UpstreamUnreachableError} from '../errors.js';
 import {isUpstreamFailure} from './breaker.js';
 
 /** What the choice of a member needs to know of one member of a group, at the time of a request. */
@@ -69,9 +70,11 @@ export function memberOrder(group: UpstreamGroupConfig, views: MemberView[], req
 /**
  * Whether a request that failed on one member of a group may go to the next (pure): only when the member could not
  * be reached (down, unreachable, its circuit open) or timed out, and either the request never went out to it, or
- * sending it again is harmless (`repeatable`: the retry rules of `retry.ts`). A call that reached a member which then died is not sent
- * elsewhere unless it is repeatable: that is the one failure a group cannot hide.
+ * sending it again is harmless (`repeatable`: the retry rules of `retry.ts`). A request handed to a connection whose
+ * address refused it (`UpstreamUnreachableError`) never went out. A call that reached a member which then died is not
+ * sent elsewhere unless it is repeatable: that is the one failure a group cannot hide.
  */
 export function mayFailOver(error: unknown, facts: {sent: boolean; repeatable: boolean}): boolean {
-  return isUpstreamFailure(error) && (!facts.sent || facts.repeatable);
+  const sent = facts.sent && !(error instanceof UpstreamUnreachableError);
+  return isUpstreamFailure(error) && (!sent || facts.repeatable);
 }
