@@ -194,6 +194,15 @@ describe('router.groups in router.json', () => {
     ]);
   });
 
+  it('takes a server that remove_upstream removed out of its group, and a group left empty goes', () => {
+    const text = JSON.stringify({
+      mcpServers: servers,
+      router: {management: {register: true}, groups: {pair: {members: ['a', 'b']}, solo: {members: ['b']}}},
+    });
+    const config = parseRouterConfig(text, {}, 'router.json', {mcpServers: {}, removed: ['b']});
+    expect(config.groups.map((g) => [g.name, g.members])).toEqual([['pair', ['a']]]);
+  });
+
   it.each([
     ['an unknown member', {g: {members: ['a', 'nosuch']}}, 'router.groups.g.members.1', '"nosuch" is not a server'],
     [
