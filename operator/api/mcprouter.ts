@@ -1,5 +1,5 @@
 import {z} from 'zod';
-import {GROUP_STRATEGIES, PREFIX_PATTERN} from '../../router/config/schema.js';
+import {GROUP_STRATEGIES, GroupPrefixSchema, PREFIX_PATTERN} from '../../router/config/schema.js';
 import {AccessRuleSpecSchema, AuthSpecSchema, LimitsSpecSchema} from './auth.js';
 import {LabelSelectorSchema, statusBaseShape, withCel} from './common.js';
 
@@ -101,11 +101,7 @@ const UpstreamGroupSpecSchema = z
           'capability: members serve different tools; a tool goes to a member that lists it (the least busy of ' +
           'them). With every strategy, a tool goes only to members that list it, and the group lists the union.',
       ),
-    prefix: z
-      .string()
-      .regex(PREFIX_PATTERN, 'must match ^[a-zA-Z0-9_-]{1,32}$')
-      .optional()
-      .describe('First part of the aggregated names of the group; default: the group name.'),
+    prefix: GroupPrefixSchema.optional(),
     routes: z
       .array(
         z

@@ -443,6 +443,12 @@ export type CatalogOptions = z.infer<typeof CatalogSchema>;
 /** How a group picks the member for a request (`router.groups.<name>.strategy`). */
 export const GROUP_STRATEGIES = ['priority', 'roundRobin', 'leastPending', 'capability'] as const;
 
+/** The `prefix` of a group, in router.json and in `McpRouter.spec.groups`. */
+export const GroupPrefixSchema = z
+  .string()
+  .regex(PREFIX_PATTERN, 'must match ^[a-zA-Z0-9_-]{1,32}$')
+  .describe('First part of the aggregated names of the group; default: the group name.');
+
 const GroupRouteSchema = z
   .object({
     tools: z
@@ -476,11 +482,7 @@ export const UpstreamGroupSchema = z
           'name several members expose goes to the one of them with the fewest calls in flight. With every ' +
           'strategy a tool or prompt goes only to members that list it, and the group lists the union.',
       ),
-    prefix: z
-      .string()
-      .regex(PREFIX_PATTERN, 'must match ^[a-zA-Z0-9_-]{1,32}$')
-      .optional()
-      .describe('First part of the aggregated names of the group; default: the group name.'),
+    prefix: GroupPrefixSchema.optional(),
     routes: z
       .array(GroupRouteSchema)
       .default([])
