@@ -272,3 +272,45 @@ describe('fault count under load', () => {
     },
   );
 });
+
+describe('a roundRobin group of perSession replicas over Streamable HTTP', () => {
+  let router: TestRouter;
+  let replicas: HttpMcpServer[];
+  beforeAll(async () => {
+    replicas = await Promise.all([startEverythingHttp('streamableHttp'), startEverythingHttp('streamableHttp')]);
+    router = await startTestRouter({
+      mcpServers: {h1: {type: 'http', url: replicas[0]!.url}, h2: {type: 'http', url: replicas[1]!.url}},
+      router: {groups: {everything: {strategy: 'roundRobin', members: ['h1', 'h2']}}},
+    });
+  });
+  afterAll(async () => {
+    await router?.stop();
+    await Promise.all(replicas.map((r) => r.stop()));
+  });
+
+  /** The port of the replica that served a call: server-everything's get-env shows its PORT. */
+  const servedBy = async (client: Client) => {
+    const result = await client.callTool({name: 'everything__get-env', arguments: {}});
+    const [content] = result.content as {text: string}[];
+    return (JSON.parse(content!.text) as {PORT: string}).PORT;
+  };
+
+  it('keeps a session on its replica, and moves it to the other one when that replica dies', async () => {
+    const {client, close} = await connectClient(`${router.url}/mcp`);
+    try {
+      const first = await servedBy(client);
+      for (let i = 0; i < 4; i++) expect(await servedBy(client)).toBe(first);
+      const sticky = replicas.find((r) => new URL(r.url).port === first) as HttpMcpServer;
+      sticky.process.kill('SIGKILL');
+      // A call sent at the very moment of the kill may still go out on a kept-alive socket and be reset (ECONNRESET:
+      // it may have arrived, so it is not sent elsewhere); a moment later the socket is known closed, and the
+      // connection is refused. Nothing was in flight: the next call goes to the other replica, and the session stays.
+      await sleep(300);
+      const next = await servedBy(client);
+      expect(next).not.toBe(first);
+      expect(await servedBy(client)).toBe(next);
+    } finally {
+      await close();
+    }
+  });
+});
