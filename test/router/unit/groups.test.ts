@@ -1,3 +1,4 @@
+import {readFileSync} from 'node:fs';
 import {describe, expect, it} from 'vitest';
 import {aggregateCatalog, type CatalogPart, type UpstreamCatalog} from '../../../router/catalog/aggregate.js';
 import {parseRouterConfig} from '../../../router/config/load.js';
@@ -191,6 +192,20 @@ describe('router.groups in router.json', () => {
   it('normalizes a group: default strategy priority, prefix the group name, disabled members left out', () => {
     expect(parse({search: {members: ['a', 'b', 'c']}}).groups).toEqual([
       {name: 'search', prefix: 'search', strategy: 'priority', members: ['a', 'b'], routes: []},
+    ]);
+  });
+
+  it('reads examples/groups-config.json, the README example, as it says', () => {
+    const text = readFileSync(new URL('../../../examples/groups-config.json', import.meta.url), 'utf8');
+    expect(parseRouterConfig(text, {}, 'examples/groups-config.json').groups).toEqual([
+      {
+        name: 'everything',
+        prefix: 'everything',
+        strategy: 'roundRobin',
+        members: ['everything-a', 'everything-b'],
+        routes: [{tools: ['trigger-*'], upstreams: ['everything-a']}],
+      },
+      {name: 'kit', prefix: 'kit', strategy: 'capability', members: ['memory', 'files'], routes: []},
     ]);
   });
 
