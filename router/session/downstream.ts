@@ -38,10 +38,11 @@ import {
   type UpstreamConnection,
 } from '../upstream/connection.js';
 import {CircuitOpenError} from '../upstream/breaker.js';
-import {mayFailOver, memberOrder} from '../upstream/group.js';
+import {mayFailOver} from '../upstream/group.js';
 import {mayRetry, withRetries, type CallFacts} from '../upstream/retry.js';
 import type {Upstream} from '../upstream/upstream.js';
 import {SessionConnections} from './connections.js';
+import {SessionGroups, type GroupHost} from './groups.js';
 import {renameTaskIds, SessionTasks} from './tasks.js';
 
 /** Which upstreams a session sees: all of them, prefixed (`/mcp`, `/sse`, stdio) or one, unchanged (`/mcp/{name}`). */
@@ -57,7 +58,7 @@ const LIST_CHANGED = [
 ];
 
 /** What a session needs of the router that holds it. */
-export interface SessionHost {
+export interface SessionHost extends GroupHost {
   readonly log: Logger;
   readonly separator: string;
   /** The upstreams of a scope, in config order. */
@@ -67,8 +68,6 @@ export interface SessionHost {
   group(name: string): UpstreamGroupConfig | undefined;
   /** The group an upstream is a member of, or undefined. */
   groupOf(upstream: string): UpstreamGroupConfig | undefined;
-  /** The number of requests routed to a group so far, counted up by each call (for `roundRobin`). */
-  groupTurn(group: string): number;
   /** Counts a downstream subscription to a shared upstream's URI; true when it is the first (subscribe upstream). */
   retainSubscription(upstream: string, uri: string): boolean;
   /** Uncounts it; true when it was the last (unsubscribe upstream). */
@@ -196,8 +195,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   readonly #started = new WeakSet<Call>();
   /** Calls whose request went out to an upstream: a group sends them to another member only when repeatable. */
   readonly #sent = new WeakSet<Call>();
-  /** Per group, the member this session keeps to: its own upstream session there holds state (perSession). */
-  readonly #sticky = new Map<string, string>();
+  readonly #groups: SessionGroups;
   #catalog: Promise<AggregateCatalog> | undefined;
   /** Upstreams of the scope left out of the last catalog (down, or this session could not connect), and why. */
   #missing = new Map<string, string>();
@@ -215,6 +213,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     this.#tasks = new SessionTasks((upstream, taskId) =>
       scope.kind === 'aggregate' ? `${host.upstream(upstream)?.config.prefix}${host.separator}${taskId}` : taskId,
     );
+    this.#groups = new SessionGroups(host);
     this.peer = bind(this);
   }
 
@@ -548,30 +547,13 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     }
   }
 
-  /**
-   * The members of a group to try for a request, in the order of `memberOrder`: members that list the tool or prompt
-   * it names (in the session's catalog), this session's sticky member first.
-   */
+  /** The members of a group to try for a request (`SessionGroups.order`), by the tool or prompt it names. */
   async #membersFor(group: UpstreamGroupConfig, message: Message): Promise<string[]> {
     const kind = message.method === 'tools/call' ? 'tools' : message.method === 'prompts/get' ? 'prompts' : undefined;
-    const name = kind && String(message.params?.name);
-    const exposing = kind && (await this.#view()).groups.get(group.name)?.[kind].get(name as string);
-    const views = group.members.map((member) => {
-      const upstream = this.#host.upstream(member);
-      return {
-        name: member,
-        available: upstream?.state === 'ready' && upstream.circuit.state !== 'open',
-        pending: upstream?.pending ?? 0,
-        exposes: !kind || (exposing?.includes(member) ?? false),
-      };
-    });
-    const tool = kind === 'tools' ? name : undefined;
-    const sticky = this.#sticky.get(group.name);
-    return memberOrder(group, views, {
-      ...(tool !== undefined && {tool}),
-      turn: this.#host.groupTurn(group.name),
-      ...(sticky !== undefined && {sticky}),
-    });
+    if (!kind) return this.#groups.order(group, {});
+    const name = String(message.params?.name);
+    const exposing = (await this.#view()).groups.get(group.name)?.[kind].get(name) ?? [];
+    return this.#groups.order(group, {exposing, ...(kind === 'tools' && {tool: name})});
   }
 
   /**
@@ -593,14 +575,14 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       this.#sent.delete(call);
       try {
         const result = await this.#forward({upstream: member, target: route.target}, message, call, field);
-        if (this.#host.upstream(member)?.config.session === 'perSession') this.#sticky.set(group.name, member);
+        this.#groups.answered(group, member);
         return result;
       } catch (error) {
         const repeatable = mayRetry({method: message.method, started: this.#started.has(call)}, error, {
           toolCalls: false,
         });
         if (call.signal.aborted || !mayFailOver(error, {sent: this.#sent.has(call), repeatable})) throw error;
-        if (this.#sticky.get(group.name) === member) this.#sticky.delete(group.name);
+        this.#groups.forget(member);
         failure = error;
       }
     }
@@ -692,7 +674,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
         onLost: (reason) => {
           this.#host.log.warn({upstream: upstream.name, session: sessionTag(this.id), reason}, 'Lost upstream session');
           this.#connections.drop(upstream.name);
-          for (const [group, member] of this.#sticky) if (member === upstream.name) this.#sticky.delete(group);
+          this.#groups.forget(upstream.name);
           this.upstreamsChanged();
         },
       },
