@@ -49,6 +49,14 @@ export class UpstreamUnavailableError extends RouterError {
   }
 }
 
+/**
+ * The upstream could not be reached at all (its address refused or did not resolve): the request never got to it,
+ * so sending it elsewhere is safe whatever it is.
+ */
+export class UpstreamUnreachableError extends UpstreamUnavailableError {
+  static override code = 'UPSTREAM_UNREACHABLE';
+}
+
 /** A name (tool, prompt), URI or path segment that no upstream in the catalog serves. */
 export class NotFoundError extends RouterError {
   static override code = 'NOT_FOUND';

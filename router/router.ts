@@ -3,7 +3,7 @@ import {Authenticator} from './auth/authenticate.js';
 import {ANONYMOUS, type Principal} from './auth/principal.js';
 import {SharedCatalogs} from './catalog/shared.js';
 import {diffUpstreams, type UpstreamDiff} from './config/diff.js';
-import type {CatalogOptions, RouterConfig, UpstreamConfig} from './config/schema.js';
+import type {CatalogOptions, RouterConfig, UpstreamConfig, UpstreamGroupConfig} from './config/schema.js';
 import {JsonRpcCode, JsonRpcFailure} from './errors.js';
 import type {Logger} from './log.js';
 import {adminRefusal} from './management/admin.js';
@@ -72,6 +72,8 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost {
   readonly audit: (record: AuditRecord) => void;
   readonly catalogs = new SharedCatalogs();
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Requests routed to each group so far, for `roundRobin`. */
+  readonly #groupTurns = new Map<string, number>();
   #draining = false;
   #started: Promise<void> | undefined;
 
@@ -225,6 +227,20 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost {
     return this.#upstreams.get(name);
   }
 
+  group(name: string): UpstreamGroupConfig | undefined {
+    return this.#config.groups.find((group) => group.name === name);
+  }
+
+  groupOf(upstream: string): UpstreamGroupConfig | undefined {
+    return this.#config.groups.find((group) => group.members.includes(upstream));
+  }
+
+  groupTurn(group: string): number {
+    const turn = this.#groupTurns.get(group) ?? 0;
+    this.#groupTurns.set(group, turn + 1);
+    return turn;
+  }
+
   async upstreamHealth(principal: Principal): Promise<UpstreamHealth[]> {
     const grant = this.grantFor(principal);
     const medians = await this.metrics.medianSeconds();
@@ -232,6 +248,7 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost {
       .filter((upstream) => grant.upstream(upstream.name))
       .map((upstream) =>
         upstreamHealth(upstream.status, {
+          group: this.groupOf(upstream.name)?.name,
           tools: upstream.connection?.catalog.tools.length ?? 0,
           inFlight: [...this.#sessions].reduce((sum, session) => sum + session.inFlight(upstream.name), 0),
           p50Seconds: medians.get(upstream.name),

@@ -1,4 +1,5 @@
 import {z} from 'zod';
+import {GROUP_STRATEGIES, GroupPrefixSchema, PREFIX_PATTERN} from '../../router/config/schema.js';
 import {AccessRuleSpecSchema, AuthSpecSchema, LimitsSpecSchema} from './auth.js';
 import {LabelSelectorSchema, statusBaseShape, withCel} from './common.js';
 
@@ -83,6 +84,53 @@ export const UpstreamRefSchema = z
   })
   .describe('An McpUpstream named explicitly.');
 
+const UpstreamGroupSpecSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(PREFIX_PATTERN, 'must match ^[a-zA-Z0-9_-]{1,32}$')
+      .describe('Name of the group; not the name of an upstream of the router. Also its default prefix.'),
+    members: z
+      .array(z.string().min(1).max(253))
+      .min(1)
+      .max(64)
+      .describe(
+        'McpUpstreams in the namespace of the router that serve the group, in priority order. The router uses them ' +
+          'as if named in upstreams; in the aggregate they appear only through the group. One group per upstream.',
+      ),
+    strategy: z
+      .enum(GROUP_STRATEGIES)
+      .default('priority')
+      .describe(
+        'priority: the first available member, the next when it cannot be reached or its circuit is open. ' +
+          'roundRobin: available members in turn. leastPending: the member with the fewest calls in flight. ' +
+          'capability: members serve different tools; a tool goes to a member that lists it (the least busy of ' +
+          'them). With every strategy, a tool goes only to members that list it, and the group lists the union.',
+      ),
+    prefix: GroupPrefixSchema.optional(),
+    routes: z
+      .array(
+        z
+          .object({
+            tools: z
+              .array(z.string().min(1).max(256))
+              .min(1)
+              .max(64)
+              .describe('Globs of tool names, as the members name them.'),
+            upstreams: z
+              .array(z.string().min(1).max(253))
+              .min(1)
+              .max(64)
+              .describe('Members that serve those tools, tried in this order.'),
+          })
+          .describe('Tools whose names match go to these members, ahead of the strategy.'),
+      )
+      .max(64)
+      .optional()
+      .describe('Explicit routes by tool name; the first that matches wins.'),
+  })
+  .describe('Several McpUpstreams that serve one prefix: replicas, or a primary and its fallbacks.');
+
 const McpRouterSpecShapeSchema = z
   .object({
     upstreamSelector: LabelSelectorSchema.optional().describe(
@@ -94,6 +142,12 @@ const McpRouterSpecShapeSchema = z
       .optional()
       .describe('McpUpstreams named explicitly, in addition to those the selector matches.')
       .meta({'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name']}),
+    groups: z
+      .array(UpstreamGroupSpecSchema)
+      .max(64)
+      .optional()
+      .meta({'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name']})
+      .describe('Upstream groups: several McpUpstreams behind one prefix, with a routing strategy.'),
     replicas: z.number().int().min(0).max(1000).default(1).describe('Number of router pods.'),
     image: z
       .string()

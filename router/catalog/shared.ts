@@ -36,11 +36,14 @@ export class SharedCatalogs {
     return filtered;
   }
 
-  /** `aggregateCatalog(parts, naming)`, one object for parts of the same catalog objects, prefixes and order. */
+  /** `aggregateCatalog(parts, naming)`, one object for parts of the same catalog objects, prefixes, groups and order. */
   aggregate(parts: CatalogPart[], naming: Naming): AggregateCatalog {
     const key = [
       naming.kind === 'prefixed' ? `prefixed ${naming.separator}` : 'unchanged',
-      ...parts.map((part) => `${part.upstream}\t${part.prefix}\t${this.#id(part.catalog)}`),
+      ...parts.map(
+        (part) =>
+          `${part.upstream}\t${part.prefix}\t${part.group?.name ?? ''}\t${part.group?.prefix ?? ''}\t${this.#id(part.catalog)}`,
+      ),
     ].join('\n');
     let aggregate = this.#aggregates.get(key);
     if (!aggregate) this.#aggregates.set(key, (aggregate = aggregateCatalog(parts, naming)));

@@ -13,6 +13,8 @@ import {
   type ManagementOptions,
   type RouterConfig,
   type UpstreamConfig,
+  type UpstreamGroupConfig,
+  type UpstreamGroupOptions,
 } from './schema.js';
 
 /** `$$` (an escaped `$`), or `${VAR}` / `${VAR:-default}`. */
@@ -110,6 +112,58 @@ function registerEnabled(json: unknown): boolean {
 }
 
 /**
+ * Checks and normalizes `router.groups` (pure): members must name servers (disabled ones are left out), belong to one
+ * group, and not be the management upstream; routes may name only members of their group; a group's name may not be
+ * a server's, and its prefix not that of another group or of a server outside every group. Problems are added to
+ * `problems` with their JSON path. A group without enabled members is left out.
+ */
+function normalizeGroups(
+  groups: Record<string, UpstreamGroupOptions>,
+  known: {servers: Set<string>; upstreams: UpstreamConfig[]; problems: ConfigIssue[]},
+): UpstreamGroupConfig[] {
+  const {servers, upstreams, problems} = known;
+  const enabled = new Set(upstreams.map((u) => u.name));
+  const groupOf = new Map<string, string>();
+  const normalized: UpstreamGroupConfig[] = [];
+  for (const [name, group] of Object.entries(groups)) {
+    const path = `router.groups.${name}`;
+    if (servers.has(name) || name === MANAGEMENT_UPSTREAM)
+      problems.push({path, message: `the group name "${name}" is already the name of a server`});
+    group.members.forEach((member, index) => {
+      const owner = groupOf.get(member);
+      if (member === MANAGEMENT_UPSTREAM || !servers.has(member))
+        problems.push({path: `${path}.members.${index}`, message: `"${member}" is not a server of mcpServers`});
+      else if (owner !== undefined)
+        problems.push({path: `${path}.members.${index}`, message: `"${member}" is already a member of "${owner}"`});
+      groupOf.set(member, name);
+    });
+    group.routes.forEach((route, index) => {
+      for (const upstream of route.upstreams.filter((u) => !group.members.includes(u)))
+        problems.push({
+          path: `${path}.routes.${index}.upstreams`,
+          message: `"${upstream}" is not a member of the group`,
+        });
+    });
+    const members = group.members.filter((member) => enabled.has(member));
+    if (members.length > 0)
+      normalized.push({name, prefix: group.prefix ?? name, strategy: group.strategy, members, routes: group.routes});
+  }
+  const prefixOwners = new Map<string, string>();
+  for (const upstream of upstreams.filter((u) => !groupOf.has(u.name)))
+    prefixOwners.set(upstream.prefix, upstream.name);
+  for (const group of normalized) {
+    const owner = prefixOwners.get(group.prefix);
+    if (owner !== undefined)
+      problems.push({
+        path: `router.groups.${group.name}.prefix`,
+        message: `prefix "${group.prefix}" is already used by "${owner}"`,
+      });
+    prefixOwners.set(group.prefix, group.name);
+  }
+  return normalized;
+}
+
+/**
  * Parses and validates the text of a `router.json`.
  *
  * @param text the file's content (JSON)
@@ -199,8 +253,13 @@ export function parseRouterConfig(
       });
     } else upstreams.push(managementUpstream(management));
   }
+  const groups = normalizeGroups(parsed.data.router.groups, {
+    servers: new Set(Object.keys(servers)),
+    upstreams,
+    problems,
+  });
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return {upstreams, router: parsed.data.router};
+  return {upstreams, groups, router: parsed.data.router};
 }
 
 /**

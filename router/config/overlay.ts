@@ -29,7 +29,8 @@ export function overlayFile(configFile: string): string {
 
 /**
  * A raw config (parsed JSON, before validation) with an overlay applied (pure): its servers added to the config's
- * `mcpServers` (or `servers`), replacing any of the same name, and its removed names taken away.
+ * `mcpServers` (or `servers`), replacing any of the same name, and its removed names taken away, from
+ * `router.groups` members too (a group left without members goes).
  */
 export function withOverlay(raw: Record<string, unknown>, overlay: Overlay): Record<string, unknown> {
   const key = raw.mcpServers === undefined && raw.servers !== undefined ? 'servers' : 'mcpServers';
@@ -38,7 +39,21 @@ export function withOverlay(raw: Record<string, unknown>, overlay: Overlay): Rec
     ...overlay.mcpServers,
   };
   for (const name of overlay.removed) delete servers[name];
-  return {...raw, [key]: servers};
+  return {...raw, [key]: servers, ...withoutMembers(raw.router, overlay.removed)};
+}
+
+/** `{router}` with `removed` taken out of the members of its groups, or nothing when it has no groups (pure). */
+function withoutMembers(router: unknown, removed: string[]): {router?: Record<string, unknown>} {
+  const groups = (router as {groups?: unknown} | undefined)?.groups;
+  if (removed.length === 0 || groups === null || typeof groups !== 'object') return {};
+  const kept: Record<string, unknown> = {};
+  for (const [name, group] of Object.entries(groups)) {
+    const members = (group as {members?: unknown}).members;
+    if (!Array.isArray(members)) kept[name] = group;
+    else if (members.some((m) => !removed.includes(m as string)))
+      kept[name] = {...group, members: members.filter((m) => !removed.includes(m as string))};
+  }
+  return {router: {...(router as Record<string, unknown>), groups: kept}};
 }
 
 /** The overlay with a server added under `name` (pure); a removal of that name is undone. */

@@ -440,6 +440,62 @@ export const CatalogSchema = z
 
 export type CatalogOptions = z.infer<typeof CatalogSchema>;
 
+/** How a group picks the member for a request (`router.groups.<name>.strategy`). */
+export const GROUP_STRATEGIES = ['priority', 'roundRobin', 'leastPending', 'capability'] as const;
+
+/** The `prefix` of a group, in router.json and in `McpRouter.spec.groups`. */
+export const GroupPrefixSchema = z
+  .string()
+  .regex(PREFIX_PATTERN, 'must match ^[a-zA-Z0-9_-]{1,32}$')
+  .describe('First part of the aggregated names of the group; default: the group name.');
+
+const GroupRouteSchema = z
+  .object({
+    tools: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('Globs (picomatch) of tool names, as the members name them (without the prefix).'),
+    upstreams: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('Members that serve those tools, tried in this order; the strategy does not apply to them.'),
+  })
+  .strict()
+  .describe('An explicit route: tools whose names match go to these members, ahead of the strategy.');
+
+export const UpstreamGroupSchema = z
+  .object({
+    members: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe(
+        'Names of the servers (keys of mcpServers) that serve the group, in priority order. A server belongs to one ' +
+          'group at most; in the aggregate it appears only through its group.',
+      ),
+    strategy: z
+      .enum(GROUP_STRATEGIES)
+      .default('priority')
+      .describe(
+        'priority: the first available member, the next one when it cannot be reached or its circuit is open ' +
+          '(a primary and its fallback). roundRobin: available members in turn (equal replicas). leastPending: ' +
+          'the available member with the fewest calls in flight. capability: members serve different tools; a ' +
+          'name several members expose goes to the one of them with the fewest calls in flight. With every ' +
+          'strategy a tool or prompt goes only to members that list it, and the group lists the union.',
+      ),
+    prefix: GroupPrefixSchema.optional(),
+    routes: z
+      .array(GroupRouteSchema)
+      .default([])
+      .describe('Explicit routes by tool name, ahead of the strategy; the first that matches wins.'),
+  })
+  .strict()
+  .describe(
+    'Several servers behind one prefix. Sessions stay with the member they first used for perSession members ' +
+      '(their upstream session holds state) and for subscriptions, and move to another member when it is lost.',
+  );
+
+export type UpstreamGroupOptions = z.infer<typeof UpstreamGroupSchema>;
+
 export const RouterOptionsSchema = z
   .object({
     toolNameSeparator: z
@@ -503,6 +559,12 @@ export const RouterOptionsSchema = z
     limits: LimitsSchema.default(LimitsSchema.parse({})),
     management: ManagementSchema.default(ManagementSchema.parse({})),
     catalog: CatalogSchema.default(CatalogSchema.parse({})),
+    groups: z
+      .record(z.string().regex(PREFIX_PATTERN, 'must match ^[a-zA-Z0-9_-]{1,32}$'), UpstreamGroupSchema)
+      .default({})
+      .describe(
+        'Upstream groups by name: several servers that serve one prefix (replicas, or a primary and fallbacks).',
+      ),
     shutdownGraceSeconds: z
       .number()
       .nonnegative()
@@ -581,8 +643,19 @@ export interface BuiltinUpstreamConfig extends UpstreamCommon {
 /** One upstream, normalized from any of the accepted spellings. */
 export type UpstreamConfig = StdioUpstreamConfig | RemoteUpstreamConfig | BuiltinUpstreamConfig;
 
+/** One upstream group, normalized: its enabled members in priority order (see `UpstreamGroupSchema`). */
+export interface UpstreamGroupConfig {
+  /** The key of the group in `router.groups`; never the name of a server. */
+  name: string;
+  prefix: string;
+  strategy: UpstreamGroupOptions['strategy'];
+  members: string[];
+  routes: UpstreamGroupOptions['routes'];
+}
+
 /** The validated, normalized config the router runs on. */
 export interface RouterConfig {
   upstreams: UpstreamConfig[];
+  groups: UpstreamGroupConfig[];
   router: RouterOptions;
 }

@@ -17,6 +17,7 @@ export const UpstreamReportSchema = z.object({
   inFlight: z.number().int().describe('Calls forwarded to it and not answered yet, over every session.'),
   p50Ms: z.number().nullable(),
   lastError: z.string().nullable(),
+  group: z.string().nullable().describe('The upstream group it serves in (router.groups), or null.'),
 });
 
 export type UpstreamReport = z.infer<typeof UpstreamReportSchema>;
@@ -31,6 +32,8 @@ export type UpstreamHealth = z.infer<typeof UpstreamHealthSchema>;
 
 /** What the router measures of an upstream beside its status. */
 export interface UpstreamLoad {
+  /** The group it is a member of, if any. */
+  group?: string | undefined;
   tools: number;
   inFlight: number;
   /** Median call time in seconds; undefined (or NaN) without calls in the window. */
@@ -50,6 +53,7 @@ export function upstreamHealth(status: UpstreamStatus, load: UpstreamLoad): Upst
     inFlight: load.inFlight,
     p50Ms: p50 === undefined || Number.isNaN(p50) ? null : Math.round(p50 * 10_000) / 10,
     lastError: status.lastError ?? null,
+    group: load.group ?? null,
     session: status.session,
     since: status.since,
   };

@@ -15,7 +15,7 @@ import {
 import type {Principal} from '../auth/principal.js';
 import {CALL_TOOL, DEFAULT_SEARCH_LIMIT, SEARCH_TOOL, searchModeTools, searchTools} from '../catalog/search.js';
 import type {SharedCatalogs} from '../catalog/shared.js';
-import type {CatalogOptions} from '../config/schema.js';
+import type {CatalogOptions, UpstreamGroupConfig} from '../config/schema.js';
 import {
   AccessDeniedError,
   JsonRpcCode,
@@ -38,9 +38,11 @@ import {
   type UpstreamConnection,
 } from '../upstream/connection.js';
 import {CircuitOpenError} from '../upstream/breaker.js';
+import {mayFailOver} from '../upstream/group.js';
 import {mayRetry, withRetries, type CallFacts} from '../upstream/retry.js';
 import type {Upstream} from '../upstream/upstream.js';
 import {SessionConnections} from './connections.js';
+import {SessionGroups, type GroupHost} from './groups.js';
 import {renameTaskIds, SessionTasks} from './tasks.js';
 
 /** Which upstreams a session sees: all of them, prefixed (`/mcp`, `/sse`, stdio) or one, unchanged (`/mcp/{name}`). */
@@ -56,12 +58,16 @@ const LIST_CHANGED = [
 ];
 
 /** What a session needs of the router that holds it. */
-export interface SessionHost {
+export interface SessionHost extends GroupHost {
   readonly log: Logger;
   readonly separator: string;
   /** The upstreams of a scope, in config order. */
   upstreams(scope: Scope): Upstream[];
   upstream(name: string): Upstream | undefined;
+  /** The group of this name (`router.groups`), or undefined. */
+  group(name: string): UpstreamGroupConfig | undefined;
+  /** The group an upstream is a member of, or undefined. */
+  groupOf(upstream: string): UpstreamGroupConfig | undefined;
   /** Counts a downstream subscription to a shared upstream's URI; true when it is the first (subscribe upstream). */
   retainSubscription(upstream: string, uri: string): boolean;
   /** Uncounts it; true when it was the last (unsubscribe upstream). */
@@ -187,6 +193,9 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   readonly #inFlight = new Map<string, Set<Call>>();
   /** Calls the upstream has started work on (progress, a server-to-client request): never retried. */
   readonly #started = new WeakSet<Call>();
+  /** Calls whose request went out to an upstream: a group sends them to another member only when repeatable. */
+  readonly #sent = new WeakSet<Call>();
+  readonly #groups: SessionGroups;
   #catalog: Promise<AggregateCatalog> | undefined;
   /** Upstreams of the scope left out of the last catalog (down, or this session could not connect), and why. */
   #missing = new Map<string, string>();
@@ -204,6 +213,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     this.#tasks = new SessionTasks((upstream, taskId) =>
       scope.kind === 'aggregate' ? `${host.upstream(upstream)?.config.prefix}${host.separator}${taskId}` : taskId,
     );
+    this.#groups = new SessionGroups(host);
     this.peer = bind(this);
   }
 
@@ -341,7 +351,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
         const route = await this.#routeName(kind, String(params.name));
         const result = await this.#forward(route, {method, params: {...params, name: route.target}}, call);
         if (params.task === undefined) return result;
-        return renameTaskIds(result, (taskId) => this.#tasks.adopt(route.upstream, taskId));
+        const upstream = this.#routed.get(call) ?? route.upstream; // a group's member
+        return renameTaskIds(result, (taskId) => this.#tasks.adopt(upstream, taskId));
       }
       case 'tasks/get':
       case 'tasks/result':
@@ -423,7 +434,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     if (this.scope.kind === 'upstream') return this.#missing.has(this.scope.name) ? this.scope.name : undefined;
     let found: {upstream: string; length: number} | undefined;
     for (const upstream of this.#missing.keys()) {
-      const prefix = `${this.#host.upstream(upstream)?.config.prefix}${this.#host.separator}`;
+      const prefix = `${this.#host.groupOf(upstream)?.prefix ?? this.#host.upstream(upstream)?.config.prefix}${this.#host.separator}`;
       if (name.startsWith(prefix) && prefix.length > (found?.length ?? 0)) found = {upstream, length: prefix.length};
     }
     return found?.upstream;
@@ -470,7 +481,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   }
 
   async #subscription(method: string, uri: string, call: Call): Promise<JsonObject> {
-    const route = await this.#routeUri(uri);
+    const route = this.#subscriptions.get(uri) ?? (await this.#memberRoute(await this.#routeUri(uri)));
     const shared = this.#host.upstream(route.upstream)?.config.session === 'shared';
     const subscribe = method === 'resources/subscribe';
     if (subscribe ? this.#subscriptions.has(uri) : !this.#subscriptions.has(uri)) return {};
@@ -492,6 +503,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
    * tried again, with backoff, where the upstream's `retries` and `mayRetry` allow it.
    */
   async #forward(route: Route, message: Message, call: Call, field?: 'uri'): Promise<JsonObject> {
+    const group = this.#host.group(route.upstream);
+    if (group) return this.#forwardToGroup(group, route, message, call, field);
     const upstream = this.#host.upstream(route.upstream);
     if (!upstream) throw new NotFoundError(`Unknown upstream "${route.upstream}"`);
     const params = field ? {...message.params, [field]: route.target} : message.params;
@@ -501,6 +514,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     this.#routed.set(call, route.upstream);
     const calls = this.#inFlight.get(route.upstream) ?? new Set<Call>();
     this.#inFlight.set(route.upstream, calls.add(call));
+    const settled = upstream.countCall();
     const facts: CallFacts = {method: message.method, started: false};
     const {retries} = upstream.config;
     try {
@@ -527,9 +541,60 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       throw error;
     } finally {
       calls.delete(call);
+      settled();
       const seconds = (performance.now() - started) / 1000;
       this.#host.observeCall({upstream: route.upstream, method: message.method, ...(tool && {tool}), outcome, seconds});
     }
+  }
+
+  /** The members of a group to try for a request (`SessionGroups.order`), by the tool or prompt it names. */
+  async #membersFor(group: UpstreamGroupConfig, message: Message): Promise<string[]> {
+    const kind = message.method === 'tools/call' ? 'tools' : message.method === 'prompts/get' ? 'prompts' : undefined;
+    if (!kind) return this.#groups.order(group, {});
+    const name = String(message.params?.name);
+    const exposing = (await this.#view()).groups.get(group.name)?.[kind].get(name) ?? [];
+    return this.#groups.order(group, {exposing, ...(kind === 'tools' && {tool: name})});
+  }
+
+  /**
+   * Forwards a request to a group: to its members in the order of `#membersFor`, on to the next while `mayFailOver`
+   * allows it. A perSession member that answered becomes the session's sticky member.
+   * @throws UpstreamUnavailableError naming the group when no member lists the name; else the last member's error
+   */
+  async #forwardToGroup(
+    group: UpstreamGroupConfig,
+    route: Route,
+    message: Message,
+    call: Call,
+    field?: 'uri',
+  ): Promise<JsonObject> {
+    const members = await this.#membersFor(group, message);
+    if (members.length === 0) throw new UpstreamUnavailableError(group.name, 'no member of the group lists it');
+    let failure: unknown;
+    for (const member of members) {
+      this.#sent.delete(call);
+      try {
+        const result = await this.#forward({upstream: member, target: route.target}, message, call, field);
+        this.#groups.answered(group, member);
+        return result;
+      } catch (error) {
+        const repeatable = mayRetry({method: message.method, started: this.#started.has(call)}, error, {
+          toolCalls: false,
+        });
+        if (call.signal.aborted || !mayFailOver(error, {sent: this.#sent.has(call), repeatable})) throw error;
+        this.#groups.forget(member);
+        failure = error;
+      }
+    }
+    throw failure;
+  }
+
+  /** A route to a group as a route to the member this session uses for it (subscriptions stay with one member). */
+  async #memberRoute(route: Route): Promise<Route> {
+    const group = this.#host.group(route.upstream);
+    if (!group) return route;
+    const [member] = await this.#membersFor(group, {method: 'resources/subscribe'});
+    return {upstream: member ?? route.upstream, target: route.target};
   }
 
   /**
@@ -548,6 +613,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
           const name = message.params?.name;
           facts.annotations ??= connection.catalog.tools.find((t) => t.name === name)?.annotations as JsonObject;
         }
+        this.#sent.add(call);
         return this.#host.track(
           connection.forward(connection.era === 'modern' ? this.#enveloped(message, call) : message, {
             signal: call.signal,
@@ -608,6 +674,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
         onLost: (reason) => {
           this.#host.log.warn({upstream: upstream.name, session: sessionTag(this.id), reason}, 'Lost upstream session');
           this.#connections.drop(upstream.name);
+          this.#groups.forget(upstream.name);
           this.upstreamsChanged();
         },
       },
@@ -646,7 +713,13 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
         try {
           const connection = await this.#connections.get(upstream);
           const catalog = this.#host.catalogs.filtered(upstream.name, connection.catalog, grant);
-          return {upstream: upstream.name, prefix: upstream.config.prefix, catalog};
+          const group = this.scope.kind === 'aggregate' ? this.#host.groupOf(upstream.name) : undefined;
+          return {
+            upstream: upstream.name,
+            prefix: upstream.config.prefix,
+            catalog,
+            ...(group && {group: {name: group.name, prefix: group.prefix}}),
+          };
         } catch (error) {
           this.#host.log.warn({upstream: upstream.name, err: describe(error)}, 'Left an upstream out of the catalog');
           missing.set(upstream.name, error instanceof UpstreamUnavailableError ? error.reason : describe(error));

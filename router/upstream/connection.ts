@@ -18,7 +18,14 @@ import {z} from 'zod';
 import type {UpstreamConfig} from '../config/schema.js';
 import {EMPTY_CATALOG, type UpstreamCatalog} from '../catalog/aggregate.js';
 import {toolFilter} from '../catalog/filter.js';
-import {JsonRpcCode, JsonRpcFailure, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError} from '../errors.js';
+import {
+  JsonRpcCode,
+  JsonRpcFailure,
+  UpstreamError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
+  UpstreamUnreachableError,
+} from '../errors.js';
 import type {Logger} from '../log.js';
 import {redact, secretsOf} from './redact.js';
 import {callTimeouts} from './timeouts.js';
@@ -367,6 +374,7 @@ export class UpstreamConnection {
       const reason = error.message.replace(/^MCP error -?\d+: /, '');
       return new UpstreamError(this.name, error.code, redact(reason, this.#secrets), error.data);
     }
+    if (neverConnected(error)) return new UpstreamUnreachableError(this.name, this.#describe(error));
     return new UpstreamUnavailableError(this.name, this.#describe(error));
   }
 
@@ -487,6 +495,17 @@ function modernClient(options: ConnectionOptions): McpClient {
 }
 
 /** A short, safe description of an error for logs and messages. */
+/** Socket errors that mean no connection was made, so no byte of a request went out (Node `error.code`). */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** True when an error, or one of its causes, says the connection was never made (fetch's `cause` chain). */
+function neverConnected(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    if (NOT_CONNECTED.has((cause as NodeJS.ErrnoException).code ?? '')) return true;
+  }
+  return false;
+}
+
 export function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

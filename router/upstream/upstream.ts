@@ -92,6 +92,7 @@ export class Upstream {
   #healthCheck: NodeJS.Timeout | undefined;
   /** A health check asked for by `checkNow`, while it runs. */
   #checking: Promise<void> | undefined;
+  #pending = 0;
 
   /**
    * `healthCheckSeconds`: seconds between pings of the router-wide connection. `maxMessageBytes`: the largest
@@ -149,6 +150,24 @@ export class Upstream {
       ...(this.#error !== undefined && {error: this.#error}),
       ...(this.#lastError !== undefined && {lastError: this.#lastError}),
       since: this.#since.toISOString(),
+    };
+  }
+
+  /** Calls of every session in flight to it (what `leastPending` compares). */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /**
+   * Counts a call in flight to this upstream.
+   * @returns the function to call once, when the call has settled
+   */
+  countCall(): () => void {
+    this.#pending++;
+    let settled = false;
+    return () => {
+      if (!settled) this.#pending--;
+      settled = true;
     };
   }
 

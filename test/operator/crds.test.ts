@@ -83,6 +83,22 @@ describe('CRDs on a real API server', () => {
       'Duplicate value',
     ],
     [
+      'a group name that cannot be a prefix',
+      () => router('grouped', {groups: [{name: 'a.b', members: ['a']}]}),
+      'spec.groups[0].name',
+    ],
+    [
+      'two groups of one name',
+      () =>
+        router('twice', {
+          groups: [
+            {name: 'g', members: ['a']},
+            {name: 'g', members: ['b']},
+          ],
+        }),
+      'Duplicate value',
+    ],
+    [
       'retries without any attempt',
       () => upstream('never', {stdio: {command: 'x'}, retries: {maxAttempts: 0}}),
       'spec.retries.maxAttempts',
@@ -111,6 +127,10 @@ describe('CRDs on a real API server', () => {
     expect(up.spec.http).toMatchObject({transport: 'streamableHttp', serviceRef: {path: '/mcp'}});
     expect(up.spec).toMatchObject({timeouts, retries});
     expect(created.spec.management).toEqual({enabled: true});
+    const groups = [{name: 'search', members: ['fine', 'other'], routes: [{tools: ['w*'], upstreams: ['fine']}]}];
+    expect((await router('grouped', {groups})).code).toBe(0);
+    const grouped = await getJson(cluster(), namespace, 'mcprouter', 'grouped');
+    expect(grouped.spec.groups).toEqual([{...groups[0], strategy: 'priority'}]);
   });
 
   it('explains fields with kubectl explain', async () => {

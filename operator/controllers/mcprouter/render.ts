@@ -256,6 +256,32 @@ function renderServer(
   };
 }
 
+/**
+ * `spec.groups` as router.json has them (`router.groups`, by name): members and route targets limited to the
+ * upstreams in `mcpServers` (one missing or invalid is reported as such, and the group goes on without it); a group or
+ * route left without any is left out.
+ */
+export function renderGroups(
+  groups: NonNullable<McpRouter['spec']['groups']>,
+  servers: ReadonlySet<string>,
+): Record<string, unknown> {
+  const rendered: Record<string, unknown> = {};
+  for (const {name, members, strategy, prefix, routes} of groups) {
+    const present = members.filter((member) => servers.has(member));
+    if (present.length === 0) continue;
+    const kept = (routes ?? [])
+      .map((route) => ({tools: route.tools, upstreams: route.upstreams.filter((u) => present.includes(u))}))
+      .filter((route) => route.upstreams.length > 0);
+    rendered[name] = escapeStrings({
+      members: present,
+      strategy,
+      ...(prefix !== undefined && {prefix}),
+      ...(kept.length > 0 && {routes: kept}),
+    });
+  }
+  return rendered;
+}
+
 /** `spec.timeouts` as router.json has them: the list of per-tool timeouts becomes a map by tool name. */
 function renderTimeouts(timeouts: NonNullable<McpUpstream['spec']['timeouts']>): Record<string, unknown> {
   const {tools, ...upstream} = timeouts;
@@ -436,6 +462,7 @@ export function renderRouter(
     ...(spec.limits && Object.keys(spec.limits).length > 0 && {limits: spec.limits}),
     ...(spec.management?.enabled && {management: {enabled: true}}),
     ...(spec.catalog && {catalog: spec.catalog}),
+    ...(spec.groups && {groups: renderGroups(spec.groups, new Set(Object.keys(mcpServers)))}),
   };
   const routerJson = `${JSON.stringify({mcpServers, router: routerOptions}, null, 2)}\n`;
   const configHash = hashOf(routerJson);

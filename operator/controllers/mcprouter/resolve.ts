@@ -12,7 +12,7 @@ import {
 export interface ResolvedUpstreams {
   /** Valid upstreams with unique prefixes, sorted by name: what goes into router.json. */
   selected: McpUpstream[];
-  /** Names listed in spec.upstreams that do not exist (or are being deleted), sorted. */
+  /** Names listed in spec.upstreams or spec.groups that do not exist (or are being deleted), sorted. */
   missing: string[];
   /** Selected upstreams whose spec does not validate, with the problems. */
   invalid: {name: string; issues: SpecIssue[]}[];
@@ -20,10 +20,21 @@ export interface ResolvedUpstreams {
   conflicts: {name: string; prefix: string; with: string}[];
 }
 
-/** Whether a router selects an upstream (by its selector or by name), whatever the upstream's validity. */
+/** The upstreams a router names: in `spec.upstreams` and as members of `spec.groups`. */
+function namedUpstreams(router: Pick<McpRouter, 'spec'>): string[] {
+  return [
+    ...(router.spec.upstreams ?? []).map((ref) => ref.name),
+    ...(router.spec.groups ?? []).flatMap((group) => group.members),
+  ];
+}
+
+/**
+ * Whether a router selects an upstream (by its selector, by name, or as a member of one of its groups), whatever the
+ * upstream's validity.
+ */
 export function selects(router: Pick<McpRouter, 'spec'>, upstream: Pick<McpUpstreamResource, 'metadata'>): boolean {
   const {name, labels} = upstream.metadata;
-  if (router.spec.upstreams?.some((ref) => ref.name === name)) return true;
+  if (namedUpstreams(router).includes(name)) return true;
   return router.spec.upstreamSelector !== undefined && matchesSelector(router.spec.upstreamSelector, labels);
 }
 
@@ -36,9 +47,7 @@ export function resolveUpstreams(router: McpRouter, candidates: readonly McpUpst
     .filter((u) => u.metadata.namespace === router.metadata.namespace && !u.metadata.deletionTimestamp)
     .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   const names = new Set(inNamespace.map((u) => u.metadata.name));
-  const missing = [...new Set((router.spec.upstreams ?? []).map((ref) => ref.name))]
-    .filter((name) => !names.has(name))
-    .sort();
+  const missing = [...new Set(namedUpstreams(router))].filter((name) => !names.has(name)).sort();
 
   const selected: McpUpstream[] = [];
   const invalid: ResolvedUpstreams['invalid'] = [];

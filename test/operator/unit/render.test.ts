@@ -115,6 +115,38 @@ describe('renderRouter', () => {
     expect(JSON.parse(renderRouter(router(), [everything], options).routerJson).router.management).toBeUndefined();
   });
 
+  it('renders spec.groups into router.groups, which the router reads; absent members and their routes are left out', () => {
+    const groups = [
+      {
+        name: 'kit',
+        strategy: 'capability' as const,
+        members: ['everything', 'memory', 'absent'],
+        routes: [
+          {tools: ['read_*'], upstreams: ['memory']},
+          {tools: ['x*'], upstreams: ['absent']},
+        ],
+      },
+      {name: 'ghosts', strategy: 'priority' as const, members: ['absent']},
+    ];
+    const rendered = renderRouter(router({groups}), [everything, memory], options);
+    expect(JSON.parse(rendered.routerJson).router.groups).toEqual({
+      kit: {
+        members: ['everything', 'memory'],
+        strategy: 'capability',
+        routes: [{tools: ['read_*'], upstreams: ['memory']}],
+      },
+    });
+    expect(parseRouterConfig(rendered.routerJson, {}, 'x').groups).toEqual([
+      {
+        name: 'kit',
+        prefix: 'kit',
+        strategy: 'capability',
+        members: ['everything', 'memory'],
+        routes: [{tools: ['read_*'], upstreams: ['memory']}],
+      },
+    ]);
+  });
+
   it('puts Secret references on the container, never values, and the router resolves them from the env', () => {
     const rendered = renderRouter(router(), [github, tokenEnv], options);
     const container = (rendered.deployment as any).spec.template.spec.containers[0];

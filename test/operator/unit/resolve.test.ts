@@ -51,6 +51,15 @@ describe('resolveUpstreams', () => {
     expect(resolved.conflicts).toEqual([{name: 'clash', prefix: 'alpha', with: 'alpha'}]);
   });
 
+  it('selects the members of spec.groups as if named, and reports a missing member', () => {
+    const resolved = resolveUpstreams(
+      router({groups: [{name: 'pair', members: ['named', 'zeta', 'gone']}]}),
+      candidates,
+    );
+    expect(resolved.selected.map((u) => u.metadata.name)).toEqual(['named', 'zeta']);
+    expect(resolved.missing).toEqual(['gone']);
+  });
+
   it('selects nothing without a selector or names', () => {
     expect(resolveUpstreams(router({}), candidates).selected).toEqual([]);
   });

@@ -108,10 +108,12 @@ describe('upstreamHealth', () => {
       inFlight: 2,
       p50Ms: 12.3,
       lastError: 'failed to connect: fetch failed',
+      group: null,
       session: 'perSession',
       since: '2026-01-01T00:00:00.000Z',
     });
     expect(upstreamHealth(status, {tools: 0, inFlight: 0, p50Seconds: Number.NaN}).p50Ms).toBeNull();
+    expect(upstreamHealth(status, {group: 'search', tools: 0, inFlight: 0, p50Seconds: 0}).group).toBe('search');
     expect(upstreamHealth({...status, era: 'modern'}, {tools: 0, inFlight: 0, p50Seconds: 0}).era).toBe('modern');
     expect(
       upstreamHealth({...status, lastError: undefined}, {tools: 0, inFlight: 0, p50Seconds: undefined}),
@@ -126,6 +128,7 @@ describe('upstreamHealth', () => {
       'inFlight',
       'p50Ms',
       'lastError',
+      'group',
     ]);
   });
 });
