@@ -87,6 +87,14 @@ describe('parseRouterConfig', () => {
       'mcpServers.b.prefix: prefix "p" is already used by "a"',
     ],
     [{mcpServers: {s: {command: '${MISSING}'}}}, 'mcpServers.s.command: environment variable MISSING is not set'],
+    [
+      {mcpServers: {s: {command: 'x', output: {maxResultTokens: 10}}}},
+      'mcpServers.s.output.maxResultTokens: Too small: expected number to be >=256',
+    ],
+    [
+      {mcpServers: {s: {command: 'x'}}, router: {output: {keepSeconds: 0}}},
+      'router.output.keepSeconds: Too small: expected number to be >0',
+    ],
   ])('rejects %j with its path and reason', (config, issue) => {
     expect(issuesOf(config)).toContain(issue);
   });
