@@ -109,6 +109,7 @@ const CAPS: [label: string, output: object][] = [
   ['none', {}],
   ['minifyJson', {minifyJson: true}],
   ['maxResultTokens 8000 + minifyJson', {maxResultTokens: 8000, minifyJson: true}],
+  ['maxResultTokens 2000 + minifyJson', {maxResultTokens: 2000, minifyJson: true}],
   ['maxResultBytes 32768 + minifyJson', {maxResultBytes: 32768, minifyJson: true}],
 ];
 const LARGE_OUTPUTS: [label: string, tool: string, args: object][] = [

@@ -98,18 +98,22 @@ export function minifiedJson(text: string): string | undefined {
     : undefined;
 }
 
+/** Where a word ends, and where an item of minified JSON does (which has no whitespace to cut at). */
+const WORD_END = /\s/;
+const ITEM_END = /[,\]}]/;
+
 /**
- * Where to cut `text` at or before `end` (UTF-16 code units): after the last line break, when that keeps at least half;
- * else at the last whitespace, when that keeps at least half; else at `end`, never inside a surrogate pair.
+ * Where to cut `text` at or before `end` (UTF-16 code units), keeping at least half of it: after the last line break;
+ * else at the last whitespace; else after the last `,`, `]` or `}` (minified JSON); else at `end`, never inside a
+ * surrogate pair.
  */
 export function cleanCut(text: string, end: number): number {
   if (end >= text.length) return text.length;
   if (end <= 0) return 0;
   const line = text.lastIndexOf('\n', end - 1);
   if (line + 1 >= end / 2) return line + 1;
-  for (let i = end - 1; i >= end / 2; i--) {
-    if (/\s/.test(text[i] as string)) return i;
-  }
+  for (let i = end - 1; i >= end / 2; i--) if (WORD_END.test(text[i] as string)) return i;
+  for (let i = end - 1; i >= end / 2; i--) if (ITEM_END.test(text[i] as string)) return i + 1;
   const code = text.charCodeAt(end - 1);
   return code >= 0xd800 && code <= 0xdbff ? end - 1 : end;
 }

@@ -38,6 +38,7 @@ describe('cleanCut', () => {
   it.each([
     ['after the last line break', 'aaa\nbbb\nccc', 10, 8],
     ['at the last whitespace when no line break keeps half', 'aaaa bbbb cccc', 12, 9],
+    ['after the last item of minified JSON', '[{"a":1},{"b":2},{"c":3}]', 20, 17],
     ['at the end when there is no boundary', 'abcdefghij', 5, 5],
     ['before a surrogate pair it would split', 'abcd\u{1F600}ef', 5, 4],
     ['nowhere when the text fits', 'abc', 10, 3],
