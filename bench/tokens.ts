@@ -8,6 +8,10 @@
  * - recall@5: the share of labelled requests (LABELLED below, written for the example servers' real tools) whose
  *   tool is among the first 5 that `search_tools` returns.
  *
+ * - Output caps (`router.output`): bytes and tokens of the text content of server-filesystem's large outputs
+ *   (`directory_tree` of the SDK's ESM build, `read_text_file` of TypeScript's lib.dom.d.ts, both from node_modules),
+ *   without caps and under each of CAPS, with what each saves against no caps.
+ *
  * The last line is `tokens full=N search=N dynamic=N recall@5=F`, for the generated catalog.
  */
 import {readFile} from 'node:fs/promises';
@@ -99,6 +103,59 @@ process.stdout.write(line('example config, tokens of the session-start tools/lis
 const searching = await startRouter(example.mcpServers, {catalog: {mode: 'search'}});
 const recallAt5 = await recall(searching.url, 5).finally(() => searching.stop());
 process.stdout.write(`example config, recall@5 over ${LABELLED.length} labelled requests: ${recallAt5.toFixed(2)}\n`);
+
+/** Output caps compared with none (`router.output`), and the large outputs they are measured on. */
+const CAPS: [label: string, output: object][] = [
+  ['none', {}],
+  ['minifyJson', {minifyJson: true}],
+  ['maxResultTokens 8000 + minifyJson', {maxResultTokens: 8000, minifyJson: true}],
+  ['maxResultTokens 2000 + minifyJson', {maxResultTokens: 2000, minifyJson: true}],
+  ['maxResultBytes 32768 + minifyJson', {maxResultBytes: 32768, minifyJson: true}],
+];
+const LARGE_OUTPUTS: [label: string, tool: string, args: object][] = [
+  ['directory_tree (SDK dist/esm)', 'filesystem__directory_tree', {path: '@modelcontextprotocol/sdk/dist/esm'}],
+  ['read_text_file (lib.dom.d.ts)', 'filesystem__read_text_file', {path: 'typescript/lib/lib.dom.d.ts'}],
+];
+
+/** Bytes and tokens of the text content of each large output, through a router with `output` caps. */
+async function outputSizes(output: object): Promise<{bytes: number; tokens: number}[]> {
+  const filesystem = {
+    command: 'node',
+    args: ['node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', 'node_modules'],
+  };
+  const router = await startRouter({filesystem}, {output});
+  const {client, close} = await connect(router.url);
+  try {
+    const sizes = [];
+    for (const [, name, args] of LARGE_OUTPUTS) {
+      const result = await client.callTool({name, arguments: args as Record<string, unknown>});
+      const text = (result.content as {text?: string}[]).map((item) => item.text ?? '').join('');
+      sizes.push({bytes: Buffer.byteLength(text), tokens: encode(text, {disallowedSpecial: new Set()}).length});
+    }
+    return sizes;
+  } finally {
+    await close();
+    await router.stop();
+  }
+}
+
+const percent = (part: number, whole: number) => `${((1 - part / whole) * 100).toFixed(1)}%`;
+const baseline = await outputSizes({});
+process.stdout.write(
+  '\nOutput caps on server-filesystem large outputs (text content a client gets; saved: against no caps)\n\n' +
+    '| output caps | call | bytes | tokens | bytes saved | tokens saved |\n| --- | --- | --- | --- | --- | --- |\n',
+);
+for (const [label, output] of CAPS) {
+  const sizes = label === 'none' ? baseline : await outputSizes(output);
+  sizes.forEach(({bytes, tokens}, i) => {
+    const base = baseline[i] as {bytes: number; tokens: number};
+    process.stdout.write(
+      `| ${label} | ${LARGE_OUTPUTS[i]?.[0]} | ${bytes.toLocaleString('en-US')} | ${tokens.toLocaleString('en-US')} | ` +
+        `${percent(bytes, base.bytes)} | ${percent(tokens, base.tokens)} |\n`,
+    );
+  });
+}
+process.stdout.write('\n');
 
 const fixture = await startFixtureHttp(20);
 try {

@@ -81,6 +81,20 @@ export class RouterMetrics {
     labelNames: ['upstream', 'method'] as const,
     registers: [this.registry],
   });
+  readonly resultCaps = new Counter({
+    name: 'mcp_router_result_caps_total',
+    help:
+      'Content items of tools/call results changed by the output caps, by upstream and action: cut (text over ' +
+      'maxResultTokens or maxResultBytes), media (image or audio over maxMediaBytes), minified (JSON text).',
+    labelNames: ['upstream', 'action'] as const,
+    registers: [this.registry],
+  });
+  readonly resultBytesSaved = new Counter({
+    name: 'mcp_router_result_saved_bytes_total',
+    help: 'Bytes of text and media that the output caps kept from clients (what upstreams sent less what clients got).',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
   readonly configReloads = new Counter({
     name: 'mcp_router_config_reloads_total',
     help: 'Config file changes seen, by result: applied, or rejected (invalid; the previous config stays).',

@@ -12,6 +12,9 @@ import {upstreamHealth, type UpstreamHealth} from './management/report.js';
 import {managementTransport, type ManagementHost} from './management/server.js';
 import {metricMethod, RouterMetrics} from './metrics.js';
 import {auditLogger, type AuditRecord} from './policy/audit.js';
+import {capResult, limitsFor, type Compaction} from './results/cap.js';
+import {ResultStore} from './results/store.js';
+import {tokenCounter} from './results/tokens.js';
 import {AccessPolicy, GRANT_ALL, type Grant} from './policy/rules.js';
 import {
   DownstreamSession,
@@ -53,6 +56,12 @@ const AGGREGATE_CAPABILITIES: ServerCapabilities = {
   tasks: {list: {}, cancel: {}, requests: {tools: {call: {}}}},
 };
 
+/** The store of content cut from results, as `router.output` sizes it. */
+function newResultStore(config: RouterConfig): ResultStore {
+  const {keepBytes, keepSeconds} = config.router.output;
+  return new ResultStore({maxBytes: keepBytes, ttlSeconds: keepSeconds});
+}
+
 /**
  * The routing core: the upstreams of a config, the downstream sessions, and what passes between them. Transports
  * (HTTP, stdio) create sessions through `createSession` and know nothing of upstreams.
@@ -74,6 +83,7 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost {
   readonly #inFlight = new Set<Promise<unknown>>();
   /** Requests routed to each group so far, for `roundRobin`. */
   readonly #groupTurns = new Map<string, number>();
+  #results: ResultStore;
   #draining = false;
   #started: Promise<void> | undefined;
 
@@ -91,6 +101,7 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost {
     this.metrics = deps.metrics ?? new RouterMetrics();
     this.audit = auditLogger(deps.auditLog ?? this.log.child({component: 'audit'}));
     this.#applyTrust(undefined, config);
+    this.#results = newResultStore(config);
     for (const upstream of config.upstreams) this.#upstreams.set(upstream.name, this.#newUpstream(upstream));
   }
 
@@ -164,6 +175,9 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost {
     const replaced = [...diff.removed, ...diff.changed].map((u) => this.#upstreams.get(u.name) as Upstream);
     const previous = this.#upstreams;
     this.#applyTrust(this.#config, config);
+    const {keepBytes, keepSeconds} = config.router.output;
+    if (keepBytes !== this.#config.router.output.keepBytes || keepSeconds !== this.#config.router.output.keepSeconds)
+      this.#results = newResultStore(config);
     this.#config = config;
     this.#upstreams = new Map(
       config.upstreams.map((u) => [
@@ -200,6 +214,34 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost {
 
   get catalogOptions(): CatalogOptions {
     return this.#config.router.catalog;
+  }
+
+  get results(): ResultStore {
+    return this.#results;
+  }
+
+  async capResult(
+    upstream: string,
+    result: JsonObject,
+    owner: object,
+  ): Promise<{result: JsonObject; compaction?: Compaction}> {
+    const {output} = this.#config.router;
+    const limits = limitsFor(output, this.#upstreams.get(upstream)?.config.output);
+    if (!limits) return {result};
+    const tokens = limits.maxResultTokens === undefined ? undefined : await tokenCounter();
+    const capped = capResult(result, limits, {
+      ...(tokens && {tokens}),
+      keepSeconds: output.keepSeconds,
+      keep: (content) => this.#results.keep(owner, content),
+    });
+    const {compaction} = capped;
+    if (compaction) {
+      const actions = {cut: compaction.cut, media: compaction.media, minified: compaction.minified};
+      for (const [action, count] of Object.entries(actions))
+        if (count > 0) this.metrics.resultCaps.inc({upstream, action}, count);
+      this.metrics.resultBytesSaved.inc({upstream}, Math.max(0, compaction.bytes - compaction.sentBytes));
+    }
+    return capped;
   }
 
   get options(): RouterConfig['router'] {
@@ -329,6 +371,9 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost {
       for (const kind of ['tools', 'prompts', 'resources'] as const) {
         if (capabilities[kind]) capabilities[kind] = {...capabilities[kind], listChanged: true};
       }
+      // Content cut by the output caps is read with resources/read, which the router serves on every path.
+      if (limitsFor(this.#config.router.output, this.#upstreams.get(scope.name)?.config.output))
+        capabilities.resources ??= {listChanged: true};
       const instructions = connection?.instructions;
       return {
         serverInfo: connection?.serverInfo ?? {name: scope.name, version: ROUTER_VERSION},

@@ -2,6 +2,7 @@ import {z} from 'zod';
 import {GROUP_STRATEGIES, GroupPrefixSchema, PREFIX_PATTERN} from '../../router/config/schema.js';
 import {AccessRuleSpecSchema, AuthSpecSchema, LimitsSpecSchema} from './auth.js';
 import {LabelSelectorSchema, statusBaseShape, withCel} from './common.js';
+import {OutputSpecSchema} from './mcpupstream.js';
 
 /**
  * `McpRouter` (mcprouter.dev/v1alpha1, short name `mcpr`): one router, rendered by the operator into a ConfigMap
@@ -257,6 +258,29 @@ const McpRouterSpecShapeSchema = z
       })
       .optional()
       .describe('What the aggregate lists of its tools; default: every tool.'),
+    output: OutputSpecSchema.extend({
+      keepSeconds: z
+        .number()
+        .positive()
+        .max(86_400)
+        .optional()
+        .describe('Seconds cut content stays readable as router://results/{id}. Router default: 300.'),
+      keepBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(17_179_869_184)
+        .optional()
+        .describe(
+          'Bytes of cut content a router pod keeps at most, for all sessions; the least recently used goes first. ' +
+            'Router default: 64 MiB. Count it in the memory of the router container.',
+        ),
+    })
+      .optional()
+      .describe(
+        "Output caps of tools/call results for every upstream (an McpUpstream's own spec.output fields win), and " +
+          'how long cut content is kept. Default: no caps.',
+      ),
     allowedHosts: z
       .array(z.string().min(1).max(512))
       .max(64)

@@ -190,6 +190,42 @@ export const RetriesSchema = z
       'lists, reads, prompts/get, ping, completion; tool calls only with toolCalls. Never after progress.',
   );
 
+export const OutputSpecSchema = z
+  .object({
+    maxResultTokens: z
+      .number()
+      .int()
+      .min(256)
+      .max(10_000_000)
+      .optional()
+      .describe(
+        'Tokens (o200k encoding) the text of a tools/call result may take, the note included; longer text is cut at ' +
+          'a line or word boundary and kept for resources/read as router://results/{id}.',
+      ),
+    maxResultBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1_073_741_824)
+      .optional()
+      .describe('Bytes (UTF-8) the text of a tools/call result may take, the note included; as maxResultTokens.'),
+    maxMediaBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_073_741_824)
+      .optional()
+      .describe('Bytes (base64) an image or audio item of a result may take; a larger one becomes a note and a link.'),
+    minifyJson: z
+      .boolean()
+      .optional()
+      .describe('Minify JSON text of results when that loses nothing (only whitespace goes). Router default: false.'),
+  })
+  .describe(
+    'Caps on tools/call results sent to clients; structuredContent is never changed. Cut content is readable by ' +
+      'the same session only, for a while.',
+  );
+
 export const McpUpstreamSpecSchema = withCel(
   z
     .object({
@@ -214,6 +250,9 @@ export const McpUpstreamSpecSchema = withCel(
       timeouts: TimeoutsSchema.optional(),
       circuitBreaker: CircuitBreakerSchema.optional(),
       retries: RetriesSchema.optional(),
+      output: OutputSpecSchema.optional().describe(
+        "Output caps of this upstream's tools/call results, over those of the router (McpRouter spec.output).",
+      ),
     })
     .describe('How to reach the upstream MCP server and what of it to expose. Set exactly one of stdio or http.'),
   [

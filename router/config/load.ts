@@ -221,6 +221,7 @@ export function parseRouterConfig(
       timeouts: server.timeouts ?? TimeoutsSchema.parse({}),
       circuitBreaker: server.circuitBreaker ?? CircuitBreakerSchema.parse({}),
       retries: server.retries ?? RetriesSchema.parse({}),
+      ...(server.output && {output: server.output}),
     };
     if ('command' in server) {
       upstreams.push({

@@ -117,6 +117,72 @@ export const CircuitBreakerSchema = z
       'when it is tried again. Errors the upstream answers with do not count: only failures to reach it.',
   );
 
+/** Output caps of a result (`output` of a server entry, and of `router`), MCP 2025-11-25 server/tools results. */
+export const OutputLimitsSchema = z
+  .object({
+    maxResultTokens: z
+      .number()
+      .int()
+      .min(256)
+      .optional()
+      .describe(
+        'Tokens (o200k, the encoding of current OpenAI models) the text content of a tools/call result may take, the ' +
+          "router's note included; longer text is cut at a line or word boundary and kept for resources/read.",
+      ),
+    maxResultBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .optional()
+      .describe(
+        'Bytes (UTF-8) the text content of a tools/call result may take, the note included; as maxResultTokens.',
+      ),
+    maxMediaBytes: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'Bytes (base64, as sent) an image or audio item of a tools/call result may take; a larger one becomes a ' +
+          'short note and a resource_link to it.',
+      ),
+    minifyJson: z
+      .boolean()
+      .optional()
+      .describe(
+        'Minify text content that is JSON, when that loses nothing (same tokens, only the whitespace between them ' +
+          'goes). Default: false.',
+      ),
+  })
+  .strict()
+  .describe(
+    'Caps on what tools/call results send to the client. structuredContent is never changed. Cut content is kept ' +
+      'for a while as router://results/{id}, readable by the same session only.',
+  );
+
+export type OutputLimits = z.infer<typeof OutputLimitsSchema>;
+
+/** `router.output`: the caps of every upstream (each upstream's own `output` fields win) and how cut content is kept. */
+export const RouterOutputSchema = OutputLimitsSchema.extend({
+  keepSeconds: z
+    .number()
+    .positive()
+    .max(86_400)
+    .default(300)
+    .describe('Seconds cut content stays readable as router://results/{id}.'),
+  keepBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024)
+    .describe('Bytes of cut content the router keeps at most, for all sessions; the least recently used goes first.'),
+}).describe(
+  "Output caps of tools/call results for every upstream (an upstream's own output fields win), and how long cut " +
+    'content is kept.',
+);
+
+export type RouterOutputOptions = z.infer<typeof RouterOutputSchema>;
+
 /** Router options that every server entry may carry beside its standard fields. */
 const RouterOptionsShape = {
   prefix: z
@@ -137,6 +203,7 @@ const RouterOptionsShape = {
   timeouts: TimeoutsSchema.optional(),
   circuitBreaker: CircuitBreakerSchema.optional(),
   retries: RetriesSchema.optional(),
+  output: OutputLimitsSchema.optional(),
   disabled: z.boolean().optional().describe('When true the server is kept in the file but not started.'),
 };
 
@@ -565,6 +632,7 @@ export const RouterOptionsSchema = z
       .describe(
         'Upstream groups by name: several servers that serve one prefix (replicas, or a primary and fallbacks).',
       ),
+    output: RouterOutputSchema.default(RouterOutputSchema.parse({})),
     shutdownGraceSeconds: z
       .number()
       .nonnegative()
@@ -617,6 +685,8 @@ interface UpstreamCommon {
   timeouts: UpstreamTimeouts;
   circuitBreaker: CircuitBreakerOptions;
   retries: RetryOptions;
+  /** This upstream's own output caps, over `router.output`. */
+  output?: OutputLimits;
 }
 
 export interface StdioUpstreamConfig extends UpstreamCommon {

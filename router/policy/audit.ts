@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto';
 import {AccessDeniedError, UpstreamTimeoutError} from '../errors.js';
 import type {Logger} from '../log.js';
+import type {Compaction} from '../results/cap.js';
 
 /** How a routed request ended, as the audit line says it. */
 export type AuditOutcome = 'ok' | 'error' | 'denied' | 'timeout' | 'cancelled';
@@ -8,7 +9,7 @@ export type AuditOutcome = 'ok' | 'error' | 'denied' | 'timeout' | 'cancelled';
 /**
  * One audit line: who asked what of which upstream, and how it ended. `session` is a tag of the session id (see
  * `sessionTag`), never the id itself; `name` is the aggregated name (or URI) the client used; `digest` is the SHA-256 of
- * the request's arguments, only when `router.audit.digest` asks for it. Arguments and results are never logged.
+ * the request's arguments, only when `router.audit.digest` asks for it; `output` counts what the output caps changed. Arguments and results are never logged.
  */
 export interface AuditRecord {
   principal: string;
@@ -19,6 +20,8 @@ export interface AuditRecord {
   outcome: AuditOutcome;
   durationMs: number;
   digest?: string;
+  /** What the output caps did to a `tools/call` result (`router/results/cap.ts`), when they changed it. */
+  output?: Compaction;
 }
 
 /** The fixed `msg` of audit lines, so that a log pipeline can select them. */

@@ -30,6 +30,8 @@ import {
 import type {Logger} from '../log.js';
 import {argumentsDigest, failureOutcome, sessionTag, type AuditOutcome, type AuditRecord} from '../policy/audit.js';
 import {GRANT_ALL, type Grant} from '../policy/rules.js';
+import type {Compaction} from '../results/cap.js';
+import {isResultUri, type ResourceContents, type ResultStore} from '../results/store.js';
 import {
   CLIENT_CAPABILITY_OF,
   describe,
@@ -88,6 +90,14 @@ export interface SessionHost extends GroupHost {
   audit(record: AuditRecord): void;
   /** Whether audit lines carry a digest of the arguments. */
   readonly auditDigest: boolean;
+  /** Content the output caps cut from results (`router://results/{id}`), readable by the session it was cut for. */
+  readonly results: ResultStore;
+  /** A `tools/call` result of `upstream` within its output caps; what is cut is kept for `owner` (a session). */
+  capResult(
+    upstream: string,
+    result: JsonObject,
+    owner: object,
+  ): Promise<{result: JsonObject; compaction?: Compaction}>;
 }
 
 export type CallOutcome = 'ok' | 'tool_error' | 'error' | 'cancelled';
@@ -188,6 +198,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   readonly #tasks: SessionTasks;
   /** The upstream each request in flight was routed to, for its audit line. */
   readonly #routed = new WeakMap<Call, string>();
+  /** What the output caps changed in the result of each `tools/call`, for its audit line. */
+  readonly #capped = new WeakMap<Call, Compaction>();
   readonly #connections = new SessionConnections((upstream) => this.#openConnection(upstream));
   readonly #subscriptions = new Map<string, Route>();
   readonly #inFlight = new Map<string, Set<Call>>();
@@ -258,6 +270,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     const name = params.name ?? params.uri ?? ref.name ?? ref.uri;
     const upstream = this.#routed.get(call);
     const args = params.arguments ?? (method === 'completion/complete' ? params.argument : undefined);
+    const output = this.#capped.get(call);
     this.#host.audit({
       principal: this.principal.name,
       session: sessionTag(this.id),
@@ -267,6 +280,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       outcome,
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       ...(this.#host.auditDigest && args !== undefined && {digest: argumentsDigest(args)}),
+      ...(output && {output}),
     });
   }
 
@@ -349,7 +363,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
         if (method === 'tools/call') this.#found?.get(String(params.name)); // a call keeps a found tool listed
         const kind = method === 'tools/call' ? 'tool' : 'prompt';
         const route = await this.#routeName(kind, String(params.name));
-        const result = await this.#forward(route, {method, params: {...params, name: route.target}}, call);
+        const forwarded = await this.#forward(route, {method, params: {...params, name: route.target}}, call);
+        const result = method === 'tools/call' ? await this.#withinCaps(route.upstream, forwarded, call) : forwarded;
         if (params.task === undefined) return result;
         const upstream = this.#routed.get(call) ?? route.upstream; // a group's member
         return renameTaskIds(result, (taskId) => this.#tasks.adopt(upstream, taskId));
@@ -361,6 +376,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       case 'tasks/list':
         return this.#listTasks(call);
       case 'resources/read':
+        if (isResultUri(String(params.uri))) return {contents: [this.#keptResult(String(params.uri))]};
         return this.#forward(await this.#routeUri(String(params.uri)), message, call, 'uri');
       case 'resources/subscribe':
       case 'resources/unsubscribe':
@@ -375,6 +391,23 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
           return this.#forward({upstream: this.scope.name, target: ''}, message, call);
         throw new UnroutableError(`Method ${quoted(method)} is not supported by the aggregate endpoint`);
     }
+  }
+
+  /** A `tools/call` result within the output caps of its upstream; what they changed goes on the call's audit line. */
+  async #withinCaps(upstream: string, result: JsonObject, call: Call): Promise<JsonObject> {
+    const capped = await this.#host.capResult(upstream, result, this);
+    if (capped.compaction) this.#capped.set(call, capped.compaction);
+    return capped.result;
+  }
+
+  /**
+   * Content the output caps cut from one of this session's results (`router://results/{id}`).
+   * @throws NotFoundError (-32602, as for any unknown resource) when the id is unknown, expired or another session's
+   */
+  #keptResult(uri: string): ResourceContents {
+    const contents = this.#host.results.read(this, uri);
+    if (!contents) throw new NotFoundError(`Resource not found: ${quoted(uri)}`);
+    return contents;
   }
 
   /**
@@ -821,6 +854,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       }
     }
     this.#subscriptions.clear();
+    this.#host.results.forget(this);
     await this.#connections.close();
     await this.peer.close().catch(() => undefined);
     this.onclose?.();

@@ -227,6 +227,7 @@ function renderServer(
     ...(spec.timeouts && Object.keys(spec.timeouts).length > 0 && {timeouts: renderTimeouts(spec.timeouts)}),
     ...(spec.circuitBreaker && Object.keys(spec.circuitBreaker).length > 0 && {circuitBreaker: spec.circuitBreaker}),
     ...(spec.retries && Object.keys(spec.retries).length > 0 && {retries: spec.retries}),
+    ...(spec.output && Object.keys(spec.output).length > 0 && {output: spec.output}),
   };
   const valueOf = (kind: 'ENV' | 'HEADER', item: {name: string; value?: string; valueFrom?: ValueSource}) => {
     if (item.valueFrom === undefined) return escapeLiteral(item.value ?? '');
@@ -463,6 +464,7 @@ export function renderRouter(
     ...(spec.management?.enabled && {management: {enabled: true}}),
     ...(spec.catalog && {catalog: spec.catalog}),
     ...(spec.groups && {groups: renderGroups(spec.groups, new Set(Object.keys(mcpServers)))}),
+    ...(spec.output && Object.keys(spec.output).length > 0 && {output: spec.output}),
   };
   const routerJson = `${JSON.stringify({mcpServers, router: routerOptions}, null, 2)}\n`;
   const configHash = hashOf(routerJson);

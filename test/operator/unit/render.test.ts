@@ -106,6 +106,25 @@ describe('renderRouter', () => {
     expect(parseRouterConfig(routerJson, {}, 'router.json').router.catalog).toEqual({...catalog, dynamicTools: 20});
   });
 
+  it('renders spec.output of the router and of an upstream into router.json, which the router reads as its caps', () => {
+    const capped = upstream('capped', {
+      stdio: {command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/data']},
+      output: {maxResultTokens: 4000, minifyJson: false},
+    });
+    const output = {maxResultBytes: 65536, maxMediaBytes: 1048576, minifyJson: true, keepSeconds: 60};
+    const rendered = renderRouter(router({upstreamSelector: {}, output}), [capped, everything], options);
+    const json = JSON.parse(rendered.routerJson);
+    expect(json.router.output).toEqual(output);
+    expect(json.mcpServers.capped.output).toEqual({maxResultTokens: 4000, minifyJson: false});
+    expect(json.mcpServers.everything.output).toBeUndefined();
+    const config = parseRouterConfig(rendered.routerJson, {}, 'router.json');
+    expect(config.router.output).toEqual({...output, keepBytes: 64 * 1024 * 1024});
+    expect(config.upstreams.find((u) => u.name === 'capped')?.output).toEqual({
+      maxResultTokens: 4000,
+      minifyJson: false,
+    });
+  });
+
   it('renders spec.management into router.json, which the router reads as the built-in upstream "router"', () => {
     const rendered = renderRouter(router({upstreamSelector: {}, management: {enabled: true}}), [everything], options);
     expect(JSON.parse(rendered.routerJson).router.management).toEqual({enabled: true});

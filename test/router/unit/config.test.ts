@@ -1,3 +1,4 @@
+import {readFile} from 'node:fs/promises';
 import {describe, expect, it} from 'vitest';
 import {interpolate, parseRouterConfig} from '../../../router/config/load.js';
 import {ConfigError} from '../../../router/errors.js';
@@ -87,8 +88,23 @@ describe('parseRouterConfig', () => {
       'mcpServers.b.prefix: prefix "p" is already used by "a"',
     ],
     [{mcpServers: {s: {command: '${MISSING}'}}}, 'mcpServers.s.command: environment variable MISSING is not set'],
+    [
+      {mcpServers: {s: {command: 'x', output: {maxResultTokens: 10}}}},
+      'mcpServers.s.output.maxResultTokens: Too small: expected number to be >=256',
+    ],
+    [
+      {mcpServers: {s: {command: 'x'}}, router: {output: {keepSeconds: 0}}},
+      'router.output.keepSeconds: Too small: expected number to be >0',
+    ],
   ])('rejects %j with its path and reason', (config, issue) => {
     expect(issuesOf(config)).toContain(issue);
+  });
+
+  it('reads examples/output-caps-config.json, the README example of output caps', async () => {
+    const text = await readFile('examples/output-caps-config.json', 'utf8');
+    const config = parseRouterConfig(text, {}, 'examples/output-caps-config.json');
+    expect(config.upstreams.find((u) => u.name === 'filesystem')?.output).toEqual({maxResultTokens: 4000});
+    expect(config.router.output).toMatchObject({minifyJson: true, keepSeconds: 300});
   });
 
   it('rejects text that is not JSON', () => {
