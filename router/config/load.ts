@@ -69,7 +69,10 @@ function zodIssues(issues: readonly z.core.$ZodIssue[], base: PropertyKey[] = []
         return zodIssues(issue.errors[sizes.indexOf(fewest)] ?? [], path);
       }
     }
-    return [{path: path.map(String).join('.'), message: issue.message}];
+    // A record key that does not match its pattern: the key's own issues say why (e.g. the pattern).
+    const message =
+      issue.code === 'invalid_key' ? `key: ${issue.issues.map((inner) => inner.message).join('; ')}` : issue.message;
+    return [{path: path.map(String).join('.'), message}];
   });
 }
 
