@@ -52,6 +52,17 @@ const StepSchema = z
   .strict()
   .describe('One call of an upstream tool.');
 
+/** Tool annotations a composite declares of itself (MCP 2025-11-25 server/tools); they are hints, not checks. */
+export const ToolAnnotationsSchema = z
+  .object({
+    readOnlyHint: z.boolean().optional().describe('The tool changes nothing (spec default false).'),
+    destructiveHint: z.boolean().optional().describe('A change it makes may destroy something (default true).'),
+    idempotentHint: z.boolean().optional().describe('Calling it again with the same arguments changes no more.'),
+    openWorldHint: z.boolean().optional().describe('It reaches outside the router and its upstreams (default true).'),
+  })
+  .strict()
+  .describe('Tool annotations of the composite (MCP 2025-11-25 server/tools); access rules may select on them.');
+
 export const CompositeSchema = z
   .object({
     title: z.string().min(1).optional().describe('Human-readable title of the tool.'),
@@ -60,16 +71,7 @@ export const CompositeSchema = z
       .looseObject({type: z.literal('object')})
       .default({type: 'object'})
       .describe('JSON Schema of the arguments (type object); calls are validated against it.'),
-    annotations: z
-      .object({
-        readOnlyHint: z.boolean().optional(),
-        destructiveHint: z.boolean().optional(),
-        idempotentHint: z.boolean().optional(),
-        openWorldHint: z.boolean().optional(),
-      })
-      .strict()
-      .optional()
-      .describe('Tool annotations of the composite (MCP 2025-11-25 server/tools); access rules may select on them.'),
+    annotations: ToolAnnotationsSchema.optional(),
     steps: z.array(StepSchema).min(1).describe('The calls, run as soon as the steps they wait for have finished.'),
     output: z
       .unknown()
