@@ -36,7 +36,8 @@ function stepResult(result: CallToolResult): StepResult {
   };
 }
 
-function failed(text: string): CallToolResult {
+/** A tool error whose text says what went wrong (MCP 2025-11-25 server/tools, `isError`). */
+export function failed(text: string): CallToolResult {
   return {content: [{type: 'text', text}], isError: true};
 }
 

@@ -15,7 +15,7 @@ import type {Grant} from '../policy/rules.js';
 import type {Upstream} from '../upstream/upstream.js';
 import {ROUTER_VERSION} from '../version.js';
 import {compositeRefusal, stepRoute} from './access.js';
-import {runComposite} from './run.js';
+import {failed, runComposite} from './run.js';
 import {COMPOSITE_UPSTREAM, inputValidator, type Composite} from './schema.js';
 
 /** What the composite upstream needs of the router. */
@@ -25,10 +25,6 @@ export interface CompositeHost extends CallerHost {
   grantFor(principal: Principal): Grant;
   /** The upstreams of the aggregate, in config order. */
   upstreams(scope: {kind: 'aggregate'}): Upstream[];
-}
-
-function failed(text: string): CallToolResult {
-  return {content: [{type: 'text', text}], isError: true};
 }
 
 /** The `tools/list` entry of a composite (MCP 2025-11-25 server/tools). */
