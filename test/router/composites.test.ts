@@ -4,7 +4,14 @@ import {join} from 'node:path';
 import type {CallToolResult, Progress} from '@modelcontextprotocol/sdk/types.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {serverEntry} from '../support/mcp-servers.js';
-import {capturedLogger, connectClient, startLoggedRouter, startTestRouter} from '../support/router.js';
+import {
+  capturedLogger,
+  connectClient,
+  startLoggedRouter,
+  startTestRouter,
+  startTestRouterOn,
+  writeConfig,
+} from '../support/router.js';
 
 // Composite tools (router.composites) through a real client, over real server-everything, server-memory and
 // server-filesystem: each step is the caller's own tools/call on the aggregate, so policy and audit hold per step.
@@ -169,6 +176,10 @@ describe('composite tools', () => {
       expect(result.isError).toBeFalsy();
       expect(Object.keys(result.structuredContent ?? {})).toEqual(['left', 'right']);
       expect(mostInFlight).toBe(2);
+      for (const step of ['left', 'right'])
+        expect(messages).toEqual(
+          expect.arrayContaining([`Step "${step}" (${LONG}) started`, `Step "${step}" (${LONG}) finished`]),
+        );
       // Each step reported progress of its own before either finished.
       const firstFinish = messages.findIndex((m) => m.endsWith('finished'));
       expect(messages.slice(0, firstFinish)).toEqual(
@@ -222,6 +233,63 @@ describe('composite tools', () => {
       expect(audit().find((line) => line.name === 'memory__read_graph')).toMatchObject({principal: 'notes'});
     } finally {
       await close();
+    }
+  });
+
+  it('follows a config reload: a changed composite replaces the old one in the open session’s list', async () => {
+    const memory = {
+      command: process.execPath,
+      args: [serverEntry('server-memory')],
+      env: {MEMORY_FILE_PATH: '/dev/null'},
+    };
+    const config = (name: string) => ({
+      mcpServers: {memory},
+      router: {composites: {[name]: {description: 'Reads the graph.', steps: [{id: 'g', tool: 'memory__read_graph'}]}}},
+    });
+    const file = await writeConfig(config('before'));
+    const reloading = await startTestRouterOn(file);
+    const {client, close} = await connectClient(`${reloading.url}/mcp`);
+    const names = async () => (await client.listTools()).tools.map((tool) => tool.name);
+    try {
+      expect(await names()).toContain('composite__before');
+      await writeFile(file, JSON.stringify(config('after')));
+      await reloading.reloader.reload();
+      await expect.poll(names, {timeout: 10_000}).toContain('composite__after');
+      expect(await names()).not.toContain('composite__before');
+      expect((await client.callTool({name: 'composite__after', arguments: {}})).isError).toBeFalsy();
+    } finally {
+      await close();
+      await reloading.stop();
+    }
+  });
+
+  it('is found by search_tools in search mode, like any tool', async () => {
+    const searching = await startTestRouter({
+      mcpServers: {
+        memory: {command: process.execPath, args: [serverEntry('server-memory')], env: {MEMORY_FILE_PATH: '/dev/null'}},
+      },
+      router: {
+        catalog: {mode: 'search'},
+        composites: {
+          team_digest: {
+            description: 'Builds a digest of what the team knows.',
+            steps: [{id: 'g', tool: 'memory__read_graph'}],
+          },
+        },
+      },
+    });
+    const {client, close} = await connectClient(`${searching.url}/mcp`);
+    try {
+      const found = (await client.callTool({
+        name: 'search_tools',
+        arguments: {query: 'team digest', limit: 1},
+      })) as CallToolResult & {structuredContent: {tools: {name: string}[]}};
+      expect(found.structuredContent.tools.map((tool) => tool.name)).toEqual(['composite__team_digest']);
+      const result = await client.callTool({name: 'call_tool', arguments: {name: 'composite__team_digest'}});
+      expect(result.isError).toBeFalsy();
+    } finally {
+      await close();
+      await searching.stop();
     }
   });
 
