@@ -65,6 +65,7 @@ export async function runComposite(
   input: Record<string, unknown>,
   options: RunOptions,
 ): Promise<CallToolResult> {
+  if (options.signal.aborted) throw options.signal.reason;
   const {dependencies} = planComposite(composite.steps, composite.output);
   const steps = new Map(composite.steps.map((step) => [step.id, step]));
   const context: TemplateContext = {input, steps: {}};
