@@ -2,6 +2,8 @@ import type {ServerCapabilities} from '@modelcontextprotocol/sdk/types.js';
 import {Authenticator} from './auth/authenticate.js';
 import {ANONYMOUS, type Principal} from './auth/principal.js';
 import {SharedCatalogs} from './catalog/shared.js';
+import {COMPOSITE_UPSTREAM} from './composites/schema.js';
+import {compositeTransport, type CompositeHost} from './composites/server.js';
 import {diffUpstreams, type UpstreamDiff} from './config/diff.js';
 import type {CatalogOptions, RouterConfig, UpstreamConfig, UpstreamGroupConfig} from './config/schema.js';
 import {JsonRpcCode, JsonRpcFailure} from './errors.js';
@@ -66,7 +68,7 @@ function newResultStore(config: RouterConfig): ResultStore {
  * The routing core: the upstreams of a config, the downstream sessions, and what passes between them. Transports
  * (HTTP, stdio) create sessions through `createSession` and know nothing of upstreams.
  */
-export class Router implements SessionHost, UpstreamEvents, ManagementHost {
+export class Router implements SessionHost, UpstreamEvents, ManagementHost, CompositeHost {
   readonly log: Logger;
   readonly metrics: RouterMetrics;
   #config: RouterConfig;
@@ -114,7 +116,12 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost {
       events: this,
       healthCheckSeconds: this.#config.router.healthCheckSeconds,
       maxMessageBytes: this.#config.router.limits.maxUpstreamMessageBytes,
-      ...(config.transport === 'builtin' && {builtin: (principal) => managementTransport(this, principal)}),
+      ...(config.transport === 'builtin' && {
+        builtin: (principal) =>
+          config.name === COMPOSITE_UPSTREAM
+            ? compositeTransport(this, principal, config.composites ?? {})
+            : managementTransport(this, principal),
+      }),
     });
   }
 

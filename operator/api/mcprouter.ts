@@ -1,5 +1,6 @@
 import {z} from 'zod';
 import {GROUP_STRATEGIES, GroupPrefixSchema, PREFIX_PATTERN} from '../../router/config/schema.js';
+import {ToolAnnotationsSchema} from '../../router/composites/schema.js';
 import {AccessRuleSpecSchema, AuthSpecSchema, LimitsSpecSchema} from './auth.js';
 import {LabelSelectorSchema, statusBaseShape, withCel} from './common.js';
 import {OutputSpecSchema} from './mcpupstream.js';
@@ -131,6 +132,52 @@ const UpstreamGroupSpecSchema = z
       .describe('Explicit routes by tool name; the first that matches wins.'),
   })
   .describe('Several McpUpstreams that serve one prefix: replicas, or a primary and its fallbacks.');
+/** Free-form JSON objects of a composite (a JSON Schema, a template): kept as they are by the API server. */
+const JsonObjectSchema = z.record(z.string(), z.unknown()).meta({'x-kubernetes-preserve-unknown-fields': true});
+
+export const CompositeStepSpecSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{1,64}$/)
+      .describe('Name of the step, unique in the composite; later steps read its result as {{steps.<id>...}}.'),
+    tool: z.string().min(1).max(64).describe('The tool it calls, by its aggregated name (e.g. "memory__read_graph").'),
+    arguments: JsonObjectSchema.optional().describe(
+      'Arguments of the tool, a template: strings may hold {{input.<path>}} and {{steps.<id>.<field>.<path>}} ' +
+        '(field: structuredContent, content, text or isError).',
+    ),
+    after: z
+      .array(z.string().min(1).max(64))
+      .max(64)
+      .optional()
+      .describe('Steps this one waits for besides those it reads.'),
+  })
+  .describe('One call of an upstream tool.');
+
+export const CompositeSpecSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{1,48}$/)
+      .describe('Name of the composite tool: composite__<name> in the aggregate.'),
+    title: z.string().min(1).max(256).optional().describe('Human-readable title.'),
+    description: z.string().min(1).max(4096).describe('What the tool does, for the model.'),
+    inputSchema: JsonObjectSchema.optional().describe('JSON Schema of its arguments (type object). Default: any.'),
+    annotations: ToolAnnotationsSchema.optional(),
+    steps: z
+      .array(CompositeStepSpecSchema)
+      .min(1)
+      .max(64)
+      .describe('The calls, each as soon as what it reads is done.'),
+    output: JsonObjectSchema.optional().describe(
+      "The result's structuredContent, a template like the arguments. Default: each step's result by step id.",
+    ),
+    timeoutSeconds: z.number().positive().optional().describe('Seconds the whole composite may take (600).'),
+  })
+  .describe(
+    'A composite tool (a pipeline of upstream tool calls). The rendered router.json is validated with the ' +
+      "router's own parser: a bad reference or a step of no upstream sets Ready false with the field's path.",
+  );
 
 const McpRouterSpecShapeSchema = z
   .object({
@@ -281,6 +328,14 @@ const McpRouterSpecShapeSchema = z
         "Output caps of tools/call results for every upstream (an McpUpstream's own spec.output fields win), and " +
           'how long cut content is kept. Default: no caps.',
       ),
+    composites: z
+      .array(CompositeSpecSchema)
+      .max(256)
+      .optional()
+      .describe(
+        "Composite tools: steps that call the upstreams' tools, with arguments from the input and earlier results.",
+      )
+      .meta({'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name']}),
     allowedHosts: z
       .array(z.string().min(1).max(512))
       .max(64)

@@ -1,5 +1,6 @@
 import {readFile} from 'node:fs/promises';
 import type {z} from 'zod';
+import {COMPOSITE_UPSTREAM, type Composite} from '../composites/schema.js';
 import {ConfigError, type ConfigIssue} from '../errors.js';
 import {readOverlay, withOverlay, type Overlay} from './overlay.js';
 import {
@@ -70,7 +71,10 @@ function zodIssues(issues: readonly z.core.$ZodIssue[], base: PropertyKey[] = []
         return zodIssues(issue.errors[sizes.indexOf(fewest)] ?? [], path);
       }
     }
-    return [{path: path.map(String).join('.'), message: issue.message}];
+    // A record key that does not match its pattern: the key's own issues say why (e.g. the pattern).
+    const message =
+      issue.code === 'invalid_key' ? `key: ${issue.issues.map((inner) => inner.message).join('; ')}` : issue.message;
+    return [{path: path.map(String).join('.'), message}];
   });
 }
 
@@ -103,6 +107,51 @@ function managementUpstream(management: ManagementOptions): BuiltinUpstreamConfi
     circuitBreaker: CircuitBreakerSchema.parse({}),
     retries: RetriesSchema.parse({}),
   };
+}
+
+/**
+ * The built-in composite upstream of `router.composites` (see `router/composites/`). Each composite's
+ * `timeoutSeconds` is its call timeout; it is never retried.
+ */
+function compositeUpstream(composites: Record<string, Composite>): BuiltinUpstreamConfig {
+  const tools = Object.fromEntries(
+    Object.entries(composites).map(([name, c]) => [
+      name,
+      {callSeconds: c.timeoutSeconds, maxCallSeconds: c.timeoutSeconds},
+    ]),
+  );
+  return {
+    name: COMPOSITE_UPSTREAM,
+    prefix: COMPOSITE_UPSTREAM,
+    transport: 'builtin',
+    session: 'perSession',
+    composites,
+    tools: {include: [], exclude: []},
+    timeouts: TimeoutsSchema.parse({tools}),
+    circuitBreaker: CircuitBreakerSchema.parse({}),
+    retries: RetriesSchema.parse({maxAttempts: 1}),
+  };
+}
+
+/**
+ * The problems of composite steps whose tool no upstream serves (pure): a step names a tool by its aggregated name,
+ * `<prefix><separator><name>`, of an upstream of the config other than the composite upstream itself.
+ */
+function compositeStepIssues(
+  composites: Record<string, Composite>,
+  upstreams: UpstreamConfig[],
+  separator: string,
+): ConfigIssue[] {
+  const prefixes = upstreams.map((u) => `${u.prefix}${separator}`);
+  return Object.entries(composites).flatMap(([name, composite]) =>
+    composite.steps.flatMap((step, index) => {
+      const path = `router.composites.${name}.steps.${index}.tool`;
+      if (step.tool.startsWith(`${COMPOSITE_UPSTREAM}${separator}`))
+        return [{path, message: `"${step.tool}": a step calls an upstream tool, not another composite`}];
+      if (prefixes.some((prefix) => step.tool.startsWith(prefix))) return [];
+      return [{path, message: `"${step.tool}" is no upstream's: aggregated names start with ${prefixes.join(', ')}`}];
+    }),
+  );
 }
 
 /** True when a raw config (before validation) turns on `register_upstream`, and so its overlay applies. */
@@ -171,8 +220,8 @@ function normalizeGroups(
  * @param source what to call the file in errors (its path)
  * @param overlay servers added and removed at run time (see `overlay.ts`), applied when the config sets
  *   `router.management.register`
- * @returns the normalized config: enabled upstreams in file order, with defaults applied, and the built-in `router`
- *   upstream last when `router.management.enabled`
+ * @returns the normalized config: enabled upstreams in file order, with defaults applied, then the built-in `router`
+ *   upstream when `router.management.enabled` and the built-in `composite` upstream when `router.composites` has any
  * @throws ConfigError listing every problem with its JSON path
  */
 export function parseRouterConfig(
@@ -259,6 +308,19 @@ export function parseRouterConfig(
     upstreams,
     problems,
   });
+  const {composites, toolNameSeparator} = parsed.data.router;
+  if (Object.keys(composites).length > 0) {
+    const taken = upstreams.find((u) => u.name === COMPOSITE_UPSTREAM || u.prefix === COMPOSITE_UPSTREAM);
+    if (taken) {
+      problems.push({
+        path: `${serversKey}.${taken.name}`,
+        message: `the name and prefix "${COMPOSITE_UPSTREAM}" belong to the composite tools (router.composites)`,
+      });
+    } else {
+      problems.push(...compositeStepIssues(composites, upstreams, toolNameSeparator));
+      upstreams.push(compositeUpstream(composites));
+    }
+  }
   if (problems.length > 0) throw new ConfigError(source, problems);
   return {upstreams, groups, router: parsed.data.router};
 }

@@ -1,4 +1,5 @@
 import {z} from 'zod';
+import {CompositesSchema, type Composite} from '../composites/schema.js';
 
 /**
  * The schema of `router.json`, the one config format of the router for local use and for pods.
@@ -633,6 +634,7 @@ export const RouterOptionsSchema = z
         'Upstream groups by name: several servers that serve one prefix (replicas, or a primary and fallbacks).',
       ),
     output: RouterOutputSchema.default(RouterOutputSchema.parse({})),
+    composites: CompositesSchema,
     shutdownGraceSeconds: z
       .number()
       .nonnegative()
@@ -673,7 +675,7 @@ export type CircuitBreakerOptions = z.infer<typeof CircuitBreakerSchema>;
 export type RetryOptions = z.infer<typeof RetriesSchema>;
 export type ManagementOptions = z.infer<typeof ManagementSchema>;
 
-/** The transports an upstream can be reached over; `builtin` is the router's own management upstream, in memory. */
+/** The transports an upstream can be reached over; `builtin` is an upstream of the router's own, in memory. */
 export type UpstreamTransport = 'stdio' | 'streamableHttp' | 'sse' | 'builtin';
 
 interface UpstreamCommon {
@@ -703,11 +705,16 @@ export interface RemoteUpstreamConfig extends UpstreamCommon {
   headers: Record<string, string>;
 }
 
-/** The built-in management upstream (`router.management`), served by the router itself over an in-memory transport. */
+/**
+ * A built-in upstream, served by the router itself over an in-memory transport: the management upstream
+ * (`router.management`) or the composite tools (`router.composites`).
+ */
 export interface BuiltinUpstreamConfig extends UpstreamCommon {
   transport: 'builtin';
-  /** Whether it serves register_upstream and remove_upstream. */
-  register: boolean;
+  /** The management upstream: whether it serves register_upstream and remove_upstream. */
+  register?: boolean;
+  /** The composite upstream: the composites it serves, by name. */
+  composites?: Record<string, Composite>;
 }
 
 /** One upstream, normalized from any of the accepted spellings. */

@@ -17,34 +17,39 @@ export interface CallerHost {
 }
 
 /**
- * The calls of `call_upstream_tool` for one management connection: each goes through a session of the caller's
- * principal on the upstream's own path, as a client of `/mcp/{upstream}` would, so the access rules, the audit line,
- * the circuit breaker, retries, timeouts and metrics are those of any call. One session per upstream, opened at the
- * first call and closed with the management connection.
+ * Tool calls the router makes for a principal, of `call_upstream_tool` (one management connection) or of composite
+ * steps (one composite connection): each goes through a session of the caller's principal on a scope (the upstream's
+ * own path, as a client of `/mcp/{upstream}` would, or the aggregate, as a client of `/mcp`), so the access rules, the
+ * audit line, the circuit breaker, retries, timeouts and metrics are those of any call. One session per scope, opened
+ * at the first call and closed with the connection.
  */
 export class UpstreamCaller {
   readonly #host: CallerHost;
   readonly #principal: Principal;
   readonly #clients = new Map<string, Promise<Client>>();
 
-  constructor(host: CallerHost, principal: Principal) {
+  readonly #purpose: string;
+
+  /** `purpose` names the caller in the clientInfo of its sessions (e.g. `call_upstream_tool`). */
+  constructor(host: CallerHost, principal: Principal, purpose: string) {
     this.#host = host;
     this.#principal = principal;
+    this.#purpose = purpose;
   }
 
   /**
-   * Calls a tool of an upstream by its own (unprefixed) name.
+   * Calls a tool by its name on a scope: an upstream's own (unprefixed) name, or an aggregated name.
    * @param timeoutMs how long to wait for the result, reset by progress (the upstream's own timeouts apply inside)
-   * @throws McpError as a client of `/mcp/{upstream}` would get it: -32602 for a tool that does not exist or is not
+   * @throws McpError as a client of the scope's path would get it: -32602 for a tool that does not exist or is not
    *   granted, -32603 with `data.upstream` when the upstream is unavailable, -32001 on a timeout
    */
   async call(
-    upstream: string,
+    scope: Scope,
     tool: string,
     args: Record<string, unknown>,
     options: {signal: AbortSignal; timeoutMs: number; onprogress?: (progress: Progress) => void},
   ): Promise<CallToolResult> {
-    const client = await this.#client(upstream);
+    const client = await this.#client(scope);
     return (await client.callTool({name: tool, arguments: args}, undefined, {
       signal: options.signal,
       timeout: options.timeoutMs,
@@ -53,22 +58,23 @@ export class UpstreamCaller {
     })) as CallToolResult;
   }
 
-  #client(upstream: string): Promise<Client> {
-    let pending = this.#clients.get(upstream);
+  #client(scope: Scope): Promise<Client> {
+    const key = scope.kind === 'aggregate' ? '' : scope.name;
+    let pending = this.#clients.get(key);
     if (!pending) {
-      pending = this.#connect(upstream);
-      this.#clients.set(upstream, pending);
-      pending.catch(() => this.#clients.delete(upstream));
+      pending = this.#connect(scope);
+      this.#clients.set(key, pending);
+      pending.catch(() => this.#clients.delete(key));
     }
     return pending;
   }
 
-  async #connect(upstream: string): Promise<Client> {
+  async #connect(scope: Scope): Promise<Client> {
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    const session = this.#host.createLegacySession({kind: 'upstream', name: upstream}, 'internal', this.#principal);
+    const session = this.#host.createLegacySession(scope, 'internal', this.#principal);
     await session.peer.connect(serverSide);
-    const client = new Client({name: `${ROUTER_NAME}/call_upstream_tool`, version: ROUTER_VERSION});
-    client.onclose = () => this.#clients.delete(upstream);
+    const client = new Client({name: `${ROUTER_NAME}/${this.#purpose}`, version: ROUTER_VERSION});
+    client.onclose = () => this.#clients.delete(scope.kind === 'aggregate' ? '' : scope.name);
     await client.connect(clientSide);
     return client;
   }

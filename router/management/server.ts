@@ -53,7 +53,7 @@ const UNKNOWN = (name: string) => failed(`Unknown upstream ${JSON.stringify(name
 export function createManagementServer(host: ManagementHost, principal: Principal | undefined): McpServer {
   const caller = principal ?? ANONYMOUS;
   const server = new McpServer({name: MANAGEMENT_UPSTREAM, version: ROUTER_VERSION});
-  const calls = new UpstreamCaller(host, caller);
+  const calls = new UpstreamCaller(host, caller, 'call_upstream_tool');
   server.server.onclose = () => void calls.close();
   const healthOf = async (name: string) => (await host.upstreamHealth(caller)).find((u) => u.name === name);
 
@@ -106,7 +106,7 @@ export function createManagementServer(host: ManagementHost, principal: Principa
       const timeout = host.maxCallSeconds(upstream, tool);
       if (timeout === undefined || !(await healthOf(upstream))) return UNKNOWN(upstream);
       const token = extra._meta?.progressToken;
-      return calls.call(upstream, tool, args ?? {}, {
+      return calls.call({kind: 'upstream', name: upstream}, tool, args ?? {}, {
         signal: extra.signal,
         timeoutMs: timeout * 1000 + 1000,
         ...(token !== undefined && {

@@ -133,6 +133,28 @@ describe('CRDs on a real API server', () => {
     expect(grouped.spec.groups).toEqual([{...groups[0], strategy: 'priority'}]);
   });
 
+  it('keeps the free-form JSON of a composite as it is, and refuses two composites of one name', async () => {
+    const composite = {
+      name: 'find_and_remember',
+      description: 'Finds files and records them.',
+      inputSchema: {type: 'object', properties: {pattern: {type: 'string'}}, required: ['pattern']},
+      steps: [
+        {id: 'search', tool: 'files__search_files', arguments: {path: '.', pattern: '{{input.pattern}}'}},
+        {
+          id: 'remember',
+          tool: 'memory__create_entities',
+          arguments: {entities: [{name: 'x', entityType: 'y', observations: ['{{steps.search.text}}']}]},
+        },
+      ],
+      output: {files: '{{steps.search.text}}', count: {nested: [1, 'two']}},
+    };
+    expect((await router('pipelines', {composites: [composite]})).code).toBe(0);
+    expect((await getJson(cluster(), namespace, 'mcprouter', 'pipelines')).spec.composites).toEqual([composite]);
+    const twice = await router('twice', {composites: [composite, composite]});
+    expect(twice.code).not.toBe(0);
+    expect(twice.stderr).toContain('Duplicate value');
+  });
+
   it('explains fields with kubectl explain', async () => {
     // kubectl wraps descriptions; compare with single spaces.
     const selector = (await kc(cluster(), ['explain', 'mcprouter.spec.upstreamSelector'])).replace(/\s+/g, ' ');

@@ -290,6 +290,11 @@ function renderTimeouts(timeouts: NonNullable<McpUpstream['spec']['timeouts']>):
   return {...upstream, tools: Object.fromEntries(tools.map(({name, ...own}) => [name, own]))};
 }
 
+/** `spec.composites` as router.json has them: the list becomes a map by name, every string escaped. */
+function renderComposites(composites: NonNullable<McpRouter['spec']['composites']>): Record<string, unknown> {
+  return Object.fromEntries(composites.map(({name, ...composite}) => [name, escapeStrings(composite)]));
+}
+
 /**
  * Escapes every string value in `value` (arrays and objects, deeply) with `escapeLiteral`; object keys are kept as
  * they are, since the router does not interpolate keys.
@@ -465,6 +470,7 @@ export function renderRouter(
     ...(spec.catalog && {catalog: spec.catalog}),
     ...(spec.groups && {groups: renderGroups(spec.groups, new Set(Object.keys(mcpServers)))}),
     ...(spec.output && Object.keys(spec.output).length > 0 && {output: spec.output}),
+    ...(spec.composites && {composites: renderComposites(spec.composites)}),
   };
   const routerJson = `${JSON.stringify({mcpServers, router: routerOptions}, null, 2)}\n`;
   const configHash = hashOf(routerJson);

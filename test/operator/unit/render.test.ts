@@ -125,6 +125,33 @@ describe('renderRouter', () => {
     });
   });
 
+  it('renders spec.composites into router.json by name, escaped, which the router reads as the upstream "composite"', () => {
+    const composites = [
+      {
+        name: 'sum_twice',
+        description: 'Costs $5',
+        steps: [
+          {id: 'one', tool: 'everything__get-sum', arguments: {a: '{{input.a}}', b: 1}},
+          {id: 'two', tool: 'everything__get-sum', arguments: {a: '{{steps.one.structuredContent.sum}}', b: 1}},
+        ],
+      },
+    ];
+    const rendered = renderRouter(router({upstreamSelector: {}, composites}), [everything], options);
+    const {sum_twice} = JSON.parse(rendered.routerJson).router.composites;
+    expect(sum_twice).toEqual({description: 'Costs $$5', steps: composites[0]?.steps});
+    const config = parseRouterConfig(rendered.routerJson, {}, 'router.json');
+    expect(config.upstreams.at(-1)).toMatchObject({name: 'composite', transport: 'builtin'});
+    expect(config.router.composites.sum_twice?.description).toBe('Costs $5');
+  });
+
+  it('reports a composite step of no upstream with its router.json path, before anything is applied', () => {
+    const composites = [{name: 'x', description: 'd', steps: [{id: 'one', tool: 'github__search'}]}];
+    const rendered = renderRouter(router({upstreamSelector: {}, composites}), [everything], options);
+    expect(validateRendered(rendered)).toMatch(
+      /router\.composites\.x\.steps\.0\.tool: "github__search" is no upstream's/,
+    );
+  });
+
   it('renders spec.management into router.json, which the router reads as the built-in upstream "router"', () => {
     const rendered = renderRouter(router({upstreamSelector: {}, management: {enabled: true}}), [everything], options);
     expect(JSON.parse(rendered.routerJson).router.management).toEqual({enabled: true});
