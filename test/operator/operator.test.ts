@@ -12,7 +12,7 @@ import {parse} from 'yaml';
 import {DEFAULT_SERVICE_ACCOUNT_ISSUER} from '../../operator/controllers/mcprouter/render.js';
 import type {Operator} from '../../operator/manager.js';
 import {Authenticator} from '../../router/auth/authenticate.js';
-import {parseRouterConfig} from '../../router/config/load.js';
+import {parseRouterConfig} from '../../router/config/index.js';
 import {createNamespace, kubectl, useCluster} from '../support/cluster.js';
 import {
   applyCrds,

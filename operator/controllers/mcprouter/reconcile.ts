@@ -1,6 +1,6 @@
 import type {V1Deployment, V1Pod} from '@kubernetes/client-node';
 import type {Logger} from 'pino';
-import {parseRouterConfig} from '../../../router/config/load.js';
+import {parseRouterConfig} from '../../../router/config/index.js';
 import {ConfigError} from '../../../router/errors.js';
 import {rfc3339} from '../../api/conditions.js';
 import {

@@ -1,7 +1,13 @@
 import {createHash} from 'node:crypto';
 import type {V1EnvVar, V1OwnerReference} from '@kubernetes/client-node';
-import {escapeLiteral} from '../../../router/config/load.js';
-import {RouterOptionsSchema} from '../../../router/config/schema.js';
+import {
+  escapeLiteral,
+  RouterOptionsSchema,
+  type AuthInput,
+  type RouterConfigInput,
+  type RouterOptionsInput,
+  type ServerInput,
+} from '../../../router/config/index.js';
 import type {AuthSpec} from '../../api/auth.js';
 import type {ValueSource} from '../../api/common.js';
 import {API_VERSION, MCP_ROUTER, prefixOf, type McpRouter, type McpUpstream} from '../../api/types.js';
@@ -89,7 +95,9 @@ export interface ApplyObject {
 
 /** What rendering one router produces. */
 export interface RenderedRouter {
-  /** The text of router.json, in the format of `router/config/schema.ts`, ending in a newline. */
+  /** router.json, in the router's config contract (`router/config/index.ts`). */
+  config: RouterConfigInput;
+  /** The text of router.json (`config` as JSON), ending in a newline. */
   routerJson: string;
   /** `sha256:` and the first 16 hex digits of the SHA-256 of routerJson. */
   configHash: string;
@@ -208,7 +216,7 @@ function renderServer(
   options: RenderOptions,
   namer: EnvNamer,
   env: V1EnvVar[],
-): Record<string, unknown> {
+): ServerInput {
   const {spec} = upstream;
   const name = upstream.metadata.name;
   const routerOptions = {
@@ -248,7 +256,7 @@ function renderServer(
 }
 
 /** `spec.timeouts` as router.json has them: the list of per-tool timeouts becomes a map by tool name. */
-function renderTimeouts(timeouts: NonNullable<McpUpstream['spec']['timeouts']>): Record<string, unknown> {
+function renderTimeouts(timeouts: NonNullable<McpUpstream['spec']['timeouts']>): ServerInput['timeouts'] {
   const {tools, ...upstream} = timeouts;
   if (!tools) return upstream;
   return {...upstream, tools: Object.fromEntries(tools.map(({name, ...own}) => [name, own]))};
@@ -297,8 +305,8 @@ export function allowedHosts(router: McpRouter, clusterDomain: string): string[]
  * ServiceAccount through the built-in ClusterRoleBinding system:service-account-issuer-discovery), fetched with the
  * pod's projected token and the cluster CA. Bearer tokens become env vars from their Secrets, added to `env`.
  */
-function renderAuth(auth: AuthSpec, options: RenderOptions, namer: EnvNamer, env: V1EnvVar[]): Record<string, unknown> {
-  const jwt: Record<string, unknown>[] = [];
+function renderAuth(auth: AuthSpec, options: RenderOptions, namer: EnvNamer, env: V1EnvVar[]): AuthInput {
+  const jwt: NonNullable<AuthInput['jwt']> = [];
   if (auth.serviceAccountTokens) {
     jwt.push({
       issuer: escapeLiteral(options.serviceAccountIssuer),
@@ -365,9 +373,9 @@ export function renderRouter(
   const env: V1EnvVar[] = [];
 
   const sorted = [...upstreams].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
-  const mcpServers: Record<string, unknown> = {};
+  const mcpServers: Record<string, ServerInput> = {};
   for (const upstream of sorted) mcpServers[upstream.metadata.name] = renderServer(upstream, options, namer, env);
-  const routerOptions = {
+  const routerOptions: RouterOptionsInput = {
     toolNameSeparator: spec.toolNameSeparator,
     transports: {sse: spec.transports.sse, streamableHttp: spec.transports.streamableHttp},
     allowedHosts: allowedHosts(router, options.clusterDomain).map(escapeLiteral),
@@ -378,7 +386,8 @@ export function renderRouter(
     ...(spec.management?.enabled && {management: {enabled: true}}),
     ...(spec.catalog && {catalog: spec.catalog}),
   };
-  const routerJson = `${JSON.stringify({mcpServers, router: routerOptions}, null, 2)}\n`;
+  const config: RouterConfigInput = {mcpServers, router: routerOptions};
+  const routerJson = `${JSON.stringify(config, null, 2)}\n`;
   const configHash = hashOf(routerJson);
 
   const configMap: ApplyObject = {
@@ -498,6 +507,7 @@ export function renderRouter(
       : undefined;
 
   return {
+    config,
     routerJson,
     configHash,
     upstreams: sorted.map((u) => ({name: u.metadata.name, prefix: prefixOf(u)})),
