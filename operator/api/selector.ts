@@ -1,4 +1,5 @@
 import type {LabelSelector} from './common.js';
+import type {McpRouter, McpUpstreamResource} from './types.js';
 
 /**
  * Whether `labels` satisfy `selector`, with the semantics of metav1.LabelSelector: every matchLabels entry and every
@@ -28,4 +29,11 @@ export function matchesSelector(selector: LabelSelector, labels: Record<string, 
     }
   }
   return true;
+}
+
+/** Whether a router selects an upstream (by its selector or by name), whatever the upstream's validity. */
+export function selects(router: Pick<McpRouter, 'spec'>, upstream: Pick<McpUpstreamResource, 'metadata'>): boolean {
+  const {name, labels} = upstream.metadata;
+  if (router.spec.upstreams?.some((ref) => ref.name === name)) return true;
+  return router.spec.upstreamSelector !== undefined && matchesSelector(router.spec.upstreamSelector, labels);
 }

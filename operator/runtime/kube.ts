@@ -85,11 +85,6 @@ export class ApiError extends Error {
     super(`${method} ${path}: ${statusCode} ${reason}: ${message}`);
     this.name = 'ApiError';
   }
-
-  /** The request can never succeed as sent (400 Bad Request, 422 Invalid, 403 Forbidden): retrying will not help. */
-  get permanent(): boolean {
-    return this.statusCode === 400 || this.statusCode === 403 || this.statusCode === 422;
-  }
 }
 
 /** Whether `error` is an API error with the given status code (404 Not Found, 409 Conflict, 410 Gone, ...). */

@@ -12,9 +12,9 @@ import {
 } from '../../api/types.js';
 import {applyIfChanged} from '../../runtime/apply.js';
 import type {ReconcileRequest, ReconcileResult, Reconciler} from '../../runtime/controller.js';
-import {TerminalError} from '../../runtime/errors.js';
+import {messageOf, TerminalError} from '../../runtime/errors.js';
 import type {EventRecorder} from '../../runtime/events.js';
-import {messageOf, type Informer} from '../../runtime/informer.js';
+import type {Informer} from '../../runtime/informer.js';
 import {
   ApiError,
   CONFIG_MAPS,

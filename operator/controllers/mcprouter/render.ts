@@ -211,12 +211,7 @@ export function upstreamUrl(upstream: McpUpstream, clusterDomain: string): strin
 }
 
 /** Renders the `mcpServers` entry of one upstream; values from Secrets and ConfigMaps are added to `env`. */
-function renderServer(
-  upstream: McpUpstream,
-  options: RenderOptions,
-  namer: EnvNamer,
-  env: V1EnvVar[],
-): ServerInput {
+function renderServer(upstream: McpUpstream, options: RenderOptions, namer: EnvNamer, env: V1EnvVar[]): ServerInput {
   const {spec} = upstream;
   const name = upstream.metadata.name;
   const routerOptions = {

@@ -1,4 +1,4 @@
-import {matchesSelector} from '../../api/selector.js';
+import {selects} from '../../api/selector.js';
 import {
   parseMcpUpstream,
   prefixOf,
@@ -18,13 +18,6 @@ export interface ResolvedUpstreams {
   invalid: {name: string; issues: SpecIssue[]}[];
   /** Selected upstreams left out because an earlier one (by name) has the same prefix. */
   conflicts: {name: string; prefix: string; with: string}[];
-}
-
-/** Whether a router selects an upstream (by its selector or by name), whatever the upstream's validity. */
-export function selects(router: Pick<McpRouter, 'spec'>, upstream: Pick<McpUpstreamResource, 'metadata'>): boolean {
-  const {name, labels} = upstream.metadata;
-  if (router.spec.upstreams?.some((ref) => ref.name === name)) return true;
-  return router.spec.upstreamSelector !== undefined && matchesSelector(router.spec.upstreamSelector, labels);
 }
 
 /**
