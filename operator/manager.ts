@@ -14,6 +14,8 @@ import {
   CONFIG_MAPS,
   DEPLOYMENTS,
   KubeClient,
+  NETWORK_POLICIES,
+  POD_DISRUPTION_BUDGETS,
   PODS,
   SERVICE_ACCOUNTS,
   SERVICES,
@@ -61,6 +63,8 @@ export class Operator {
   readonly deployments: Informer<KubeObject>;
   readonly services: Informer<KubeObject>;
   readonly serviceAccounts: Informer<KubeObject>;
+  readonly podDisruptionBudgets: Informer<KubeObject>;
+  readonly networkPolicies: Informer<KubeObject>;
   readonly pods: Informer<KubeObject>;
   readonly routerReconciler: McpRouterReconciler;
   readonly upstreamReconciler: McpUpstreamReconciler;
@@ -91,6 +95,8 @@ export class Operator {
     this.deployments = new Informer({...common, type: DEPLOYMENTS, labelSelector: CHILD_SELECTOR});
     this.services = new Informer({...common, type: SERVICES, labelSelector: CHILD_SELECTOR});
     this.serviceAccounts = new Informer({...common, type: SERVICE_ACCOUNTS, labelSelector: CHILD_SELECTOR});
+    this.podDisruptionBudgets = new Informer({...common, type: POD_DISRUPTION_BUDGETS, labelSelector: CHILD_SELECTOR});
+    this.networkPolicies = new Informer({...common, type: NETWORK_POLICIES, labelSelector: CHILD_SELECTOR});
     // The router pods: why a router is not ready, and which Secrets they wait for (the operator reads no Secret:
     // docs/adr/0019-operator-missing-secrets-from-router-pods.md).
     this.pods = new Informer({...common, type: PODS, labelSelector: CHILD_SELECTOR});
@@ -119,6 +125,8 @@ export class Operator {
       deployments: this.deployments,
       services: this.services,
       serviceAccounts: this.serviceAccounts,
+      podDisruptionBudgets: this.podDisruptionBudgets,
+      networkPolicies: this.networkPolicies,
       pods: this.pods,
       events,
       log: options.log,
@@ -152,7 +160,14 @@ export class Operator {
   /** Each controller's watches, as its own module declares them. */
   #wire(): void {
     const {routers, upstreams, pods} = this;
-    const children = [this.configMaps, this.serviceAccounts, this.deployments, this.services];
+    const children = [
+      this.configMaps,
+      this.serviceAccounts,
+      this.deployments,
+      this.services,
+      this.podDisruptionBudgets,
+      this.networkPolicies,
+    ];
     watchRouters({routers, upstreams, children, pods}, (namespace, name) =>
       this.routerController.enqueue(namespace, name),
     );
@@ -167,6 +182,8 @@ export class Operator {
       this.deployments,
       this.services,
       this.serviceAccounts,
+      this.podDisruptionBudgets,
+      this.networkPolicies,
       this.pods,
     ] as Informer<KubeObject>[];
   }

@@ -1,6 +1,7 @@
 import {z} from 'zod';
 import {AccessRuleSpecSchema, AuthSpecSchema, LimitsSpecSchema} from './auth.js';
 import {LabelSelectorSchema, statusBaseShape, withCel} from './common.js';
+import {NetworkPolicySpecSchema} from './networkpolicy.js';
 
 /**
  * `McpRouter` (mcprouter.dev/v1alpha1, short name `mcpr`): one router, rendered by the operator into a ConfigMap
@@ -88,7 +89,16 @@ const McpRouterSpecShapeSchema = z
       .optional()
       .describe('McpUpstreams named explicitly, in addition to those the selector matches.')
       .meta({'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name']}),
-    replicas: z.number().int().min(0).max(1000).default(1).describe('Number of router pods.'),
+    replicas: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(1)
+      .describe(
+        'Number of router pods. Above 1, a PodDisruptionBudget <name> (maxUnavailable 1) lets node drains evict ' +
+          'one router pod at a time.',
+      ),
     image: z
       .string()
       .min(1)
@@ -138,6 +148,7 @@ const McpRouterSpecShapeSchema = z
           'JWKS when auth.serviceAccountTokens is set.',
       ),
     service: ServiceSpecSchema.default({type: 'ClusterIP', port: 80}),
+    networkPolicy: NetworkPolicySpecSchema.optional(),
     transports: TransportsSchema.default({sse: true, streamableHttp: true}),
     toolNameSeparator: z
       .string()

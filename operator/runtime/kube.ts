@@ -52,6 +52,18 @@ export const PODS: ResourceType = {group: '', version: 'v1', kind: 'Pod', plural
 export const EVENTS: ResourceType = {group: '', version: 'v1', kind: 'Event', plural: 'events'};
 export const DEPLOYMENTS: ResourceType = {group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments'};
 export const LEASES: ResourceType = {group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases'};
+export const POD_DISRUPTION_BUDGETS: ResourceType = {
+  group: 'policy',
+  version: 'v1',
+  kind: 'PodDisruptionBudget',
+  plural: 'poddisruptionbudgets',
+};
+export const NETWORK_POLICIES: ResourceType = {
+  group: 'networking.k8s.io',
+  version: 'v1',
+  kind: 'NetworkPolicy',
+  plural: 'networkpolicies',
+};
 
 /** `apiVersion` of a resource type: `v1`, `apps/v1`. */
 export function apiVersionOf(type: ResourceType): string {
@@ -243,6 +255,22 @@ export class KubeClient {
         contentType: PatchStrategy.ServerSideApply,
       },
     );
+  }
+
+  /**
+   * Deletes an object only while its uid is `uid` (a precondition: the API server answers 409 Conflict when the name
+   * now belongs to another object), in the background (dependents are garbage-collected after); an object already
+   * gone is not an error.
+   * @throws ApiError when the API server refuses the delete
+   */
+  async delete(type: ResourceType, namespace: string, name: string, uid: string): Promise<void> {
+    try {
+      await this.request('DELETE', resourcePath(type, namespace, name), {
+        body: {apiVersion: 'v1', kind: 'DeleteOptions', preconditions: {uid}, propagationPolicy: 'Background'},
+      });
+    } catch (error) {
+      if (!isStatus(error, 404)) throw error;
+    }
   }
 
   /** Creates an object. */

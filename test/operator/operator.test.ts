@@ -674,6 +674,108 @@ describe('operator on a real API server', () => {
     expect(await kc(cluster(), ['get', 'mcpr', 'empty', '-n', namespace])).toMatch(/empty\s+False\s+\d+\s+0\s/);
   });
 
+  it('gives a router of 2 replicas a PodDisruptionBudget, writes nothing more at steady state, and deletes it at 1 replica', async () => {
+    await applyRouter('ha', {upstreamSelector: {}, replicas: 2});
+    const router = await waitFor('the router status', async () => {
+      const r = await get('mcprouter', 'ha');
+      return r?.status ? r : undefined;
+    });
+    const budget = await waitFor('the PodDisruptionBudget', () => get('poddisruptionbudget', 'ha'));
+    expect(budget.spec).toMatchObject({
+      maxUnavailable: 1,
+      selector: {matchLabels: {'app.kubernetes.io/name': 'kube-mcp-router', 'app.kubernetes.io/instance': 'ha'}},
+    });
+    expect(budget.metadata.ownerReferences).toEqual([
+      expect.objectContaining({kind: 'McpRouter', name: 'ha', uid: router.metadata.uid, controller: true}),
+    ]);
+
+    await settle(operator);
+    const writes = await operator.writes();
+    await operator.routerReconciler.reconcile({namespace, name: 'ha'});
+    expect(await operator.writes()).toBe(writes);
+
+    await applyRouter('ha', {upstreamSelector: {}, replicas: 1});
+    await waitFor(
+      'the PodDisruptionBudget to be deleted',
+      async () => (await get('poddisruptionbudget', 'ha')) === undefined,
+    );
+    const deleted = await waitFor(
+      'the Deleted Event',
+      async () => (await eventsOf(cluster(), namespace, 'ha', 'Deleted'))[0],
+    );
+    expect(deleted).toMatchObject({type: 'Normal', message: 'Deleted PodDisruptionBudget ha (no longer wanted)'});
+  });
+
+  it("leaves a user's PodDisruptionBudget named like a router of 1 replica alone, and does not adopt it at 2", async () => {
+    await applyJson({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: {name: 'solo'},
+      spec: {minAvailable: 1, selector: {matchLabels: {app: 'solo'}}},
+    });
+    const mine = await get('poddisruptionbudget', 'solo');
+    await applyRouter('solo', {upstreamSelector: {}, replicas: 1});
+    await waitFor('the router to be rendered', async () => (await get('deployment', 'solo')) !== undefined);
+    await settle(operator);
+    expect(await get('poddisruptionbudget', 'solo')).toMatchObject({metadata: {uid: mine.metadata.uid}});
+
+    await applyRouter('solo', {upstreamSelector: {}, replicas: 2});
+    const ready = await conditionWith('mcprouter', 'solo', 'Ready', 'ResourceExists');
+    expect(ready.message).toMatch(/^PodDisruptionBudget "solo" already exists and is not owned by this McpRouter/);
+    const after = await get('poddisruptionbudget', 'solo');
+    expect(after.metadata.ownerReferences).toBeUndefined();
+    expect(after.spec).toEqual(mine.spec);
+  });
+
+  it('renders spec.networkPolicy as a NetworkPolicy that admits only the named peers, and deletes it when the field goes', async () => {
+    const agents = {namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': 'agents'}}};
+    const prometheus = {
+      namespaceSelector: {matchLabels: {team: 'monitoring'}},
+      podSelector: {matchLabels: {app: 'prometheus'}},
+    };
+    await applyRouter('fenced', {
+      upstreamSelector: {},
+      networkPolicy: {from: [agents, {podSelector: {}}], metricsFrom: [prometheus]},
+    });
+    const policy = await waitFor('the NetworkPolicy', () => get('networkpolicy', 'fenced'));
+    expect(policy.spec).toEqual({
+      podSelector: {matchLabels: {'app.kubernetes.io/name': 'kube-mcp-router', 'app.kubernetes.io/instance': 'fenced'}},
+      policyTypes: ['Ingress'],
+      ingress: [
+        {from: [agents, {podSelector: {}}], ports: [{protocol: 'TCP', port: 'http'}]},
+        {from: [prometheus], ports: [{protocol: 'TCP', port: 'metrics'}]},
+      ],
+    });
+
+    // An empty list lets no one in: the policy has no rule (a rule with an empty from would admit every source).
+    await applyRouter('fenced', {upstreamSelector: {}, networkPolicy: {from: []}});
+    await waitFor('the rule to go', async () => (await get('networkpolicy', 'fenced'))?.spec.ingress === undefined);
+    await settle(operator);
+    const writes = await operator.writes();
+    await operator.routerReconciler.reconcile({namespace, name: 'fenced'});
+    expect(await operator.writes()).toBe(writes);
+
+    await applyRouter('fenced', {upstreamSelector: {}});
+    await waitFor('the NetworkPolicy to be deleted', async () => (await get('networkpolicy', 'fenced')) === undefined);
+  });
+
+  it('refuses a networkPolicy peer without a selector at admission', async () => {
+    const result = await kubectl(
+      cluster(),
+      ['apply', '-n', namespace, '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'mcprouter.dev/v1alpha1',
+        kind: 'McpRouter',
+        metadata: {name: 'unfenced'},
+        spec: {upstreamSelector: {}, networkPolicy: {from: [{}]}},
+      }),
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(
+      /spec\.networkPolicy\.from\[0\]: Invalid value: .*set namespaceSelector, podSelector or both/,
+    );
+  });
+
   // No kubelet runs here, so no container ever waits for a Secret. The test writes the pod status the kubelet would
   // (CreateContainerConfigError with the kubelet's messages) through the status subresource, as its admin may: a
   // stand-in for the kubelet, not for the API server or the operator.

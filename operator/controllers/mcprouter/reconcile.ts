@@ -19,6 +19,8 @@ import {
   ApiError,
   CONFIG_MAPS,
   DEPLOYMENTS,
+  NETWORK_POLICIES,
+  POD_DISRUPTION_BUDGETS,
   SERVICE_ACCOUNTS,
   SERVICES,
   type KubeClient,
@@ -29,7 +31,15 @@ import type {OperatorMetrics} from '../../runtime/metrics.js';
 import {writeStatusIfChanged} from '../../runtime/status.js';
 import {ROUTER_WARNING_REASONS, RouterCondition, RouterReason} from './conditions.js';
 import {foreignObject, resourceExistsMessage, type ForeignObject} from './ownership.js';
-import {CONFIG_FILE, CONFIG_DIR, renderRouter, routerUrl, type RenderOptions, type RenderedRouter} from './render.js';
+import {
+  CONFIG_FILE,
+  CONFIG_DIR,
+  childNames,
+  renderRouter,
+  routerUrl,
+  type RenderOptions,
+  type RenderedRouter,
+} from './render.js';
 import {podsOfRouter} from './pods.js';
 import {resolveUpstreams} from './resolve.js';
 import {computeRouterStatus, summarizePods, type RouterObservation} from './status.js';
@@ -49,6 +59,8 @@ export interface RouterReconcilerDeps {
   deployments: Informer<KubeObject>;
   services: Informer<KubeObject>;
   serviceAccounts: Informer<KubeObject>;
+  podDisruptionBudgets: Informer<KubeObject>;
+  networkPolicies: Informer<KubeObject>;
   /** The router pods (labelled as the operator's), for why a router is not ready. */
   pods: Informer<KubeObject>;
   events: EventRecorder;
@@ -132,6 +144,7 @@ export class McpRouterReconciler implements Reconciler {
     let deployment: V1Deployment;
     try {
       deployment = (await this.#applyChildren(router, rendered, steps, live, log)) as V1Deployment;
+      await this.#deleteUnwanted(router, rendered, log);
     } catch (error) {
       const message = `apply failed: ${messageOf(error)}`;
       await this.#writeStatus(router, {
@@ -173,6 +186,8 @@ export class McpRouterReconciler implements Reconciler {
           },
         ]
       : [];
+    const optional = (type: ResourceType, desired: RenderedRouter['configMap'] | undefined, detail: string) =>
+      desired ? [{type, cache: this.#cacheOf(type), desired, detail}] : [];
     return [
       {
         type: CONFIG_MAPS,
@@ -181,6 +196,8 @@ export class McpRouterReconciler implements Reconciler {
         detail: `config ${rendered.configHash}`,
       },
       ...serviceAccount,
+      // Before the Deployment, so that no new pod runs unprotected for a moment.
+      ...optional(NETWORK_POLICIES, rendered.networkPolicy, 'ingress from spec.networkPolicy only'),
       {
         type: DEPLOYMENTS,
         cache: this.#deps.deployments,
@@ -193,7 +210,42 @@ export class McpRouterReconciler implements Reconciler {
         desired: rendered.service,
         detail: `port ${(rendered.service.spec as {ports: {port: number}[]}).ports[0]?.port}`,
       },
+      ...optional(POD_DISRUPTION_BUDGETS, rendered.podDisruptionBudget, 'maxUnavailable 1'),
     ];
+  }
+
+  /** The cache of an optional child's kind. */
+  #cacheOf(type: ResourceType): Informer<KubeObject> {
+    return type === NETWORK_POLICIES ? this.#deps.networkPolicies : this.#deps.podDisruptionBudgets;
+  }
+
+  /**
+   * Deletes the optional children this router created before and no longer renders: the PodDisruptionBudget once
+   * `replicas` is 1 or 0, the NetworkPolicy once `spec.networkPolicy` is gone. Only an object this router controls
+   * (owner reference uid) is deleted, and only while it still has that uid.
+   * @throws ApiError when a delete fails (the reconcile is retried)
+   */
+  async #deleteUnwanted(router: McpRouterResource, rendered: RenderedRouter, log: Logger): Promise<void> {
+    const {namespace, name, uid} = router.metadata;
+    const names = childNames(name);
+    const unwanted: [ResourceType, string, boolean][] = [
+      [POD_DISRUPTION_BUDGETS, names.podDisruptionBudget, rendered.podDisruptionBudget === undefined],
+      [NETWORK_POLICIES, names.networkPolicy, rendered.networkPolicy === undefined],
+    ];
+    for (const [type, childName, notWanted] of unwanted) {
+      const live = notWanted ? this.#cacheOf(type).get(namespace, childName) : undefined;
+      const liveUid = live?.metadata?.uid;
+      if (!live || !liveUid || live.metadata?.deletionTimestamp) continue;
+      if (foreignObject(type.kind, live, uid) !== undefined) continue;
+      await this.#deps.client.delete(type, namespace, childName, liveUid);
+      log.info({child: type.kind, childName}, `Deleted ${type.kind}`);
+      void this.#deps.events.record(
+        router as KubeObject,
+        'Normal',
+        RouterReason.Deleted,
+        `Deleted ${type.kind} ${childName} (no longer wanted)`,
+      );
+    }
   }
 
   /**

@@ -11,6 +11,7 @@ import {
 import type {AuthSpec} from '../../api/auth.js';
 import type {ValueSource} from '../../api/common.js';
 import {API_VERSION, MCP_ROUTER, prefixOf, type McpRouter, type McpUpstream} from '../../api/types.js';
+import {renderNetworkPolicy, renderPodDisruptionBudget} from './policies.js';
 
 /**
  * Render: the pure part of reconciling an McpRouter. From the router, its resolved upstreams and the operator's
@@ -113,6 +114,10 @@ export interface RenderedRouter {
   serviceAccount?: ApplyObject;
   deployment: ApplyObject;
   service: ApplyObject;
+  /** With `spec.replicas > 1`: one router pod at a time may be evicted (policies.ts). */
+  podDisruptionBudget?: ApplyObject;
+  /** With `spec.networkPolicy`: who may reach the router pods (policies.ts). */
+  networkPolicy?: ApplyObject;
 }
 
 /** The ServiceAccount every namespace has; a router named after it runs as it and leaves it alone. */
@@ -124,8 +129,17 @@ export function childNames(routerName: string): {
   deployment: string;
   service: string;
   serviceAccount: string;
+  podDisruptionBudget: string;
+  networkPolicy: string;
 } {
-  return {configMap: `${routerName}-config`, deployment: routerName, service: routerName, serviceAccount: routerName};
+  return {
+    configMap: `${routerName}-config`,
+    deployment: routerName,
+    service: routerName,
+    serviceAccount: routerName,
+    podDisruptionBudget: routerName,
+    networkPolicy: routerName,
+  };
 }
 
 /** The in-cluster URL of a router: `http://<name>.<namespace>.svc.<domain>:<service port>`. */
@@ -501,6 +515,14 @@ export function renderRouter(
         }
       : undefined;
 
+  const metadata = {namespace, labels, ownerReferences: owner};
+  const podDisruptionBudget = renderPodDisruptionBudget(
+    router,
+    names.podDisruptionBudget,
+    selectorLabels(name),
+    metadata,
+  );
+  const networkPolicy = renderNetworkPolicy(router, names.networkPolicy, selectorLabels(name), metadata);
   return {
     config,
     routerJson,
@@ -511,5 +533,7 @@ export function renderRouter(
     ...(serviceAccount && {serviceAccount}),
     deployment,
     service,
+    ...(podDisruptionBudget && {podDisruptionBudget}),
+    ...(networkPolicy && {networkPolicy}),
   };
 }
