@@ -115,11 +115,17 @@ export function parseOperatorFlags(
   }
   const healthProbeAddress = bindAddress('health-probe-bind-address', values['health-probe-bind-address'], ':8081');
   const metricsAddress = bindAddress('metrics-bind-address', values['metrics-bind-address'], ':8080');
+  const operatorNamespace = podNamespace();
   return {
     help: false,
     ...(values.kubeconfig !== undefined && {kubeconfig: values.kubeconfig}),
     ...(values.namespace !== undefined && {namespace: values.namespace}),
-    render: {routerImage: values['router-image'] ?? DEFAULT_ROUTER_IMAGE, clusterDomain, serviceAccountIssuer},
+    render: {
+      routerImage: values['router-image'] ?? DEFAULT_ROUTER_IMAGE,
+      clusterDomain,
+      serviceAccountIssuer,
+      ...(operatorNamespace !== undefined && {operatorNamespace}),
+    },
     ...(values['leader-elect'] && {
       leaderElection: {
         namespace: values['leader-election-namespace'] ?? podNamespace() ?? values.namespace ?? 'default',

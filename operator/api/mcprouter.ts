@@ -240,6 +240,14 @@ export const RouterUpstreamStatusSchema = z
   .object({
     name: z.string().describe('Name of the McpUpstream.'),
     prefix: z.string().describe('Its prefix in aggregated names.'),
+    state: z
+      .string()
+      .optional()
+      .describe(
+        "What the ready router pods' /readyz say of it: ready on every pod, else down, connecting or closed (the " +
+          'first that applies on any pod); absent when no ready pod reports it.',
+      ),
+    tools: z.number().int().optional().describe('While ready: the tools the router exposes of it (after spec.tools).'),
   })
   .describe('An upstream in the rendered router config.');
 
@@ -264,6 +272,10 @@ export const McpRouterStatusSchema = z
       .optional()
       .describe('The upstreams in the rendered router.json, sorted by name.'),
     upstreamCount: z.number().int().optional().describe('Number of upstreams in the rendered router.json.'),
+    upstreamsReady: z
+      .string()
+      .optional()
+      .describe('Upstreams ready on every ready router pod, of upstreamCount, as <ready>/<count>, e.g. 3/4.'),
     configHash: z.string().optional().describe('sha256 of the rendered router.json, as sha256:<first 16 hex digits>.'),
   })
   .describe('Observed state of the McpRouter, written by the operator.');

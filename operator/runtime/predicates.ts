@@ -1,4 +1,5 @@
 import {objectHash} from './apply.js';
+import type {InformerHandlers} from './informer.js';
 import type {KubeObject} from './kube.js';
 
 /**
@@ -12,4 +13,18 @@ export function statusOnlyChange(before: KubeObject, after: KubeObject): boolean
     return {...rest, metadata: meta};
   };
   return objectHash(strip(before)) === objectHash(strip(after));
+}
+
+/**
+ * Informer handlers that call `handler` on an add, a delete, and an update that is not `statusOnlyChange`; an update
+ * passes the new version first, then the old one (a mapping may need both: what an object selected before and after).
+ */
+export function onChange<T extends KubeObject>(handler: (...versions: T[]) => void): InformerHandlers<T> {
+  return {
+    add: (object) => handler(object),
+    update: (before, after) => {
+      if (!statusOnlyChange(before, after)) handler(after, before);
+    },
+    delete: (object) => handler(object),
+  };
 }

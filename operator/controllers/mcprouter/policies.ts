@@ -1,5 +1,6 @@
 import type {NetworkPeer} from '../../api/networkpolicy.js';
 import type {McpRouter} from '../../api/types.js';
+import {OPERATOR_LABELS} from './ownership.js';
 import type {ApplyObject} from './render.js';
 
 /**
@@ -50,7 +51,8 @@ function peerOf(peer: NetworkPeer): Record<string, unknown> {
  * Ingress only (egress to upstreams is not restricted), and one rule per port: `from` on the port `http`,
  * `metricsFrom` on the port `metrics`. A rule with an empty `from` would match every source, so an empty list renders
  * no rule at all: nothing may reach that port. The kubelet's probes are not affected: traffic from the pod's own node
- * is always allowed (Kubernetes "Network Policies", Behavior).
+ * is always allowed (Kubernetes "Network Policies", Behavior). With `operatorNamespace`, the operator's pods are a
+ * peer of the `http` port too: they read each router pod's /readyz for the upstreams' states.
  * @returns undefined without `spec.networkPolicy`
  */
 export function renderNetworkPolicy(
@@ -58,12 +60,21 @@ export function renderNetworkPolicy(
   name: string,
   selector: Record<string, string>,
   metadata: ChildMetadata,
+  operatorNamespace?: string,
 ): ApplyObject | undefined {
   const policy = router.spec.networkPolicy;
   if (!policy) return undefined;
+  const operator: NetworkPeer[] = operatorNamespace
+    ? [
+        {
+          namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': operatorNamespace}},
+          podSelector: {matchLabels: OPERATOR_LABELS},
+        },
+      ]
+    : [];
   const rule = (peers: readonly NetworkPeer[] | undefined, port: string) =>
     peers && peers.length > 0 ? [{from: peers.map(peerOf), ports: [{protocol: 'TCP', port}]}] : [];
-  const ingress = [...rule(policy.from, 'http'), ...rule(policy.metricsFrom, 'metrics')];
+  const ingress = [...rule([...policy.from, ...operator], 'http'), ...rule(policy.metricsFrom, 'metrics')];
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',

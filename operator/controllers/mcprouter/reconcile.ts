@@ -34,6 +34,7 @@ import {foreignObject, resourceExistsMessage, type ForeignObject} from './owners
 import {
   CONFIG_FILE,
   CONFIG_DIR,
+  CONTAINER_PORT,
   childNames,
   renderRouter,
   routerUrl,
@@ -41,6 +42,7 @@ import {
   type RenderedRouter,
 } from './render.js';
 import {podsOfRouter} from './pods.js';
+import {fetchReadiness, READINESS_POLL_MS, readyPodIps, type PodReadiness} from './readiness.js';
 import {resolveUpstreams} from './resolve.js';
 import {computeRouterStatus, summarizePods, type RouterObservation} from './status.js';
 
@@ -69,6 +71,8 @@ export interface RouterReconcilerDeps {
   render: RenderOptions;
   /** The clock, for condition transition times; injectable for tests. */
   now?: () => Date;
+  /** Asks one router pod (by IP) what its /readyz says; default an HTTP GET on the container port (readiness.ts). */
+  readiness?: (podIp: string) => Promise<PodReadiness | undefined>;
 }
 
 /**
@@ -80,10 +84,12 @@ export interface RouterReconcilerDeps {
 export class McpRouterReconciler implements Reconciler {
   readonly #deps: RouterReconcilerDeps;
   readonly #now: () => Date;
+  readonly #readiness: (podIp: string) => Promise<PodReadiness | undefined>;
 
   constructor(deps: RouterReconcilerDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
+    this.#readiness = deps.readiness ?? ((ip) => fetchReadiness(ip, CONTAINER_PORT));
   }
 
   async reconcile({namespace, name}: ReconcileRequest): Promise<ReconcileResult> {
@@ -163,12 +169,16 @@ export class McpRouterReconciler implements Reconciler {
       readyReplicas >= spec.spec.replicas && (deployment.status?.updatedReplicas ?? 0) >= spec.spec.replicas;
     // Pods only say why a router is not ready; a change of theirs queues the router (manager.ts).
     const pods = podsOfRouter(this.#deps.pods.list(namespace) as V1Pod[], name);
+    // Upstream states change without any Kubernetes event, so a router with ready pods is looked at again.
+    const podIps = readyPodIps(pods);
+    const readiness = await Promise.all(podIps.map((ip) => this.#readiness(ip)));
     await this.#writeStatus(router, {
       ...base,
       deployment,
       ...(!allReady && spec.spec.replicas > 0 && {pods: summarizePods(pods)}),
+      readiness: readiness.filter((report): report is PodReadiness => report !== undefined),
     });
-    return {};
+    return podIps.length > 0 ? {requeueAfterMs: READINESS_POLL_MS} : {};
   }
 
   /**

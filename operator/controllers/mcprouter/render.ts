@@ -39,6 +39,11 @@ export interface RenderOptions {
    * `spec.auth.serviceAccountTokens`; default https://kubernetes.default.svc.cluster.local.
    */
   serviceAccountIssuer: string;
+  /**
+   * Namespace of the operator's own pods, when it runs in the cluster: a router's NetworkPolicy lets them reach the
+   * router pods' /readyz (per-upstream status, readiness.ts).
+   */
+  operatorNamespace?: string;
 }
 
 /** The API server's default --service-account-issuer, and so the operator's. */
@@ -522,7 +527,13 @@ export function renderRouter(
     selectorLabels(name),
     metadata,
   );
-  const networkPolicy = renderNetworkPolicy(router, names.networkPolicy, selectorLabels(name), metadata);
+  const networkPolicy = renderNetworkPolicy(
+    router,
+    names.networkPolicy,
+    selectorLabels(name),
+    metadata,
+    options.operatorNamespace,
+  );
   return {
     config,
     routerJson,

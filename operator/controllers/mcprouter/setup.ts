@@ -10,7 +10,7 @@ import {
 import type {Enqueue} from '../../runtime/controller.js';
 import type {Informer} from '../../runtime/informer.js';
 import type {KubeObject} from '../../runtime/kube.js';
-import {statusOnlyChange} from '../../runtime/predicates.js';
+import {onChange} from '../../runtime/predicates.js';
 import {ROUTER_LABEL} from './render.js';
 
 /** The caches whose events queue McpRouters. */
@@ -32,13 +32,7 @@ export interface RouterWatchSources {
 export function watchRouters(sources: RouterWatchSources, enqueue: Enqueue): void {
   const {routers, upstreams, children, pods} = sources;
   const onRouter = (router: McpRouterResource) => enqueue(router.metadata.namespace, router.metadata.name);
-  routers.on({
-    add: onRouter,
-    update: (before, router) => {
-      if (!statusOnlyChange(before, router)) onRouter(router);
-    },
-    delete: onRouter,
-  });
+  routers.on(onChange(onRouter));
 
   const onUpstream = (...versions: McpUpstreamResource[]) => {
     for (const router of routers.list(versions[0]!.metadata.namespace)) {
@@ -46,13 +40,7 @@ export function watchRouters(sources: RouterWatchSources, enqueue: Enqueue): voi
       if (parsed.ok && versions.some((upstream) => selects(parsed.value, upstream))) onRouter(router);
     }
   };
-  upstreams.on({
-    add: (upstream) => onUpstream(upstream),
-    update: (before, after) => {
-      if (!statusOnlyChange(before, after)) onUpstream(after, before);
-    },
-    delete: (upstream) => onUpstream(upstream),
-  });
+  upstreams.on(onChange(onUpstream));
 
   const onChild = (child: KubeObject) => {
     const owner = child.metadata?.ownerReferences?.find(

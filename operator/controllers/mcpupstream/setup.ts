@@ -3,7 +3,7 @@ import type {McpRouterResource, McpUpstreamResource} from '../../api/types.js';
 import type {Enqueue} from '../../runtime/controller.js';
 import type {Informer} from '../../runtime/informer.js';
 import type {KubeObject} from '../../runtime/kube.js';
-import {statusOnlyChange} from '../../runtime/predicates.js';
+import {onChange} from '../../runtime/predicates.js';
 import {missingSecretsOf} from '../mcprouter/pods.js';
 import {declaredPrefix, namesSecret} from './status.js';
 
@@ -28,13 +28,7 @@ export function watchUpstreams(sources: UpstreamWatchSources, enqueue: Enqueue):
     const {namespace} = router.metadata;
     for (const upstream of upstreams.list(namespace)) enqueue(namespace, upstream.metadata.name);
   };
-  routers.on({
-    add: onRouter,
-    update: (before, router) => {
-      if (!statusOnlyChange(before, router)) onRouter(router);
-    },
-    delete: onRouter,
-  });
+  routers.on(onChange(onRouter));
 
   const onUpstream = (...versions: McpUpstreamResource[]) => {
     const {namespace, name} = versions[0]!.metadata;
@@ -44,13 +38,7 @@ export function watchUpstreams(sources: UpstreamWatchSources, enqueue: Enqueue):
       if (prefixes.has(declaredPrefix(rival))) enqueue(namespace, rival.metadata.name);
     }
   };
-  upstreams.on({
-    add: (upstream) => onUpstream(upstream),
-    update: (before, after) => {
-      if (!statusOnlyChange(before, after)) onUpstream(after, before);
-    },
-    delete: (upstream) => onUpstream(upstream),
-  });
+  upstreams.on(onChange(onUpstream));
 
   const onPod = (...versions: KubeObject[]) => {
     const namespace = versions[0]!.metadata?.namespace;

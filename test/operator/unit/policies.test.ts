@@ -61,4 +61,24 @@ describe('day-2 children of a router', () => {
       ...(ingress !== 'none' && {ingress}),
     });
   });
+
+  it("lets the operator's pods reach /readyz when the operator knows its namespace, even with from: []", () => {
+    const rendered = renderRouter(parsedRouter({upstreamSelector: {}, networkPolicy: {from: []}}), [], {
+      ...renderOptions,
+      operatorNamespace: 'kmr-system',
+    }) as any;
+    expect(rendered.networkPolicy.spec.ingress).toEqual([
+      {
+        from: [
+          {
+            namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': 'kmr-system'}},
+            podSelector: {
+              matchLabels: {'app.kubernetes.io/name': 'kube-mcp-router', 'app.kubernetes.io/component': 'operator'},
+            },
+          },
+        ],
+        ports: [{protocol: 'TCP', port: 'http'}],
+      },
+    ]);
+  });
 });
