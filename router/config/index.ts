@@ -4,8 +4,9 @@ import type {AuthSchema, RouterConfigSchema, RouterOptionsSchema} from './schema
 /**
  * The router's config contract: the one module the operator imports from the router. `router.json` is written in
  * the shape of `RouterConfigInput` (what a file holds, before defaults) and read back with `parseRouterConfig`, which
- * applies the defaults of `RouterConfigSchema`; an McpUpstream's tool filter, timeouts, retries and circuit breaker
- * are these schemas' fields, so their bounds, descriptions and defaults are defined once, here.
+ * applies the defaults of `RouterConfigSchema` (a `ConfigError` lists what it refuses). An McpUpstream's tool
+ * filter, timeouts, retries and circuit breaker are these schemas' fields, so their bounds, descriptions and
+ * defaults are defined once, here.
  */
 
 export {
@@ -20,6 +21,7 @@ export {
   type RouterConfig,
 } from './schema.js';
 export {escapeLiteral, parseRouterConfig} from './load.js';
+export {ConfigError} from '../errors.js';
 
 /** A `router.json` as written (input of `RouterConfigSchema`: defaults not applied, optional fields optional). */
 export type RouterConfigInput = z.input<typeof RouterConfigSchema>;

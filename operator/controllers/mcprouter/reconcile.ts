@@ -1,7 +1,6 @@
 import type {V1Deployment, V1Pod} from '@kubernetes/client-node';
 import type {Logger} from 'pino';
-import {parseRouterConfig} from '../../../router/config/index.js';
-import {ConfigError} from '../../../router/errors.js';
+import {ConfigError, parseRouterConfig} from '../../../router/config/index.js';
 import {rfc3339} from '../../api/conditions.js';
 import {
   MCP_ROUTER,
