@@ -119,6 +119,7 @@ export function parseOperatorFlags(
   }
   const healthProbeAddress = bindAddress('health-probe-bind-address', values['health-probe-bind-address'], ':8081');
   const metricsAddress = bindAddress('metrics-bind-address', values['metrics-bind-address'], ':8080');
+  const operatorNamespace = podNamespace();
   return {
     help: false,
     ...(values.kubeconfig !== undefined && {kubeconfig: values.kubeconfig}),
@@ -128,6 +129,7 @@ export function parseOperatorFlags(
       clusterDomain,
       serviceAccountIssuer,
       ...(values['session-key-secret'] !== undefined && {sessionKeySecret: values['session-key-secret']}),
+      ...(operatorNamespace !== undefined && {operatorNamespace}),
     },
     ...(values['leader-elect'] && {
       leaderElection: {

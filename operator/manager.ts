@@ -1,22 +1,12 @@
 import type http from 'node:http';
-import type {KubeConfig, V1Pod} from '@kubernetes/client-node';
+import type {KubeConfig} from '@kubernetes/client-node';
 import type {Logger} from 'pino';
-import {
-  MCP_ROUTER,
-  MCP_ROUTERS,
-  MCP_UPSTREAMS,
-  API_VERSION,
-  parseMcpRouter,
-  type McpRouterResource,
-  type McpUpstreamResource,
-} from './api/types.js';
+import {MCP_ROUTERS, MCP_UPSTREAMS, type McpRouterResource, type McpUpstreamResource} from './api/types.js';
 import {McpRouterReconciler} from './controllers/mcprouter/reconcile.js';
-import {MANAGED_BY, MANAGED_BY_LABEL, ROUTER_LABEL, type RenderOptions} from './controllers/mcprouter/render.js';
-import {selects} from './controllers/mcprouter/resolve.js';
+import {MANAGED_BY, MANAGED_BY_LABEL, type RenderOptions} from './controllers/mcprouter/render.js';
+import {watchRouters} from './controllers/mcprouter/setup.js';
 import {McpUpstreamReconciler} from './controllers/mcpupstream/reconcile.js';
-import {missingSecretsOf} from './controllers/mcprouter/pods.js';
-import {declaredPrefix, namesSecret} from './controllers/mcpupstream/status.js';
-import {objectHash} from './runtime/apply.js';
+import {watchUpstreams} from './controllers/mcpupstream/setup.js';
 import {Controller} from './runtime/controller.js';
 import {EventRecorder} from './runtime/events.js';
 import {Informer} from './runtime/informer.js';
@@ -24,6 +14,8 @@ import {
   CONFIG_MAPS,
   DEPLOYMENTS,
   KubeClient,
+  NETWORK_POLICIES,
+  POD_DISRUPTION_BUDGETS,
   PODS,
   ROLE_BINDINGS,
   ROLES,
@@ -40,12 +32,8 @@ import {serve} from './runtime/server.js';
  * optional leader election, and the probe and metrics servers. Like controller-runtime's manager, caches run on every
  * replica (so a standby is ready to take over) and controllers only on the leader.
  *
- * Watch mapping: an McpRouter event queues that router and every McpUpstream of its namespace (their `routers`
- * status may change); an McpUpstream event queues it, the upstreams that declare the same prefix (before or after the
- * change: one may win or lose a prefix conflict) and each router that selects it before or after the change; an
- * event on a ConfigMap, Deployment, Service or ServiceAccount labelled as the operator's queues its controlling
- * McpRouter (owner reference); an event on a router pod queues its McpRouter (label `mcprouter.dev/router`) and, when
- * a container of the pod waits (or waited) for a Secret, the McpUpstreams that name that Secret.
+ * Each controller declares its own watches (`controllers/mcprouter/setup.ts`, `controllers/mcpupstream/setup.ts`);
+ * the manager owns the caches they read and hands each the enqueue of its controller.
  */
 
 export interface OperatorOptions {
@@ -68,19 +56,6 @@ export interface OperatorOptions {
 
 const CHILD_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
 
-/**
- * Whether an update of a custom resource changed only its status (and the bookkeeping that comes with a write):
- * such updates are the operator's own status writes and need no reconcile (controller-runtime users filter them with
- * a generation predicate; this also lets label and annotation changes through).
- */
-export function statusOnlyChange(before: KubeObject, after: KubeObject): boolean {
-  const strip = ({status: _status, metadata, ...rest}: KubeObject) => {
-    const {resourceVersion: _rv, managedFields: _mf, ...meta} = metadata ?? {};
-    return {...rest, metadata: meta};
-  };
-  return objectHash(strip(before)) === objectHash(strip(after));
-}
-
 export class Operator {
   readonly client: KubeClient;
   readonly metrics: OperatorMetrics;
@@ -92,6 +67,8 @@ export class Operator {
   readonly serviceAccounts: Informer<KubeObject>;
   readonly roles: Informer<KubeObject>;
   readonly roleBindings: Informer<KubeObject>;
+  readonly podDisruptionBudgets: Informer<KubeObject>;
+  readonly networkPolicies: Informer<KubeObject>;
   readonly pods: Informer<KubeObject>;
   readonly routerReconciler: McpRouterReconciler;
   readonly upstreamReconciler: McpUpstreamReconciler;
@@ -106,7 +83,6 @@ export class Operator {
   readonly #leader?: LeaderElector;
   readonly #servers: http.Server[] = [];
   #onLost!: () => void;
-  #running = false;
   #stopping = false;
 
   constructor(options: OperatorOptions) {
@@ -125,6 +101,8 @@ export class Operator {
     this.serviceAccounts = new Informer({...common, type: SERVICE_ACCOUNTS, labelSelector: CHILD_SELECTOR});
     this.roles = new Informer({...common, type: ROLES, labelSelector: CHILD_SELECTOR});
     this.roleBindings = new Informer({...common, type: ROLE_BINDINGS, labelSelector: CHILD_SELECTOR});
+    this.podDisruptionBudgets = new Informer({...common, type: POD_DISRUPTION_BUDGETS, labelSelector: CHILD_SELECTOR});
+    this.networkPolicies = new Informer({...common, type: NETWORK_POLICIES, labelSelector: CHILD_SELECTOR});
     // The router pods: why a router is not ready, and which Secrets they wait for (the operator reads no Secret:
     // docs/adr/0019-operator-missing-secrets-from-router-pods.md).
     this.pods = new Informer({...common, type: PODS, labelSelector: CHILD_SELECTOR});
@@ -155,6 +133,8 @@ export class Operator {
       serviceAccounts: this.serviceAccounts,
       roles: this.roles,
       roleBindings: this.roleBindings,
+      podDisruptionBudgets: this.podDisruptionBudgets,
+      networkPolicies: this.networkPolicies,
       pods: this.pods,
       events,
       log: options.log,
@@ -185,77 +165,27 @@ export class Operator {
     this.#wire();
   }
 
+  /** Each controller's watches, as its own module declares them. */
   #wire(): void {
-    const routerKey = (router: KubeObject) =>
-      this.routerController.enqueue(router.metadata?.namespace ?? '', router.metadata?.name ?? '');
-    const upstreamsOf = (namespace: string) => {
-      for (const upstream of this.upstreams.list(namespace))
-        this.upstreamController.enqueue(namespace, upstream.metadata.name);
-    };
-    const onRouter = (router: McpRouterResource) => {
-      routerKey(router);
-      upstreamsOf(router.metadata.namespace);
-    };
-    this.routers.on({
-      add: onRouter,
-      update: (before, router) => {
-        if (!statusOnlyChange(before, router)) onRouter(router);
-      },
-      delete: onRouter,
-    });
-
-    const onUpstream = (...versions: McpUpstreamResource[]) => {
-      const {namespace, name} = versions[0]!.metadata;
-      this.upstreamController.enqueue(namespace, name);
-      const prefixes = new Set(versions.map(declaredPrefix));
-      for (const rival of this.upstreams.list(namespace)) {
-        if (prefixes.has(declaredPrefix(rival))) this.upstreamController.enqueue(namespace, rival.metadata.name);
-      }
-      for (const router of this.routers.list(namespace)) {
-        const parsed = parseMcpRouter(router);
-        if (parsed.ok && versions.some((upstream) => selects(parsed.value, upstream))) routerKey(router);
-      }
-    };
-    this.upstreams.on({
-      add: (u) => onUpstream(u),
-      update: (before, after) => {
-        if (!statusOnlyChange(before, after)) onUpstream(after, before);
-      },
-      delete: (u) => onUpstream(u),
-    });
-
-    const onChild = (child: KubeObject) => {
-      const owner = child.metadata?.ownerReferences?.find(
-        (ref) => ref.controller && ref.kind === MCP_ROUTER.kind && ref.apiVersion === API_VERSION,
-      );
-      if (owner && child.metadata?.namespace) this.routerController.enqueue(child.metadata.namespace, owner.name);
-    };
-    for (const informer of this.#children()) {
-      informer.on({add: onChild, update: (_, child) => onChild(child), delete: onChild});
-    }
-
-    const onPod = (...versions: KubeObject[]) => {
-      const {namespace, labels} = versions[0]!.metadata ?? {};
-      const router = labels?.[ROUTER_LABEL];
-      if (!namespace || !router) return;
-      this.routerController.enqueue(namespace, router);
-      const secrets = new Set(missingSecretsOf(versions as V1Pod[]).map((missing) => missing.secret));
-      if (secrets.size === 0) return;
-      for (const upstream of this.upstreams.list(namespace)) {
-        if ([...secrets].some((secret) => namesSecret(upstream, secret)))
-          this.upstreamController.enqueue(namespace, upstream.metadata.name);
-      }
-    };
-    this.pods.on({
-      add: (pod) => onPod(pod),
-      update: (before, after) => onPod(after, before),
-      delete: (pod) => onPod(pod),
-    });
+    const {routers, upstreams, pods} = this;
+    watchRouters({routers, upstreams, children: this.#children(), pods}, (namespace, name) =>
+      this.routerController.enqueue(namespace, name),
+    );
+    watchUpstreams({routers, upstreams, pods}, (namespace, name) => this.upstreamController.enqueue(namespace, name));
   }
 
   /** The caches of the objects a router owns. */
   #children(): Informer<KubeObject>[] {
-    return [this.configMaps, this.deployments, this.services, this.serviceAccounts, this.roles, this.roleBindings];
+    return [
+      this.configMaps,
+      this.deployments,
+      this.services,
+      this.serviceAccounts,
+      this.roles,
+      this.roleBindings,
+      this.podDisruptionBudgets,
+      this.networkPolicies,
+    ];
   }
 
   #informers(): Informer<KubeObject>[] {
@@ -265,11 +195,6 @@ export class Operator {
   /** Whether every cache has loaded its first list (what /readyz reports). */
   get synced(): boolean {
     return this.#informers().every((informer) => informer.hasSynced());
-  }
-
-  /** Whether the controllers run in this process. */
-  get leading(): boolean {
-    return this.#running;
   }
 
   /** Identity in the Lease, when leader election is on. */
@@ -322,7 +247,6 @@ export class Operator {
     if (this.#options.leaderElection) this.metrics.leader.set({name: this.#options.leaderElection.name}, 1);
     await Promise.all(this.#informers().map((informer) => informer.waitForSync()));
     if (this.#stopping) return;
-    this.#running = true;
     this.routerController.start();
     this.upstreamController.start();
     for (const router of this.routers.list())
@@ -334,7 +258,6 @@ export class Operator {
   async #stopLeading(): Promise<void> {
     if (this.#options.leaderElection) this.metrics.leader.set({name: this.#options.leaderElection.name}, 0);
     if (this.#stopping) return;
-    this.#running = false;
     await Promise.all([this.routerController.stop(), this.upstreamController.stop()]);
     this.#onLost();
   }
@@ -344,7 +267,6 @@ export class Operator {
     if (this.#stopping) return;
     this.#stopping = true;
     await Promise.all([this.routerController.stop(), this.upstreamController.stop()]);
-    this.#running = false;
     await this.#leader?.stop();
     await Promise.all(this.#informers().map((informer) => informer.stop()));
     await Promise.all(this.#servers.map((server) => new Promise((resolve) => server.close(resolve))));

@@ -35,6 +35,18 @@ export const OPERATOR_RULES: PolicyRule[] = [
     verbs: ['get', 'list', 'watch', 'create', 'patch'],
   },
   {apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch']},
+  // Optional children, deleted (only the router's own, by uid) once no longer wanted: the PodDisruptionBudget when
+  // replicas drops to 1, the NetworkPolicy when spec.networkPolicy is removed.
+  {
+    apiGroups: ['policy'],
+    resources: ['poddisruptionbudgets'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+  },
+  {
+    apiGroups: ['networking.k8s.io'],
+    resources: ['networkpolicies'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+  },
   // The router pods' informer: why a router is not ready (Pending with no node, waiting containers), and which
   // Secrets or keys they wait for.
   {apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch']},

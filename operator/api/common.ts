@@ -35,6 +35,42 @@ export function withCel<T extends z.ZodObject>(
     .meta({'x-kubernetes-validations': rules}) as unknown as T;
 }
 
+/** The fields of `T` with their router defaults removed: each optional, as a custom resource leaves it unset. */
+export type WithoutDefaults<T extends z.core.$ZodShape> = {
+  [K in keyof T]: z.ZodOptional<
+    T[K] extends z.ZodDefault<infer Inner> ? Inner : T[K] extends z.ZodOptional<infer Inner> ? Inner : T[K]
+  >;
+};
+
+/**
+ * A router config schema as a custom resource's field: the same fields, bounds and descriptions, every field
+ * optional and without its default (a CRD default would be written into every stored object, and the router applies
+ * its own), the default named in the description instead (`Router default: 3.`). `omit` leaves fields out (a map the
+ * CRD spells as a list, say). The router's schema stays the one place of the defaults.
+ */
+export function withoutDefaults<T extends z.core.$ZodShape, O extends keyof T = never>(
+  schema: z.ZodObject<T>,
+  omit: readonly O[] = [],
+): z.ZodObject<Omit<WithoutDefaults<T>, O>> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(schema.shape) as [string, z.ZodType][]) {
+    if ((omit as readonly string[]).includes(key)) continue;
+    let inner = field;
+    let defaultValue: unknown;
+    if (field instanceof z.ZodDefault) {
+      inner = field.unwrap() as z.ZodType;
+      defaultValue = field.def.defaultValue;
+    } else if (field instanceof z.ZodOptional) {
+      inner = field.unwrap() as z.ZodType;
+    }
+    const description = [field.description, defaultValue !== undefined && `Router default: ${defaultValue}.`]
+      .filter(Boolean)
+      .join(' ');
+    shape[key] = inner.optional().describe(description);
+  }
+  return z.object(shape).describe(schema.description ?? '') as unknown as z.ZodObject<Omit<WithoutDefaults<T>, O>>;
+}
+
 /** Names of env vars: what the router's `${VAR}` interpolation and POSIX shells accept. */
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

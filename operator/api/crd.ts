@@ -172,9 +172,9 @@ export const DEFINITIONS: KindDefinition[] = [
       {name: 'Replicas', type: 'integer', jsonPath: '.status.replicas', description: 'Router pods that exist'},
       {
         name: 'Upstreams',
-        type: 'integer',
-        jsonPath: '.status.upstreamCount',
-        description: 'Number of upstreams in the rendered config',
+        type: 'string',
+        jsonPath: '.status.upstreamsReady',
+        description: 'Upstreams ready on the router pods, of those in the rendered config',
       },
       {name: 'URL', type: 'string', jsonPath: '.status.url', description: 'In-cluster URL of the router'},
       {

@@ -4,6 +4,7 @@ import {ToolAnnotationsSchema} from '../../router/composites/schema.js';
 import {AccessRuleSpecSchema, AuthSpecSchema, LimitsSpecSchema} from './auth.js';
 import {LabelSelectorSchema, statusBaseShape, withCel} from './common.js';
 import {OutputSpecSchema} from './mcpupstream.js';
+import {NetworkPolicySpecSchema} from './networkpolicy.js';
 
 /**
  * `McpRouter` (mcprouter.dev/v1alpha1, short name `mcpr`): one router, rendered by the operator into a ConfigMap
@@ -196,7 +197,16 @@ const McpRouterSpecShapeSchema = z
       .optional()
       .meta({'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name']})
       .describe('Upstream groups: several McpUpstreams behind one prefix, with a routing strategy.'),
-    replicas: z.number().int().min(0).max(1000).default(1).describe('Number of router pods.'),
+    replicas: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(1)
+      .describe(
+        'Number of router pods. Above 1, a PodDisruptionBudget <name> (maxUnavailable 1) lets node drains evict ' +
+          'one router pod at a time.',
+      ),
     image: z
       .string()
       .min(1)
@@ -246,6 +256,7 @@ const McpRouterSpecShapeSchema = z
           'JWKS when auth.serviceAccountTokens is set.',
       ),
     service: ServiceSpecSchema.default({type: 'ClusterIP', port: 80, sessionAffinity: 'None'}),
+    networkPolicy: NetworkPolicySpecSchema.optional(),
     transports: TransportsSchema.default({sse: true, streamableHttp: true}),
     toolNameSeparator: z
       .string()
@@ -368,6 +379,14 @@ export const RouterUpstreamStatusSchema = z
   .object({
     name: z.string().describe('Name of the McpUpstream.'),
     prefix: z.string().describe('Its prefix in aggregated names.'),
+    state: z
+      .string()
+      .optional()
+      .describe(
+        "What the ready router pods' /readyz say of it: ready on every pod, else down, connecting or closed (the " +
+          'first that applies on any pod); absent when no ready pod reports it.',
+      ),
+    tools: z.number().int().optional().describe('While ready: the tools the router exposes of it (after spec.tools).'),
   })
   .describe('An upstream in the rendered router config.');
 
@@ -392,6 +411,10 @@ export const McpRouterStatusSchema = z
       .optional()
       .describe('The upstreams in the rendered router.json, sorted by name.'),
     upstreamCount: z.number().int().optional().describe('Number of upstreams in the rendered router.json.'),
+    upstreamsReady: z
+      .string()
+      .optional()
+      .describe('Upstreams ready on every ready router pod, of upstreamCount, as <ready>/<count>, e.g. 3/4.'),
     configHash: z.string().optional().describe('sha256 of the rendered router.json, as sha256:<first 16 hex digits>.'),
   })
   .describe('Observed state of the McpRouter, written by the operator.');

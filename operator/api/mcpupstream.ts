@@ -1,6 +1,13 @@
 import {z} from 'zod';
-import {PREFIX_PATTERN} from '../../router/config/schema.js';
-import {EnvVarSchema, HeaderSchema, statusBaseShape, withCel} from './common.js';
+import {
+  CircuitBreakerSchema as RouterCircuitBreakerSchema,
+  PREFIX_PATTERN,
+  RetriesSchema as RouterRetriesSchema,
+  TimeoutsSchema as RouterTimeoutsSchema,
+  ToolFilterSchema as RouterToolFilterSchema,
+  ToolTimeoutsSchema,
+} from '../../router/config/index.js';
+import {EnvVarSchema, HeaderSchema, statusBaseShape, withCel, withoutDefaults} from './common.js';
 
 /**
  * `McpUpstream` (mcprouter.dev/v1alpha1, short name `mcpu`): one upstream MCP server, reached over stdio (a command
@@ -71,58 +78,17 @@ export const HttpSchema = withCel(
     (v.url === undefined) === (v.serviceRef === undefined) ? [{message: 'set exactly one of url or serviceRef'}] : [],
 );
 
-export const ToolFilterSchema = z
-  .object({
-    include: z
-      .array(z.string().min(1).max(256))
-      .max(256)
-      .optional()
-      .describe('Glob patterns of the upstream tool names to keep; all tools when absent.'),
-    exclude: z
-      .array(z.string().min(1).max(256))
-      .max(256)
-      .optional()
-      .describe('Glob patterns of the upstream tool names to drop; applied after include.'),
-  })
-  .describe('Which of the upstream tools the router exposes, matched on the upstream (unprefixed) names.');
+export const ToolFilterSchema = withoutDefaults(RouterToolFilterSchema);
 
-export const TimeoutsSchema = z
-  .object({
-    connectSeconds: z
-      .number()
-      .positive()
-      .max(3600)
-      .optional()
-      .describe('Seconds to start the upstream and finish the MCP initialize handshake. Router default: 10.'),
-    callSeconds: z
-      .number()
-      .positive()
-      .max(86400)
-      .optional()
-      .describe('Seconds a call may go without a response or progress notification. Router default: 60.'),
-    maxCallSeconds: z
-      .number()
-      .positive()
-      .max(86400)
-      .optional()
-      .describe('Seconds a call may take in all, whatever progress it reports. Router default: 600.'),
+/** The router's timeouts; `tools`, a map by tool name in router.json, is a list keyed by name (API conventions). */
+export const TimeoutsSchema = withoutDefaults(RouterTimeoutsSchema, ['tools'])
+  .extend({
     tools: z
       .array(
         z
           .object({
             name: z.string().min(1).max(256).describe('Name of the tool, as the upstream names it (without prefix).'),
-            callSeconds: z
-              .number()
-              .positive()
-              .max(86400)
-              .optional()
-              .describe("Seconds a call of this tool may go without a response or progress; default: the upstream's."),
-            maxCallSeconds: z
-              .number()
-              .positive()
-              .max(86400)
-              .optional()
-              .describe("Seconds a call of this tool may take in all; default: the upstream's."),
+            ...withoutDefaults(ToolTimeoutsSchema).shape,
           })
           .describe('Timeouts of one tool, over those of the upstream.'),
       )
@@ -133,62 +99,9 @@ export const TimeoutsSchema = z
   })
   .describe('Timeouts of calls to this upstream.');
 
-export const CircuitBreakerSchema = z
-  .object({
-    consecutiveFailures: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000)
-      .optional()
-      .describe(
-        'Calls in a row that fail to reach the upstream (or time out) before the circuit opens. Router default: 5.',
-      ),
-    halfOpenAfterSeconds: z
-      .number()
-      .positive()
-      .max(86400)
-      .optional()
-      .describe('Seconds an open circuit fails calls at once before a trial call. Router default: 30.'),
-  })
-  .describe(
-    "The upstream's circuit breaker: while open, calls fail at once with an error naming the upstream and when it is " +
-      'tried again.',
-  );
+export const CircuitBreakerSchema = withoutDefaults(RouterCircuitBreakerSchema);
 
-export const RetriesSchema = z
-  .object({
-    maxAttempts: z
-      .number()
-      .int()
-      .min(1)
-      .max(10)
-      .optional()
-      .describe('Attempts of a call in all, the first included; 1 turns retries off. Router default: 3.'),
-    backoffSeconds: z
-      .number()
-      .positive()
-      .max(60)
-      .optional()
-      .describe('Seconds before the first retry, about twice as long for each further one. Router default: 0.2.'),
-    maxBackoffSeconds: z
-      .number()
-      .positive()
-      .max(600)
-      .optional()
-      .describe('Seconds a retry waits at most. Router default: 5.'),
-    toolCalls: z
-      .boolean()
-      .optional()
-      .describe(
-        'Also retry tool calls of tools the upstream annotates readOnlyHint or idempotentHint true; only for ' +
-          'upstreams you trust. Router default: false.',
-      ),
-  })
-  .describe(
-    'Retries with backoff of calls that could not reach the upstream or timed out, where a second attempt is safe: ' +
-      'lists, reads, prompts/get, ping, completion; tool calls only with toolCalls. Never after progress.',
-  );
+export const RetriesSchema = withoutDefaults(RouterRetriesSchema);
 
 export const OutputSpecSchema = z
   .object({

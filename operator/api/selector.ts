@@ -1,4 +1,5 @@
 import type {LabelSelector} from './common.js';
+import type {McpRouter, McpUpstreamResource} from './types.js';
 
 /**
  * Whether `labels` satisfy `selector`, with the semantics of metav1.LabelSelector: every matchLabels entry and every
@@ -28,4 +29,22 @@ export function matchesSelector(selector: LabelSelector, labels: Record<string, 
     }
   }
   return true;
+}
+
+/** The upstreams a router names: in `spec.upstreams` and as members of `spec.groups`. */
+export function namedUpstreams(router: Pick<McpRouter, 'spec'>): string[] {
+  return [
+    ...(router.spec.upstreams ?? []).map((ref) => ref.name),
+    ...(router.spec.groups ?? []).flatMap((group) => group.members),
+  ];
+}
+
+/**
+ * Whether a router selects an upstream (by its selector, by name, or as a member of one of its groups), whatever the
+ * upstream's validity.
+ */
+export function selects(router: Pick<McpRouter, 'spec'>, upstream: Pick<McpUpstreamResource, 'metadata'>): boolean {
+  const {name, labels} = upstream.metadata;
+  if (namedUpstreams(router).includes(name)) return true;
+  return router.spec.upstreamSelector !== undefined && matchesSelector(router.spec.upstreamSelector, labels);
 }

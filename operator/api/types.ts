@@ -1,6 +1,6 @@
 import type {z} from 'zod';
 import type {KubeObject, ResourceType} from '../runtime/kube.js';
-import {PREFIX_PATTERN} from '../../router/config/schema.js';
+import {PREFIX_PATTERN} from '../../router/config/index.js';
 import type {McpRouterSpec, McpRouterStatus} from './mcprouter.js';
 import {McpRouterSpecSchema} from './mcprouter.js';
 import type {McpUpstreamSpec, McpUpstreamStatus} from './mcpupstream.js';

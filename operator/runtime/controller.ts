@@ -1,10 +1,12 @@
 import type {Logger} from 'pino';
-import {TerminalError} from './errors.js';
-import {messageOf} from './informer.js';
+import {messageOf, TerminalError} from './errors.js';
 import type {OperatorMetrics} from './metrics.js';
 import {WorkQueue} from './workqueue.js';
 
 /** What a reconcile is asked to do: bring the object `namespace/name` to its desired state. */
+/** Queues the reconcile of one object, by namespace and name (`Controller.enqueue`). */
+export type Enqueue = (namespace: string, name: string) => void;
+
 export interface ReconcileRequest {
   namespace: string;
   name: string;

@@ -25,3 +25,8 @@ export class TerminalError extends OperatorError {
 export class FlagError extends OperatorError {
   static override code = 'FLAG_INVALID';
 }
+
+/** The message of an error-like value, for logs and status messages. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

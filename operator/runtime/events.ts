@@ -1,6 +1,6 @@
 import type {Logger} from 'pino';
 import {EVENTS, isStatus, type KubeClient, type KubeObject} from './kube.js';
-import {messageOf} from './informer.js';
+import {messageOf} from './errors.js';
 
 /**
  * Records Kubernetes Events (core/v1) on objects, for `kubectl describe` readers, like client-go's EventRecorder:

@@ -1,5 +1,6 @@
 import {Watch} from '@kubernetes/client-node';
 import type {Logger} from 'pino';
+import {messageOf} from './errors.js';
 import {apiVersionOf, isStatus, resourcePath, type KubeClient, type KubeObject, type ResourceType} from './kube.js';
 import type {OperatorMetrics} from './metrics.js';
 
@@ -278,9 +279,4 @@ function isGone(error: unknown): boolean {
   if (isStatus(error, 410)) return true;
   const fields = (error ?? {}) as {code?: unknown; statusCode?: unknown};
   return fields.code === 410 || fields.statusCode === 410;
-}
-
-/** The message of an error-like value, for logs. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

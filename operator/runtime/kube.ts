@@ -59,6 +59,18 @@ export const ROLE_BINDINGS: ResourceType = {
   plural: 'rolebindings',
 };
 export const LEASES: ResourceType = {group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases'};
+export const POD_DISRUPTION_BUDGETS: ResourceType = {
+  group: 'policy',
+  version: 'v1',
+  kind: 'PodDisruptionBudget',
+  plural: 'poddisruptionbudgets',
+};
+export const NETWORK_POLICIES: ResourceType = {
+  group: 'networking.k8s.io',
+  version: 'v1',
+  kind: 'NetworkPolicy',
+  plural: 'networkpolicies',
+};
 
 /** `apiVersion` of a resource type: `v1`, `apps/v1`. */
 export function apiVersionOf(type: ResourceType): string {
@@ -91,11 +103,6 @@ export class ApiError extends Error {
   ) {
     super(`${method} ${path}: ${statusCode} ${reason}: ${message}`);
     this.name = 'ApiError';
-  }
-
-  /** The request can never succeed as sent (400 Bad Request, 422 Invalid, 403 Forbidden): retrying will not help. */
-  get permanent(): boolean {
-    return this.statusCode === 400 || this.statusCode === 403 || this.statusCode === 422;
   }
 }
 
@@ -255,6 +262,22 @@ export class KubeClient {
         contentType: PatchStrategy.ServerSideApply,
       },
     );
+  }
+
+  /**
+   * Deletes an object only while its uid is `uid` (a precondition: the API server answers 409 Conflict when the name
+   * now belongs to another object), in the background (dependents are garbage-collected after); an object already
+   * gone is not an error.
+   * @throws ApiError when the API server refuses the delete
+   */
+  async delete(type: ResourceType, namespace: string, name: string, uid: string): Promise<void> {
+    try {
+      await this.request('DELETE', resourcePath(type, namespace, name), {
+        body: {apiVersion: 'v1', kind: 'DeleteOptions', preconditions: {uid}, propagationPolicy: 'Background'},
+      });
+    } catch (error) {
+      if (!isStatus(error, 404)) throw error;
+    }
   }
 
   /** Creates an object. */

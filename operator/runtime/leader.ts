@@ -2,7 +2,7 @@ import {hostname} from 'node:os';
 import {randomUUID} from 'node:crypto';
 import type {Logger} from 'pino';
 import {isStatus, LEASES, type KubeClient, type KubeObject} from './kube.js';
-import {messageOf} from './informer.js';
+import {messageOf} from './errors.js';
 
 /**
  * Leader election on a `coordination.k8s.io/v1` Lease, with the semantics of client-go's leaderelection package:
@@ -69,11 +69,6 @@ export class LeaderElector {
       retryPeriodMs: 2000,
       ...options,
     };
-  }
-
-  /** Whether this candidate currently holds the Lease. */
-  get leading(): boolean {
-    return this.#leading;
   }
 
   /** Starts trying to acquire, then renewing, in the background. */

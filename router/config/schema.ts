@@ -13,30 +13,34 @@ import {CompositesSchema, type Composite} from '../composites/schema.js';
 /** Pattern of an upstream prefix: it becomes the first part of every aggregated tool and prompt name. */
 export const PREFIX_PATTERN = /^[a-zA-Z0-9_-]{1,32}$/;
 
-const ToolFilterSchema = z
+export const ToolFilterSchema = z
   .object({
     include: z
-      .array(z.string().min(1))
+      .array(z.string().min(1).max(256))
+      .max(256)
       .optional()
       .describe('Glob patterns (picomatch) of the upstream tool names to keep; all tools when absent.'),
     exclude: z
-      .array(z.string().min(1))
+      .array(z.string().min(1).max(256))
+      .max(256)
       .optional()
       .describe('Glob patterns of the upstream tool names to drop; applied after include.'),
   })
   .strict()
   .describe('Which of the upstream tools the router exposes, matched on the upstream (unprefixed) names.');
 
-const ToolTimeoutsSchema = z
+export const ToolTimeoutsSchema = z
   .object({
     callSeconds: z
       .number()
       .positive()
+      .max(86400)
       .optional()
       .describe("Seconds a call of this tool may go without a response or progress; default: the upstream's."),
     maxCallSeconds: z
       .number()
       .positive()
+      .max(86400)
       .optional()
       .describe("Seconds a call of this tool may take in all; default: the upstream's."),
   })
@@ -48,16 +52,19 @@ export const TimeoutsSchema = z
     connectSeconds: z
       .number()
       .positive()
+      .max(3600)
       .default(10)
       .describe('Seconds to start the upstream and finish the MCP initialize handshake.'),
     callSeconds: z
       .number()
       .positive()
+      .max(86400)
       .default(60)
       .describe('Seconds a call may go without a response or a progress notification; progress resets it.'),
     maxCallSeconds: z
       .number()
       .positive()
+      .max(86400)
       .default(600)
       .describe('Seconds a call may take in all, whatever progress it reports.'),
     tools: z
@@ -80,9 +87,10 @@ export const RetriesSchema = z
     backoffSeconds: z
       .number()
       .positive()
+      .max(60)
       .default(0.2)
       .describe('Seconds before the first retry; each further one waits about twice as long (with jitter).'),
-    maxBackoffSeconds: z.number().positive().default(5).describe('Seconds a retry waits at most.'),
+    maxBackoffSeconds: z.number().positive().max(600).default(5).describe('Seconds a retry waits at most.'),
     toolCalls: z
       .boolean()
       .default(false)
@@ -103,12 +111,14 @@ export const CircuitBreakerSchema = z
     consecutiveFailures: z
       .number()
       .int()
-      .positive()
+      .min(1)
+      .max(1000)
       .default(5)
       .describe('Calls in a row that fail (upstream unavailable, or timed out) before the circuit opens.'),
     halfOpenAfterSeconds: z
       .number()
       .positive()
+      .max(86400)
       .default(30)
       .describe('Seconds an open circuit fails calls at once before one trial call may go through (half-open).'),
   })
@@ -665,7 +675,6 @@ export const RouterConfigSchema = z
     path: ['mcpServers'],
   });
 
-export type RawRouterConfig = z.infer<typeof RouterConfigSchema>;
 export type RouterOptions = z.infer<typeof RouterOptionsSchema>;
 export type AuthConfig = z.infer<typeof AuthSchema>;
 export type AccessRule = z.infer<typeof AccessRuleSchema>;
@@ -674,9 +683,6 @@ export type UpstreamTimeouts = z.infer<typeof TimeoutsSchema>;
 export type CircuitBreakerOptions = z.infer<typeof CircuitBreakerSchema>;
 export type RetryOptions = z.infer<typeof RetriesSchema>;
 export type ManagementOptions = z.infer<typeof ManagementSchema>;
-
-/** The transports an upstream can be reached over; `builtin` is an upstream of the router's own, in memory. */
-export type UpstreamTransport = 'stdio' | 'streamableHttp' | 'sse' | 'builtin';
 
 interface UpstreamCommon {
   /** The key of the server in the config; also its path segment in `/mcp/{name}` and `/sse/{name}`. */

@@ -2,6 +2,7 @@ import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {ClientCapabilities, Implementation} from '@modelcontextprotocol/sdk/types.js';
 import pRetry from 'p-retry';
 import type {Principal} from '../auth/principal.js';
+import {toolFilter} from '../catalog/filter.js';
 import type {UpstreamConfig} from '../config/schema.js';
 import {UpstreamUnavailableError} from '../errors.js';
 import type {Logger} from '../log.js';
@@ -38,6 +39,8 @@ export interface UpstreamStatus {
   lastError?: string;
   /** ISO 8601 time of the last state change. */
   since: string;
+  /** While ready: how many of its tools the router exposes (after `tools` include/exclude). */
+  tools?: number;
 }
 
 /** What the router learns from an upstream's router-wide connection. */
@@ -78,6 +81,7 @@ export class Upstream {
   readonly #events: UpstreamEvents;
   readonly #maxMessageBytes: number;
   readonly #secrets: string[];
+  readonly #keepTool: (name: string) => boolean;
   readonly #stop = new AbortController();
   #connection: UpstreamConnection | undefined;
   #state: UpstreamState = 'connecting';
@@ -114,6 +118,7 @@ export class Upstream {
     this.config = config;
     this.#maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#secrets = secretsOf(config);
+    this.#keepTool = toolFilter(config.tools);
     this.#healthCheckMs = deps.healthCheckSeconds * 1000;
     this.#log = deps.log.child({upstream: config.name});
     this.#clientInfo = deps.clientInfo;
@@ -139,6 +144,7 @@ export class Upstream {
   get status(): UpstreamStatus {
     const connection = this.#connection;
     const protocolVersion = connection?.protocolVersion;
+    const ready = this.#state === 'ready' ? connection : undefined;
     return {
       name: this.name,
       transport: this.config.transport,
@@ -150,6 +156,7 @@ export class Upstream {
       ...(this.#error !== undefined && {error: this.#error}),
       ...(this.#lastError !== undefined && {lastError: this.#lastError}),
       since: this.#since.toISOString(),
+      ...(ready && {tools: ready.catalog.tools.filter((tool) => this.#keepTool(tool.name)).length}),
     };
   }
 

@@ -12,7 +12,7 @@ import {parse} from 'yaml';
 import {DEFAULT_SERVICE_ACCOUNT_ISSUER} from '../../operator/controllers/mcprouter/render.js';
 import type {Operator} from '../../operator/manager.js';
 import {Authenticator} from '../../router/auth/authenticate.js';
-import {parseRouterConfig} from '../../router/config/load.js';
+import {parseRouterConfig} from '../../router/config/index.js';
 import {createNamespace, kubectl, useCluster} from '../support/cluster.js';
 import {
   applyCrds,
@@ -50,6 +50,16 @@ describe('operator on a real API server', () => {
   /** `kubectl apply` of an object (or a List) in the test's namespace. */
   const applyJson = (object: Record<string, unknown>) =>
     kc(cluster(), ['apply', '-n', namespace, '-f', '-'], JSON.stringify(object));
+  /** The API server's answer to an McpRouter it must refuse (stderr of `kubectl apply`); fails if it is accepted. */
+  const refusedRouter = async (name: string, spec: Record<string, unknown>) => {
+    const result = await kubectl(
+      cluster(),
+      ['apply', '-n', namespace, '-f', '-'],
+      JSON.stringify({apiVersion: 'mcprouter.dev/v1alpha1', kind: 'McpRouter', metadata: {name}, spec}),
+    );
+    expect(result.code).not.toBe(0);
+    return result.stderr;
+  };
   /** `kubectl apply` of an McpRouter in the test's namespace. */
   const applyRouter = (name: string, spec: Record<string, unknown>) =>
     applyJson({apiVersion: 'mcprouter.dev/v1alpha1', kind: 'McpRouter', metadata: {name}, spec});
@@ -193,7 +203,8 @@ describe('operator on a real API server', () => {
 
     const routers = await kc(cluster(), ['get', 'mcpr', '-n', namespace]);
     expect(routers.split('\n')[0]).toMatch(/^NAME\s+READY\s+REPLICAS\s+UPSTREAMS\s+URL\s+AGE$/);
-    expect(routers).toMatch(/demo\s+False\s+\d\s+4\s+http:\/\/demo\./);
+    // No pod runs on this control plane, so no upstream is known to be ready: 0 of the 4.
+    expect(routers).toMatch(/demo\s+False\s+\d\s+0\/4\s+http:\/\/demo\./);
     const upstreams = await kc(cluster(), ['get', 'mcpu', '-n', namespace]);
     expect(upstreams.split('\n')[0]).toMatch(/^NAME\s+TRANSPORT\s+PREFIX\s+AGE$/);
     expect(upstreams).toMatch(/everything\s+stdio\s+everything\s/);
@@ -683,7 +694,101 @@ describe('operator on a real API server', () => {
       async () => (await eventsOf(cluster(), namespace, 'empty', 'NoUpstreams'))[0],
     );
     expect(event).toMatchObject({type: 'Warning', message: ready.message});
-    expect(await kc(cluster(), ['get', 'mcpr', 'empty', '-n', namespace])).toMatch(/empty\s+False\s+\d+\s+0\s/);
+    expect(await kc(cluster(), ['get', 'mcpr', 'empty', '-n', namespace])).toMatch(/empty\s+False\s+\d+\s+0\/0\s/);
+  });
+
+  // The routers of these tests select no upstream, so that they change no upstream's status (routers, prefixes).
+  const alone = {upstreamSelector: {matchLabels: {'day-2': 'none'}}};
+
+  it('gives a router of 2 replicas a PodDisruptionBudget, writes nothing more at steady state, and deletes it at 1 replica', async () => {
+    await applyRouter('ha', {...alone, replicas: 2});
+    const router = await waitFor('the router status', async () => {
+      const r = await get('mcprouter', 'ha');
+      return r?.status ? r : undefined;
+    });
+    const budget = await waitFor('the PodDisruptionBudget', () => get('poddisruptionbudget', 'ha'));
+    expect(budget.spec).toMatchObject({
+      maxUnavailable: 1,
+      selector: {matchLabels: {'app.kubernetes.io/name': 'kube-mcp-router', 'app.kubernetes.io/instance': 'ha'}},
+    });
+    expect(budget.metadata.ownerReferences).toEqual([
+      expect.objectContaining({kind: 'McpRouter', name: 'ha', uid: router.metadata.uid, controller: true}),
+    ]);
+
+    await settle(operator);
+    const writes = await operator.writes();
+    await operator.routerReconciler.reconcile({namespace, name: 'ha'});
+    expect(await operator.writes()).toBe(writes);
+
+    await applyRouter('ha', {...alone, replicas: 1});
+    await waitFor(
+      'the PodDisruptionBudget to be deleted',
+      async () => (await get('poddisruptionbudget', 'ha')) === undefined,
+    );
+    const deleted = await waitFor(
+      'the Deleted Event',
+      async () => (await eventsOf(cluster(), namespace, 'ha', 'Deleted'))[0],
+    );
+    expect(deleted).toMatchObject({type: 'Normal', message: 'Deleted PodDisruptionBudget ha (no longer wanted)'});
+  });
+
+  it("leaves a user's PodDisruptionBudget named like a router of 1 replica alone, and does not adopt it at 2", async () => {
+    await applyJson({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: {name: 'solo'},
+      spec: {minAvailable: 1, selector: {matchLabels: {app: 'solo'}}},
+    });
+    const mine = await get('poddisruptionbudget', 'solo');
+    await applyRouter('solo', {...alone, replicas: 1});
+    await waitFor('the router to be rendered', async () => (await get('deployment', 'solo')) !== undefined);
+    await settle(operator);
+    expect(await get('poddisruptionbudget', 'solo')).toMatchObject({metadata: {uid: mine.metadata.uid}});
+
+    await applyRouter('solo', {...alone, replicas: 2});
+    const ready = await conditionWith('mcprouter', 'solo', 'Ready', 'ResourceExists');
+    expect(ready.message).toMatch(/^PodDisruptionBudget "solo" already exists and is not owned by this McpRouter/);
+    const after = await get('poddisruptionbudget', 'solo');
+    expect(after.metadata.ownerReferences).toBeUndefined();
+    expect(after.spec).toEqual(mine.spec);
+  });
+
+  it('renders spec.networkPolicy as a NetworkPolicy that admits only the named peers, and deletes it when the field goes', async () => {
+    const agents = {namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': 'agents'}}};
+    const prometheus = {
+      namespaceSelector: {matchLabels: {team: 'monitoring'}},
+      podSelector: {matchLabels: {app: 'prometheus'}},
+    };
+    await applyRouter('fenced', {
+      ...alone,
+      networkPolicy: {from: [agents, {podSelector: {}}], metricsFrom: [prometheus]},
+    });
+    const policy = await waitFor('the NetworkPolicy', () => get('networkpolicy', 'fenced'));
+    expect(policy.spec).toEqual({
+      podSelector: {matchLabels: {'app.kubernetes.io/name': 'kube-mcp-router', 'app.kubernetes.io/instance': 'fenced'}},
+      policyTypes: ['Ingress'],
+      ingress: [
+        {from: [agents, {podSelector: {}}], ports: [{protocol: 'TCP', port: 'http'}]},
+        {from: [prometheus], ports: [{protocol: 'TCP', port: 'metrics'}]},
+      ],
+    });
+
+    // An empty list lets no one in: the policy has no rule (a rule with an empty from would admit every source).
+    await applyRouter('fenced', {...alone, networkPolicy: {from: []}});
+    await waitFor('the rule to go', async () => (await get('networkpolicy', 'fenced'))?.spec.ingress === undefined);
+    await settle(operator);
+    const writes = await operator.writes();
+    await operator.routerReconciler.reconcile({namespace, name: 'fenced'});
+    expect(await operator.writes()).toBe(writes);
+
+    await applyRouter('fenced', {...alone});
+    await waitFor('the NetworkPolicy to be deleted', async () => (await get('networkpolicy', 'fenced')) === undefined);
+  });
+
+  it('refuses a networkPolicy peer without a selector at admission', async () => {
+    expect(await refusedRouter('unfenced', {upstreamSelector: {}, networkPolicy: {from: [{}]}})).toMatch(
+      /spec\.networkPolicy\.from\[0\]: Invalid value: .*set namespaceSelector, podSelector or both/,
+    );
   });
 
   // No kubelet runs here, so no container ever waits for a Secret. The test writes the pod status the kubelet would
@@ -848,18 +953,9 @@ describe('operator on a real API server', () => {
   });
 
   it('refuses access rules without auth at admission', async () => {
-    const result = await kubectl(
-      cluster(),
-      ['apply', '-n', namespace, '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'mcprouter.dev/v1alpha1',
-        kind: 'McpRouter',
-        metadata: {name: 'open'},
-        spec: {access: [{principals: ['*']}]},
-      }),
+    expect(await refusedRouter('open', {access: [{principals: ['*']}]})).toMatch(
+      /spec\.access: Invalid value: .*access rules need auth/,
     );
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(/spec\.access: Invalid value: .*access rules need auth/);
   });
 
   it('garbage-collects the children when the router is deleted', async (context) => {

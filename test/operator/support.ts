@@ -120,7 +120,8 @@ export async function resourceVersions(
 
 /**
  * resourceVersions of everything the operator writes in a namespace: the custom resources (status) and the children
- * (ConfigMaps, Deployments, Services, ServiceAccounts labelled managed-by kube-mcp-router).
+ * (ConfigMaps, Deployments, Services, ServiceAccounts, PodDisruptionBudgets, NetworkPolicies labelled managed-by
+ * kube-mcp-router).
  */
 export async function operatorState(cluster: Cluster, namespace: string): Promise<Record<string, string>> {
   return {
@@ -128,7 +129,7 @@ export async function operatorState(cluster: Cluster, namespace: string): Promis
     ...(await resourceVersions(
       cluster,
       namespace,
-      'configmaps,deployments,services,serviceaccounts',
+      'configmaps,deployments,services,serviceaccounts,poddisruptionbudgets,networkpolicies',
       'app.kubernetes.io/managed-by=kube-mcp-router',
     )),
   };

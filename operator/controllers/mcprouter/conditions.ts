@@ -38,6 +38,8 @@ export const RouterReason = {
   AsExpected: 'AsExpected',
   /** Event only: a child was created or changed. */
   Applied: 'Applied',
+  /** Event only: a child the router no longer needs (PodDisruptionBudget, NetworkPolicy) was deleted. */
+  Deleted: 'Deleted',
 } as const;
 
 export type RouterReason = (typeof RouterReason)[keyof typeof RouterReason];

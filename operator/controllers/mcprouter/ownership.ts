@@ -16,7 +16,7 @@ export interface ForeignObject {
 }
 
 // Labels of the objects the chart installs for the operator itself (charts/kube-mcp-router/templates/_helpers.tpl).
-const OPERATOR_LABELS = {'app.kubernetes.io/name': 'kube-mcp-router', 'app.kubernetes.io/component': 'operator'};
+export const OPERATOR_LABELS = {'app.kubernetes.io/name': 'kube-mcp-router', 'app.kubernetes.io/component': 'operator'};
 
 /**
  * Whether `live`, the object that has a child's name (undefined when none exists), stands in the router's way: it

@@ -1,7 +1,6 @@
 import type {V1Deployment, V1Pod} from '@kubernetes/client-node';
 import type {Logger} from 'pino';
-import {parseRouterConfig} from '../../../router/config/load.js';
-import {ConfigError} from '../../../router/errors.js';
+import {ConfigError, parseRouterConfig} from '../../../router/config/index.js';
 import {rfc3339} from '../../api/conditions.js';
 import {
   MCP_ROUTER,
@@ -12,15 +11,17 @@ import {
 } from '../../api/types.js';
 import {applyIfChanged} from '../../runtime/apply.js';
 import type {ReconcileRequest, ReconcileResult, Reconciler} from '../../runtime/controller.js';
-import {TerminalError} from '../../runtime/errors.js';
+import {messageOf, TerminalError} from '../../runtime/errors.js';
 import type {EventRecorder} from '../../runtime/events.js';
-import {messageOf, type Informer} from '../../runtime/informer.js';
+import type {Informer} from '../../runtime/informer.js';
 import {
   ApiError,
   CONFIG_MAPS,
   DEPLOYMENTS,
   ROLE_BINDINGS,
   ROLES,
+  NETWORK_POLICIES,
+  POD_DISRUPTION_BUDGETS,
   SERVICE_ACCOUNTS,
   SERVICES,
   type KubeClient,
@@ -31,8 +32,18 @@ import type {OperatorMetrics} from '../../runtime/metrics.js';
 import {writeStatusIfChanged} from '../../runtime/status.js';
 import {ROUTER_WARNING_REASONS, RouterCondition, RouterReason} from './conditions.js';
 import {foreignObject, resourceExistsMessage, type ForeignObject} from './ownership.js';
-import {CONFIG_FILE, CONFIG_DIR, renderRouter, routerUrl, type RenderOptions, type RenderedRouter} from './render.js';
+import {
+  CONFIG_FILE,
+  CONFIG_DIR,
+  CONTAINER_PORT,
+  childNames,
+  renderRouter,
+  routerUrl,
+  type RenderOptions,
+  type RenderedRouter,
+} from './render.js';
 import {podsOfRouter} from './pods.js';
+import {fetchReadiness, READINESS_POLL_MS, readyPodIps, type PodReadiness} from './readiness.js';
 import {resolveUpstreams} from './resolve.js';
 import {computeRouterStatus, summarizePods, type RouterObservation} from './status.js';
 
@@ -53,6 +64,8 @@ export interface RouterReconcilerDeps {
   serviceAccounts: Informer<KubeObject>;
   roles: Informer<KubeObject>;
   roleBindings: Informer<KubeObject>;
+  podDisruptionBudgets: Informer<KubeObject>;
+  networkPolicies: Informer<KubeObject>;
   /** The router pods (labelled as the operator's), for why a router is not ready. */
   pods: Informer<KubeObject>;
   events: EventRecorder;
@@ -61,6 +74,8 @@ export interface RouterReconcilerDeps {
   render: RenderOptions;
   /** The clock, for condition transition times; injectable for tests. */
   now?: () => Date;
+  /** Asks one router pod (by IP) what its /readyz says; default an HTTP GET on the container port (readiness.ts). */
+  readiness?: (podIp: string) => Promise<PodReadiness | undefined>;
 }
 
 /**
@@ -73,10 +88,12 @@ export interface RouterReconcilerDeps {
 export class McpRouterReconciler implements Reconciler {
   readonly #deps: RouterReconcilerDeps;
   readonly #now: () => Date;
+  readonly #readiness: (podIp: string) => Promise<PodReadiness | undefined>;
 
   constructor(deps: RouterReconcilerDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
+    this.#readiness = deps.readiness ?? ((ip) => fetchReadiness(ip, CONTAINER_PORT));
   }
 
   async reconcile({namespace, name}: ReconcileRequest): Promise<ReconcileResult> {
@@ -137,6 +154,7 @@ export class McpRouterReconciler implements Reconciler {
     let deployment: V1Deployment;
     try {
       deployment = (await this.#applyChildren(router, rendered, steps, live, log)) as V1Deployment;
+      await this.#deleteUnwanted(router, rendered, log);
     } catch (error) {
       const message = `apply failed: ${messageOf(error)}`;
       await this.#writeStatus(router, {
@@ -155,12 +173,16 @@ export class McpRouterReconciler implements Reconciler {
       readyReplicas >= spec.spec.replicas && (deployment.status?.updatedReplicas ?? 0) >= spec.spec.replicas;
     // Pods only say why a router is not ready; a change of theirs queues the router (manager.ts).
     const pods = podsOfRouter(this.#deps.pods.list(namespace) as V1Pod[], name);
+    // Upstream states change without any Kubernetes event, so a router with ready pods is looked at again.
+    const podIps = readyPodIps(pods);
+    const readiness = await Promise.all(podIps.map((ip) => this.#readiness(ip)));
     await this.#writeStatus(router, {
       ...base,
       deployment,
       ...(!allReady && spec.spec.replicas > 0 && {pods: summarizePods(pods)}),
+      readiness: readiness.filter((report): report is PodReadiness => report !== undefined),
     });
-    return {};
+    return podIps.length > 0 ? {requeueAfterMs: READINESS_POLL_MS} : {};
   }
 
   /**
@@ -178,6 +200,8 @@ export class McpRouterReconciler implements Reconciler {
           },
         ]
       : [];
+    const optional = (type: ResourceType, desired: RenderedRouter['configMap'] | undefined, detail: string) =>
+      desired ? [{type, cache: this.#cacheOf(type), desired, detail}] : [];
     return [
       {
         type: CONFIG_MAPS,
@@ -193,6 +217,8 @@ export class McpRouterReconciler implements Reconciler {
         desired: rendered.roleBinding,
         detail: `for ServiceAccount ${(rendered.roleBinding.subjects as {name: string}[])[0]?.name}`,
       },
+      // Before the Deployment, so that no new pod runs unprotected for a moment.
+      ...optional(NETWORK_POLICIES, rendered.networkPolicy, 'ingress from spec.networkPolicy only'),
       {
         type: DEPLOYMENTS,
         cache: this.#deps.deployments,
@@ -205,7 +231,42 @@ export class McpRouterReconciler implements Reconciler {
         desired: rendered.service,
         detail: `port ${(rendered.service.spec as {ports: {port: number}[]}).ports[0]?.port}`,
       },
+      ...optional(POD_DISRUPTION_BUDGETS, rendered.podDisruptionBudget, 'maxUnavailable 1'),
     ];
+  }
+
+  /** The cache of an optional child's kind. */
+  #cacheOf(type: ResourceType): Informer<KubeObject> {
+    return type === NETWORK_POLICIES ? this.#deps.networkPolicies : this.#deps.podDisruptionBudgets;
+  }
+
+  /**
+   * Deletes the optional children this router created before and no longer renders: the PodDisruptionBudget once
+   * `replicas` is 1 or 0, the NetworkPolicy once `spec.networkPolicy` is gone. Only an object this router controls
+   * (owner reference uid) is deleted, and only while it still has that uid.
+   * @throws ApiError when a delete fails (the reconcile is retried)
+   */
+  async #deleteUnwanted(router: McpRouterResource, rendered: RenderedRouter, log: Logger): Promise<void> {
+    const {namespace, name, uid} = router.metadata;
+    const names = childNames(name);
+    const unwanted: [ResourceType, string, boolean][] = [
+      [POD_DISRUPTION_BUDGETS, names.podDisruptionBudget, rendered.podDisruptionBudget === undefined],
+      [NETWORK_POLICIES, names.networkPolicy, rendered.networkPolicy === undefined],
+    ];
+    for (const [type, childName, notWanted] of unwanted) {
+      const live = notWanted ? this.#cacheOf(type).get(namespace, childName) : undefined;
+      const liveUid = live?.metadata?.uid;
+      if (!live || !liveUid || live.metadata?.deletionTimestamp) continue;
+      if (foreignObject(type.kind, live, uid) !== undefined) continue;
+      await this.#deps.client.delete(type, namespace, childName, liveUid);
+      log.info({child: type.kind, childName}, `Deleted ${type.kind}`);
+      void this.#deps.events.record(
+        router as KubeObject,
+        'Normal',
+        RouterReason.Deleted,
+        `Deleted ${type.kind} ${childName} (no longer wanted)`,
+      );
+    }
   }
 
   /**

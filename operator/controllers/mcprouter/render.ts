@@ -1,10 +1,17 @@
 import {createHash} from 'node:crypto';
 import type {V1EnvVar, V1OwnerReference} from '@kubernetes/client-node';
-import {escapeLiteral} from '../../../router/config/load.js';
-import {RouterOptionsSchema} from '../../../router/config/schema.js';
+import {
+  escapeLiteral,
+  RouterOptionsSchema,
+  type AuthInput,
+  type RouterConfigInput,
+  type RouterOptionsInput,
+  type ServerInput,
+} from '../../../router/config/index.js';
 import type {AuthSpec} from '../../api/auth.js';
 import type {ValueSource} from '../../api/common.js';
 import {API_VERSION, MCP_ROUTER, prefixOf, type McpRouter, type McpUpstream} from '../../api/types.js';
+import {renderNetworkPolicy, renderPodDisruptionBudget} from './policies.js';
 
 /**
  * Render: the pure part of reconciling an McpRouter. From the router, its resolved upstreams and the operator's
@@ -38,6 +45,11 @@ export interface RenderOptions {
    * no such env, and each pod's sessions are served by that pod only.
    */
   sessionKeySecret?: string;
+  /**
+   * Namespace of the operator's own pods, when it runs in the cluster: a router's NetworkPolicy lets them reach the
+   * router pods' /readyz (per-upstream status, readiness.ts).
+   */
+  operatorNamespace?: string;
 }
 
 /** The key of the session key Secret that holds the keys (one a line, the first signs). */
@@ -95,7 +107,9 @@ export interface ApplyObject {
 
 /** What rendering one router produces. */
 export interface RenderedRouter {
-  /** The text of router.json, in the format of `router/config/schema.ts`, ending in a newline. */
+  /** router.json, in the router's config contract (`router/config/index.ts`). */
+  config: RouterConfigInput;
+  /** The text of router.json (`config` as JSON), ending in a newline. */
   routerJson: string;
   /** `sha256:` and the first 16 hex digits of the SHA-256 of routerJson. */
   configHash: string;
@@ -114,6 +128,10 @@ export interface RenderedRouter {
   /** The Role and RoleBinding by which the router's ServiceAccount watches EndpointSlices (its peers). */
   role: ApplyObject;
   roleBinding: ApplyObject;
+  /** With `spec.replicas > 1`: one router pod at a time may be evicted (policies.ts). */
+  podDisruptionBudget?: ApplyObject;
+  /** With `spec.networkPolicy`: who may reach the router pods (policies.ts). */
+  networkPolicy?: ApplyObject;
 }
 
 /** The ServiceAccount every namespace has; a router named after it runs as it and leaves it alone. */
@@ -125,8 +143,17 @@ export function childNames(routerName: string): {
   deployment: string;
   service: string;
   serviceAccount: string;
+  podDisruptionBudget: string;
+  networkPolicy: string;
 } {
-  return {configMap: `${routerName}-config`, deployment: routerName, service: routerName, serviceAccount: routerName};
+  return {
+    configMap: `${routerName}-config`,
+    deployment: routerName,
+    service: routerName,
+    serviceAccount: routerName,
+    podDisruptionBudget: routerName,
+    networkPolicy: routerName,
+  };
 }
 
 /** The in-cluster URL of a router: `http://<name>.<namespace>.svc.<domain>:<service port>`. */
@@ -212,12 +239,7 @@ export function upstreamUrl(upstream: McpUpstream, clusterDomain: string): strin
 }
 
 /** Renders the `mcpServers` entry of one upstream; values from Secrets and ConfigMaps are added to `env`. */
-function renderServer(
-  upstream: McpUpstream,
-  options: RenderOptions,
-  namer: EnvNamer,
-  env: V1EnvVar[],
-): Record<string, unknown> {
+function renderServer(upstream: McpUpstream, options: RenderOptions, namer: EnvNamer, env: V1EnvVar[]): ServerInput {
   const {spec} = upstream;
   const name = upstream.metadata.name;
   const routerOptions = {
@@ -265,8 +287,8 @@ function renderServer(
 export function renderGroups(
   groups: NonNullable<McpRouter['spec']['groups']>,
   servers: ReadonlySet<string>,
-): Record<string, unknown> {
-  const rendered: Record<string, unknown> = {};
+): NonNullable<RouterOptionsInput['groups']> {
+  const rendered: NonNullable<RouterOptionsInput['groups']> = {};
   for (const {name, members, strategy, prefix, routes} of groups) {
     const present = members.filter((member) => servers.has(member));
     if (present.length === 0) continue;
@@ -284,15 +306,21 @@ export function renderGroups(
 }
 
 /** `spec.timeouts` as router.json has them: the list of per-tool timeouts becomes a map by tool name. */
-function renderTimeouts(timeouts: NonNullable<McpUpstream['spec']['timeouts']>): Record<string, unknown> {
+function renderTimeouts(timeouts: NonNullable<McpUpstream['spec']['timeouts']>): ServerInput['timeouts'] {
   const {tools, ...upstream} = timeouts;
   if (!tools) return upstream;
   return {...upstream, tools: Object.fromEntries(tools.map(({name, ...own}) => [name, own]))};
 }
 
-/** `spec.composites` as router.json has them: the list becomes a map by name, every string escaped. */
-function renderComposites(composites: NonNullable<McpRouter['spec']['composites']>): Record<string, unknown> {
-  return Object.fromEntries(composites.map(({name, ...composite}) => [name, escapeStrings(composite)]));
+/**
+ * `spec.composites` as router.json has them: the list becomes a map by name, every string escaped. The CRD keeps
+ * `inputSchema` free-form; the router's parser checks it on the rendered file (`validateRendered`), with its path.
+ */
+function renderComposites(
+  composites: NonNullable<McpRouter['spec']['composites']>,
+): NonNullable<RouterOptionsInput['composites']> {
+  type Composite = NonNullable<RouterOptionsInput['composites']>[string];
+  return Object.fromEntries(composites.map(({name, ...composite}) => [name, escapeStrings(composite) as Composite]));
 }
 
 /**
@@ -338,8 +366,8 @@ export function allowedHosts(router: McpRouter, clusterDomain: string): string[]
  * ServiceAccount through the built-in ClusterRoleBinding system:service-account-issuer-discovery), fetched with the
  * pod's projected token and the cluster CA. Bearer tokens become env vars from their Secrets, added to `env`.
  */
-function renderAuth(auth: AuthSpec, options: RenderOptions, namer: EnvNamer, env: V1EnvVar[]): Record<string, unknown> {
-  const jwt: Record<string, unknown>[] = [];
+function renderAuth(auth: AuthSpec, options: RenderOptions, namer: EnvNamer, env: V1EnvVar[]): AuthInput {
+  const jwt: NonNullable<AuthInput['jwt']> = [];
   if (auth.serviceAccountTokens) {
     jwt.push({
       issuer: escapeLiteral(options.serviceAccountIssuer),
@@ -456,9 +484,9 @@ export function renderRouter(
   const env: V1EnvVar[] = [];
 
   const sorted = [...upstreams].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
-  const mcpServers: Record<string, unknown> = {};
+  const mcpServers: Record<string, ServerInput> = {};
   for (const upstream of sorted) mcpServers[upstream.metadata.name] = renderServer(upstream, options, namer, env);
-  const routerOptions = {
+  const routerOptions: RouterOptionsInput = {
     toolNameSeparator: spec.toolNameSeparator,
     transports: {sse: spec.transports.sse, streamableHttp: spec.transports.streamableHttp},
     allowedHosts: allowedHosts(router, options.clusterDomain).map(escapeLiteral),
@@ -472,7 +500,8 @@ export function renderRouter(
     ...(spec.output && Object.keys(spec.output).length > 0 && {output: spec.output}),
     ...(spec.composites && {composites: renderComposites(spec.composites)}),
   };
-  const routerJson = `${JSON.stringify({mcpServers, router: routerOptions}, null, 2)}\n`;
+  const config: RouterConfigInput = {mcpServers, router: routerOptions};
+  const routerJson = `${JSON.stringify(config, null, 2)}\n`;
   const configHash = hashOf(routerJson);
 
   const configMap: ApplyObject = {
@@ -595,7 +624,22 @@ export function renderRouter(
       : undefined;
 
   const serviceAccountName = spec.serviceAccountName ?? names.serviceAccount;
+  const metadata = {namespace, labels, ownerReferences: owner};
+  const podDisruptionBudget = renderPodDisruptionBudget(
+    router,
+    names.podDisruptionBudget,
+    selectorLabels(name),
+    metadata,
+  );
+  const networkPolicy = renderNetworkPolicy(
+    router,
+    names.networkPolicy,
+    selectorLabels(name),
+    metadata,
+    options.operatorNamespace,
+  );
   return {
+    config,
     routerJson,
     configHash,
     ...peerRbac(name, namespace, serviceAccountName, labels, owner),
@@ -605,5 +649,7 @@ export function renderRouter(
     ...(serviceAccount && {serviceAccount}),
     deployment,
     service,
+    ...(podDisruptionBudget && {podDisruptionBudget}),
+    ...(networkPolicy && {networkPolicy}),
   };
 }

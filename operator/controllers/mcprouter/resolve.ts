@@ -1,4 +1,4 @@
-import {matchesSelector} from '../../api/selector.js';
+import {namedUpstreams, selects} from '../../api/selector.js';
 import {
   parseMcpUpstream,
   prefixOf,
@@ -18,24 +18,6 @@ export interface ResolvedUpstreams {
   invalid: {name: string; issues: SpecIssue[]}[];
   /** Selected upstreams left out because an earlier one (by name) has the same prefix. */
   conflicts: {name: string; prefix: string; with: string}[];
-}
-
-/** The upstreams a router names: in `spec.upstreams` and as members of `spec.groups`. */
-function namedUpstreams(router: Pick<McpRouter, 'spec'>): string[] {
-  return [
-    ...(router.spec.upstreams ?? []).map((ref) => ref.name),
-    ...(router.spec.groups ?? []).flatMap((group) => group.members),
-  ];
-}
-
-/**
- * Whether a router selects an upstream (by its selector, by name, or as a member of one of its groups), whatever the
- * upstream's validity.
- */
-export function selects(router: Pick<McpRouter, 'spec'>, upstream: Pick<McpUpstreamResource, 'metadata'>): boolean {
-  const {name, labels} = upstream.metadata;
-  if (namedUpstreams(router).includes(name)) return true;
-  return router.spec.upstreamSelector !== undefined && matchesSelector(router.spec.upstreamSelector, labels);
 }
 
 /**

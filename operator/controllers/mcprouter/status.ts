@@ -4,6 +4,7 @@ import type {McpRouterStatus} from '../../api/mcprouter.js';
 import type {McpRouterResource, SpecIssue} from '../../api/types.js';
 import {RouterCondition, RouterReason} from './conditions.js';
 import {describeMissingSecret, missingSecretsOf, type MissingSecret} from './pods.js';
+import {upstreamStates, type PodReadiness} from './readiness.js';
 import {selectorLabels} from './render.js';
 import type {ResolvedUpstreams} from './resolve.js';
 
@@ -78,6 +79,8 @@ export type RouterObservation =
       failure?: {reason: typeof RouterReason.ApplyFailed | typeof RouterReason.ResourceExists; message: string};
       /** The live Deployment after apply, if known. */
       deployment?: V1Deployment;
+      /** What the ready router pods' /readyz said (readiness.ts); none when no pod is ready or none answered. */
+      readiness?: PodReadiness[];
       /** Present when the pods were looked at (only while not all replicas are ready). */
       pods?: PodSummary;
     };
@@ -250,10 +253,12 @@ export function computeRouterStatus(
       ...(previous.url !== undefined && {url: previous.url}),
       ...(previous.upstreams !== undefined && {upstreams: previous.upstreams}),
       ...(previous.upstreamCount !== undefined && {upstreamCount: previous.upstreamCount}),
+      ...(previous.upstreamsReady !== undefined && {upstreamsReady: previous.upstreamsReady}),
       ...(previous.configHash !== undefined && {configHash: previous.configHash}),
     };
   }
 
+  const states = upstreamStates(observation.upstreams, observation.readiness ?? []);
   const rollout = rolloutOf(deployment, observation.replicas);
   const pods = rollout.done ? undefined : podsNotReady(observation.pods);
   const missingSecrets = rollout.done ? undefined : observation.pods?.missingSecrets;
@@ -319,8 +324,9 @@ export function computeRouterStatus(
     conditions: mergeConditions(previous.conditions, [ready, progressing, degraded], generation, now),
     ...counts,
     url: observation.url,
-    upstreams: observation.upstreams,
+    upstreams: states.upstreams,
     upstreamCount: observation.upstreams.length,
+    upstreamsReady: `${states.ready}/${observation.upstreams.length}`,
     configHash: observation.configHash,
   };
 }

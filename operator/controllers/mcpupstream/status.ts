@@ -10,7 +10,8 @@ import {
   type McpUpstreamResource,
 } from '../../api/types.js';
 import {describeMissingSecret, missingSecretsOf, podsOfRouter, type MissingSecret} from '../mcprouter/pods.js';
-import {resolveUpstreams, selects} from '../mcprouter/resolve.js';
+import {resolveUpstreams} from '../mcprouter/resolve.js';
+import {selects} from '../../api/selector.js';
 import {ACCEPTED, UpstreamReason} from './conditions.js';
 
 /** What the status of an McpUpstream is computed from, all from the caches of its namespace. */

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {statusOnlyChange} from '../../../operator/manager.js';
+import {statusOnlyChange} from '../../../operator/runtime/predicates.js';
 import type {KubeObject} from '../../../operator/runtime/kube.js';
 
 const before: KubeObject = {

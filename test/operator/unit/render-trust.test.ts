@@ -10,7 +10,7 @@ import {AccessRuleSpecSchema, JwtIssuerSpecSchema} from '../../../operator/api/a
 import {parseMcpRouter} from '../../../operator/api/types.js';
 import {validateRendered} from '../../../operator/controllers/mcprouter/reconcile.js';
 import {allowedHosts, escapeStrings, renderRouter} from '../../../operator/controllers/mcprouter/render.js';
-import {parseRouterConfig} from '../../../router/config/load.js';
+import {parseRouterConfig} from '../../../router/config/index.js';
 import {AccessRuleSchema, AuthSchema} from '../../../router/config/schema.js';
 import {parsedRouter, parsedUpstream, renderOptions, routerResource} from '../fixtures.js';
 

@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest';
 
 import {validateRendered} from '../../../operator/controllers/mcprouter/reconcile.js';
 import {renderRouter, routerUrl} from '../../../operator/controllers/mcprouter/render.js';
-import {parseRouterConfig} from '../../../router/config/load.js';
+import {parseRouterConfig} from '../../../router/config/index.js';
 import {parsedRouter, parsedUpstream, renderOptions} from '../fixtures.js';
 
 const options = renderOptions;
