@@ -32,8 +32,9 @@ export const NetworkPolicySpecSchema = z
       .max(64)
       .describe(
         "Who may connect to the router's MCP port (http, 8080), through its Service or directly; [] lets no one in " +
-          "but the operator's pods (they read /readyz for status.upstreams). The kubelet's liveness and readiness " +
-          'probes come from the node, which NetworkPolicies do not block.',
+          "but the router's own pods (they forward requests of each other's sessions) and the operator's pods (they " +
+          "read /readyz for status.upstreams). The kubelet's liveness and readiness probes come from the node, " +
+          'which NetworkPolicies do not block.',
       ),
     metricsFrom: z
       .array(NetworkPeerSchema)

@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- cluster objects are read as plain JSON */
+import {isDeepStrictEqual} from 'node:util';
 /**
  * The operator against a real kube-apiserver (and kube-controller-manager): the examples are applied with kubectl,
  * an in-process operator watching the test's namespace reconciles them, and the tests look at the objects in the
@@ -764,18 +765,25 @@ describe('operator on a real API server', () => {
       networkPolicy: {from: [agents, {podSelector: {}}], metricsFrom: [prometheus]},
     });
     const policy = await waitFor('the NetworkPolicy', () => get('networkpolicy', 'fenced'));
-    expect(policy.spec).toEqual({
+    const routerPods = {
       podSelector: {matchLabels: {'app.kubernetes.io/name': 'kube-mcp-router', 'app.kubernetes.io/instance': 'fenced'}},
+    };
+    expect(policy.spec).toEqual({
+      ...routerPods,
       policyTypes: ['Ingress'],
       ingress: [
-        {from: [agents, {podSelector: {}}], ports: [{protocol: 'TCP', port: 'http'}]},
+        {from: [agents, {podSelector: {}}, routerPods], ports: [{protocol: 'TCP', port: 'http'}]},
         {from: [prometheus], ports: [{protocol: 'TCP', port: 'metrics'}]},
       ],
     });
 
-    // An empty list lets no one in: the policy has no rule (a rule with an empty from would admit every source).
+    // An empty list lets no one in but the router's own pods, which forward to each other (a rule with an empty
+    // from would admit every source), and no one may scrape.
     await applyRouter('fenced', {...alone, networkPolicy: {from: []}});
-    await waitFor('the rule to go', async () => (await get('networkpolicy', 'fenced'))?.spec.ingress === undefined);
+    await waitFor('the metrics rule to go', async () => {
+      const ingress = (await get('networkpolicy', 'fenced'))?.spec.ingress;
+      return isDeepStrictEqual(ingress, [{ports: [{protocol: 'TCP', port: 'http'}], from: [routerPods]}]);
+    });
     await settle(operator);
     const writes = await operator.writes();
     await operator.routerReconciler.reconcile({namespace, name: 'fenced'});

@@ -51,8 +51,9 @@ function peerOf(peer: NetworkPeer): Record<string, unknown> {
  * Ingress only (egress to upstreams is not restricted), and one rule per port: `from` on the port `http`,
  * `metricsFrom` on the port `metrics`. A rule with an empty `from` would match every source, so an empty list renders
  * no rule at all: nothing may reach that port. The kubelet's probes are not affected: traffic from the pod's own node
- * is always allowed (Kubernetes "Network Policies", Behavior). With `operatorNamespace`, the operator's pods are a
- * peer of the `http` port too: they read each router pod's /readyz for the upstreams' states.
+ * is always allowed (Kubernetes "Network Policies", Behavior). The router's own pods are always a peer of the `http`
+ * port: a pod forwards a request of another pod's session to it (ADR 0021). With `operatorNamespace`, the operator's
+ * pods are a peer of it too: they read each router pod's /readyz for the upstreams' states.
  * @returns undefined without `spec.networkPolicy`
  */
 export function renderNetworkPolicy(
@@ -74,7 +75,8 @@ export function renderNetworkPolicy(
     : [];
   const rule = (peers: readonly NetworkPeer[] | undefined, port: string) =>
     peers && peers.length > 0 ? [{from: peers.map(peerOf), ports: [{protocol: 'TCP', port}]}] : [];
-  const ingress = [...rule([...policy.from, ...operator], 'http'), ...rule(policy.metricsFrom, 'metrics')];
+  const peers: NetworkPeer[] = [{podSelector: {matchLabels: selector}}];
+  const ingress = [...rule([...policy.from, ...peers, ...operator], 'http'), ...rule(policy.metricsFrom, 'metrics')];
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',

@@ -31,23 +31,29 @@ describe('day-2 children of a router', () => {
     namespaceSelector: {matchLabels: {team: 'monitoring'}},
     podSelector: {matchLabels: {app: 'prometheus'}},
   };
+  // The router's own pods forward requests of each other's sessions (ADR 0021): always a peer of the MCP port.
+  const routerPods = {podSelector: {matchLabels: pods}};
   it.each([
     ['no networkPolicy: none', undefined, undefined],
     [
-      'peers of the MCP port',
+      'peers of the MCP port, and the router pods themselves',
       {from: [agents, {podSelector: {}}]},
-      [{from: [agents, {podSelector: {}}], ports: [{protocol: 'TCP', port: 'http'}]}],
+      [{from: [agents, {podSelector: {}}, routerPods], ports: [{protocol: 'TCP', port: 'http'}]}],
     ],
     [
       'peers of the MCP port and of /metrics',
       {from: [agents], metricsFrom: [prometheus]},
       [
-        {from: [agents], ports: [{protocol: 'TCP', port: 'http'}]},
+        {from: [agents, routerPods], ports: [{protocol: 'TCP', port: 'http'}]},
         {from: [prometheus], ports: [{protocol: 'TCP', port: 'metrics'}]},
       ],
     ],
     // A rule with an empty from admits every source: an empty list must render no rule at all.
-    ['from [] admits no one (no rule, not an empty one)', {from: [], metricsFrom: []}, 'none'],
+    [
+      'from [] admits only the router pods, and metricsFrom [] no one (no rule, not an empty one)',
+      {from: [], metricsFrom: []},
+      [{from: [routerPods], ports: [{protocol: 'TCP', port: 'http'}]}],
+    ],
   ])('%s', (_name, networkPolicy, ingress) => {
     const rendered = render(networkPolicy ? {networkPolicy} : {});
     if (ingress === undefined) {
@@ -58,7 +64,7 @@ describe('day-2 children of a router', () => {
     expect(rendered.networkPolicy.spec).toEqual({
       podSelector: {matchLabels: pods},
       policyTypes: ['Ingress'],
-      ...(ingress !== 'none' && {ingress}),
+      ingress,
     });
   });
 
@@ -70,6 +76,7 @@ describe('day-2 children of a router', () => {
     expect(rendered.networkPolicy.spec.ingress).toEqual([
       {
         from: [
+          {podSelector: {matchLabels: pods}},
           {
             namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': 'kmr-system'}},
             podSelector: {
