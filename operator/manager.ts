@@ -17,6 +17,7 @@ import {McpUpstreamReconciler} from './controllers/mcpupstream/reconcile.js';
 import {missingSecretsOf} from './controllers/mcprouter/pods.js';
 import {declaredPrefix, namesSecret} from './controllers/mcpupstream/status.js';
 import {objectHash} from './runtime/apply.js';
+import {routerPodFields, withoutBookkeeping} from './runtime/cache-transforms.js';
 import {Controller} from './runtime/controller.js';
 import {EventRecorder} from './runtime/events.js';
 import {Informer} from './runtime/informer.js';
@@ -62,6 +63,11 @@ export interface OperatorOptions {
   log: Logger;
   /** The clock of status conditions; injectable for tests. */
   now?: () => Date;
+  /**
+   * Cache whole objects instead of the fields the controllers read (runtime/cache-transforms.ts); only for measuring
+   * what the transforms save (`npm run bench:operator`). Default false.
+   */
+  cacheWholeObjects?: boolean;
 }
 
 const CHILD_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
@@ -112,16 +118,25 @@ export class Operator {
     const requests = this.metrics.requests;
     this.client = new KubeClient(options.kubeConfig, (method, code) => requests.inc({method, code: String(code)}));
     this.lostLeadership = new Promise((resolve) => (this.#onLost = resolve));
-    const common = {client: this.client, namespace: options.namespace, log: options.log, metrics: this.metrics};
+    // The caches keep only the fields the controllers read (runtime/cache-transforms.ts).
+    const whole = options.cacheWholeObjects === true;
+    const common = {
+      client: this.client,
+      namespace: options.namespace,
+      log: options.log,
+      metrics: this.metrics,
+      ...(!whole && {transform: withoutBookkeeping}),
+    };
+    const children = {...common, labelSelector: CHILD_SELECTOR};
     this.routers = new Informer({...common, type: MCP_ROUTERS});
     this.upstreams = new Informer({...common, type: MCP_UPSTREAMS});
-    this.configMaps = new Informer({...common, type: CONFIG_MAPS, labelSelector: CHILD_SELECTOR});
-    this.deployments = new Informer({...common, type: DEPLOYMENTS, labelSelector: CHILD_SELECTOR});
-    this.services = new Informer({...common, type: SERVICES, labelSelector: CHILD_SELECTOR});
-    this.serviceAccounts = new Informer({...common, type: SERVICE_ACCOUNTS, labelSelector: CHILD_SELECTOR});
-    // The router pods: why a router is not ready, and which Secrets they wait for (the operator reads no Secret:
-    // docs/adr/0019-operator-missing-secrets-from-router-pods.md).
-    this.pods = new Informer({...common, type: PODS, labelSelector: CHILD_SELECTOR});
+    this.configMaps = new Informer({...children, type: CONFIG_MAPS});
+    this.deployments = new Informer({...children, type: DEPLOYMENTS});
+    this.services = new Informer({...children, type: SERVICES});
+    this.serviceAccounts = new Informer({...children, type: SERVICE_ACCOUNTS});
+    // The router pods, filtered by label (no re-listing): why a router is not ready, and which Secrets they wait for
+    // (the operator reads no Secret: docs/adr/0019-operator-missing-secrets-from-router-pods.md).
+    this.pods = new Informer({...children, type: PODS, ...(!whole && {transform: routerPodFields})});
 
     this.#leader = options.leaderElection
       ? new LeaderElector({
