@@ -118,7 +118,8 @@ const reconciles = (metrics: string) =>
     .reduce((a, b) => a + b, 0);
 
 const queued = (metrics: string) =>
-  metricValue(metrics, 'workqueue_depth{name="mcprouter"}') + metricValue(metrics, 'workqueue_depth{name="mcpupstream"}');
+  metricValue(metrics, 'workqueue_depth{name="mcprouter"}') +
+  metricValue(metrics, 'workqueue_depth{name="mcpupstream"}');
 
 /** Whether every router has its config rendered and every upstream a status of its generation. */
 async function allReconciled(client: KubeClient, namespace: string): Promise<boolean> {
@@ -144,7 +145,9 @@ async function measure(
 ): Promise<OperatorRun> {
   const namespace = `bench-${size.upstreams}-${mode}`;
   log(`${namespace}: creating ${size.upstreams} McpUpstreams and ${size.routers} McpRouters...`);
-  await client.request('POST', '/api/v1/namespaces', {body: {apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace}}});
+  await client.request('POST', '/api/v1/namespaces', {
+    body: {apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace}},
+  });
   const {upstreams, routers} = benchObjects(size, namespace);
   await inParallel(upstreams, 8, (o) => client.create(MCP_UPSTREAMS, namespace, o, FIELD_MANAGER));
   await inParallel(routers, 8, (o) => client.create(MCP_ROUTERS, namespace, o, FIELD_MANAGER));
@@ -157,15 +160,19 @@ async function measure(
     // Settled: nothing queued and no reconcile for 3 s (the Deployments' ReplicaSets and Pods come in meanwhile).
     let last = -1;
     let quietSince = Date.now();
-    await until('the operator to settle', async () => {
-      const metrics = await operator.metrics();
-      const count = reconciles(metrics);
-      if (count !== last || queued(metrics) > 0) {
-        last = count;
-        quietSince = Date.now();
-      }
-      return Date.now() - quietSince >= 3000;
-    }, 250);
+    await until(
+      'the operator to settle',
+      async () => {
+        const metrics = await operator.metrics();
+        const count = reconciles(metrics);
+        if (count !== last || queued(metrics) > 0) {
+          last = count;
+          quietSince = Date.now();
+        }
+        return Date.now() - quietSince >= 3000;
+      },
+      250,
+    );
     const coldStartSeconds = (quietSince - started) / 1000;
     log(`${namespace}: settled after ${coldStartSeconds.toFixed(1)} s; measuring memory and a quiet window...`);
     await sleep(5000);
@@ -220,7 +227,10 @@ async function measure(
       heapUsedBytes: heapUsed,
       writesPerMinute: perMinute((m) => m !== 'GET'),
       getsPerMinute: perMinute((m) => m === 'GET'),
-      editMsP50: percentile([...editMs].sort((a, b) => a - b), 50),
+      editMsP50: percentile(
+        [...editMs].sort((a, b) => a - b),
+        50,
+      ),
       editMsMax: Math.max(...editMs),
     };
   } finally {

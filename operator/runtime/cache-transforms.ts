@@ -46,8 +46,7 @@ export function routerPodFields(pod: KubeObject): KubeObject {
   const {name, namespace, uid, resourceVersion, labels, deletionTimestamp, ownerReferences} = pod.metadata ?? {};
   const spec = pod.spec as {nodeName?: string} | undefined;
   const status = pod.status as
-    | {phase?: string; conditions?: unknown[]; podIP?: string; containerStatuses?: ContainerStatusFields[]}
-    | undefined;
+    {phase?: string; conditions?: unknown[]; podIP?: string; containerStatuses?: ContainerStatusFields[]} | undefined;
   return {
     apiVersion: pod.apiVersion,
     kind: pod.kind,
