@@ -5,8 +5,9 @@
  * built operator twice, each time on a fresh namespace: with its trimmed caches (as shipped) and with whole objects
  * cached (`cacheWholeObjects`), and measures
  *
- * - the time from the operator's start until every router is rendered, every upstream has a status and the work
- *   queues have been empty for 3 s (cold start: nothing exists but the custom resources);
+ * - the time from the operator's start until every router is rendered and every upstream has a status, and until the
+ *   work queues have been empty for 3 s (cold start: nothing exists but the custom resources; the second figure
+ *   includes reconciling as kube-controller-manager creates the ReplicaSets and Pods);
  * - its RSS (VmRSS), peak RSS (VmHWM) and V8 heap in use (`nodejs_heap_size_used_bytes`) once settled;
  * - the requests it sends in a quiet window at steady state (writes, and GETs, per minute);
  * - edit propagation: from an McpUpstream patch to its router's ConfigMap carrying the change (5 edits).
@@ -65,6 +66,9 @@ async function until(what: string, check: () => Promise<boolean>, everyMs = 1000
   }
 }
 
+/** The operators under test that run now (at most one), for the clean-up on a signal. */
+const running = new Set<OperatorChild>();
+
 interface OperatorChild {
   child: ChildProcess;
   metrics(): Promise<string>;
@@ -87,7 +91,7 @@ async function startOperator(kubeconfig: string, namespace: string, mode: CacheM
     });
     child.once('exit', (code) => reject(new Error(`the operator exited (${code}) before it listened`)));
   });
-  return {
+  const operator: OperatorChild = {
     child,
     metrics: async () => (await fetch(`http://${address}/metrics`)).text(),
     stop: async () => {
@@ -95,8 +99,11 @@ async function startOperator(kubeconfig: string, namespace: string, mode: CacheM
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
+      running.delete(operator);
     },
   };
+  running.add(operator);
+  return operator;
 }
 
 /** Requests the operator sent so far, by method (its `rest_client_requests_total`). */
@@ -157,6 +164,7 @@ async function measure(
   const operator = await startOperator(kubeconfig, namespace, mode);
   try {
     await until('every router and upstream to be reconciled', () => allReconciled(client, namespace));
+    const renderedSeconds = (Date.now() - started) / 1000;
     // Settled: nothing queued and no reconcile for 3 s (the Deployments' ReplicaSets and Pods come in meanwhile).
     let last = -1;
     let quietSince = Date.now();
@@ -221,6 +229,7 @@ async function measure(
     return {
       size,
       mode,
+      renderedSeconds,
       coldStartSeconds,
       rssBytes: rss,
       peakRssBytes: peakRss,
@@ -256,13 +265,14 @@ async function main(): Promise<void> {
       .map((n) => n.toFixed(2))
       .join(' ')}`;
 
-  let stopping = false;
-  const cleanUp = async () => {
-    if (stopping) return;
-    stopping = true;
-    await stopControlPlane(PLANE_DIR, {log});
-    rmSync(PLANE_DIR, {recursive: true, force: true});
-  };
+  // Stops what is running (the operator under test, the control plane) and removes the folder, once.
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () =>
+    (cleaning ??= (async () => {
+      await Promise.all([...running].map((operator) => operator.stop()));
+      await stopControlPlane(PLANE_DIR, {log});
+      rmSync(PLANE_DIR, {recursive: true, force: true});
+    })());
   const onSignal = () => void cleanUp().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -278,6 +288,7 @@ async function main(): Promise<void> {
     for (const size of sizes) {
       for (const mode of ['trimmed', 'whole'] as const) {
         runs.push(await measure(client, state.kubeconfig, size, mode, steadySeconds));
+        log(`${formatTable(operatorTable(runs.slice(-1)))}`);
       }
     }
     process.stdout.write(
