@@ -135,7 +135,7 @@ The demo is running. Agents connect to:
   ${started.pod.url}/mcp      (Streamable HTTP)
   ${started.pod.url}/sse      (legacy HTTP+SSE)
 
-Try:
+Try (the Inspector needs Node.js 22.7.5 or newer; the README shows curl for Node.js 20):
   npx mcp-inspector --cli ${started.pod.url}/mcp --transport http --method tools/list
   curl -s ${started.pod.url}/readyz
 
