@@ -13,8 +13,8 @@ import type {OperatorMetrics} from './metrics.js';
  *   and relists, so it never stops on its own. A relist compares with the cache and reports adds, updates and
  *   deletes, so handlers miss nothing that happened while it was away.
  * - A watchdog aborts a watch that has been silent for longer than the server timeout plus 30 s (a dead connection).
- * - It lists in pages of `LIST_PAGE_SIZE` objects (`limit` and `continue`, as client-go's reflector does), so that a
- *   relist never holds the JSON of a whole large collection at once.
+ * - It lists in pages (`limit` and `continue`, 500 objects by default, as client-go's reflector does), so that a relist
+ *   never holds the JSON of a whole large collection at once.
  * - An optional `transform` cuts every object, listed or watched, before it is cached or handed to handlers (like
  *   client-go's `SetTransform`): the cache then holds only the fields the controllers read (cache-transforms.ts).
  *
@@ -43,10 +43,11 @@ export interface InformerOptions {
    * return the object it is given (which is fresh from JSON.parse). Absent: objects are cached whole.
    */
   transform?: (object: KubeObject) => KubeObject;
+  /** Objects per page of a list (`limit`); default 500, as client-go's reflector. */
+  pageSize?: number;
 }
 
-/** Objects per page of a list (`limit`); client-go's reflector uses 500 too. */
-export const LIST_PAGE_SIZE = 500;
+const DEFAULT_PAGE_SIZE = 500;
 
 const INITIAL_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
@@ -158,13 +159,13 @@ export class Informer<T extends KubeObject> {
   }
 
   async #relist(): Promise<void> {
-    const {client, type, namespace, labelSelector} = this.#options;
+    const {client, type, namespace, labelSelector, pageSize = DEFAULT_PAGE_SIZE} = this.#options;
     const seen = new Set<string>();
     let resourceVersion = '';
     let token: string | undefined;
     do {
       // All pages are of one snapshot; a token that expired meanwhile fails with 410 Gone, and the loop relists.
-      const page = await client.list(type, namespace, labelSelector, {limit: LIST_PAGE_SIZE, continue: token});
+      const page = await client.list(type, namespace, labelSelector, {limit: pageSize, continue: token});
       for (const item of page.items) {
         const object = this.#prepare(item);
         seen.add(keyOf(object));
