@@ -6,6 +6,8 @@
  *
  * `whole` caches whole objects (`cacheWholeObjects`), to compare with the trimmed caches of the shipped operator.
  * Prints one JSON line `{"metrics": "127.0.0.1:PORT"}` once the servers listen; logs warnings and errors on stderr.
+ * Run with `--expose-gc`, SIGUSR2 makes it collect garbage (twice, so that what the first frees is gone too) and print
+ * `{"gc": true}`, so that the heap in use is then what it retains.
  */
 import {pino} from 'pino';
 import {Operator} from '../dist/operator/manager.js';
@@ -29,5 +31,10 @@ const operator = new Operator({
   cacheWholeObjects: cache === 'whole',
 });
 process.once('SIGTERM', () => void operator.stop().then(() => process.exit(0)));
+process.on('SIGUSR2', () => {
+  globalThis.gc?.();
+  globalThis.gc?.();
+  process.stdout.write(`${JSON.stringify({gc: true})}\n`);
+});
 await operator.start();
 process.stdout.write(`${JSON.stringify({metrics: operator.addresses.metrics})}\n`);

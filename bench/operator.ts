@@ -17,11 +17,13 @@
  */
 import {spawn, type ChildProcess} from 'node:child_process';
 import {execFile} from 'node:child_process';
-import {rmSync} from 'node:fs';
+import {readFileSync, rmSync} from 'node:fs';
 import {cpus, loadavg, totalmem} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {createInterface} from 'node:readline';
 import {parseArgs, promisify} from 'node:util';
+import {parse as parseYaml} from 'yaml';
 import {MCP_ROUTERS, MCP_UPSTREAMS} from '../operator/api/types.js';
 import {CONFIG_MAPS, KubeClient, loadKubeConfig, type KubeObject} from '../operator/runtime/kube.js';
 import {installCrds} from '../scripts/crds.js';
@@ -68,31 +70,46 @@ async function until(what: string, check: () => Promise<boolean>, everyMs = 1000
 
 /** The operators under test that run now (at most one), for the clean-up on a signal. */
 const running = new Set<OperatorChild>();
+/** Set once the clean-up has begun: no operator starts after it. */
+let cleaning: Promise<void> | undefined;
 
 interface OperatorChild {
   child: ChildProcess;
+  /** Makes the operator collect garbage, so that its heap in use is what it retains. */
+  collectGarbage(): Promise<void>;
   metrics(): Promise<string>;
   stop(): Promise<void>;
 }
 
-/** Starts bench/operator-process.mjs and resolves once its metrics server listens. */
-async function startOperator(kubeconfig: string, namespace: string, mode: CacheMode): Promise<OperatorChild> {
-  const child = spawn(process.execPath, [join(ROOT, 'bench', 'operator-process.mjs'), kubeconfig, namespace, mode], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/**
+ * Starts bench/operator-process.mjs as the chart runs the operator (`NODE_OPTIONS` from values.yaml, with
+ * `--expose-gc` added) and resolves once its metrics server listens.
+ */
+async function startOperator(
+  kubeconfig: string,
+  namespace: string,
+  mode: CacheMode,
+  nodeOptions: string,
+): Promise<OperatorChild> {
+  if (cleaning) throw new Error('stopping');
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', join(ROOT, 'bench', 'operator-process.mjs'), kubeconfig, namespace, mode],
+    {cwd: ROOT, env: {...process.env, NODE_OPTIONS: nodeOptions}, stdio: ['ignore', 'pipe', 'inherit']},
+  );
+  const lines = createInterface({input: child.stdout!});
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve((JSON.parse(line) as {metrics: string}).metrics);
-    });
+    lines.once('line', (line) => resolve((JSON.parse(line) as {metrics: string}).metrics));
     child.once('exit', (code) => reject(new Error(`the operator exited (${code}) before it listened`)));
   });
   const operator: OperatorChild = {
     child,
+    collectGarbage: async () => {
+      const done = new Promise((resolve) => lines.once('line', resolve));
+      child.kill('SIGUSR2');
+      await done;
+    },
     metrics: async () => (await fetch(`http://${address}/metrics`)).text(),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -149,6 +166,7 @@ async function measure(
   size: Size,
   mode: CacheMode,
   steadySeconds: number,
+  nodeOptions: string,
 ): Promise<OperatorRun> {
   const namespace = `bench-${size.upstreams}-${mode}`;
   log(`${namespace}: creating ${size.upstreams} McpUpstreams and ${size.routers} McpRouters...`);
@@ -161,7 +179,7 @@ async function measure(
 
   log(`${namespace}: starting the operator (${mode} caches)...`);
   const started = Date.now();
-  const operator = await startOperator(kubeconfig, namespace, mode);
+  const operator = await startOperator(kubeconfig, namespace, mode, nodeOptions);
   try {
     await until('every router and upstream to be reconciled', () => allReconciled(client, namespace));
     const renderedSeconds = (Date.now() - started) / 1000;
@@ -189,6 +207,7 @@ async function measure(
     const rss = await rssBytes(pid);
     const peakRss = await peakRssBytes(pid);
     const heapUsed = metricValue(metricsAtRest, 'nodejs_heap_size_used_bytes');
+    log(`${namespace}: ${(rss / 2 ** 20).toFixed(0)} MiB RSS, ${(heapUsed / 2 ** 20).toFixed(0)} MiB heap in use`);
 
     const before = requestsByMethod(metricsAtRest);
     await sleep(steadySeconds * 1000);
@@ -199,6 +218,9 @@ async function measure(
         .reduce((sum, m) => sum + (after[m] ?? 0) - (before[m] ?? 0), 0) *
         60) /
       steadySeconds;
+
+    await operator.collectGarbage();
+    const heapRetained = metricValue(await operator.metrics(), 'nodejs_heap_size_used_bytes');
 
     log(`${namespace}: timing 5 edits...`);
     const editMs: number[] = [];
@@ -234,6 +256,7 @@ async function measure(
       rssBytes: rss,
       peakRssBytes: peakRss,
       heapUsedBytes: heapUsed,
+      heapRetainedBytes: heapRetained,
       writesPerMinute: perMinute((m) => m !== 'GET'),
       getsPerMinute: perMinute((m) => m === 'GET'),
       editMsP50: percentile(
@@ -253,11 +276,20 @@ function benchGroupOf(router: KubeObject): string | undefined {
   ];
 }
 
+/** The operator's NODE_OPTIONS as the chart sets them (`nodeOptions` in values.yaml). */
+function chartNodeOptions(): string {
+  const values = parseYaml(readFileSync(join(ROOT, 'charts', 'kube-mcp-router', 'values.yaml'), 'utf8')) as {
+    nodeOptions?: string;
+  };
+  return values.nodeOptions ?? '';
+}
+
 async function main(): Promise<void> {
   const {values} = parseArgs({
     options: {'steady-seconds': {type: 'string', default: '30'}, sizes: {type: 'string', default: '1000x100,2000x200'}},
   });
   const sizes = parseSizes(values.sizes);
+  const nodeOptions = chartNodeOptions();
   const steadySeconds = Number(values['steady-seconds']);
   const machine =
     `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
@@ -266,7 +298,6 @@ async function main(): Promise<void> {
       .join(' ')}`;
 
   // Stops what is running (the operator under test, the control plane) and removes the folder, once.
-  let cleaning: Promise<void> | undefined;
   const cleanUp = () =>
     (cleaning ??= (async () => {
       await Promise.all([...running].map((operator) => operator.stop()));
@@ -287,14 +318,16 @@ async function main(): Promise<void> {
     const runs: OperatorRun[] = [];
     for (const size of sizes) {
       for (const mode of ['trimmed', 'whole'] as const) {
-        runs.push(await measure(client, state.kubeconfig, size, mode, steadySeconds));
+        runs.push(await measure(client, state.kubeconfig, size, mode, steadySeconds, nodeOptions));
         log(`${formatTable(operatorTable(runs.slice(-1)))}`);
       }
     }
     process.stdout.write(
       `Machine: ${machine}\nLoad average at the end: ${loadavg()
         .map((n) => n.toFixed(2))
-        .join(' ')}\nQuiet window: ${steadySeconds} s\n\n${formatTable(operatorTable(runs))}\n`,
+        .join(
+          ' ',
+        )}\nQuiet window: ${steadySeconds} s; NODE_OPTIONS=${nodeOptions}\n\n${formatTable(operatorTable(runs))}\n`,
     );
   } finally {
     await cleanUp();
