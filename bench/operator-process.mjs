@@ -9,6 +9,7 @@
  * Run with `--expose-gc`, SIGUSR2 makes it collect garbage (twice, so that what the first frees is gone too) and print
  * `{"gc": true}`, so that the heap in use is then what it retains.
  */
+import process from 'node:process';
 import {pino} from 'pino';
 import {Operator} from '../dist/operator/manager.js';
 import {loadKubeConfig} from '../dist/operator/runtime/kube.js';
