@@ -106,7 +106,7 @@ describe('chart kube-mcp-router', () => {
     ]);
     expect(operator.livenessProbe.httpGet).toEqual({path: '/healthz', port: 'healthz'});
     expect(operator.readinessProbe.httpGet).toEqual({path: '/readyz', port: 'healthz'});
-    expect(operator.resources).toEqual({requests: {cpu: '50m', memory: 'REQUEST'}, limits: {memory: 'LIMIT'}});
+    expect(operator.resources).toEqual({requests: {cpu: '50m', memory: '192Mi'}, limits: {memory: '384Mi'}});
     // V8's heap capped below the limit (values.yaml nodeOptions; npm run bench:operator measured with it).
     expect(operator.env).toContainEqual({name: 'NODE_OPTIONS', value: '--max-old-space-size=192'});
     expect(deployment.spec.template.spec.serviceAccountName).toBe('release-kube-mcp-router');
