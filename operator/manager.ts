@@ -7,6 +7,7 @@ import {MANAGED_BY, MANAGED_BY_LABEL, type RenderOptions} from './controllers/mc
 import {watchRouters} from './controllers/mcprouter/setup.js';
 import {McpUpstreamReconciler} from './controllers/mcpupstream/reconcile.js';
 import {watchUpstreams} from './controllers/mcpupstream/setup.js';
+import {routerPodFields, withoutBookkeeping} from './runtime/cache-transforms.js';
 import {Controller} from './runtime/controller.js';
 import {EventRecorder} from './runtime/events.js';
 import {Informer} from './runtime/informer.js';
@@ -52,6 +53,11 @@ export interface OperatorOptions {
   log: Logger;
   /** The clock of status conditions; injectable for tests. */
   now?: () => Date;
+  /**
+   * Cache whole objects instead of the fields the controllers read (runtime/cache-transforms.ts); only for measuring
+   * what the transforms save (`npm run bench:operator`). Default false.
+   */
+  cacheWholeObjects?: boolean;
 }
 
 const CHILD_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
@@ -92,20 +98,29 @@ export class Operator {
     const requests = this.metrics.requests;
     this.client = new KubeClient(options.kubeConfig, (method, code) => requests.inc({method, code: String(code)}));
     this.lostLeadership = new Promise((resolve) => (this.#onLost = resolve));
-    const common = {client: this.client, namespace: options.namespace, log: options.log, metrics: this.metrics};
+    // The caches keep only the fields the controllers read (runtime/cache-transforms.ts).
+    const whole = options.cacheWholeObjects === true;
+    const common = {
+      client: this.client,
+      namespace: options.namespace,
+      log: options.log,
+      metrics: this.metrics,
+      ...(!whole && {transform: withoutBookkeeping}),
+    };
+    const children = {...common, labelSelector: CHILD_SELECTOR};
     this.routers = new Informer({...common, type: MCP_ROUTERS});
     this.upstreams = new Informer({...common, type: MCP_UPSTREAMS});
-    this.configMaps = new Informer({...common, type: CONFIG_MAPS, labelSelector: CHILD_SELECTOR});
-    this.deployments = new Informer({...common, type: DEPLOYMENTS, labelSelector: CHILD_SELECTOR});
-    this.services = new Informer({...common, type: SERVICES, labelSelector: CHILD_SELECTOR});
-    this.serviceAccounts = new Informer({...common, type: SERVICE_ACCOUNTS, labelSelector: CHILD_SELECTOR});
-    this.roles = new Informer({...common, type: ROLES, labelSelector: CHILD_SELECTOR});
-    this.roleBindings = new Informer({...common, type: ROLE_BINDINGS, labelSelector: CHILD_SELECTOR});
-    this.podDisruptionBudgets = new Informer({...common, type: POD_DISRUPTION_BUDGETS, labelSelector: CHILD_SELECTOR});
-    this.networkPolicies = new Informer({...common, type: NETWORK_POLICIES, labelSelector: CHILD_SELECTOR});
-    // The router pods: why a router is not ready, and which Secrets they wait for (the operator reads no Secret:
-    // docs/adr/0019-operator-missing-secrets-from-router-pods.md).
-    this.pods = new Informer({...common, type: PODS, labelSelector: CHILD_SELECTOR});
+    this.configMaps = new Informer({...children, type: CONFIG_MAPS});
+    this.deployments = new Informer({...children, type: DEPLOYMENTS});
+    this.services = new Informer({...children, type: SERVICES});
+    this.serviceAccounts = new Informer({...children, type: SERVICE_ACCOUNTS});
+    this.roles = new Informer({...children, type: ROLES});
+    this.roleBindings = new Informer({...children, type: ROLE_BINDINGS});
+    this.podDisruptionBudgets = new Informer({...children, type: POD_DISRUPTION_BUDGETS});
+    this.networkPolicies = new Informer({...children, type: NETWORK_POLICIES});
+    // The router pods, filtered by label (no re-listing): why a router is not ready, and which Secrets they wait for
+    // (the operator reads no Secret: docs/adr/0019-operator-missing-secrets-from-router-pods.md).
+    this.pods = new Informer({...children, type: PODS, ...(!whole && {transform: routerPodFields})});
 
     this.#leader = options.leaderElection
       ? new LeaderElector({

@@ -3,8 +3,9 @@
  * brings up the local control plane alone (or uses the one `npm run cluster:up` started), installs the CRDs, starts
  * the operator, applies `examples/k8s`, starts the router of the `demo` McpRouter exactly as its pod would (from the
  * rendered Deployment and ConfigMap), and prints where an agent connects. While it runs it copies ConfigMap changes
- * into the router's config folder, as the kubelet does, so edits to the McpUpstreams reach the running router. Ctrl-C
- * stops everything it started.
+ * into the router's config folder, as the kubelet does, so edits to the McpUpstreams reach the running router, and
+ * says whether the router applied or refused each new config (and why). Ctrl-C stops everything it started and
+ * removes the router's config folder.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
 import {execFile} from 'node:child_process';
@@ -22,7 +23,7 @@ import {
 } from '../test/cluster/control-plane.js';
 import {clusterDir} from '../test/cluster/test-run.js';
 import {installCrds} from './crds.js';
-import {log, waitFor} from './demo-support.js';
+import {describeReload, log, waitFor} from './demo-support.js';
 import {startLocalPod, type LocalPod} from './local-pod.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -109,8 +110,24 @@ export async function runLocalDemo(): Promise<void> {
     );
 
     log('Starting the demo router as its pod would...');
-    started.pod = await startLocalPod({kubectl, namespace: NAMESPACE, name: 'demo', port: 8080});
-    started.sync = setInterval(() => void started.pod?.syncConfig().catch(() => undefined), 2000);
+    started.pod = await startLocalPod({
+      kubectl,
+      namespace: NAMESPACE,
+      name: 'demo',
+      port: 8080,
+      // Whether the router took a new config, and why not: otherwise a refused edit looks like one still on its way.
+      onLine: (line) => {
+        const said = describeReload(line);
+        if (said !== undefined) log(said);
+      },
+    });
+    started.sync = setInterval(() => {
+      void started.pod?.syncConfig().then(
+        (copied) =>
+          copied && log("The operator rendered a new router.json; copied it into the router's config folder."),
+        () => undefined,
+      );
+    }, 2000);
 
     process.stdout.write(`
 The demo is running. Agents connect to:
@@ -118,7 +135,7 @@ The demo is running. Agents connect to:
   ${started.pod.url}/mcp      (Streamable HTTP)
   ${started.pod.url}/sse      (legacy HTTP+SSE)
 
-Try:
+Try (the Inspector needs Node.js 22.7.5 or newer; the README shows curl for Node.js 20):
   npx mcp-inspector --cli ${started.pod.url}/mcp --transport http --method tools/list
   curl -s ${started.pod.url}/readyz
 

@@ -140,7 +140,7 @@ The demo is running on the one-node cluster. Agents on this machine connect to t
 
 Inside the cluster: http://demo.${NAMESPACE}.svc.cluster.local/mcp
 
-Try:
+Try (the Inspector needs Node.js 22.7.5 or newer; the README shows curl for Node.js 20):
   npx mcp-inspector --cli ${url}/mcp --transport http --method tools/list
   curl -s ${url}/readyz
 

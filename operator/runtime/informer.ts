@@ -14,6 +14,10 @@ import type {OperatorMetrics} from './metrics.js';
  *   and relists, so it never stops on its own. A relist compares with the cache and reports adds, updates and
  *   deletes, so handlers miss nothing that happened while it was away.
  * - A watchdog aborts a watch that has been silent for longer than the server timeout plus 30 s (a dead connection).
+ * - It lists in pages (`limit` and `continue`, 500 objects by default, as client-go's reflector does), so that a relist
+ *   never holds the JSON of a whole large collection at once.
+ * - An optional `transform` cuts every object, listed or watched, before it is cached or handed to handlers (like
+ *   client-go's `SetTransform`): the cache then holds only the fields the controllers read (cache-transforms.ts).
  *
  * Objects handed out are the cache's own: treat them as read-only.
  */
@@ -35,7 +39,16 @@ export interface InformerOptions {
   metrics?: OperatorMetrics;
   /** Seconds after which the server ends a watch; default 300. */
   watchTimeoutSeconds?: number;
+  /**
+   * Applied to every object of a list or a watch event before it is cached or handed to handlers; may change and
+   * return the object it is given (which is fresh from JSON.parse). Absent: objects are cached whole.
+   */
+  transform?: (object: KubeObject) => KubeObject;
+  /** Objects per page of a list (`limit`); default 500, as client-go's reflector. */
+  pageSize?: number;
 }
+
+const DEFAULT_PAGE_SIZE = 500;
 
 const INITIAL_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
@@ -147,24 +160,38 @@ export class Informer<T extends KubeObject> {
   }
 
   async #relist(): Promise<void> {
-    const {client, type, namespace, labelSelector} = this.#options;
-    const {items, resourceVersion} = await client.list<T>(type, namespace, labelSelector);
+    const {client, type, namespace, labelSelector, pageSize = DEFAULT_PAGE_SIZE} = this.#options;
     const seen = new Set<string>();
-    for (const item of items) {
-      item.apiVersion ??= apiVersionOf(type);
-      item.kind ??= type.kind;
-      seen.add(keyOf(item));
-      this.#upsert(item);
-    }
+    let resourceVersion = '';
+    let token: string | undefined;
+    do {
+      // All pages are of one snapshot; a token that expired meanwhile fails with 410 Gone, and the loop relists.
+      const page = await client.list(type, namespace, labelSelector, {limit: pageSize, continue: token});
+      for (const item of page.items) {
+        const object = this.#prepare(item);
+        seen.add(keyOf(object));
+        this.#upsert(object);
+      }
+      resourceVersion = page.resourceVersion;
+      token = page.continue;
+    } while (token !== undefined);
     for (const object of this.list()) {
       if (!seen.has(keyOf(object))) this.#remove(object);
     }
     this.#resourceVersion = resourceVersion;
     if (!this.#synced) {
       this.#synced = true;
-      this.#log.debug({objects: items.length}, 'Synced cache');
+      this.#log.debug({objects: seen.size}, 'Synced cache');
       for (const resolve of this.#syncWaiters.splice(0)) resolve();
     }
+  }
+
+  /** Fills in apiVersion and kind (a list's items lack them) and applies the transform. */
+  #prepare(object: KubeObject): T {
+    const {type, transform} = this.#options;
+    object.apiVersion ??= apiVersionOf(type);
+    object.kind ??= type.kind;
+    return (transform ? transform(object) : object) as T;
   }
 
   #watch(): Promise<unknown> {
@@ -217,16 +244,14 @@ export class Informer<T extends KubeObject> {
   }
 
   #onEvent(phase: string, object: T & {code?: number; message?: string}, end: (error: unknown) => void): void {
-    const {type} = this.#options;
+    const version = object.metadata?.resourceVersion;
     switch (phase) {
       case 'ADDED':
       case 'MODIFIED':
-        object.apiVersion ??= apiVersionOf(type);
-        object.kind ??= type.kind;
-        this.#upsert(object);
+        this.#upsert(this.#prepare(object));
         break;
       case 'DELETED':
-        this.#remove(object);
+        this.#remove(this.#prepare(object));
         break;
       case 'BOOKMARK':
         break;
@@ -236,7 +261,6 @@ export class Informer<T extends KubeObject> {
         end(object.code === 410 ? {code: 410} : new Error(`watch error: ${object.code ?? ''} ${object.message ?? ''}`));
         return;
     }
-    const version = object.metadata?.resourceVersion;
     if (version) this.#resourceVersion = version;
   }
 

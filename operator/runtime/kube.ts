@@ -225,18 +225,28 @@ export class KubeClient {
     }
   }
 
-  /** Lists objects, in one namespace or all; `labelSelector` in its string form (`a=b,c`). */
+  /**
+   * Lists objects, in one namespace or all; `labelSelector` in its string form (`a=b,c`). With `page`, one page of
+   * at most `limit` objects, from the start or from the `continue` token of the page before (Kubernetes API
+   * concepts, "Retrieving large results sets in chunks"); `continue` is absent on the last page.
+   */
   async list<T extends KubeObject = KubeObject>(
     type: ResourceType,
     namespace?: string,
     labelSelector?: string,
-  ): Promise<{items: T[]; resourceVersion: string}> {
-    const list = await this.request<{items?: T[]; metadata?: {resourceVersion?: string}}>(
+    page?: {limit: number; continue?: string},
+  ): Promise<{items: T[]; resourceVersion: string; continue?: string}> {
+    const list = await this.request<{items?: T[]; metadata?: {resourceVersion?: string; continue?: string}}>(
       'GET',
       resourcePath(type, namespace),
-      {query: {labelSelector}},
+      {query: {labelSelector, limit: page?.limit, continue: page?.continue}},
     );
-    return {items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? ''};
+    const token = list.metadata?.continue;
+    return {
+      items: list.items ?? [],
+      resourceVersion: list.metadata?.resourceVersion ?? '',
+      ...(token ? {continue: token} : {}),
+    };
   }
 
   /**

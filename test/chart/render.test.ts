@@ -111,7 +111,9 @@ describe('chart kube-mcp-router', () => {
     ]);
     expect(operator.livenessProbe.httpGet).toEqual({path: '/healthz', port: 'healthz'});
     expect(operator.readinessProbe.httpGet).toEqual({path: '/readyz', port: 'healthz'});
-    expect(operator.resources).toEqual({requests: {cpu: '50m', memory: '128Mi'}, limits: {memory: '256Mi'}});
+    expect(operator.resources).toEqual({requests: {cpu: '50m', memory: '192Mi'}, limits: {memory: '384Mi'}});
+    // V8's heap capped below the limit (values.yaml nodeOptions; npm run bench:operator measured with it).
+    expect(operator.env).toContainEqual({name: 'NODE_OPTIONS', value: '--max-old-space-size=192'});
     expect(deployment.spec.template.spec.serviceAccountName).toBe('release-kube-mcp-router');
   });
 
@@ -303,7 +305,10 @@ describe('chart kube-mcp-router', () => {
     expect(pod.tolerations).toEqual([{key: 'dedicated', operator: 'Equal', value: 'tools', effect: 'NoSchedule'}]);
     expect(pod.imagePullSecrets).toEqual([{name: 'ghcr'}]);
     expect(pod.priorityClassName).toBe('system-cluster-critical');
-    expect(pod.containers[0].env).toContainEqual({name: 'NODE_OPTIONS', value: '--max-old-space-size=200'});
+    // extraEnv's NODE_OPTIONS replaces the chart's nodeOptions: one entry, not two.
+    expect(pod.containers[0].env.filter((e: {name: string}) => e.name === 'NODE_OPTIONS')).toEqual([
+      {name: 'NODE_OPTIONS', value: '--max-old-space-size=200'},
+    ]);
     expect(pod.containers[0].args.at(-1)).toBe('--log-level=debug');
     expect(parseOperatorFlags(pod.containers[0].args.slice(1))).toMatchObject({logLevel: 'debug'});
   });

@@ -6,8 +6,15 @@
 import {randomBytes} from 'node:crypto';
 import {pino} from 'pino';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {LAST_APPLIED_ANNOTATION, withoutBookkeeping} from '../../operator/runtime/cache-transforms.js';
 import {Informer} from '../../operator/runtime/informer.js';
-import {KubeClient, loadKubeConfig, type KubeObject, type ResourceType} from '../../operator/runtime/kube.js';
+import {
+  CONFIG_MAPS,
+  KubeClient,
+  loadKubeConfig,
+  type KubeObject,
+  type ResourceType,
+} from '../../operator/runtime/kube.js';
 import {createMetrics} from '../../operator/runtime/metrics.js';
 import {createNamespace, kubectl, useCluster} from '../support/cluster.js';
 import {kc, waitFor} from './support.js';
@@ -105,4 +112,67 @@ describe('informer on a real API server', () => {
       await informer.stop();
     }
   }, 300_000);
+});
+
+describe('informer transform and paged lists, on a real API server', () => {
+  const cluster = useCluster();
+  let namespace: string;
+
+  beforeAll(async () => {
+    namespace = await createNamespace(cluster(), 'informer-transform');
+  }, 180_000);
+
+  afterAll(async () => {
+    if (namespace) await kubectl(cluster(), ['delete', 'namespace', namespace, '--wait=false']);
+  });
+
+  /** ConfigMaps as `kubectl apply` makes them: with managedFields and the last-applied annotation. */
+  const apply = (name: string, value: string) =>
+    kc(
+      cluster(),
+      ['apply', '-n', namespace, '-f', '-'],
+      JSON.stringify({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name, annotations: {keep: 'me'}}, data: {value}}),
+    );
+
+  it('lists in pages and caches only what the transform keeps, from the list and from the watch', async () => {
+    for (const name of ['a', 'b', 'c']) await apply(name, 'one');
+    let gets = 0;
+    const informer = new Informer<KubeObject>({
+      client: new KubeClient(loadKubeConfig(cluster().kubeconfig), (method) => (gets += method === 'GET' ? 1 : 0)),
+      type: CONFIG_MAPS,
+      namespace,
+      log: pino({level: 'silent'}),
+      transform: withoutBookkeeping,
+      pageSize: 2,
+    });
+    const handed: KubeObject[] = [];
+    informer.on({add: (o) => handed.push(o), update: (_, o) => handed.push(o)});
+    informer.start();
+    try {
+      await informer.waitForSync();
+      // kube-root-ca.crt is in every namespace: 4 ConfigMaps in pages of 2.
+      expect(gets).toBe(2);
+      expect(
+        informer
+          .list(namespace)
+          .map((o) => o.metadata?.name)
+          .sort(),
+      ).toEqual(['a', 'b', 'c', 'kube-root-ca.crt']);
+
+      await apply('b', 'two');
+      await waitFor('the edit of "b"', () => (informer.get(namespace, 'b')?.data as {value?: string})?.value === 'two');
+      const live = JSON.parse(
+        await kc(cluster(), ['get', 'configmap', 'b', '-n', namespace, '-o', 'json', '--show-managed-fields']),
+      );
+      expect(live.metadata.managedFields).toBeDefined();
+      expect(live.metadata.annotations[LAST_APPLIED_ANNOTATION]).toBeDefined();
+      for (const object of handed) {
+        expect(object.metadata?.managedFields).toBeUndefined();
+        expect(object.metadata?.annotations?.[LAST_APPLIED_ANNOTATION]).toBeUndefined();
+      }
+      expect(informer.get(namespace, 'b')?.metadata?.annotations).toEqual({keep: 'me'});
+    } finally {
+      await informer.stop();
+    }
+  }, 120_000);
 });
