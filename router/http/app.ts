@@ -4,6 +4,7 @@ import {isInitializeRequest} from '@modelcontextprotocol/sdk/types.js';
 import express, {type NextFunction, type Request, type Response} from 'express';
 import {ANONYMOUS, type Principal} from '../auth/principal.js';
 import {AuthenticationError, JsonRpcCode} from '../errors.js';
+import {httpTraceContext} from '../tracing.js';
 import {sessionTag} from '../policy/audit.js';
 import {serveUpstreams} from '../management/http.js';
 import type {Router} from '../router.js';
@@ -112,6 +113,7 @@ export function createHttpApp(
   });
 
   const mcp = express.Router();
+  mcp.use(httpTraceContext);
   mcp.use((req, res, next) => {
     if (router.draining) {
       res.set('Retry-After', RETRY_AFTER_SECONDS);
