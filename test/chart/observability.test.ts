@@ -6,6 +6,7 @@
  */
 import {describe, expect, it} from 'vitest';
 
+import {MANAGED_BY, MANAGED_BY_LABEL} from '../../operator/controllers/mcprouter/render.js';
 import {RouterMetrics} from '../../router/metrics.js';
 import {CHART, only, parseManifests, templateArgs, useHelm} from './helm.js';
 
@@ -50,13 +51,14 @@ describe('chart observability', () => {
     return identifiers(query).filter((name) => known.metrics.has(name));
   };
 
-  it('renders neither the dashboard nor the alerts by default', async () => {
-    const kinds = (await render()).map((m) => `${m.kind}/${m.metadata.name}`);
-    expect(kinds).not.toContain('ConfigMap/release-kube-mcp-router-dashboard');
-    expect(kinds.filter((kind) => kind.startsWith('PrometheusRule/'))).toEqual([]);
+  it('renders neither the dashboard, the alerts nor the PodMonitor by default', async () => {
+    const kinds = (await render()).map((m) => m.kind);
+    expect(kinds).not.toContain('ConfigMap');
+    expect(kinds).not.toContain('PrometheusRule');
+    expect(kinds).not.toContain('PodMonitor');
   });
 
-  it('passes helm lint --strict with both on', async () => {
+  it('passes helm lint --strict with all three on', async () => {
     const {code, stdout, stderr} = await helm([
       'lint',
       '--strict',
@@ -65,6 +67,8 @@ describe('chart observability', () => {
       'dashboards.enabled=true',
       '--set',
       'alerts.enabled=true',
+      '--set',
+      'metrics.routerPodMonitor.enabled=true',
     ]);
     expect(code, stdout + stderr).toBe(0);
     expect(stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
@@ -137,6 +141,22 @@ describe('chart observability', () => {
       expect(r.annotations.summary).toContain('{{ $labels.');
     }
     expect(rules.find((r) => r.alert === 'McpRouterHighErrorRate').expr).toMatch(/> 0\.1$/);
+  });
+
+  it("a PodMonitor scrapes the router pods' metrics port, in the watched namespace or all", async () => {
+    const monitor = only(await render({'metrics.routerPodMonitor.enabled': true}), 'PodMonitor');
+    // The labels the operator puts on every router pod (operator/controllers/mcprouter/render.ts).
+    expect(monitor.spec.selector.matchLabels).toEqual({
+      'app.kubernetes.io/component': 'router',
+      [MANAGED_BY_LABEL]: MANAGED_BY,
+    });
+    expect(monitor.spec.podMetricsEndpoints).toEqual([{port: 'metrics', path: '/metrics', interval: '30s'}]);
+    expect(monitor.spec.namespaceSelector).toEqual({any: true});
+    const watching = only(
+      await render({'metrics.routerPodMonitor.enabled': true, watchNamespace: 'agents'}),
+      'PodMonitor',
+    );
+    expect(watching.spec.namespaceSelector).toEqual({matchNames: ['agents']});
   });
 
   it('rejects an error ratio that is not a share', async () => {
