@@ -44,7 +44,8 @@ interface OtlpAttribute {
   value: OtlpValue;
 }
 
-const valueOf = (value: OtlpValue) => value.stringValue ?? value.boolValue ?? value.doubleValue ?? Number(value.intValue);
+const valueOf = (value: OtlpValue) =>
+  value.stringValue ?? value.boolValue ?? value.doubleValue ?? Number(value.intValue);
 
 const attributesOf = (list: OtlpAttribute[] = []) =>
   Object.fromEntries(list.map(({key, value}) => [key, valueOf(value)]));
