@@ -17,7 +17,7 @@ describe('operator traces', () => {
     collector = await startCollector();
     await applyCrds(cluster());
     namespace = await createNamespace(cluster(), 'operator-tracing');
-  }, 300_000);
+  }, 20 * 60_000); // the first run builds the Collector (minutes, once)
 
   afterAll(async () => {
     await operator?.stop('SIGKILL');

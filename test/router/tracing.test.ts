@@ -54,7 +54,7 @@ describe('router traces', () => {
     router.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     url = await waitFor('the router to listen', () => /"url":"([^"]+)"/.exec(out)?.[1], 60_000);
     await waitFor('the upstream to be ready', async () => (await fetch(`${url}/readyz`)).status === 200);
-  }, 300_000);
+  }, 20 * 60_000); // the first run builds the Collector (minutes, once)
 
   afterAll(async () => {
     if (router && router.exitCode === null) {
