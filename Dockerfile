@@ -10,7 +10,7 @@ FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json cli.ts ./
+COPY tsconfig.json tsconfig.build.json cli.ts telemetry.ts ./
 COPY router ./router
 COPY operator ./operator
 RUN npm run build

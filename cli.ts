@@ -3,6 +3,8 @@
  * kube-mcp-router: one binary, two commands. `router` serves MCP upstreams behind one endpoint; `operator` reconciles
  * McpRouter and McpUpstream resources. Each command parses its own flags (`--help` on either).
  */
+import {startTracing, stopTracing} from './telemetry.js';
+
 const USAGE = `Usage: kube-mcp-router <command> [flags]
 
 Commands:
@@ -11,13 +13,23 @@ Commands:
 
 Run 'kube-mcp-router <command> --help' for the flags of a command.`;
 
+/** Runs a command with tracing on when the environment asks for it (`telemetry.ts`), flushing spans at its end. */
+async function traced(serviceName: string, command: () => Promise<number>): Promise<number> {
+  await startTracing(serviceName);
+  try {
+    return await command();
+  } finally {
+    await stopTracing();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'router':
-      return (await import('./router/cli.js')).routerCommand(rest);
+      return traced('kube-mcp-router', async () => (await import('./router/cli.js')).routerCommand(rest));
     case 'operator':
-      return (await import('./operator/cli.js')).operatorCommand(rest);
+      return traced('kube-mcp-router-operator', async () => (await import('./operator/cli.js')).operatorCommand(rest));
     case undefined:
     case '-h':
     case '--help':

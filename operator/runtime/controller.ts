@@ -1,6 +1,7 @@
 import type {Logger} from 'pino';
 import {messageOf, TerminalError} from './errors.js';
 import type {OperatorMetrics} from './metrics.js';
+import {traceReconcile} from './tracing.js';
 import {WorkQueue} from './workqueue.js';
 
 /** What a reconcile is asked to do: bring the object `namespace/name` to its desired state. */
@@ -90,7 +91,7 @@ export class Controller {
       const request = {namespace: key.slice(0, slash), name: key.slice(slash + 1)};
       const stopTimer = metrics.reconcileTime.startTimer({controller: this.name});
       try {
-        const result = await reconciler.reconcile(request);
+        const result = await traceReconcile(this.name, request, () => reconciler.reconcile(request));
         this.#queue.forget(key);
         if (result?.requeueAfterMs !== undefined) {
           this.#queue.addAfter(key, result.requeueAfterMs);

@@ -2,6 +2,7 @@ import {isInitializeRequest} from '@modelcontextprotocol/sdk/types.js';
 import express, {type NextFunction, type Request, type Response} from 'express';
 import {ANONYMOUS, type Principal} from '../auth/principal.js';
 import {AuthenticationError, JsonRpcCode} from '../errors.js';
+import {httpTraceContext} from '../tracing.js';
 import {sessionTag} from '../policy/audit.js';
 import {serveUpstreams} from '../management/http.js';
 import type {Router} from '../router.js';
@@ -123,6 +124,7 @@ export function createHttpApp(
   if (options.replicas) {
     mcp.use(['/mcp', '/message'], forwardToOwner({...options.replicas, metrics: router.metrics, log: router.log}));
   }
+  mcp.use(httpTraceContext);
   mcp.use((req, res, next) => {
     if (router.draining) {
       res.set('Retry-After', RETRY_AFTER_SECONDS);

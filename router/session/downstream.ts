@@ -43,6 +43,7 @@ import {CircuitOpenError} from '../upstream/breaker.js';
 import {mayFailOver} from '../upstream/group.js';
 import {mayRetry, withRetries, type CallFacts} from '../upstream/retry.js';
 import type {Upstream} from '../upstream/upstream.js';
+import {traceRequest, traceUpstreamCall, type EndRequest} from '../tracing.js';
 import {SessionConnections} from './connections.js';
 import {SessionGroups, type GroupHost} from './groups.js';
 import {renameTaskIds, SessionTasks} from './tasks.js';
@@ -236,21 +237,27 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   async handle(given: {method: string; params?: JsonObject}, call: Call): Promise<JsonObject> {
     // In search mode, call_tool is the call of the tool it names: routed, audited and counted as that call.
     const request = this.#searching && isCallTool(given) ? unwrapCallTool(given.params ?? {}) : given;
+    return traceRequest(request, (end) => this.#handleAudited(request, call, end));
+  }
+
+  async #handleAudited(request: Message, call: Call, end: EndRequest): Promise<JsonObject> {
     const params = request.params ?? {};
     const started = performance.now();
     let outcome: AuditOutcome = 'ok';
+    let failure: unknown;
     try {
       const result = await this.#handle({method: request.method, params}, call);
       if (result.isError === true) outcome = 'error';
       return result;
     } catch (error) {
+      failure = error;
       outcome = failureOutcome(error, call.signal.aborted);
       if (!(error instanceof JsonRpcFailure) && !(error instanceof RouterError)) {
         this.#host.log.error({err: error, method: request.method}, 'Failed to handle a request');
       }
       throw toJsonRpcFailure(error);
     } finally {
-      this.#audit(request.method, params, call, outcome, started);
+      end(this.#audit(request.method, params, call, outcome, started), failure);
     }
   }
 
@@ -265,13 +272,14 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     return this.#connections.each((c) => c.notify({method: 'notifications/roots/list_changed'}));
   }
 
-  #audit(method: string, params: JsonObject, call: Call, outcome: AuditOutcome, started: number): void {
+  /** Writes the audit line of a request, and returns it. */
+  #audit(method: string, params: JsonObject, call: Call, outcome: AuditOutcome, started: number): AuditRecord {
     const ref = (params.ref ?? {}) as JsonObject;
     const name = params.name ?? params.uri ?? ref.name ?? ref.uri;
     const upstream = this.#routed.get(call);
     const args = params.arguments ?? (method === 'completion/complete' ? params.argument : undefined);
     const output = this.#capped.get(call);
-    this.#host.audit({
+    const record: AuditRecord = {
       principal: this.principal.name,
       session: sessionTag(this.id),
       method,
@@ -281,7 +289,9 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       ...(this.#host.auditDigest && args !== undefined && {digest: argumentsDigest(args)}),
       ...(output && {output}),
-    });
+    };
+    this.#host.audit(record);
+    return record;
   }
 
   /** True when this session lists and finds tools by search (`router.catalog.mode`, aggregate only). */
@@ -648,22 +658,24 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
         }
         this.#sent.add(call);
         return this.#host.track(
-          connection.forward(connection.era === 'modern' ? this.#enveloped(message, call) : message, {
-            signal: call.signal,
-            // A per-upstream path passes the upstream what the client sent: a progress token only when it asked.
-            alwaysAskProgress: aggregate,
-            // A 2026-07-28 client answers a 2026-07-28 upstream's input_required rounds itself, its keys and state kept.
-            passInputRequired: this.peer.era === 'modern',
-            ...((token !== undefined || aggregate) && {
-              onProgress: (progress: JsonObject) => {
-                this.#started.add(call);
-                if (token === undefined) return;
-                void call
-                  .notify({method: 'notifications/progress', params: {...progress, progressToken: token}})
-                  .catch(() => undefined);
-              },
+          traceUpstreamCall(upstream.name, message, (traced) =>
+            connection.forward(connection.era === 'modern' ? this.#enveloped(traced, call) : traced, {
+              signal: call.signal,
+              // A per-upstream path passes the upstream what the client sent: a progress token only when it asked.
+              alwaysAskProgress: aggregate,
+              // A 2026-07-28 client answers a 2026-07-28 upstream's input_required rounds itself, its keys and state kept.
+              passInputRequired: this.peer.era === 'modern',
+              ...((token !== undefined || aggregate) && {
+                onProgress: (progress: JsonObject) => {
+                  this.#started.add(call);
+                  if (token === undefined) return;
+                  void call
+                    .notify({method: 'notifications/progress', params: {...progress, progressToken: token}})
+                    .catch(() => undefined);
+                },
+              }),
             }),
-          }),
+          ),
         );
       });
     } catch (error) {

@@ -1,12 +1,13 @@
 import {createInterface} from 'node:readline';
 import {StreamableHTTPClientTransport as ModernHttpClientTransport} from '@modelcontextprotocol/client';
 import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
-import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
+import type {FetchLike, Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import {LimitsSchema, type UpstreamConfig} from '../config/schema.js';
 import type {Logger} from '../log.js';
 import {requestTarget} from './credentials.js';
 import {redact, secretsOf} from './redact.js';
+import {tracingFetch} from '../tracing.js';
 import {StdioUpstreamTransport} from './stdio.js';
 
 /** `router.limits.maxUpstreamMessageBytes` when none is given: 64 MiB, from the config schema's default. */
@@ -25,7 +26,8 @@ export interface ClientTransportOptions {
  * SDK's default variables, stderr logged line by line under the upstream's name with its env values redacted, a
  * message over `maxMessageBytes` failing only its own call); Streamable HTTP (of the SDK 2.x line, which speaks both
  * eras: see `UpstreamConnection`) or legacy HTTP+SSE for URLs, with the configured headers on every request and URL
- * userinfo sent as `Authorization: Basic` (see `requestTarget`); for the built-in upstream, what `options.builtin`
+ * userinfo sent as `Authorization: Basic` (see `requestTarget`) and, when tracing is on, the trace context as
+ * `traceparent` (`router/tracing.ts`); for the built-in upstream, what `options.builtin`
  * makes.
  * @throws TypeError for a URL that does not parse (the config schema has already checked it); Error for a built-in
  *   upstream without `options.builtin`
@@ -56,16 +58,22 @@ export function createClientTransport(
     case 'streamableHttp': {
       const {url, headers} = requestTarget(config.url, config.headers);
       // The two SDK lines type the same transport contract apart (the 2.x one adds optional members).
-      return new ModernHttpClientTransport(url, {requestInit: {headers}}) as unknown as Transport;
+      return new ModernHttpClientTransport(url, {requestInit: {headers}, ...tracing()}) as unknown as Transport;
     }
     case 'sse': {
       const {url, headers} = requestTarget(config.url, config.headers);
-      return new SSEClientTransport(url, {requestInit: {headers}});
+      return new SSEClientTransport(url, {requestInit: {headers}, ...tracing()});
     }
     case 'builtin':
       if (!options.builtin) throw new Error(`The built-in upstream "${config.name}" has no transport maker`);
       return options.builtin();
   }
+}
+
+/** The `fetch` option of an HTTP transport that sends the trace context upstream, when tracing is on. */
+function tracing(): {fetch?: FetchLike} {
+  const fetch = tracingFetch();
+  return fetch ? {fetch} : {};
 }
 
 /**

@@ -27,6 +27,7 @@ export const programs: Record<Component, readonly string[]> = {
   runc: ['runc'],
   'cni-plugins': ['bridge', 'host-local', 'loopback', 'portmap'],
   coredns: ['coredns'],
+  otelcol: ['otelcol'],
 };
 
 /** Where the Go modules of the components live: `test/cluster/go/<module folder>` (see `moduleFolders`). */
@@ -210,6 +211,7 @@ const buildDuration: Record<Component, string> = {
   runc: 'This takes about 1 minute',
   'cni-plugins': 'This takes about 1 minute',
   coredns: 'This takes about 5 minutes',
+  otelcol: 'This takes about 5 minutes',
 };
 
 /**
@@ -221,6 +223,7 @@ const goEnv: Partial<Record<Component, NodeJS.ProcessEnv>> = {
   containerd: {CGO_ENABLED: '0'},
   'cni-plugins': {CGO_ENABLED: '0'},
   coredns: {CGO_ENABLED: '0'},
+  otelcol: {CGO_ENABLED: '0'},
 };
 
 /** Build tags, as the projects' own Makefiles set them (containerd without the snapshotters that need C libraries). */
@@ -240,7 +243,7 @@ export function toolPackages(component: Component): string[] {
   const single = [...goMod.matchAll(/^tool\s+([^\s(]+)\s*$/gm)].map((match) => match[1] ?? '');
   const listed = block ? block.split('\n').map((line) => line.replace(/\/\/.*$/, '').trim()) : [];
   const tools = [...listed, ...single].filter((tool) => tool && programs[component].includes(basename(tool)));
-  // The etcd module is its own main package (a tiny main around etcdmain).
+  // The etcd and otelcol modules are their own main packages (etcd: a tiny main around etcdmain).
   return tools.length > 0 ? tools : ['.'];
 }
 

@@ -1,6 +1,6 @@
 /**
  * `npm run cluster:build`: builds (or finds in the cache) the pinned etcd, kube-apiserver, kube-controller-manager,
- * kubectl and helm, and on Linux the node's programs (kubelet, kube-proxy, kube-scheduler, containerd, runc, the CNI
+ * kubectl, helm and the OpenTelemetry Collector of the trace tests, and on Linux the node's programs (kubelet, kube-proxy, kube-scheduler, containerd, runc, the CNI
  * plugins, CoreDNS) and the pause image, and prints where they are. Honours KUBEBUILDER_ASSETS: with it set, the
  * control plane is taken from there.
  */
@@ -24,7 +24,8 @@ try {
   );
   const binaries = await resolveControlPlaneBinaries({log});
   const helm = await ensureComponent('helm', {log});
-  const built: Record<string, string | undefined> = {...binaries, helm: `${helm}/helm`};
+  const otelcol = await ensureComponent('otelcol', {log});
+  const built: Record<string, string | undefined> = {...binaries, helm: `${helm}/helm`, otelcol: `${otelcol}/otelcol`};
   if (process.platform === 'linux') {
     for (const component of nodeComponents) built[component] = await ensureComponent(component, {log});
     built.pause = await ensurePauseImage(log);

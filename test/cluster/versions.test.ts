@@ -61,6 +61,7 @@ describe('pinned versions', () => {
       ],
     ],
     ['coredns', ['github.com/coredns/coredns']],
+    ['otelcol', ['.']],
   ] as const)('%s: builds the tool packages its go.mod lists', (component, packages) => {
     expect(toolPackages(component)).toEqual(packages);
   });

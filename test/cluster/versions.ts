@@ -6,6 +6,8 @@
  * (v1.37.2's module zip is not served); etcd is the newest patch of the 3.7 line that Kubernetes 1.37 is built against.
  * The node's programs (containerd, runc, the CNI plugins, CoreDNS) are the releases checked on this project's machines
  * (docs/cluster.md); kubelet, kube-proxy and kube-scheduler come from the same Kubernetes module as the control plane.
+ * The OpenTelemetry Collector (for the trace tests only) is the newest core release whose file exporter the Go module
+ * proxy serves.
  */
 export const versions = {
   kubernetes: 'v1.37.1',
@@ -16,6 +18,7 @@ export const versions = {
   runc: 'v1.5.3',
   'cni-plugins': 'v1.10.0',
   coredns: 'v1.15.0',
+  otelcol: 'v0.165.0',
 } as const;
 
 /** A set of programs the local cluster builds from one Go module, and the module path whose version is pinned. */
@@ -30,6 +33,7 @@ export const goModules: Record<Component, string> = {
   runc: 'github.com/opencontainers/runc',
   'cni-plugins': 'github.com/containernetworking/plugins',
   coredns: 'github.com/coredns/coredns',
+  otelcol: 'go.opentelemetry.io/collector/otelcol',
 };
 
 /**
@@ -45,6 +49,7 @@ export const moduleFolders: Record<Component, string> = {
   runc: 'runc',
   'cni-plugins': 'cni-plugins',
   coredns: 'coredns',
+  otelcol: 'otelcol',
 };
 
 /** The components of the control plane (and helm); the node needs {@link nodeComponents} on top. */

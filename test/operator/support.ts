@@ -165,8 +165,15 @@ export interface OperatorProcess {
   get(server: 'healthProbe' | 'metrics', path: string): Promise<{status: number; body: string}>;
 }
 
-/** Starts `kube-mcp-router operator` (through tsx, from the sources) and waits for its servers to listen. */
-export async function spawnOperator(cluster: Cluster, args: string[]): Promise<OperatorProcess> {
+/**
+ * Starts `kube-mcp-router operator` (through tsx, from the sources) and waits for its servers to listen; `env` is added
+ * to the cluster's environment.
+ */
+export async function spawnOperator(
+  cluster: Cluster,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<OperatorProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -184,7 +191,7 @@ export async function spawnOperator(cluster: Cluster, args: string[]): Promise<O
       'example.test/kube-mcp-router:test',
       ...args,
     ],
-    {cwd: ROOT, env: cluster.env, stdio: ['ignore', 'pipe', 'pipe']},
+    {cwd: ROOT, env: {...cluster.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']},
   );
   const logs: Record<string, unknown>[] = [];
   let stderr = '';

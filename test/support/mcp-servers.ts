@@ -127,13 +127,19 @@ export async function startHttpServer({
 }
 
 /**
- * An HTTP proxy on 127.0.0.1 that forwards every request to `target`'s origin and records its headers, so that a test
- * sees which credentials reach an upstream.
+ * An HTTP proxy on 127.0.0.1 that forwards every request to `target`'s origin and records its headers and body, so that
+ * a test sees which credentials (or trace context) reach an upstream. `bodies[i]` is the body of `received[i]`, complete
+ * once the upstream has answered.
  */
-export function recordingProxy(target: URL): Promise<{server: Server; url: string; received: IncomingHttpHeaders[]}> {
+export function recordingProxy(
+  target: URL,
+): Promise<{server: Server; url: string; received: IncomingHttpHeaders[]; bodies: string[]}> {
   const received: IncomingHttpHeaders[] = [];
+  const bodies: string[] = [];
   const server = createHttpServer((req, res) => {
-    received.push(req.headers);
+    const index = received.push(req.headers) - 1;
+    bodies[index] = '';
+    req.setEncoding('utf8').on('data', (chunk: string) => (bodies[index] += chunk));
     const upstream = request(
       {host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers},
       (answer) => {
@@ -147,7 +153,7 @@ export function recordingProxy(target: URL): Promise<{server: Server; url: strin
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const {port} = server.address() as {port: number};
-      resolve({server, url: `http://127.0.0.1:${port}${target.pathname}`, received});
+      resolve({server, url: `http://127.0.0.1:${port}${target.pathname}`, received, bodies});
     }),
   );
 }
