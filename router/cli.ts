@@ -4,7 +4,7 @@ import type {AddressInfo} from 'node:net';
 import {parseArgs} from 'node:util';
 import {StdioServerTransport} from '@modelcontextprotocol/sdk/server/stdio.js';
 import {loadRouterConfig} from './config/load.js';
-import {ConfigReloader} from './config/reload.js';
+import {ConfigReloader} from './reload.js';
 import {ConfigError} from './errors.js';
 import {createHttpApp, createMetricsApp} from './http/app.js';
 import {isLoopback} from './http/security.js';

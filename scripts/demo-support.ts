@@ -15,7 +15,7 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   }
 }
 
-/** What the router logs after a reload of its config (router/config/reload.ts). */
+/** What the router logs after a reload of its config (router/reload.ts). */
 const RELOAD_REJECTED = 'Rejected the new config; serving the previous one';
 const RELOAD_APPLIED = 'Applied the new config';
 

@@ -7,7 +7,7 @@ import {sessionTag} from '../policy/audit.js';
 import {serveUpstreams} from '../management/http.js';
 import type {Router} from '../router.js';
 import type {Scope} from '../session/downstream.js';
-import {SessionRegistry, type SessionEntry} from '../session/registry.js';
+import {SessionRegistry, type SessionEntry} from './registry.js';
 import {bearerChallenge, METADATA_PATH, protectedResourceMetadata, requestOrigin} from './auth.js';
 import {nestedDeeperThan} from './body.js';
 import {BoundedEventStore} from './event-store.js';

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {quoted} from '../../../router/errors.js';
-import {isIdle} from '../../../router/session/registry.js';
+import {isIdle} from '../../../router/http/registry.js';
 
 describe('isIdle', () => {
   it.each([

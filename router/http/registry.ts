@@ -1,9 +1,9 @@
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {DownstreamTransport} from '../router.js';
-import {PendingRequestIds} from '../http/request-ids.js';
+import {PendingRequestIds} from './request-ids.js';
 import {SessionIds} from '../replicas/session-id.js';
 import {waitUntil} from '../wait.js';
-import type {DownstreamSession, Scope} from './downstream.js';
+import type {DownstreamSession, Scope} from '../session/downstream.js';
 
 /** A live downstream session and the transport it came on. */
 export interface SessionEntry<T extends Transport = Transport> {

@@ -1,9 +1,9 @@
-import {ConfigError} from '../errors.js';
-import type {Logger} from '../log.js';
-import type {RouterMetrics} from '../metrics.js';
-import type {Router} from '../router.js';
-import {loadRouterConfig} from './load.js';
-import {watchConfigFolder} from './watch.js';
+import {ConfigError} from './errors.js';
+import type {Logger} from './log.js';
+import type {RouterMetrics} from './metrics.js';
+import type {Router} from './router.js';
+import {loadRouterConfig} from './config/load.js';
+import {watchConfigFolder} from './config/watch.js';
 
 /**
  * Hot reload of the config file: on a change in its folder (or on SIGHUP), a new valid config is applied to the
