@@ -33,14 +33,42 @@ beforeAll(async () => {
 afterAll(() => router?.stop());
 
 /** A 2.x client in `auto` mode (it probes with `server/discover` and falls back to `initialize`). */
-async function modernClient(path: string, principal: keyof typeof TOKENS = 'alice', capabilities = {}) {
+async function modernClient(
+  path: string,
+  principal: keyof typeof TOKENS = 'alice',
+  capabilities = {},
+  base = router.url,
+) {
   const client = new Client(
     {name: 'modern-test-client', version: '2.0.0'},
     {versionNegotiation: {mode: 'auto'}, capabilities},
   );
   const headers = {authorization: `Bearer ${TOKENS[principal]}`};
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${router.url}${path}`), {requestInit: {headers}}));
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}${path}`), {requestInit: {headers}}));
   return client;
+}
+
+const FEATURES = 'demo://resource/static/document/features.md';
+
+/**
+ * Listens for updates of server-everything's features document on `client`'s stream, waits `quietMs` without a
+ * request, then has the upstream send updates: resolves once one reached the stream (and closes the client).
+ */
+async function expectResourceUpdates(client: Client, quietMs = 0): Promise<void> {
+  const updated: unknown[] = [];
+  client.setNotificationHandler('notifications/resources/updated', (notification) => {
+    updated.push(notification.params.uri);
+  });
+  const subscription = await client.listen({resourceSubscriptions: [FEATURES]});
+  try {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    await client.callTool({name: 'everything__toggle-subscriber-updates', arguments: {}});
+    await expect.poll(() => updated, {timeout: 15_000}).toContain(FEATURES);
+  } finally {
+    await client.callTool({name: 'everything__toggle-subscriber-updates', arguments: {}});
+    await subscription.close();
+    await client.close();
+  }
 }
 
 const text = (result: {content?: unknown}) => (result.content as {text: string}[])[0]?.text;
@@ -200,23 +228,8 @@ describe('an upstream’s elicitation to a 2026-07-28 client', () => {
 });
 
 describe('resource updates for 2026-07-28 clients', () => {
-  const uri = 'demo://resource/static/document/features.md';
-
   it('reach a stream that listens for a resource: the router subscribes to it upstream while the stream is open', async () => {
-    const client = await modernClient('/mcp');
-    const updated: unknown[] = [];
-    client.setNotificationHandler('notifications/resources/updated', (notification) => {
-      updated.push(notification.params.uri);
-    });
-    const subscription = await client.listen({resourceSubscriptions: [uri]});
-    try {
-      await client.callTool({name: 'everything__toggle-subscriber-updates', arguments: {}});
-      await expect.poll(() => updated, {timeout: 15_000}).toContain(uri);
-    } finally {
-      await client.callTool({name: 'everything__toggle-subscriber-updates', arguments: {}});
-      await subscription.close();
-      await client.close();
-    }
+    await expectResourceUpdates(await modernClient('/mcp'));
   });
 
   it('are refused for a resource the principal may not read (or that nothing serves), naming it', async () => {
@@ -244,23 +257,10 @@ describe('a 2026-07-28 session with a stream open', () => {
       },
       captured.log,
     );
-    const uri = 'demo://resource/static/document/features.md';
-    const client = new Client({name: 'modern-test-client', version: '2.0.0'}, {versionNegotiation: {mode: 'auto'}});
-    const headers = {authorization: `Bearer ${TOKENS.alice}`};
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${idle.url}/mcp`), {requestInit: {headers}}));
-    const updated: unknown[] = [];
-    client.setNotificationHandler('notifications/resources/updated', (notification) => {
-      updated.push(notification.params.uri);
-    });
-    const subscription = await client.listen({resourceSubscriptions: [uri]});
     try {
-      await new Promise((resolve) => setTimeout(resolve, 2500)); // over twice sessionIdleSeconds, no request
-      await client.callTool({name: 'everything__toggle-subscriber-updates', arguments: {}});
-      await expect.poll(() => updated, {timeout: 15_000}).toContain(uri);
+      // Over twice sessionIdleSeconds without a request, while the stream is open.
+      await expectResourceUpdates(await modernClient('/mcp', 'alice', {}, idle.url), 2500);
     } finally {
-      await client.callTool({name: 'everything__toggle-subscriber-updates', arguments: {}});
-      await subscription.close();
-      await client.close();
       await idle.stop();
     }
   });
