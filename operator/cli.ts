@@ -26,6 +26,8 @@ Flags:
   --session-key-secret NAME             Secret (key "keys", in each router's namespace; the chart creates it) whose
                                         session keys router pods get as env, so that any pod serves any session;
                                         the operator only names it and never reads it (default: none)
+  --router-otlp-endpoint URL            OTLP/HTTP endpoint router pods export traces to, as their
+                                        OTEL_EXPORTER_OTLP_ENDPOINT (default: none, no traces)
   --leader-elect                        elect a leader on a Lease before reconciling, so several replicas are safe
   --leader-election-namespace NS        namespace of the Lease; default: the pod's namespace ($POD_NAMESPACE),
                                         else --namespace, else default
@@ -46,6 +48,7 @@ const OPTIONS = {
   'cluster-domain': {type: 'string'},
   'service-account-issuer': {type: 'string'},
   'session-key-secret': {type: 'string'},
+  'router-otlp-endpoint': {type: 'string'},
   'leader-elect': {type: 'boolean'},
   'leader-election-namespace': {type: 'string'},
   'leader-election-id': {type: 'string'},
@@ -129,6 +132,7 @@ export function parseOperatorFlags(
       clusterDomain,
       serviceAccountIssuer,
       ...(values['session-key-secret'] !== undefined && {sessionKeySecret: values['session-key-secret']}),
+      ...(values['router-otlp-endpoint'] !== undefined && {otlpEndpoint: values['router-otlp-endpoint']}),
       ...(operatorNamespace !== undefined && {operatorNamespace}),
     },
     ...(values['leader-elect'] && {

@@ -129,6 +129,16 @@ describe('chart kube-mcp-router', () => {
     expect(container(without).args.join(' ')).not.toContain('--session-key-secret');
   });
 
+  it('traces the operator and its router pods with tracing.otlpEndpoint; neither without it', async () => {
+    const endpoint = 'http://otel-collector.monitoring:4318';
+    const traced = container(await render({'tracing.otlpEndpoint': endpoint}));
+    expect(traced.env).toContainEqual({name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: endpoint});
+    expect(parseOperatorFlags(traced.args.slice(1))).toMatchObject({render: {otlpEndpoint: endpoint}});
+    const plain = container(await render());
+    expect(plain.env.map((variable: {name: string}) => variable.name)).not.toContain('OTEL_EXPORTER_OTLP_ENDPOINT');
+    expect(plain.args.join(' ')).not.toContain('--router-otlp-endpoint');
+  });
+
   it('runs the operator under the restricted Pod Security Standard', async () => {
     const deployment = only(await render(), 'Deployment');
     expect(deployment.spec.template.spec.securityContext).toEqual({

@@ -46,6 +46,11 @@ export interface RenderOptions {
    */
   sessionKeySecret?: string;
   /**
+   * OTLP/HTTP endpoint of the router pods' traces (e.g. `http://otel-collector.monitoring:4318`), their env
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` (OpenTelemetry SDK configuration). Absent: no such env, and the pods do not trace.
+   */
+  otlpEndpoint?: string;
+  /**
    * Namespace of the operator's own pods, when it runs in the cluster: a router's NetworkPolicy lets them reach the
    * router pods' /readyz (per-upstream status, readiness.ts).
    */
@@ -548,6 +553,9 @@ export function renderRouter(
       {name: 'npm_config_cache', value: '/tmp/.npm'},
       ...env,
       ...replicaEnv(options),
+      ...(options.otlpEndpoint !== undefined
+        ? [{name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: options.otlpEndpoint}]
+        : []),
     ],
     volumeMounts: [
       {name: 'config', mountPath: CONFIG_DIR, readOnly: true},

@@ -369,6 +369,21 @@ describe('renderRouter', () => {
     expect(validateRendered(rendered)).toBeUndefined();
   });
 
+  it('gives router pods the OTLP endpoint of --router-otlp-endpoint, and no OTEL env without it', () => {
+    const envOf = (rendered: ReturnType<typeof renderRouter>) =>
+      (rendered.deployment as any).spec.template.spec.containers[0].env as {name: string; value?: string}[];
+    const traced = renderRouter(router({upstreamSelector: {}}), [], {
+      ...options,
+      otlpEndpoint: 'http://otel-collector.monitoring:4318',
+    });
+    expect(envOf(traced)).toContainEqual({
+      name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+      value: 'http://otel-collector.monitoring:4318',
+    });
+    const plain = renderRouter(router({upstreamSelector: {}}), [], options);
+    expect(envOf(plain).filter((variable) => variable.name.startsWith('OTEL_'))).toEqual([]);
+  });
+
   it.each(['None', 'ClientIP'] as const)('sets the Service sessionAffinity %s from spec.service', (affinity) => {
     const rendered = renderRouter(
       router({upstreamSelector: {}, service: {type: 'ClusterIP', port: 80, sessionAffinity: affinity}}),
