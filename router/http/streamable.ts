@@ -132,10 +132,10 @@ export class NodeStreamableTransport implements Transport {
       this.#responses.set(requestId, message);
       related = [...this.#requestStreams].filter(([, id]) => id === streamId).map(([id]) => id);
     }
-    // The last response of a stream and the stream's end go out in one write.
+    // After the last response of a stream, the stream ends. (Corking the response for one write lost the end on
+    // Node.js 22: the response stayed buffered.)
     const last = related !== undefined && related.every((id) => this.#responses.has(id));
     if (stream && (eventId === undefined || !stream.replayed?.has(eventId))) {
-      if (last) stream.res.cork();
       if (this.#write(stream, message, eventId) && eventId !== undefined) this.#resumable.add(streamId);
     }
     if (!last || related === undefined) return;
@@ -366,7 +366,7 @@ export class NodeStreamableTransport implements Transport {
     if (this.#streams.get(streamId) === stream) this.#streams.delete(streamId);
     if (stream.res.writableEnded) return;
     this.#open(stream);
-    stream.res.end(); // uncorks
+    stream.res.end();
   }
 
   /** The response closed (ended, or the client went away); a successor registered by a resume stays. */
