@@ -63,9 +63,8 @@ export function withoutDefaults<T extends z.core.$ZodShape, O extends keyof T = 
     } else if (field instanceof z.ZodOptional) {
       inner = field.unwrap() as z.ZodType;
     }
-    const description = [field.description, defaultValue !== undefined && `Router default: ${defaultValue}.`]
-      .filter(Boolean)
-      .join(' ');
+    const named = defaultValue !== undefined && !(Array.isArray(defaultValue) && defaultValue.length === 0);
+    const description = [field.description, named && `Router default: ${defaultValue}.`].filter(Boolean).join(' ');
     shape[key] = inner.optional().describe(description);
   }
   return z.object(shape).describe(schema.description ?? '') as unknown as z.ZodObject<Omit<WithoutDefaults<T>, O>>;

@@ -1,8 +1,8 @@
 import {z} from 'zod';
-import {GROUP_STRATEGIES, GroupPrefixSchema, PREFIX_PATTERN} from '../../router/config/schema.js';
+import {CatalogSchema, GROUP_STRATEGIES, GroupPrefixSchema, PREFIX_PATTERN} from '../../router/config/schema.js';
 import {ToolAnnotationsSchema} from '../../router/composites/schema.js';
 import {AccessRuleSpecSchema, AuthSpecSchema, LimitsSpecSchema} from './auth.js';
-import {LabelSelectorSchema, statusBaseShape, withCel} from './common.js';
+import {LabelSelectorSchema, statusBaseShape, withCel, withoutDefaults} from './common.js';
 import {OutputSpecSchema} from './mcpupstream.js';
 import {NetworkPolicySpecSchema} from './networkpolicy.js';
 
@@ -287,35 +287,7 @@ const McpRouterSpecShapeSchema = z
       })
       .optional()
       .describe('The management tools of the router; off by default.'),
-    catalog: z
-      .object({
-        mode: z
-          .enum(['full', 'search', 'dynamic'])
-          .default('full')
-          .describe(
-            'full: the aggregate lists every tool. search: it lists only search_tools, call_tool and the pinned ' +
-              'tools, and search_tools finds the others (fewer tokens in a model context). dynamic: as search, and ' +
-              "found tools join that session's list.",
-          ),
-        pinned: z
-          .array(z.string().min(1).max(256))
-          .max(256)
-          .optional()
-          .describe(
-            'search and dynamic modes: globs of aggregated tool names listed anyway (e.g. "memory__read_graph").',
-          ),
-        dynamicTools: z
-          .number()
-          .int()
-          .min(1)
-          .max(500)
-          .optional()
-          .describe(
-            'dynamic mode: found tools a session lists at most (least recently used leave first). Router default: 20.',
-          ),
-      })
-      .optional()
-      .describe('What the aggregate lists of its tools; default: every tool.'),
+    catalog: withoutDefaults(CatalogSchema).optional(),
     output: OutputSpecSchema.extend({
       keepSeconds: z
         .number()

@@ -499,7 +499,8 @@ export const CatalogSchema = z
           'name. Per-upstream paths always list every tool.',
       ),
     pinned: z
-      .array(z.string().min(1))
+      .array(z.string().min(1).max(256))
+      .max(256)
       .default([])
       .describe('search and dynamic modes: globs of aggregated tool names listed anyway (e.g. "memory__read_graph").'),
     dynamicTools: z
