@@ -134,7 +134,10 @@ function lineCount(text: string): number {
 function note(text: string, uri: string | undefined, keepSeconds: number, mimeType: string): JsonObject[] {
   if (uri === undefined) return [{type: 'text', text: `[${text} It was too large for the router to keep.]`}];
   return [
-    {type: 'text', text: `[${text} It is kept for ${keepSeconds} s as ${uri}: read it with resources/read.]`},
+    {
+      type: 'text',
+      text: `[${text} It is kept for ${keepSeconds} s as ${uri}: read it with resources/read, or the read_result tool.]`,
+    },
     {
       type: 'resource_link',
       uri,

@@ -89,7 +89,7 @@ describe('capResult', () => {
     expect(text.startsWith(content[0]?.text ?? 'x')).toBe(true);
     expect(byteLength(content.map((item) => item.text ?? '').join(''))).toBeLessThanOrEqual(4096);
     expect(content[1]?.text).toMatch(
-      /^\[The router cut this text at maxResultBytes 4,096: it showed the first \d+ lines of 1,000 lines, [\d,]+ bytes\. It is kept for 60 s as router:\/\/results\/id1: read it with resources\/read\.\]$/,
+      /^\[The router cut this text at maxResultBytes 4,096: it showed the first \d+ lines of 1,000 lines, [\d,]+ bytes\. It is kept for 60 s as router:\/\/results\/id1: read it with resources\/read, or the read_result tool\.\]$/,
     );
     expect(content[2]).toMatchObject({type: 'resource_link', uri: 'router://results/id1', mimeType: 'text/plain'});
     expect(kept).toEqual([{kind: 'text', text}]);
@@ -122,7 +122,7 @@ describe('capResult', () => {
         type: 'text',
         text:
           '[An image (image/png, 100 bytes) was left out by the router, over maxMediaBytes 50. It is kept for 60 s as ' +
-          'router://results/id1: read it with resources/read.]',
+          'router://results/id1: read it with resources/read, or the read_result tool.]',
       },
       expect.objectContaining({type: 'resource_link', uri: 'router://results/id1', mimeType: 'image/png'}),
       content[1],
