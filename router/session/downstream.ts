@@ -474,7 +474,9 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       {method, params: {...params, taskId: route.taskId}},
       call,
     );
-    return renameTaskIds(result, (taskId) => this.#tasks.idOf(route.upstream, taskId));
+    // A task's result is the result of its tools/call: the same output caps apply.
+    const capped = method === 'tasks/result' ? await this.#withinCaps(route.upstream, result, call) : result;
+    return renameTaskIds(capped, (taskId) => this.#tasks.idOf(route.upstream, taskId));
   }
 
   /** `tasks/list`: this session's tasks, from every upstream it has tasks on (never other sessions' tasks). */

@@ -2,6 +2,7 @@ import {mkdtemp, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {Client as ModernClient, StreamableHTTPClientTransport} from '@modelcontextprotocol/client';
+import {CallToolResultSchema, CreateTaskResultSchema} from '@modelcontextprotocol/sdk/types.js';
 import {encode} from 'gpt-tokenizer';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {serverEntry} from '../support/mcp-servers.js';
@@ -38,6 +39,11 @@ beforeAll(async () => {
           command: process.execPath,
           args: [serverEntry('server-everything'), 'stdio'],
           output: {maxMediaBytes: 64},
+        },
+        reference: {
+          command: process.execPath,
+          args: [serverEntry('server-everything'), 'stdio'],
+          output: {maxResultBytes: 1024, maxMediaBytes: 64},
         },
       },
       router: {
@@ -169,6 +175,55 @@ describe('output caps, 2025-11-25 sessions', () => {
           .subarray(1, 4)
           .toString(),
       ).toBe('PNG');
+    } finally {
+      await close();
+    }
+  });
+
+  it('turns an embedded blob resource over maxMediaBytes into a note and a link to it', async () => {
+    const {client, close} = await connectAs('alice');
+    try {
+      const result = (await client.callTool({
+        name: 'reference__get-resource-reference',
+        arguments: {resourceType: 'Blob'},
+      })) as Result;
+      expect(result.content.some((item) => item.type === 'resource')).toBe(false);
+      const note = result.content.find((item) => item.text?.startsWith('[The embedded resource'));
+      expect(note?.text).toMatch(
+        /^\[The embedded resource "demo:\/\/resource\/dynamic\/blob\/1" \(text\/plain, [\d,]+ bytes\) was left out by the router, over maxMediaBytes 64\./,
+      );
+      const link = result.content.find(
+        (item) => item.type === 'resource_link' && note?.text?.includes(item.uri ?? '-'),
+      );
+      const read = await client.readResource({uri: link?.uri as string});
+      const blob = (read.contents[0] as {blob: string}).blob;
+      expect(Buffer.from(blob, 'base64').toString()).toMatch(/^Resource 1: This is a base64 blob created at/);
+    } finally {
+      await close();
+    }
+  });
+
+  it("caps a task's result (tasks/result) as it caps a tools/call result", async () => {
+    const {client, close} = await connectAs('alice');
+    try {
+      const created = await client.request(
+        {
+          method: 'tools/call',
+          params: {name: 'reference__simulate-research-query', arguments: {topic: 'routers'}, task: {ttl: 60_000}},
+        },
+        CreateTaskResultSchema,
+      );
+      const result = (await client.request(
+        {method: 'tasks/result', params: {taskId: created.task.taskId}},
+        CallToolResultSchema,
+      )) as Result;
+      const [head, note, link] = result.content;
+      expect(note?.text).toMatch(/^\[The router cut this text at maxResultBytes 1,024: it showed the first \d+ lines/);
+      const read = await client.readResource({uri: link?.uri as string});
+      const full = (read.contents[0] as {text: string}).text;
+      expect(full).toMatch(/^# Research Report: routers\n/);
+      expect(full.length).toBeGreaterThan(1024);
+      expect(full.startsWith(head?.text ?? 'x')).toBe(true);
     } finally {
       await close();
     }
