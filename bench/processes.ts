@@ -33,6 +33,18 @@ export function startFixtureHttp(tools: number): Promise<HttpMcpServer> {
 }
 
 /**
+ * The fixture server over stateless Streamable HTTP serving each service of a catalog file (bench/catalog-50x20.json)
+ * as its own MCP server at `<url>/<service>`.
+ */
+export function startCatalogFixtureHttp(file: string): Promise<HttpMcpServer> {
+  return startHttpServer({
+    label: 'the catalog fixture server',
+    args: [join(here, 'fixture-server.mjs'), 'streamableHttp', '--catalog', file],
+    path: '/mcp',
+  });
+}
+
+/**
  * Starts `node dist/cli.js router` on a config with these `mcpServers` and `router` options; resolves when `/readyz`
  * answers 200 (every upstream connected), with `url` the router's origin. `nodeFlags` go before the script, e.g.
  * `--cpu-prof`; `cli` is the script (another build's, to compare). Throws after 20 s.

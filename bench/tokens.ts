@@ -4,45 +4,33 @@
  *
  * - Tokens of the session-start `tools/list` (its tools as JSON, counted with `gpt-tokenizer`, the o200k encoding of
  *   current OpenAI models) in `full`, `search` and `dynamic` mode, for the example config (examples/mcp-config.json)
- *   and for a generated catalog of 50 upstreams of 20 tools (one fixture server over HTTP, reached as 50 upstreams).
- * - recall@5: the share of labelled requests (LABELLED below, written for the example servers' real tools) whose
- *   tool is among the first 5 that `search_tools` returns.
+ *   and for a catalog of 50 upstreams of 20 distinct tools (bench/catalog-50x20.json: services like GitHub, Jira,
+ *   Postgres, Kubernetes, Stripe, written like their MCP servers' tools; one fixture server over HTTP serves each
+ *   service at its own path).
+ * - recall@5: the share of labelled requests (bench/labelled-queries.json, phrased as a user would ask, each with the
+ *   aggregated tools that answer it) where one of those tools is among the first 5 that `search_tools` returns, on
+ *   the example servers' real tools (`example`) and on the 50 x 20 catalog (`catalog`).
  *
  * - Output caps (`router.output`): bytes and tokens of the text content of server-filesystem's large outputs
  *   (`directory_tree` of the SDK's ESM build, `read_text_file` of TypeScript's lib.dom.d.ts, both from node_modules),
  *   without caps and under each of CAPS, with what each saves against no caps.
  *
- * The last line is `tokens full=N search=N dynamic=N recall@5=F`, for the generated catalog.
+ * The last line is `tokens full=N search=N dynamic=N recall@5=F`: tokens for the 50 x 20 catalog, recall over all
+ * labelled requests of both sets.
  */
 import {readFile} from 'node:fs/promises';
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {encode} from 'gpt-tokenizer';
-import {startFixtureHttp, startRouter} from './processes.js';
+import {startCatalogFixtureHttp, startRouter} from './processes.js';
 
 const MODES = ['full', 'search', 'dynamic'] as const;
 
-/** Requests a user would make of the example servers, and the aggregated tool that answers each. */
-const LABELLED: [query: string, tool: string][] = [
-  ['add two numbers', 'everything__get-sum'],
-  ['repeat back what I say', 'everything__echo'],
-  ['show the environment variables of the server', 'everything__get-env'],
-  ['give me a small picture', 'everything__get-tiny-image'],
-  ['compress a file with gzip', 'everything__gzip-file-as-resource'],
-  ['run a long operation that reports progress', 'everything__trigger-long-running-operation'],
-  ['return structured weather content for a location', 'everything__get-structured-content'],
-  ['read the contents of a text file', 'filesystem__read_text_file'],
-  ['list the files in a folder', 'filesystem__list_directory'],
-  ['find files matching a pattern', 'filesystem__search_files'],
-  ['show size and modification time of a file', 'filesystem__get_file_info'],
-  ['show the folder tree', 'filesystem__directory_tree'],
-  ['remember facts about a person', 'memory__create_entities'],
-  ['link two people with a relation', 'memory__create_relations'],
-  ['search the knowledge graph for a name', 'memory__search_nodes'],
-  ['read the whole knowledge graph', 'memory__read_graph'],
-  ['forget an entity', 'memory__delete_entities'],
-  ['add an observation to an existing entity', 'memory__add_observations'],
-];
+/** Labelled requests: `[query, tool, ...other tools that answer it too]`, per set. */
+const LABELLED = JSON.parse(await readFile('bench/labelled-queries.json', 'utf8')) as Record<
+  'example' | 'catalog',
+  [query: string, ...tools: string[]][]
+>;
 
 async function connect(url: string): Promise<{client: Client; close(): Promise<void>}> {
   const client = new Client({name: 'bench-tokens', version: '1.0.0'});
@@ -61,18 +49,18 @@ async function listTokens(url: string): Promise<number> {
   }
 }
 
-/** The share of LABELLED requests whose tool is among the first `k` found. */
-async function recall(url: string, k: number): Promise<number> {
+/** How many of `labelled` have one of their tools among the first `k` found; prints the misses. */
+async function hitsAt(url: string, k: number, labelled: [string, ...string[]][]): Promise<number> {
   const {client, close} = await connect(url);
   try {
     let hits = 0;
-    for (const [query, tool] of LABELLED) {
+    for (const [query, ...tools] of labelled) {
       const found = await client.callTool({name: 'search_tools', arguments: {query, limit: k}});
       const names = ((found.structuredContent as {tools: {name: string}[]}).tools ?? []).map((t) => t.name);
-      if (names.includes(tool)) hits++;
-      else process.stdout.write(`  missed: "${query}" (wanted ${tool}, got ${names.join(', ')})\n`);
+      if (tools.some((tool) => names.includes(tool))) hits++;
+      else process.stdout.write(`  missed: "${query}" (wanted ${tools.join(' or ')}, got ${names.join(', ')})\n`);
     }
-    return hits / LABELLED.length;
+    return hits;
   } finally {
     await close();
   }
@@ -100,9 +88,18 @@ const example = JSON.parse(await readFile('examples/mcp-config.json', 'utf8')) a
 const exampleTokens = await tokensPerMode(example.mcpServers);
 process.stdout.write(line('example config, tokens of the session-start tools/list', exampleTokens));
 
-const searching = await startRouter(example.mcpServers, {catalog: {mode: 'search'}});
-const recallAt5 = await recall(searching.url, 5).finally(() => searching.stop());
-process.stdout.write(`example config, recall@5 over ${LABELLED.length} labelled requests: ${recallAt5.toFixed(2)}\n`);
+/** recall@5 of one labelled set on a router in `search` mode over `mcpServers`; returns the hits. */
+async function recallOf(label: string, mcpServers: object, labelled: [string, ...string[]][]): Promise<number> {
+  const searching = await startRouter(mcpServers, {catalog: {mode: 'search'}});
+  const hits = await hitsAt(searching.url, 5, labelled).finally(() => searching.stop());
+  process.stdout.write(
+    `${label}, recall@5 over ${labelled.length} labelled requests: ${(hits / labelled.length).toFixed(2)} ` +
+      `(${hits}/${labelled.length})\n`,
+  );
+  return hits;
+}
+
+const exampleHits = await recallOf('example config', example.mcpServers, LABELLED.example);
 
 /** Output caps compared with none (`router.output`), and the large outputs they are measured on. */
 const CAPS: [label: string, output: object][] = [
@@ -157,14 +154,16 @@ for (const [label, output] of CAPS) {
 }
 process.stdout.write('\n');
 
-const fixture = await startFixtureHttp(20);
+const CATALOG = 'bench/catalog-50x20.json';
+const fixture = await startCatalogFixtureHttp(CATALOG);
 try {
-  const generated = Object.fromEntries(
-    Array.from({length: 50}, (_, i) => [`u${String(i).padStart(2, '0')}`, {type: 'http', url: fixture.url}]),
-  );
-  const generatedTokens = await tokensPerMode(generated);
-  process.stdout.write(line('50 x 20 generated catalog, tokens of the session-start tools/list', generatedTokens));
-  const {full, search, dynamic} = generatedTokens;
+  const services = (JSON.parse(await readFile(CATALOG, 'utf8')) as {service: string}[]).map((s) => s.service);
+  const large = Object.fromEntries(services.map((name) => [name, {type: 'http', url: `${fixture.url}/${name}`}]));
+  const largeTokens = await tokensPerMode(large);
+  process.stdout.write(line('50 x 20 catalog, tokens of the session-start tools/list', largeTokens));
+  const catalogHits = await recallOf('50 x 20 catalog', large, LABELLED.catalog);
+  const recallAt5 = (exampleHits + catalogHits) / (LABELLED.example.length + LABELLED.catalog.length);
+  const {full, search, dynamic} = largeTokens;
   process.stdout.write(`tokens full=${full} search=${search} dynamic=${dynamic} recall@5=${recallAt5.toFixed(2)}\n`);
 } finally {
   await fixture.stop();

@@ -227,6 +227,11 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
     return this.#results;
   }
 
+  get outputCapped(): boolean {
+    const {output} = this.#config.router;
+    return [...this.#upstreams.values()].some((u) => limitsFor(output, u.config.output) !== undefined);
+  }
+
   async capResult(
     upstream: string,
     result: JsonObject,

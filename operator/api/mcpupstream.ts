@@ -112,8 +112,9 @@ export const OutputSpecSchema = z
       .max(10_000_000)
       .optional()
       .describe(
-        'Tokens (o200k encoding) the text of a tools/call result may take, the note included; longer text is cut at ' +
-          'a line or word boundary and kept for resources/read as router://results/{id}.',
+        'Tokens (o200k encoding) the text of a tools/call or tasks/result result may take (embedded text resources ' +
+          'included), the note included; longer text is cut at a line or word boundary and kept as ' +
+          'router://results/{id} for resources/read and the read_result tool.',
       ),
     maxResultBytes: z
       .number()
@@ -128,7 +129,10 @@ export const OutputSpecSchema = z
       .min(1)
       .max(1_073_741_824)
       .optional()
-      .describe('Bytes (base64) an image or audio item of a result may take; a larger one becomes a note and a link.'),
+      .describe(
+        'Bytes (base64) an image, audio or embedded blob resource of a result may take; a larger one becomes a note ' +
+          'and a link.',
+      ),
     minifyJson: z
       .boolean()
       .optional()

@@ -18,39 +18,42 @@ export interface StepRoute {
 }
 
 /**
- * Where a step's tool goes (pure): the upstream whose `<prefix><separator>` starts the aggregated name (the longest),
- * and the tool of its list whose aggregated name it is; while the upstream lists nothing, the rest of the name.
+ * Where a step's tool may go (pure): the upstreams whose `<prefix><separator>` starts the aggregated name (the
+ * longest prefix; several when they are the members of a group, which share the group's prefix), each with the tool
+ * of its list whose aggregated name it is, or, while it lists nothing, the rest of the name. None when no prefix fits.
  */
-export function stepRoute(tool: string, upstreams: StepUpstream[], separator: string): StepRoute | undefined {
-  const owner = upstreams
-    .filter((u) => tool.startsWith(`${u.prefix}${separator}`))
-    .sort((a, b) => b.prefix.length - a.prefix.length)[0];
-  if (!owner) return undefined;
-  const listed = owner.tools.find((t) => aggregatedName(owner.prefix, separator, t.name) === tool);
-  if (listed)
-    return {
-      upstream: owner.name,
-      tool: listed.name,
-      annotations: (listed.annotations ?? {}) as Record<string, unknown>,
-    };
-  return {upstream: owner.name, tool: tool.slice(owner.prefix.length + separator.length)};
+export function stepRoutes(tool: string, upstreams: StepUpstream[], separator: string): StepRoute[] {
+  const matching = upstreams.filter((u) => tool.startsWith(`${u.prefix}${separator}`));
+  const longest = Math.max(...matching.map((u) => u.prefix.length));
+  return matching
+    .filter((u) => u.prefix.length === longest)
+    .map((owner) => {
+      const listed = owner.tools.find((t) => aggregatedName(owner.prefix, separator, t.name) === tool);
+      if (listed)
+        return {
+          upstream: owner.name,
+          tool: listed.name,
+          annotations: (listed.annotations ?? {}) as Record<string, unknown>,
+        };
+      return {upstream: owner.name, tool: tool.slice(owner.prefix.length + separator.length)};
+    });
 }
 
 /**
  * Why a grant may not run a composite (pure), or undefined when it may: the composite itself must be granted (rules
- * on the upstream `composite`, by composite name) and so must every step's tool, so that a composite is never a way
+ * on the upstream `composite`, by composite name) and so must every step's tool, on one of the upstreams it may go
+ * to (a group's tool: on one of its members, as the session's catalog shows it), so that a composite is never a way
  * around the access rules. Each step is checked again when it runs, as the caller's own call.
  */
 export function compositeRefusal(
   name: string,
   composite: Composite,
   grant: Grant,
-  route: (tool: string) => StepRoute | undefined,
+  routes: (tool: string) => StepRoute[],
 ): string | undefined {
   if (!grant.tool(COMPOSITE_UPSTREAM, name, composite.annotations ?? {})) return `Access denied: tool "${name}"`;
   for (const step of composite.steps) {
-    const target = route(step.tool);
-    if (!target || !grant.tool(target.upstream, target.tool, target.annotations))
+    if (!routes(step.tool).some((target) => grant.tool(target.upstream, target.tool, target.annotations)))
       return `Access denied: step "${step.id}" calls a tool this principal may not use`;
   }
   return undefined;

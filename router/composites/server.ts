@@ -11,10 +11,11 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import {ANONYMOUS, type Principal} from '../auth/principal.js';
 import {UpstreamCaller, type CallerHost} from '../management/calls.js';
+import type {UpstreamGroupConfig} from '../config/schema.js';
 import type {Grant} from '../policy/rules.js';
 import type {Upstream} from '../upstream/upstream.js';
 import {ROUTER_VERSION} from '../version.js';
-import {compositeRefusal, stepRoute} from './access.js';
+import {compositeRefusal, stepRoutes} from './access.js';
 import {failed, runComposite} from './run.js';
 import {COMPOSITE_UPSTREAM, inputValidator, type Composite} from './schema.js';
 
@@ -25,6 +26,8 @@ export interface CompositeHost extends CallerHost {
   grantFor(principal: Principal): Grant;
   /** The upstreams of the aggregate, in config order. */
   upstreams(scope: {kind: 'aggregate'}): Upstream[];
+  /** The group an upstream serves in: its tools are then named with the group's prefix. */
+  groupOf(upstream: string): UpstreamGroupConfig | undefined;
 }
 
 /** The `tools/list` entry of a composite (MCP 2025-11-25 server/tools). */
@@ -61,11 +64,11 @@ export function createCompositeServer(
   const refusal = (name: string, composite: Composite) => {
     const upstreams = host.upstreams({kind: 'aggregate'}).map((u) => ({
       name: u.name,
-      prefix: u.config.prefix,
+      prefix: host.groupOf(u.name)?.prefix ?? u.config.prefix,
       tools: u.connection?.catalog.tools ?? [],
     }));
     return compositeRefusal(name, composite, host.grantFor(caller), (tool) =>
-      stepRoute(tool, upstreams, host.separator),
+      stepRoutes(tool, upstreams, host.separator),
     );
   };
 

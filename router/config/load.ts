@@ -135,14 +135,17 @@ function compositeUpstream(composites: Record<string, Composite>): BuiltinUpstre
 
 /**
  * The problems of composite steps whose tool no upstream serves (pure): a step names a tool by its aggregated name,
- * `<prefix><separator><name>`, of an upstream of the config other than the composite upstream itself.
+ * `<prefix><separator><name>`, of an upstream of the config other than the composite upstream itself, or of a group
+ * (whose members' tools the aggregate names with the group's prefix only).
  */
 function compositeStepIssues(
   composites: Record<string, Composite>,
   upstreams: UpstreamConfig[],
+  groups: UpstreamGroupConfig[],
   separator: string,
 ): ConfigIssue[] {
-  const prefixes = upstreams.map((u) => `${u.prefix}${separator}`);
+  const members = new Set(groups.flatMap((g) => g.members));
+  const prefixes = [...upstreams.filter((u) => !members.has(u.name)), ...groups].map((u) => `${u.prefix}${separator}`);
   return Object.entries(composites).flatMap(([name, composite]) =>
     composite.steps.flatMap((step, index) => {
       const path = `router.composites.${name}.steps.${index}.tool`;
@@ -317,7 +320,7 @@ export function parseRouterConfig(
         message: `the name and prefix "${COMPOSITE_UPSTREAM}" belong to the composite tools (router.composites)`,
       });
     } else {
-      problems.push(...compositeStepIssues(composites, upstreams, toolNameSeparator));
+      problems.push(...compositeStepIssues(composites, upstreams, groups, toolNameSeparator));
       upstreams.push(compositeUpstream(composites));
     }
   }

@@ -137,8 +137,9 @@ export const OutputLimitsSchema = z
       .min(256)
       .optional()
       .describe(
-        'Tokens (o200k, the encoding of current OpenAI models) the text content of a tools/call result may take, the ' +
-          "router's note included; longer text is cut at a line or word boundary and kept for resources/read.",
+        'Tokens (o200k, the encoding of current OpenAI models) the text content of a tools/call or tasks/result ' +
+          "result may take (text items and embedded text resources), the router's note included; longer text is cut " +
+          'at a line or word boundary and kept for resources/read and the read_result tool.',
       ),
     maxResultBytes: z
       .number()
@@ -154,8 +155,8 @@ export const OutputLimitsSchema = z
       .min(1)
       .optional()
       .describe(
-        'Bytes (base64, as sent) an image or audio item of a tools/call result may take; a larger one becomes a ' +
-          'short note and a resource_link to it.',
+        'Bytes (base64, as sent) an image, audio or embedded blob resource item of a tools/call result may take; a ' +
+          'larger one becomes a short note and a resource_link to it.',
       ),
     minifyJson: z
       .boolean()

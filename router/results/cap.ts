@@ -15,8 +15,12 @@ export interface TokenCounter {
   prefix(text: string, max: number): number;
 }
 
-/** Content the router took out of a result, kept for `resources/read` (text, or base64 `data` of an image or audio). */
-export type KeptContent = {kind: 'text'; text: string} | {kind: 'blob'; mimeType: string; data: string};
+/**
+ * Content the router took out of a result, kept for `resources/read`: text (`text/plain` unless an embedded
+ * resource's `mimeType` says otherwise), or base64 `data` of an image, audio or embedded blob resource.
+ */
+export type KeptContent =
+  {kind: 'text'; text: string; mimeType?: string} | {kind: 'blob'; mimeType: string; data: string};
 
 /** What the caps did to one result, for metrics and the audit line. Bytes are UTF-8 text plus base64 media data. */
 export interface Compaction {
@@ -134,7 +138,10 @@ function lineCount(text: string): number {
 function note(text: string, uri: string | undefined, keepSeconds: number, mimeType: string): JsonObject[] {
   if (uri === undefined) return [{type: 'text', text: `[${text} It was too large for the router to keep.]`}];
   return [
-    {type: 'text', text: `[${text} It is kept for ${keepSeconds} s as ${uri}: read it with resources/read.]`},
+    {
+      type: 'text',
+      text: `[${text} It is kept for ${keepSeconds} s as ${uri}: read it with resources/read, or the read_result tool.]`,
+    },
     {
       type: 'resource_link',
       uri,
@@ -143,6 +150,70 @@ function note(text: string, uri: string | undefined, keepSeconds: number, mimeTy
       description: 'Content the router cut from a tool result, readable by this session only.',
     },
   ];
+}
+
+/** A text content item, or an embedded resource with `text` (MCP 2025-11-25 server/tools, tool result). */
+interface TextPart {
+  text: string;
+  /** The item with another text. */
+  with(text: string): JsonObject;
+  /** What the note calls it when it is cut, and when it is left out after an earlier cut. */
+  what: string;
+  further: string;
+  mimeType: string;
+}
+
+/** An image, audio, or embedded resource with a `blob`: base64 `data`. */
+interface MediaPart {
+  data: string;
+  mimeType: string;
+  /** What the note calls it, its size included. */
+  what: string;
+}
+
+const resourceOf = (item: JsonObject) =>
+  item.type === 'resource' && typeof item.resource === 'object' && item.resource !== null
+    ? (item.resource as JsonObject)
+    : undefined;
+
+function textPart(item: JsonObject): TextPart | undefined {
+  if (item.type === 'text' && typeof item.text === 'string')
+    return {
+      text: item.text,
+      with: (text) => ({...item, text}),
+      what: 'this text',
+      further: 'A further text',
+      mimeType: 'text/plain',
+    };
+  const resource = resourceOf(item);
+  if (typeof resource?.text !== 'string') return undefined;
+  return {
+    text: resource.text,
+    with: (text) => ({...item, resource: {...resource, text}}),
+    what: `the text of the embedded resource ${JSON.stringify(String(resource.uri))}`,
+    further: `The text of the embedded resource ${JSON.stringify(String(resource.uri))}`,
+    mimeType: typeof resource.mimeType === 'string' ? resource.mimeType : 'text/plain',
+  };
+}
+
+function mediaPart(item: JsonObject): MediaPart | undefined {
+  const resource = resourceOf(item);
+  const [data, mimeType] =
+    (item.type === 'image' || item.type === 'audio') && typeof item.data === 'string'
+      ? [item.data, item.mimeType]
+      : typeof resource?.blob === 'string'
+        ? [resource.blob, resource.mimeType]
+        : [];
+  if (data === undefined) return undefined;
+  const type = typeof mimeType === 'string' ? mimeType : 'application/octet-stream';
+  const size = `${type}, ${number(data.length)} bytes`;
+  const what =
+    item.type === 'image'
+      ? `An image (${size})`
+      : item.type === 'audio'
+        ? `An audio clip (${size})`
+        : `The embedded resource ${JSON.stringify(String(resource?.uri))} (${size})`;
+  return {data, mimeType: type, what};
 }
 
 /** The cap that decided, as the note names it. */
@@ -159,8 +230,9 @@ function capName(limits: OutputLimits, byBytes: boolean): string {
  *   does not is cut at a line or word boundary and followed by a note and a `resource_link` to its full text, and any
  *   text after it is left out the same way;
  * - an image or audio item over `maxMediaBytes` becomes a note and a `resource_link`.
- * Other content (embedded resources, resource links) and every other field of the result, `structuredContent` first,
- * are left as they are. `compaction` is undefined when nothing changed.
+ * Embedded resources (`type: "resource"`) count as text when they carry `text` (cut the same way, the item kept with
+ * the head of its text) and as media when they carry a `blob`. Resource links and every other field of the result,
+ * `structuredContent` first, are left as they are. `compaction` is undefined when nothing changed.
  * @throws Error when `maxResultTokens` is set and `deps.tokens` is not
  */
 export function capResult(
@@ -179,9 +251,8 @@ export function capResult(
   const send = (...items: JsonObject[]) => {
     for (const item of items) {
       out.push(item);
-      const sent =
-        typeof item.text === 'string' ? byteLength(item.text) : typeof item.data === 'string' ? item.data.length : 0;
-      stats.sentBytes += sent;
+      const part = textPart(item);
+      stats.sentBytes += part ? byteLength(part.text) : (mediaPart(item)?.data.length ?? 0);
     }
   };
   /** Code units of the longest prefix of `text` within both budgets, less `reserve` of each. */
@@ -193,8 +264,9 @@ export function capResult(
   };
 
   for (const item of content as JsonObject[]) {
-    if (item.type === 'text' && typeof item.text === 'string') {
-      const original = item.text;
+    const part = textPart(item);
+    if (part) {
+      const original = part.text;
       stats.bytes += byteLength(original);
       const minified = limits.minifyJson ? minifiedJson(original) : undefined;
       if (minified !== undefined) stats.minified++;
@@ -204,14 +276,18 @@ export function capResult(
       if (!cutOff && bytes <= bytesLeft && tokens !== undefined) {
         bytesLeft -= bytes;
         tokensLeft -= tokens;
-        send(minified === undefined ? item : {...item, text});
+        send(minified === undefined ? item : part.with(text));
         continue;
       }
       stats.cut++;
-      const uri = deps.keep({kind: 'text', text: original});
+      const uri = deps.keep({
+        kind: 'text',
+        text: original,
+        ...(part.mimeType !== 'text/plain' && {mimeType: part.mimeType}),
+      });
       const total = `${number(lineCount(text))} lines, ${number(bytes)} bytes`;
       if (cutOff) {
-        send(...note(`A further text (${total}) was left out by the router.`, uri, deps.keepSeconds, 'text/plain'));
+        send(...note(`${part.further} (${total}) was left out by the router.`, uri, deps.keepSeconds, part.mimeType));
         continue;
       }
       cutOff = true;
@@ -221,27 +297,27 @@ export function capResult(
         head.endsWith('\n') || head.length === 0
           ? `the first ${number(lineBreaks(head))} lines`
           : `the first ${number(byteLength(head))} bytes`;
-      if (head.length > 0) send({...item, text: head});
+      if (head.length > 0) send(part.with(head));
       send(
         ...note(
-          `The router cut this text at ${capName(limits, byBytes)}: it showed ${shown} of ${total}.`,
+          `The router cut ${part.what} at ${capName(limits, byBytes)}: it showed ${shown} of ${total}.`,
           uri,
           deps.keepSeconds,
-          'text/plain',
+          part.mimeType,
         ),
       );
       continue;
     }
-    if ((item.type === 'image' || item.type === 'audio') && typeof item.data === 'string') {
-      stats.bytes += item.data.length;
-      if (limits.maxMediaBytes === undefined || item.data.length <= limits.maxMediaBytes) {
+    const media = mediaPart(item);
+    if (media) {
+      stats.bytes += media.data.length;
+      if (limits.maxMediaBytes === undefined || media.data.length <= limits.maxMediaBytes) {
         send(item);
         continue;
       }
       stats.media++;
-      const mimeType = typeof item.mimeType === 'string' ? item.mimeType : 'application/octet-stream';
-      const uri = deps.keep({kind: 'blob', mimeType, data: item.data});
-      const what = `${item.type === 'image' ? 'An image' : 'An audio clip'} (${mimeType}, ${number(item.data.length)} bytes)`;
+      const {mimeType, what} = media;
+      const uri = deps.keep({kind: 'blob', mimeType, data: media.data});
       send(
         ...note(
           `${what} was left out by the router, over maxMediaBytes ${number(limits.maxMediaBytes)}.`,

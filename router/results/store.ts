@@ -50,7 +50,7 @@ export class ResultStore {
     if (kept?.owner !== owner) return undefined;
     const {content} = kept;
     return content.kind === 'text'
-      ? {uri, mimeType: 'text/plain', text: content.text}
+      ? {uri, mimeType: content.mimeType ?? 'text/plain', text: content.text}
       : {uri, mimeType: content.mimeType, blob: content.data};
   }
 

@@ -9,6 +9,7 @@ import {
   resolveResource,
   type AggregateCatalog,
   type CatalogPart,
+  type NamedEntry,
   type Route,
   type UpstreamCatalog,
 } from '../catalog/aggregate.js';
@@ -31,7 +32,9 @@ import type {Logger} from '../log.js';
 import {argumentsDigest, failureOutcome, sessionTag, type AuditOutcome, type AuditRecord} from '../policy/audit.js';
 import {GRANT_ALL, type Grant} from '../policy/rules.js';
 import type {Compaction} from '../results/cap.js';
+import {READ_RESULT_DEFINITION, READ_RESULT_TOOL, readRangeOf, readResult} from '../results/read.js';
 import {isResultUri, type ResourceContents, type ResultStore} from '../results/store.js';
+import {tokenCounter} from '../results/tokens.js';
 import {
   CLIENT_CAPABILITY_OF,
   describe,
@@ -93,6 +96,8 @@ export interface SessionHost extends GroupHost {
   readonly auditDigest: boolean;
   /** Content the output caps cut from results (`router://results/{id}`), readable by the session it was cut for. */
   readonly results: ResultStore;
+  /** Whether any upstream's results have output caps: the aggregate then lists `read_result`. */
+  readonly outputCapped: boolean;
   /** A `tools/call` result of `upstream` within its output caps; what is cut is kept for `owner` (a session). */
   capResult(
     upstream: string,
@@ -111,6 +116,12 @@ export function noServerRequests(method: string): JsonRpcFailure {
       'asks for input only within one tools/call, prompts/get or resources/read in flight to that upstream',
   );
 }
+
+/** A `tools/list` result with the router's `read_result` after the catalog's tools. */
+const withReadResult = (list: JsonObject): JsonObject => ({
+  ...list,
+  tools: [...(list.tools as NamedEntry[]), READ_RESULT_DEFINITION],
+});
 
 /** Whether a request is a `tools/call` of the router's `call_tool` (search mode). */
 function isCallTool(request: {method: string; params?: JsonObject}): boolean {
@@ -358,9 +369,10 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       case 'tools/list':
         if (this.#searching) {
           const found = new Set<string>(this.#found?.keys());
-          return {tools: searchModeTools(await this.#view(), this.#host.catalogOptions.pinned, found)};
+          const tools = searchModeTools(await this.#view(), this.#host.catalogOptions.pinned, found);
+          return {tools: this.#readsResults ? [...tools, READ_RESULT_DEFINITION] : tools};
         }
-        return this.#list('tools');
+        return this.#readsResults ? this.#list('tools').then(withReadResult) : this.#list('tools');
       case 'prompts/list':
         return this.#list('prompts');
       case 'resources/list':
@@ -370,6 +382,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       case 'tools/call':
       case 'prompts/get': {
         if (this.#searching && method === 'tools/call' && params.name === SEARCH_TOOL) return this.#search(params);
+        if (this.#readsResults && method === 'tools/call' && params.name === READ_RESULT_TOOL)
+          return this.#readResult(params);
         if (method === 'tools/call') this.#found?.get(String(params.name)); // a call keeps a found tool listed
         const kind = method === 'tools/call' ? 'tool' : 'prompt';
         const route = await this.#routeName(kind, String(params.name));
@@ -420,6 +434,21 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     return contents;
   }
 
+  /** True when the session lists `read_result` (aggregate, output caps on). */
+  get #readsResults(): boolean {
+    return this.scope.kind === 'aggregate' && this.#host.outputCapped;
+  }
+
+  /**
+   * `read_result`: a range of content cut from one of this session's results.
+   * @throws JsonRpcFailure -32602 for bad arguments; NotFoundError as `resources/read` of the same URI
+   */
+  async #readResult(params: JsonObject): Promise<JsonObject> {
+    const range = readRangeOf(params.arguments);
+    const contents = this.#keptResult(range.uri);
+    return readResult(contents, range, range.unit === 'tokens' ? await tokenCounter() : undefined);
+  }
+
   /**
    * A list as the session sees it. On a per-upstream path it keeps what the upstream's list result carried besides
    * its entries (`_meta`, unknown fields), so that the upstream behaves as itself.
@@ -445,7 +474,9 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       {method, params: {...params, taskId: route.taskId}},
       call,
     );
-    return renameTaskIds(result, (taskId) => this.#tasks.idOf(route.upstream, taskId));
+    // A task's result is the result of its tools/call: the same output caps apply.
+    const capped = method === 'tasks/result' ? await this.#withinCaps(route.upstream, result, call) : result;
+    return renameTaskIds(capped, (taskId) => this.#tasks.idOf(route.upstream, taskId));
   }
 
   /** `tasks/list`: this session's tasks, from every upstream it has tasks on (never other sessions' tasks). */

@@ -293,6 +293,57 @@ describe('composite tools', () => {
     }
   });
 
+  it('runs a step on a group’s tool (named with the group’s prefix), listed under the members’ access rules', async () => {
+    const memory = (file: string) => ({
+      command: process.execPath,
+      args: [serverEntry('server-memory')],
+      env: {MEMORY_FILE_PATH: file},
+    });
+    const folder = await mkdtemp(join(tmpdir(), 'kube-mcp-router-composite-group-'));
+    const grouped = await startTestRouter({
+      mcpServers: {primary: memory(join(folder, 'a.jsonl')), fallback: memory(join(folder, 'b.jsonl'))},
+      router: {
+        groups: {mem: {members: ['primary', 'fallback']}},
+        auth: {bearerTokens: Object.entries(TOKENS).map(([principal, token]) => ({principal, token}))},
+        access: [
+          {principals: ['ops'], upstreams: ['composite', 'fallback']},
+          {principals: ['notes'], upstreams: ['composite']},
+        ],
+        composites: {
+          remember: {
+            description: 'Records a fact in the shared memory group.',
+            inputSchema: {type: 'object', properties: {fact: {type: 'string'}}, required: ['fact']},
+            steps: [
+              {
+                id: 'note',
+                tool: 'mem__create_entities',
+                arguments: {entities: [{name: 'fact', entityType: 'note', observations: ['{{input.fact}}']}]},
+              },
+            ],
+            output: '{{steps.note.text}}',
+          },
+        },
+      },
+    });
+    const as = (principal: keyof typeof TOKENS) =>
+      connectClient(`${grouped.url}/mcp`, {headers: {authorization: `Bearer ${TOKENS[principal]}`}});
+    const ops = await as('ops');
+    const notes = await as('notes');
+    try {
+      expect((await ops.client.listTools()).tools.map((tool) => tool.name)).toContain('composite__remember');
+      const result = (await ops.client.callTool({
+        name: 'composite__remember',
+        arguments: {fact: 'groups work'},
+      })) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      expect(JSON.stringify(result.content)).toContain('groups work');
+      expect((await notes.client.listTools()).tools.map((tool) => tool.name)).not.toContain('composite__remember');
+    } finally {
+      await Promise.all([ops.close(), notes.close()]);
+      await grouped.stop();
+    }
+  });
+
   it('rejects a bad definition at load, naming its path', async () => {
     await expect(
       startTestRouter({

@@ -2,6 +2,7 @@ import {mkdtemp, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {Client as ModernClient, StreamableHTTPClientTransport} from '@modelcontextprotocol/client';
+import {CallToolResultSchema, CreateTaskResultSchema} from '@modelcontextprotocol/sdk/types.js';
 import {encode} from 'gpt-tokenizer';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {serverEntry} from '../support/mcp-servers.js';
@@ -38,6 +39,11 @@ beforeAll(async () => {
           command: process.execPath,
           args: [serverEntry('server-everything'), 'stdio'],
           output: {maxMediaBytes: 64},
+        },
+        reference: {
+          command: process.execPath,
+          args: [serverEntry('server-everything'), 'stdio'],
+          output: {maxResultBytes: 1024, maxMediaBytes: 64},
         },
       },
       router: {
@@ -83,7 +89,7 @@ function expectCutRead(result: Result): string {
     new RegExp(
       `The router cut this text at maxResultTokens 2,000: it showed the first [\\d,]+ lines of ` +
         `${lines.toLocaleString('en-US')} lines, ${big.length.toLocaleString('en-US')} bytes\\. ` +
-        'It is kept for 120 s as router://results/[A-Za-z0-9_-]{24}: read it with resources/read\\.',
+        'It is kept for 120 s as router://results/[A-Za-z0-9_-]{24}: read it with resources/read, or the read_result tool\\.',
     ),
   );
   expect(link).toMatchObject({type: 'resource_link', mimeType: 'text/plain'});
@@ -174,6 +180,55 @@ describe('output caps, 2025-11-25 sessions', () => {
     }
   });
 
+  it('turns an embedded blob resource over maxMediaBytes into a note and a link to it', async () => {
+    const {client, close} = await connectAs('alice');
+    try {
+      const result = (await client.callTool({
+        name: 'reference__get-resource-reference',
+        arguments: {resourceType: 'Blob'},
+      })) as Result;
+      expect(result.content.some((item) => item.type === 'resource')).toBe(false);
+      const note = result.content.find((item) => item.text?.startsWith('[The embedded resource'));
+      expect(note?.text).toMatch(
+        /^\[The embedded resource "demo:\/\/resource\/dynamic\/blob\/1" \(text\/plain, [\d,]+ bytes\) was left out by the router, over maxMediaBytes 64\./,
+      );
+      const link = result.content.find(
+        (item) => item.type === 'resource_link' && note?.text?.includes(item.uri ?? '-'),
+      );
+      const read = await client.readResource({uri: link?.uri as string});
+      const blob = (read.contents[0] as {blob: string}).blob;
+      expect(Buffer.from(blob, 'base64').toString()).toMatch(/^Resource 1: This is a base64 blob created at/);
+    } finally {
+      await close();
+    }
+  });
+
+  it("caps a task's result (tasks/result) as it caps a tools/call result", async () => {
+    const {client, close} = await connectAs('alice');
+    try {
+      const created = await client.request(
+        {
+          method: 'tools/call',
+          params: {name: 'reference__simulate-research-query', arguments: {topic: 'routers'}, task: {ttl: 60_000}},
+        },
+        CreateTaskResultSchema,
+      );
+      const result = (await client.request(
+        {method: 'tasks/result', params: {taskId: created.task.taskId}},
+        CallToolResultSchema,
+      )) as Result;
+      const [head, note, link] = result.content;
+      expect(note?.text).toMatch(/^\[The router cut this text at maxResultBytes 1,024: it showed the first \d+ lines/);
+      const read = await client.readResource({uri: link?.uri as string});
+      const full = (read.contents[0] as {text: string}).text;
+      expect(full).toMatch(/^# Research Report: routers\n/);
+      expect(full.length).toBeGreaterThan(1024);
+      expect(full.startsWith(head?.text ?? 'x')).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+
   it('counts each cut in metrics and on the audit line', async () => {
     const metrics = await router.router.metrics.registry.getSingleMetricAsString('mcp_router_result_caps_total');
     expect(metrics).toMatch(/mcp_router_result_caps_total\{upstream="filesystem",action="cut"\} [2-9]/);
@@ -189,6 +244,92 @@ describe('output caps, 2025-11-25 sessions', () => {
   });
 });
 
+type Read = {
+  content: Item[];
+  structuredContent: {uri: string; offset: number; nextOffset?: number; totalBytes: number};
+};
+
+describe('read_result, for clients that cannot read resources', () => {
+  it('is listed on the aggregate when output caps are on, and not on an upstream path', async () => {
+    const aggregate = await connectAs('alice');
+    const own = await connectAs('alice', '/mcp/filesystem');
+    try {
+      const listed = (await aggregate.client.listTools()).tools.find((tool) => tool.name === 'read_result');
+      expect(listed?.inputSchema.required).toEqual(['uri']);
+      expect((await own.client.listTools()).tools.map((tool) => tool.name)).not.toContain('read_result');
+    } finally {
+      await Promise.all([aggregate.close(), own.close()]);
+    }
+  });
+
+  it('reads a cut 5 MB text back whole in byte ranges, and in token ranges from an offset', async () => {
+    const {client, close} = await connectAs('alice');
+    try {
+      const uri = expectCutRead(
+        (await client.callTool({
+          name: 'filesystem__read_text_file',
+          arguments: {path: join(folder, 'big.txt')},
+        })) as Result,
+      );
+      let text = '';
+      let reads = 0;
+      for (let offset: number | undefined = 0; offset !== undefined; reads++) {
+        const read = (await client.callTool({
+          name: 'read_result',
+          arguments: {uri, offset, length: 1024 * 1024},
+        })) as Read;
+        expect(read.structuredContent).toMatchObject({uri, offset, totalBytes: big.length});
+        text += read.content[0]?.text;
+        offset = read.structuredContent.nextOffset;
+      }
+      expect(reads).toBe(Math.ceil(big.length / (1024 * 1024)));
+      expect(text).toBe(big);
+
+      const first = (await client.callTool({
+        name: 'read_result',
+        arguments: {uri, unit: 'tokens', length: 300},
+      })) as Read;
+      const head = first.content[0]?.text ?? '';
+      expect(encode(head).length).toBeLessThanOrEqual(300);
+      expect(first.structuredContent.nextOffset).toBe(encode(head).length);
+      const second = (await client.callTool({
+        name: 'read_result',
+        arguments: {uri, unit: 'tokens', offset: first.structuredContent.nextOffset, length: 300},
+      })) as Read;
+      expect(big.startsWith(head + second.content[0]?.text)).toBe(true);
+      expect(head.length + (second.content[0]?.text?.length ?? 0)).toBeGreaterThan(head.length * 1.5);
+    } finally {
+      await close();
+    }
+  });
+
+  it('answers another session as resources/read does (not found), and names a bad argument', async () => {
+    const first = await connectAs('alice');
+    const other = await connectAs('alice');
+    try {
+      const uri = expectCutRead(
+        (await first.client.callTool({
+          name: 'filesystem__read_text_file',
+          arguments: {path: join(folder, 'big.txt')},
+        })) as Result,
+      );
+      const refused = (await other.client
+        .callTool({name: 'read_result', arguments: {uri}})
+        .catch((error: unknown) => error)) as {code: number; message: string};
+      expect(refused.code).toBe(-32602);
+      expect(refused.message).toContain(`Resource not found: "${uri}"`);
+      await expect(first.client.callTool({name: 'read_result', arguments: {uri, offset: -1}})).rejects.toThrow(
+        'read_result: offset must be an integer from 0',
+      );
+      await expect(first.client.callTool({name: 'read_result', arguments: {uri, unit: 'lines'}})).rejects.toThrow(
+        'read_result: unit must be "bytes" or "tokens"',
+      );
+    } finally {
+      await Promise.all([first.close(), other.close()]);
+    }
+  });
+});
+
 describe('output caps, 2026-07-28 clients (one router session per principal)', () => {
   it('cuts the result, lets the principal read it, and answers another principal as for an unknown id', async () => {
     const alice = await modernClient('alice');
@@ -201,6 +342,11 @@ describe('output caps, 2026-07-28 clients (one router session per principal)', (
       const uri = expectCutRead(result);
       expect((await alice.readResource({uri})).contents).toEqual([{uri, mimeType: 'text/plain', text: big}]);
       await expect(bob.readResource({uri})).rejects.toThrow(`Resource not found: "${uri}"`);
+      const read = (await alice.callTool({name: 'read_result', arguments: {uri, offset: 10, length: 20}})) as Read;
+      expect(read.content[0]?.text).toBe(big.slice(10, 30));
+      await expect(bob.callTool({name: 'read_result', arguments: {uri}})).rejects.toThrow(
+        `Resource not found: "${uri}"`,
+      );
     } finally {
       await Promise.all([alice.close(), bob.close()]);
     }

@@ -89,7 +89,7 @@ describe('capResult', () => {
     expect(text.startsWith(content[0]?.text ?? 'x')).toBe(true);
     expect(byteLength(content.map((item) => item.text ?? '').join(''))).toBeLessThanOrEqual(4096);
     expect(content[1]?.text).toMatch(
-      /^\[The router cut this text at maxResultBytes 4,096: it showed the first \d+ lines of 1,000 lines, [\d,]+ bytes\. It is kept for 60 s as router:\/\/results\/id1: read it with resources\/read\.\]$/,
+      /^\[The router cut this text at maxResultBytes 4,096: it showed the first \d+ lines of 1,000 lines, [\d,]+ bytes\. It is kept for 60 s as router:\/\/results\/id1: read it with resources\/read, or the read_result tool\.\]$/,
     );
     expect(content[2]).toMatchObject({type: 'resource_link', uri: 'router://results/id1', mimeType: 'text/plain'});
     expect(kept).toEqual([{kind: 'text', text}]);
@@ -122,13 +122,57 @@ describe('capResult', () => {
         type: 'text',
         text:
           '[An image (image/png, 100 bytes) was left out by the router, over maxMediaBytes 50. It is kept for 60 s as ' +
-          'router://results/id1: read it with resources/read.]',
+          'router://results/id1: read it with resources/read, or the read_result tool.]',
       },
       expect.objectContaining({type: 'resource_link', uri: 'router://results/id1', mimeType: 'image/png'}),
       content[1],
     ]);
     expect(kept).toEqual([{kind: 'blob', mimeType: 'image/png', data: 'A'.repeat(100)}]);
     expect(compaction).toMatchObject({media: 1, bytes: 110, sentBytes: expect.any(Number)});
+  });
+
+  it('cuts the text of an embedded resource like text, keeping the item with its head and its MIME type', () => {
+    const {kept, deps} = recordingKeep();
+    const text = lines(1000);
+    const resource = {uri: 'file:///big.csv', mimeType: 'text/csv', text};
+    const content = [
+      {type: 'resource', resource},
+      {type: 'text', text: 'after'},
+    ];
+    const {result, compaction} = capResult({content}, {maxResultBytes: 4096}, deps);
+    const out = result.content as {type: string; text?: string; resource?: typeof resource}[];
+    expect(out[0]?.type).toBe('resource');
+    expect(out[0]?.resource).toMatchObject({uri: 'file:///big.csv', mimeType: 'text/csv'});
+    expect(text.startsWith(out[0]?.resource?.text ?? 'x')).toBe(true);
+    expect(out[0]?.resource?.text?.endsWith('\n')).toBe(true);
+    expect(out[1]?.text).toMatch(
+      /^\[The router cut the text of the embedded resource "file:\/\/\/big\.csv" at maxResultBytes 4,096: it showed the first \d+ lines of 1,000 lines/,
+    );
+    expect(out[2]).toMatchObject({type: 'resource_link', uri: 'router://results/id1', mimeType: 'text/csv'});
+    expect(out[3]?.text).toMatch(/^\[A further text \(1 lines, 5 bytes\) was left out by the router\./);
+    expect(kept[0]).toEqual({kind: 'text', text, mimeType: 'text/csv'});
+    expect(compaction).toMatchObject({cut: 2, bytes: byteLength(text) + 5});
+    expect(byteLength(out.map((item) => item.text ?? item.resource?.text ?? '').join(''))).toBeLessThanOrEqual(4096);
+  });
+
+  it('turns an embedded blob resource over maxMediaBytes into a note and a link, and keeps a small one', () => {
+    const {kept, deps} = recordingKeep();
+    const big = {type: 'resource', resource: {uri: 'mem://b', mimeType: 'application/zip', blob: 'A'.repeat(100)}};
+    const small = {type: 'resource', resource: {uri: 'mem://s', blob: 'AAAA'}};
+    const {result, compaction} = capResult({content: [big, small]}, {maxMediaBytes: 50}, deps);
+    expect(result.content).toEqual([
+      {
+        type: 'text',
+        text:
+          '[The embedded resource "mem://b" (application/zip, 100 bytes) was left out by the router, over ' +
+          'maxMediaBytes 50. It is kept for 60 s as router://results/id1: read it with resources/read, or the ' +
+          'read_result tool.]',
+      },
+      expect.objectContaining({type: 'resource_link', uri: 'router://results/id1', mimeType: 'application/zip'}),
+      small,
+    ]);
+    expect(kept).toEqual([{kind: 'blob', mimeType: 'application/zip', data: 'A'.repeat(100)}]);
+    expect(compaction).toMatchObject({media: 1});
   });
 
   it('says so, and links nothing, when the store cannot keep the full text', () => {

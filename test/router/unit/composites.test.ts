@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {compositeRefusal, stepRoute} from '../../../router/composites/access.js';
+import {compositeRefusal, stepRoutes} from '../../../router/composites/access.js';
 import {planComposite, readySteps} from '../../../router/composites/plan.js';
 import {CompositeSchema} from '../../../router/composites/schema.js';
 import {
@@ -253,7 +253,7 @@ describe('who may run a composite', () => {
     {name: 'files', prefix: 'files', tools: [{name: 'search_files', annotations: {readOnlyHint: true}}]},
     {name: 'memory', prefix: 'memory', tools: []},
   ];
-  const route = (tool: string) => stepRoute(tool, upstreams, '__');
+  const route = (tool: string) => stepRoutes(tool, upstreams, '__');
   const policy = new AccessPolicy([
     {principals: ['all'], upstreams: ['*']},
     {principals: ['reader'], upstreams: ['composite', 'files']},
@@ -263,13 +263,32 @@ describe('who may run a composite', () => {
   const grant = (name: string) => policy.grantFor({id: name, name, claims: {}});
 
   it('resolves a step to its upstream and the upstream’s own name, with its annotations when listed', () => {
-    expect(route('files__search_files')).toEqual({
-      upstream: 'files',
-      tool: 'search_files',
-      annotations: {readOnlyHint: true},
-    });
-    expect(route('memory__create_entities')).toEqual({upstream: 'memory', tool: 'create_entities'});
-    expect(route('github__x')).toBeUndefined();
+    expect(route('files__search_files')).toEqual([
+      {upstream: 'files', tool: 'search_files', annotations: {readOnlyHint: true}},
+    ]);
+    expect(route('memory__create_entities')).toEqual([{upstream: 'memory', tool: 'create_entities'}]);
+    expect(route('github__x')).toEqual([]);
+  });
+
+  it('resolves a group’s tool to each of its members, and runs it when the grant covers one member', () => {
+    const members = [
+      {name: 'mem-a', prefix: 'mem', tools: [{name: 'read_graph'}]},
+      {name: 'mem-b', prefix: 'mem', tools: [{name: 'read_graph'}]},
+      {name: 'memory', prefix: 'memory', tools: []},
+    ];
+    const routes = (tool: string) => stepRoutes(tool, members, '__');
+    expect(routes('mem__read_graph')).toEqual([
+      {upstream: 'mem-a', tool: 'read_graph', annotations: {}},
+      {upstream: 'mem-b', tool: 'read_graph', annotations: {}},
+    ]);
+    const grouped = CompositeSchema.parse({description: 'd', steps: [{id: 'read', tool: 'mem__read_graph'}]});
+    const rules = new AccessPolicy([
+      {principals: ['b-only'], upstreams: ['composite', 'mem-b']},
+      {principals: ['neither'], upstreams: ['composite', 'memory']},
+    ]);
+    const as = (name: string) => rules.grantFor({id: name, name, claims: {}});
+    expect(compositeRefusal('grouped', grouped, as('b-only'), routes)).toBeUndefined();
+    expect(compositeRefusal('grouped', grouped, as('neither'), routes)).toMatch(/step "read" calls a tool/);
   });
 
   it.each([
