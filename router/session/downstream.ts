@@ -14,6 +14,7 @@ import {
 } from '../catalog/aggregate.js';
 import type {Principal} from '../auth/principal.js';
 import {CALL_TOOL, DEFAULT_SEARCH_LIMIT, SEARCH_TOOL, searchModeTools, searchTools} from '../catalog/search.js';
+import {listResult} from '../catalog/serialized.js';
 import type {SharedCatalogs} from '../catalog/shared.js';
 import type {CatalogOptions, UpstreamGroupConfig} from '../config/schema.js';
 import {
@@ -433,7 +434,10 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
           () => undefined,
         )
       : undefined;
-    return {...extras, [kind]: entries};
+    // Without extras (the aggregate, and most upstreams) the result carries its JSON, made once per catalog version.
+    return extras === undefined || Object.keys(extras).length === 0
+      ? listResult(kind, entries)
+      : {...extras, [kind]: entries};
   }
 
   /** A request about one task of this session, sent to the upstream that runs it, ids renamed both ways. */
