@@ -27,7 +27,8 @@ export function listResult(kind: string, entries: readonly unknown[]): Record<st
  */
 export function messageJson(message: object): string {
   const result = (message as {result?: unknown}).result;
-  const text = typeof result === 'object' && result !== null ? (result as {[JSON_TEXT]?: string})[JSON_TEXT] : undefined;
+  const text =
+    typeof result === 'object' && result !== null ? (result as {[JSON_TEXT]?: string})[JSON_TEXT] : undefined;
   if (text === undefined) return JSON.stringify(message);
   const {result: _result, ...rest} = message as {result: unknown};
   const others = JSON.stringify(rest);
