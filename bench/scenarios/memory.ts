@@ -1,7 +1,8 @@
 /**
  * What a session costs: RSS growth per session of the router and of punkpeye's `mcp-proxy`, both in front of the
  * fixture server with a 1,000-tool catalog over stdio, for 1,000 and 10,000 SSE and Streamable HTTP sessions; idle,
- * then once each session has made one tools/call. A fresh process for every count, transport and round.
+ * then once each session has made one tools/call. A fresh process for every count, transport and round. With
+ * `--baseline`, another build of the router is measured the same way, in the same rounds.
  */
 import type {HttpMcpServer} from '../../test/support/mcp-servers.js';
 import {fixtureStdio, rssBytes, startPunkpeyeProxy, startRouter} from '../processes.js';
@@ -14,26 +15,38 @@ export const CATALOG_TOOLS = 1000;
 const BATCH = 50;
 const settle = () => new Promise((resolve) => setTimeout(resolve, 2000));
 
-/** The two servers measured, each with its origin and the (aggregated) name of the fixture's first tool. */
-export const catalogServers: {name: string; start(): Promise<HttpMcpServer>; tool: string}[] = [
-  {
-    name: 'router',
-    start: () =>
-      startRouter(
-        {catalog: fixtureStdio(CATALOG_TOOLS)},
-        {limits: {maxSessions: 20_000, maxSessionsPerPrincipal: 20_000}},
-      ),
+/** A server measured: its name, how to start it (resolving with its origin), the name of the fixture's first tool. */
+export interface CatalogServer {
+  name: string;
+  start(): Promise<HttpMcpServer>;
+  tool: string;
+}
+
+/** The router (the build at `cli`) in front of the fixture over stdio, with room for 10,000 sessions. */
+function routerServer(name: string, cli?: string): CatalogServer {
+  const limits = {maxSessions: 20_000, maxSessionsPerPrincipal: 20_000};
+  return {
+    name,
+    start: () => startRouter({catalog: fixtureStdio(CATALOG_TOOLS)}, {limits}, [], cli),
     tool: 'catalog__tool-0000',
-  },
-  {
-    name: 'mcp-proxy (npm)',
-    start: async () => {
-      const proxy = await startPunkpeyeProxy(fixtureStdio(CATALOG_TOOLS));
-      return {...proxy, url: new URL(proxy.url).origin};
+  };
+}
+
+/** The servers measured: this router, punkpeye's `mcp-proxy`, and the `baseline` build of the router when given. */
+export function catalogServers(baseline?: string): CatalogServer[] {
+  return [
+    routerServer('router'),
+    ...(baseline ? [routerServer('baseline', baseline)] : []),
+    {
+      name: 'mcp-proxy (npm)',
+      start: async () => {
+        const proxy = await startPunkpeyeProxy(fixtureStdio(CATALOG_TOOLS));
+        return {...proxy, url: new URL(proxy.url).origin};
+      },
+      tool: 'tool-0000',
     },
-    tool: 'tool-0000',
-  },
-];
+  ];
+}
 
 const transports: Record<string, {path: string; open: (url: string) => Promise<HeldSession>}> = {
   'Streamable HTTP': {path: '/mcp', open: streamableHttpSession},
@@ -49,7 +62,7 @@ async function inBatches<T, R>(items: T[], each: (item: T) => Promise<R>): Promi
 
 /** Opens `count` sessions on one fresh server process, measures, and stops it. */
 async function measureOnce(
-  server: (typeof catalogServers)[number],
+  server: CatalogServer,
   transport: string,
   count: number,
   round: number,
@@ -88,19 +101,21 @@ async function measureOnce(
 
 export const memoryScenario: Scenario = {
   name: 'memory',
-  async run({rounds, log}) {
+  async run({rounds, log, baseline}) {
+    const servers = catalogServers(baseline);
     const runs: SessionMemoryRun[] = [];
     for (const count of [1000, 10_000]) {
       // 10,000 sessions take minutes per process: one round of those.
       for (let round = 0; round < (count > 1000 ? 1 : rounds); round++) {
         for (const transport of Object.keys(transports)) {
-          for (const server of catalogServers) {
+          for (const server of servers) {
             log(`memory: round ${round + 1}, ${count} ${transport} sessions, ${server.name}`);
             runs.push(await measureOnce(server, transport, count, round));
           }
         }
       }
     }
-    return {tables: [memoryTable(runs, 'mcp-proxy (npm)')], notes: []};
+    const tables = [memoryTable(runs, 'mcp-proxy (npm)'), ...(baseline ? [memoryTable(runs, 'baseline')] : [])];
+    return {tables, notes: []};
   },
 };

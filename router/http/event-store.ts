@@ -1,5 +1,6 @@
 import type {EventStore} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
+import {messageJson} from '../catalog/serialized.js';
 
 interface StoredEvent {
   id: string;
@@ -29,7 +30,7 @@ export class BoundedEventStore implements EventStore {
 
   async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
     const id = `${streamId}.${++this.#sequence}`;
-    const bytes = Buffer.byteLength(JSON.stringify(message));
+    const bytes = Buffer.byteLength(messageJson(message));
     if (bytes > this.#maxBytes || this.#maxEvents === 0) return id;
     this.#events.push({id, streamId, message, bytes});
     this.#bytes += bytes;

@@ -2,6 +2,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http';
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import {JSONRPCMessageSchema, type JSONRPCMessage, type MessageExtraInfo} from '@modelcontextprotocol/sdk/types.js';
 import contentType from 'content-type';
+import {messageJson} from '../catalog/serialized.js';
 import {sseHeaders} from './node-io.js';
 
 /**
@@ -87,6 +88,6 @@ export class NodeSseTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (!this.#stream) throw new Error('Not connected');
-    this.#stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    this.#stream.write(`event: message\ndata: ${messageJson(message)}\n\n`);
   }
 }

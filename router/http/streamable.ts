@@ -14,6 +14,7 @@ import {
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import {messageJson} from '../catalog/serialized.js';
 import {readBody, sendJsonError, sseHeaders} from './node-io.js';
 
 /** Milliseconds between SSE keep-alive comments on an open stream (the SDK's default). */
@@ -383,7 +384,7 @@ export class NodeStreamableTransport implements Transport {
 
 /** One SSE `message` event (the SDK's framing: `event`, then `id` when there is one, then one `data` line). */
 function sseEvent(message: JSONRPCMessage, eventId: string | undefined): string {
-  return `event: message\n${eventId ? `id: ${eventId}\n` : ''}data: ${JSON.stringify(message)}\n\n`;
+  return `event: message\n${eventId ? `id: ${eventId}\n` : ''}data: ${messageJson(message)}\n\n`;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 } from '../catalog/aggregate.js';
 import type {Principal} from '../auth/principal.js';
 import {CALL_TOOL, DEFAULT_SEARCH_LIMIT, SEARCH_TOOL, searchModeTools, searchTools} from '../catalog/search.js';
+import {listResult} from '../catalog/serialized.js';
 import type {SharedCatalogs} from '../catalog/shared.js';
 import type {CatalogOptions, UpstreamGroupConfig} from '../config/schema.js';
 import {
@@ -56,6 +57,20 @@ export type Scope = {kind: 'aggregate'} | {kind: 'upstream'; name: string};
 
 /** Syslog severities in order (MCP 2025-11-25 server/utilities/logging). */
 const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
+/** No upstream left out. */
+const NONE_MISSING: ReadonlyMap<string, string> = new Map();
+
+// Facts about one call in flight, kept beside the call and not in its session: a call belongs to one session, and an
+// idle session then holds none of these tables.
+/** The upstream each request in flight was routed to, for its audit line. */
+const routedTo = new WeakMap<Call, string>();
+/** What the output caps changed in the result of each `tools/call`, for its audit line. */
+const cappedOf = new WeakMap<Call, Compaction>();
+/** Calls the upstream has started work on (progress, a server-to-client request): never retried. */
+const startedCalls = new WeakSet<Call>();
+/** Calls whose request went out to an upstream: a group sends them to another member only when repeatable. */
+const sentCalls = new WeakSet<Call>();
 
 const LIST_CHANGED = [
   'notifications/tools/list_changed',
@@ -207,22 +222,17 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   /** The client end, bound by the era's binding (`legacy.ts`, `modern.ts`). */
   readonly peer: P;
   readonly #host: SessionHost;
-  readonly #tasks: SessionTasks;
-  /** The upstream each request in flight was routed to, for its audit line. */
-  readonly #routed = new WeakMap<Call, string>();
-  /** What the output caps changed in the result of each `tools/call`, for its audit line. */
-  readonly #capped = new WeakMap<Call, Compaction>();
-  readonly #connections = new SessionConnections((upstream) => this.#openConnection(upstream));
-  readonly #subscriptions = new Map<string, Route>();
-  readonly #inFlight = new Map<string, Set<Call>>();
-  /** Calls the upstream has started work on (progress, a server-to-client request): never retried. */
-  readonly #started = new WeakSet<Call>();
-  /** Calls whose request went out to an upstream: a group sends them to another member only when repeatable. */
-  readonly #sent = new WeakSet<Call>();
-  readonly #groups: SessionGroups;
+  // What an idle session holds is kept small (ADR 0030): the tables below are made on first use.
+  #tasks: SessionTasks | undefined;
+  #connections: SessionConnections | undefined;
+  /** Subscribed URIs as the client knows them, and where each leads. */
+  #subscriptions: Map<string, Route> | undefined;
+  /** The calls in flight, by upstream. */
+  #inFlight: Map<string, Set<Call>> | undefined;
+  #groups: SessionGroups | undefined;
   #catalog: Promise<AggregateCatalog> | undefined;
   /** Upstreams of the scope left out of the last catalog (down, or this session could not connect), and why. */
-  #missing = new Map<string, string>();
+  #missing: ReadonlyMap<string, string> = NONE_MISSING;
   #logLevel: LoggingLevel | undefined;
   /** `dynamic` mode: the tools this session's searches found (see `#foundTools`). */
   #found: LRUCache<string, true> | undefined;
@@ -234,11 +244,29 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     this.#host = host;
     this.scope = scope;
     this.principal = principal;
-    this.#tasks = new SessionTasks((upstream, taskId) =>
+    this.peer = bind(this);
+  }
+
+  /** The tasks this session created, with their ids as its client knows them. */
+  get #taskIds(): SessionTasks {
+    const {scope} = this;
+    const host = this.#host;
+    this.#tasks ??= new SessionTasks((upstream, taskId) =>
       scope.kind === 'aggregate' ? `${host.upstream(upstream)?.config.prefix}${host.separator}${taskId}` : taskId,
     );
-    this.#groups = new SessionGroups(host);
-    this.peer = bind(this);
+    return this.#tasks;
+  }
+
+  /** The session's connections to upstreams (the shared ones, and its own of `perSession` upstreams). */
+  get #upstreamConnections(): SessionConnections {
+    this.#connections ??= new SessionConnections((upstream) => this.#openConnection(upstream));
+    return this.#connections;
+  }
+
+  /** The members of groups this session keeps to. */
+  get #members(): SessionGroups {
+    this.#groups ??= new SessionGroups(this.#host);
+    return this.#groups;
   }
 
   /**
@@ -275,21 +303,21 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   /** `logging/setLevel`: the session's level, passed on to its own upstream sessions. */
   async setLogLevel(level: LoggingLevel): Promise<void> {
     this.#logLevel = level;
-    await this.#connections.each((c) => c.forward({method: 'logging/setLevel', params: {level}}));
+    await this.#upstreamConnections.each((c) => c.forward({method: 'logging/setLevel', params: {level}}));
   }
 
   /** `notifications/roots/list_changed` from the client, passed on to its own upstream sessions. */
   rootsChanged(): Promise<void> {
-    return this.#connections.each((c) => c.notify({method: 'notifications/roots/list_changed'}));
+    return this.#upstreamConnections.each((c) => c.notify({method: 'notifications/roots/list_changed'}));
   }
 
   /** Writes the audit line of a request, and returns it. */
   #audit(method: string, params: JsonObject, call: Call, outcome: AuditOutcome, started: number): AuditRecord {
     const ref = (params.ref ?? {}) as JsonObject;
     const name = params.name ?? params.uri ?? ref.name ?? ref.uri;
-    const upstream = this.#routed.get(call);
+    const upstream = routedTo.get(call);
     const args = params.arguments ?? (method === 'completion/complete' ? params.argument : undefined);
-    const output = this.#capped.get(call);
+    const output = cappedOf.get(call);
     const record: AuditRecord = {
       principal: this.principal.name,
       session: sessionTag(this.id),
@@ -355,12 +383,12 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
 
   /** True when the session has no call in flight to any upstream. */
   get idle(): boolean {
-    return [...this.#inFlight.values()].every((calls) => calls.size === 0);
+    return [...(this.#inFlight?.values() ?? [])].every((calls) => calls.size === 0);
   }
 
   /** Number of calls of this session in flight to `upstream`. */
   inFlight(upstream: string): number {
-    return this.#inFlight.get(upstream)?.size ?? 0;
+    return this.#inFlight?.get(upstream)?.size ?? 0;
   }
 
   async #handle(message: Required<Message>, call: Call): Promise<JsonObject> {
@@ -390,8 +418,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
         const forwarded = await this.#forward(route, {method, params: {...params, name: route.target}}, call);
         const result = method === 'tools/call' ? await this.#withinCaps(route.upstream, forwarded, call) : forwarded;
         if (params.task === undefined) return result;
-        const upstream = this.#routed.get(call) ?? route.upstream; // a group's member
-        return renameTaskIds(result, (taskId) => this.#tasks.adopt(upstream, taskId));
+        const upstream = routedTo.get(call) ?? route.upstream; // a group's member
+        return renameTaskIds(result, (taskId) => this.#taskIds.adopt(upstream, taskId));
       }
       case 'tasks/get':
       case 'tasks/result':
@@ -420,7 +448,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   /** A `tools/call` result within the output caps of its upstream; what they changed goes on the call's audit line. */
   async #withinCaps(upstream: string, result: JsonObject, call: Call): Promise<JsonObject> {
     const capped = await this.#host.capResult(upstream, result, this);
-    if (capped.compaction) this.#capped.set(call, capped.compaction);
+    if (capped.compaction) cappedOf.set(call, capped.compaction);
     return capped.result;
   }
 
@@ -457,17 +485,20 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     const entries = (await this.#view())[kind];
     const upstream = this.scope.kind === 'upstream' ? this.#host.upstream(this.scope.name) : undefined;
     const extras = upstream
-      ? await this.#connections.get(upstream).then(
+      ? await this.#upstreamConnections.get(upstream).then(
           (c) => c.listExtras[kind],
           () => undefined,
         )
       : undefined;
-    return {...extras, [kind]: entries};
+    // Without extras (the aggregate, and most upstreams) the result carries its JSON, made once per catalog version.
+    return extras === undefined || Object.keys(extras).length === 0
+      ? listResult(kind, entries)
+      : {...extras, [kind]: entries};
   }
 
   /** A request about one task of this session, sent to the upstream that runs it, ids renamed both ways. */
   async #taskRequest({method, params}: Required<Message>, call: Call): Promise<JsonObject> {
-    const route = this.#tasks.resolve(String(params.taskId));
+    const route = this.#taskIds.resolve(String(params.taskId));
     if (!route) throw new JsonRpcFailure(JsonRpcCode.InvalidParams, `Unknown task ${quoted(String(params.taskId))}`);
     const result = await this.#forward(
       {upstream: route.upstream, target: ''},
@@ -476,15 +507,15 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     );
     // A task's result is the result of its tools/call: the same output caps apply.
     const capped = method === 'tasks/result' ? await this.#withinCaps(route.upstream, result, call) : result;
-    return renameTaskIds(capped, (taskId) => this.#tasks.idOf(route.upstream, taskId));
+    return renameTaskIds(capped, (taskId) => this.#taskIds.idOf(route.upstream, taskId));
   }
 
   /** `tasks/list`: this session's tasks, from every upstream it has tasks on (never other sessions' tasks). */
   async #listTasks(call: Call): Promise<JsonObject> {
     const lists = await Promise.all(
-      this.#tasks.upstreams().map(async (upstream) => {
+      this.#taskIds.upstreams().map(async (upstream) => {
         const listed = await this.#forward({upstream, target: ''}, {method: 'tasks/list', params: {}}, call);
-        return renameTaskIds(listed, (taskId) => this.#tasks.idOf(upstream, taskId)).tasks as JsonObject[];
+        return renameTaskIds(listed, (taskId) => this.#taskIds.idOf(upstream, taskId)).tasks as JsonObject[];
       }),
     );
     return {tasks: lists.flat()};
@@ -555,17 +586,18 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   }
 
   async #subscription(method: string, uri: string, call: Call): Promise<JsonObject> {
-    const route = this.#subscriptions.get(uri) ?? (await this.#memberRoute(await this.#routeUri(uri)));
+    const subscriptions = (this.#subscriptions ??= new Map());
+    const route = subscriptions.get(uri) ?? (await this.#memberRoute(await this.#routeUri(uri)));
     const shared = this.#host.upstream(route.upstream)?.config.session === 'shared';
     const subscribe = method === 'resources/subscribe';
-    if (subscribe ? this.#subscriptions.has(uri) : !this.#subscriptions.has(uri)) return {};
+    if (subscribe ? subscriptions.has(uri) : !subscriptions.has(uri)) return {};
     // A shared upstream is subscribed once for all sessions: only the first subscribe and the last unsubscribe go up.
     let forward = !shared;
     if (subscribe) {
-      this.#subscriptions.set(uri, route);
+      subscriptions.set(uri, route);
       if (shared) forward = this.#host.retainSubscription(route.upstream, route.target);
     } else {
-      this.#subscriptions.delete(uri);
+      subscriptions.delete(uri);
       if (shared) forward = this.#host.releaseSubscription(route.upstream, route.target);
     }
     if (!forward) return {};
@@ -585,16 +617,17 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     const started = performance.now();
     const tool = message.method === 'tools/call' ? route.target : undefined;
     let outcome: CallOutcome = 'error';
-    this.#routed.set(call, route.upstream);
-    const calls = this.#inFlight.get(route.upstream) ?? new Set<Call>();
-    this.#inFlight.set(route.upstream, calls.add(call));
+    routedTo.set(call, route.upstream);
+    const inFlight = (this.#inFlight ??= new Map());
+    const calls = inFlight.get(route.upstream) ?? new Set<Call>();
+    inFlight.set(route.upstream, calls.add(call));
     const settled = upstream.countCall();
     const facts: CallFacts = {method: message.method, started: false};
     const {retries} = upstream.config;
     try {
       const result = await withRetries(
         retries,
-        (error) => mayRetry({...facts, started: this.#started.has(call)}, error, retries),
+        (error) => mayRetry({...facts, started: startedCalls.has(call)}, error, retries),
         () => this.#attempt(upstream, {method: message.method, ...(params && {params})}, call, facts),
         {
           signal: call.signal,
@@ -615,6 +648,9 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       throw error;
     } finally {
       calls.delete(call);
+      // Dropped when idle: no call in flight holds these then.
+      if (calls.size === 0 && inFlight.get(route.upstream) === calls) inFlight.delete(route.upstream);
+      if (inFlight.size === 0 && this.#inFlight === inFlight) this.#inFlight = undefined;
       settled();
       const seconds = (performance.now() - started) / 1000;
       this.#host.observeCall({upstream: route.upstream, method: message.method, ...(tool && {tool}), outcome, seconds});
@@ -624,10 +660,10 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   /** The members of a group to try for a request (`SessionGroups.order`), by the tool or prompt it names. */
   async #membersFor(group: UpstreamGroupConfig, message: Message): Promise<string[]> {
     const kind = message.method === 'tools/call' ? 'tools' : message.method === 'prompts/get' ? 'prompts' : undefined;
-    if (!kind) return this.#groups.order(group, {});
+    if (!kind) return this.#members.order(group, {});
     const name = String(message.params?.name);
     const exposing = (await this.#view()).groups.get(group.name)?.[kind].get(name) ?? [];
-    return this.#groups.order(group, {exposing, ...(kind === 'tools' && {tool: name})});
+    return this.#members.order(group, {exposing, ...(kind === 'tools' && {tool: name})});
   }
 
   /**
@@ -646,17 +682,17 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     if (members.length === 0) throw new UpstreamUnavailableError(group.name, 'no member of the group lists it');
     let failure: unknown;
     for (const member of members) {
-      this.#sent.delete(call);
+      sentCalls.delete(call);
       try {
         const result = await this.#forward({upstream: member, target: route.target}, message, call, field);
-        this.#groups.answered(group, member);
+        this.#members.answered(group, member);
         return result;
       } catch (error) {
-        const repeatable = mayRetry({method: message.method, started: this.#started.has(call)}, error, {
+        const repeatable = mayRetry({method: message.method, started: startedCalls.has(call)}, error, {
           toolCalls: false,
         });
-        if (call.signal.aborted || !mayFailOver(error, {sent: this.#sent.has(call), repeatable})) throw error;
-        this.#groups.forget(member);
+        if (call.signal.aborted || !mayFailOver(error, {sent: sentCalls.has(call), repeatable})) throw error;
+        this.#members.forget(member);
         failure = error;
       }
     }
@@ -680,14 +716,14 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     const aggregate = this.scope.kind === 'aggregate';
     try {
       return await upstream.circuit.run(async () => {
-        const connection = await this.#connections.get(upstream);
+        const connection = await this.#upstreamConnections.get(upstream);
         // The state of a round the router did not hold: only a 2026-07-28 upstream, which gave it out, knows it.
         if (message.params?.requestState !== undefined && connection.era === 'legacy') throw unknownRequestState();
         if (message.method === 'tools/call') {
           const name = message.params?.name;
           facts.annotations ??= connection.catalog.tools.find((t) => t.name === name)?.annotations as JsonObject;
         }
-        this.#sent.add(call);
+        sentCalls.add(call);
         return this.#host.track(
           traceUpstreamCall(upstream.name, message, (traced) =>
             connection.forward(connection.era === 'modern' ? this.#enveloped(traced, call) : traced, {
@@ -698,7 +734,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
               passInputRequired: this.peer.era === 'modern',
               ...((token !== undefined || aggregate) && {
                 onProgress: (progress: JsonObject) => {
-                  this.#started.add(call);
+                  startedCalls.add(call);
                   if (token === undefined) return;
                   void call
                     .notify({method: 'notifications/progress', params: {...progress, progressToken: token}})
@@ -713,7 +749,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       if (error instanceof UpstreamUnavailableError && !(error instanceof CircuitOpenError)) {
         // The next call opens a new upstream session; if the upstream itself is gone, /readyz, the catalog and the
         // other sessions learn it now, not at the next health check.
-        if (upstream.config.session === 'perSession') this.#connections.drop(upstream.name);
+        if (upstream.config.session === 'perSession') this.#upstreamConnections.drop(upstream.name);
         upstream.checkNow();
       }
       throw error;
@@ -737,7 +773,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
    * the old ones close when the session's calls in flight to them end, or after `graceMs` milliseconds.
    */
   retireConnections(names: string[], graceMs: number): void {
-    this.#connections.retire(names, graceMs, (name) => this.inFlight(name) === 0);
+    this.#upstreamConnections.retire(names, graceMs, (name) => this.inFlight(name) === 0);
   }
 
   async #openConnection(upstream: Upstream): Promise<UpstreamConnection> {
@@ -749,8 +785,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
         onNotification: (notification) => this.deliver(upstream.name, notification),
         onLost: (reason) => {
           this.#host.log.warn({upstream: upstream.name, session: sessionTag(this.id), reason}, 'Lost upstream session');
-          this.#connections.drop(upstream.name);
-          this.#groups.forget(upstream.name);
+          this.#upstreamConnections.drop(upstream.name);
+          this.#members.forget(upstream.name);
           this.upstreamsChanged();
         },
       },
@@ -787,7 +823,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     const parts = await Promise.all(
       upstreams.map(async (upstream): Promise<CatalogPart | undefined> => {
         try {
-          const connection = await this.#connections.get(upstream);
+          const connection = await this.#upstreamConnections.get(upstream);
           const catalog = this.#host.catalogs.filtered(upstream.name, connection.catalog, grant);
           const group = this.scope.kind === 'aggregate' ? this.#host.groupOf(upstream.name) : undefined;
           return {
@@ -838,12 +874,12 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       return this.#send({method, params: {...params, ...logger}});
     }
     if (method === 'notifications/tasks/status') {
-      const id = this.#tasks.idOf(upstream, String(params.taskId));
+      const id = this.#taskIds.idOf(upstream, String(params.taskId));
       if (id !== undefined) this.#send({method, params: {...params, taskId: id}});
       return;
     }
     if (method === 'notifications/resources/updated') {
-      for (const [uri, route] of this.#subscriptions) {
+      for (const [uri, route] of this.#subscriptions ?? []) {
         if (route.upstream === upstream && route.target === params.uri) this.#send({method, params: {...params, uri}});
       }
       return;
@@ -858,8 +894,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
    * A request the session's client did not declare the capability for is refused with -32601, naming it.
    */
   serverRequest(upstream: string, request: Message, signal: AbortSignal): Promise<JsonObject> {
-    const calls = this.#inFlight.get(upstream);
-    for (const call of calls ?? []) this.#started.add(call);
+    const calls = this.#inFlight?.get(upstream);
+    for (const call of calls ?? []) startedCalls.add(call);
     const only = calls?.size === 1 ? [...calls][0] : undefined;
     const outgoing = {method: request.method, params: request.params ?? {}};
     // A 2026-07-28 client is asked within its call (input_required rounds), which checks what it declared.
@@ -885,7 +921,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const route of this.#subscriptions.values()) {
+    for (const route of this.#subscriptions?.values() ?? []) {
       if (
         this.#host.upstream(route.upstream)?.config.session === 'shared' &&
         this.#host.releaseSubscription(route.upstream, route.target)
@@ -896,9 +932,9 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
           .catch(() => undefined);
       }
     }
-    this.#subscriptions.clear();
+    this.#subscriptions = undefined;
     this.#host.results.forget(this);
-    await this.#connections.close();
+    await this.#connections?.close();
     await this.peer.close().catch(() => undefined);
     this.onclose?.();
   }

@@ -1,6 +1,7 @@
 import {Server} from '@modelcontextprotocol/sdk/server/index.js';
 import type {RequestHandlerExtra} from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
+import {AjvJsonSchemaValidator} from '@modelcontextprotocol/sdk/validation/ajv';
 import {
   RootsListChangedNotificationSchema,
   SetLevelRequestSchema,
@@ -16,6 +17,13 @@ import type {Call, DownstreamPeer, DownstreamSession, ServerIdentity} from './do
 const AnyResult = z.looseObject({});
 
 /**
+ * The JSON Schema validator of every session's `Server`. The SDK makes one per `Server` otherwise: an Ajv instance with
+ * its meta-schemas, 10-15 KiB of heap per session, for `elicitInput`, which the router never calls (it forwards an
+ * upstream's elicitation as it is).
+ */
+const SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
+
+/**
  * The client end of a 2025-era session (MCP 2024-11-05 to 2025-11-25: `initialize`, then a session on one transport):
  * an SDK 1.x `Server` per session, as that SDK requires, on SSE, Streamable HTTP with `Mcp-Session-Id`, or stdio.
  * Every request goes to the session's `handle`; `logging/setLevel` and `notifications/roots/list_changed` to the
@@ -28,6 +36,7 @@ export class LegacyPeer implements DownstreamPeer {
   constructor(session: DownstreamSession<LegacyPeer>, identity: ServerIdentity) {
     this.server = new Server(identity.serverInfo, {
       capabilities: {...identity.capabilities, logging: {}},
+      jsonSchemaValidator: SCHEMA_VALIDATOR,
       ...(identity.instructions !== undefined && {instructions: identity.instructions}),
     });
     this.server.fallbackRequestHandler = (request, extra) =>
