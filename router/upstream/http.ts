@@ -300,11 +300,15 @@ export class StreamableHttpUpstreamTransport implements Transport {
         this.#scheduleReconnection(options, lastEventId, 0);
       }
     };
+    let failure: unknown;
     body.on('data', (chunk: Buffer) => parser.feed(chunk));
-    body.on('end', reconnect);
-    body.on('error', (error) => {
-      if (intentional()) return;
-      this.onerror?.(new Error(`SSE stream disconnected: ${String(error)}`));
+    body.on('error', (error) => (failure = error));
+    // A stream cut before its end (the socket closed, the request aborted) closes without `end`.
+    body.on('close', () => {
+      if (!body.complete || failure !== undefined) {
+        if (intentional()) return;
+        this.onerror?.(new Error(`SSE stream disconnected: ${String(failure ?? 'the connection closed')}`));
+      }
       reconnect();
     });
   }
