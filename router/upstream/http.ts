@@ -15,6 +15,7 @@ import {
 } from '@modelcontextprotocol/client';
 import contentType from 'content-type';
 import {SseParser} from './sse-parser.js';
+import {decodeChunks} from './utf8.js';
 
 /**
  * Keep-alive agents shared by every HTTP upstream: an agent keeps one pool of sockets per host and port, so each
@@ -287,7 +288,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
         }
         if (event.data.length === 0 || (event.event !== undefined && event.event !== 'message')) return;
         try {
-          const message = parseJSONRPCMessage(JSON.parse(event.data.toString('utf8')));
+          const message = parseJSONRPCMessage(JSON.parse(event.data));
           if (isResponse(message)) answered = true;
           this.onmessage?.(message);
         } catch (error) {
@@ -391,11 +392,11 @@ function roundTrip(
   });
 }
 
-/** The whole body as UTF-8 text: its chunks are joined once. */
+/** The whole body as UTF-8 text (see `decodeChunks`). */
 async function readText(body: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(chunk as Buffer);
-  return (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
+  return decodeChunks(chunks);
 }
 
 function ok(status: number): boolean {

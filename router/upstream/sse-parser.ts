@@ -1,8 +1,10 @@
-/** One server-sent event: its `id` and `event` fields when given, and its data lines joined by `\n`, as bytes. */
+import {decodeChunks} from './utf8.js';
+
+/** One server-sent event: its `id` and `event` fields when given, and its data lines joined by `\n`. */
 export interface SseEvent {
   id?: string;
   event?: string;
-  data: Buffer;
+  data: string;
 }
 
 export interface SseParserHandlers {
@@ -27,8 +29,8 @@ const HEAD_BYTES = 8;
  * comments and unknown fields are ignored; `retry` of digits only goes to `onRetry`.
  *
  * Each chunk is scanned once: a line split over chunks is kept as a list of slices of them, and an event's data is
- * copied once, when it is dispatched (a data line that came in one piece is not copied at all). Bytes are never
- * decoded here, so a multi-byte character split over chunks stays whole.
+ * decoded from those slices once, when it is dispatched (`decodeChunks`: the bytes are never concatenated), so a
+ * multi-byte character split over chunks stays whole.
  */
 export class SseParser {
   readonly #handlers: SseParserHandlers;
@@ -95,7 +97,7 @@ export class SseParser {
 
   #dispatch(): void {
     if (this.#dataLines > 0) {
-      const data = this.#data.length === 1 ? this.#data[0]! : Buffer.concat(this.#data);
+      const data = decodeChunks(this.#data);
       this.#handlers.onEvent({
         ...(this.#id !== undefined && {id: this.#id}),
         ...(this.#event !== undefined && {event: this.#event}),
