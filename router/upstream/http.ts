@@ -344,7 +344,9 @@ export class StreamableHttpUpstreamTransport implements Transport {
   ): Promise<Reply> {
     const transportSignal = this.#abort?.signal;
     const signal =
-      requestSignal && transportSignal ? AbortSignal.any([transportSignal, requestSignal]) : (requestSignal ?? transportSignal);
+      requestSignal && transportSignal
+        ? AbortSignal.any([transportSignal, requestSignal])
+        : (requestSignal ?? transportSignal);
     const all: OutgoingHttpHeaders = {...headers, ...this.#options.requestHeaders?.()};
     let url = this.#url;
     for (let followed = 0; ; followed++) {
@@ -502,7 +504,9 @@ function redirectTarget(reply: Reply): URL | undefined {
 /** Whether `to` has the scheme, host and port of `from`, or is its https form with both on the default port. */
 function withinOrigin(from: URL, to: URL): boolean {
   if (from.protocol === to.protocol && from.host === to.host) return true;
-  return from.protocol === 'http:' && to.protocol === 'https:' && from.hostname === to.hostname && !from.port && !to.port;
+  return (
+    from.protocol === 'http:' && to.protocol === 'https:' && from.hostname === to.hostname && !from.port && !to.port
+  );
 }
 
 /** The text of an error for a redirect that was not followed, or undefined for another response. */

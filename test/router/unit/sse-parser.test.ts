@@ -33,11 +33,7 @@ describe('SseParser', () => {
 
   it('gives the same events wherever the stream is cut, a multi-byte character included', () => {
     const text = 'id: 1\ndata: {"é":"ü"}\n\r\nevent: other\r\ndata: x\r\n\r\n:comment\rdata: y\r\r';
-    const expected = [
-      {id: '1', data: '{"é":"ü"}'},
-      {event: 'other', data: 'x'},
-      {data: 'y'},
-    ];
+    const expected = [{id: '1', data: '{"é":"ü"}'}, {event: 'other', data: 'x'}, {data: 'y'}];
     for (const chunks of everySplit(text)) expect(parse(chunks).events).toEqual(expected);
     expect(parse([...Buffer.from(text)].map((byte) => Buffer.from([byte]))).events).toEqual(expected);
   });
@@ -63,9 +59,7 @@ describe('SseParser', () => {
   it('skips a UTF-8 BOM at the start of the stream only', () => {
     const bom = Buffer.from([0xef, 0xbb, 0xbf]);
     expect(parse([Buffer.concat([bom, Buffer.from('data: a\n\n')])]).events).toEqual([{data: 'a'}]);
-    expect(parse(['data: a\n\n', Buffer.concat([bom, Buffer.from('data: b\n\n')])]).events).toEqual([
-      {data: 'a'},
-    ]);
+    expect(parse(['data: a\n\n', Buffer.concat([bom, Buffer.from('data: b\n\n')])]).events).toEqual([{data: 'a'}]);
   });
 
   it('waits for the empty line that ends an event', () => {
