@@ -394,8 +394,18 @@ function roundTrip(
   });
 }
 
-/** The whole body as UTF-8 text (see `decodeChunks`). */
+/**
+ * The whole body as UTF-8 text. With a `Content-Length`, each chunk is copied into one buffer of that size as it
+ * comes and let go, so the body is held once as bytes, then once as text; without one, see `decodeChunks`.
+ */
 async function readText(body: IncomingMessage): Promise<string> {
+  const declared = Number(body.headers['content-length']);
+  if (Number.isSafeInteger(declared) && declared > 0) {
+    const whole = Buffer.allocUnsafe(declared);
+    let length = 0;
+    for await (const chunk of body) length += (chunk as Buffer).copy(whole, length);
+    return whole.toString('utf8', 0, length);
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(chunk as Buffer);
   return decodeChunks(chunks);
