@@ -1,5 +1,4 @@
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
-import {decodeChunks} from './utf8.js';
 
 /**
  * Newline framing of a stdio upstream's stdout (MCP 2025-11-25 basic/transports, stdio: one JSON-RPC message per
@@ -98,11 +97,9 @@ export class LineFramer {
       line = {kind: 'oversized', bytes, head: this.#head.toString('utf8'), tail: this.#tail.toString('utf8')};
     } else if (bytes > 0) {
       const chunks = this.#chunks;
-      this.#chunks = [];
-      const last = chunks.length - 1;
-      if (chunks[last]![chunks[last]!.length - 1] === CARRIAGE_RETURN) chunks[last] = chunks[last]!.subarray(0, -1);
-      const text = decodeChunks(chunks);
-      if (text.length > 0) line = {kind: 'line', text};
+      let whole = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes);
+      if (whole[whole.length - 1] === CARRIAGE_RETURN) whole = whole.subarray(0, whole.length - 1);
+      if (whole.length > 0) line = {kind: 'line', text: whole.toString('utf8')};
     }
     this.clear();
     return line;

@@ -15,7 +15,6 @@ import {
 } from '@modelcontextprotocol/client';
 import contentType from 'content-type';
 import {SseParser} from './sse-parser.js';
-import {decodeChunks} from './utf8.js';
 
 /**
  * Keep-alive agents shared by every HTTP upstream: an agent keeps one pool of sockets per host and port, so each
@@ -396,7 +395,7 @@ function roundTrip(
 
 /**
  * The whole body as UTF-8 text. With a `Content-Length`, each chunk is copied into one buffer of that size as it
- * comes and let go, so the body is held once as bytes, then once as text; without one, see `decodeChunks`.
+ * comes and let go, so the body is held once as bytes, then once as text; without one, the chunks are joined once.
  */
 async function readText(body: IncomingMessage): Promise<string> {
   const declared = Number(body.headers['content-length']);
@@ -408,7 +407,7 @@ async function readText(body: IncomingMessage): Promise<string> {
   }
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(chunk as Buffer);
-  return decodeChunks(chunks);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function ok(status: number): boolean {
