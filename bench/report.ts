@@ -166,16 +166,38 @@ export interface LargeResultRun {
   directMs: number;
   routerMs: number;
   routerPeakGrowthBytes: number;
+  /** With `--baseline`: the same through the other build. */
+  baselineMs?: number;
+  baselinePeakGrowthBytes?: number;
 }
 
 export function largeResultTable(runs: LargeResultRun[]): Table {
   const keys = [...new Set(runs.map((r) => `${r.bytes}\u0000${r.transport}`))];
+  const baseline = runs.some((r) => r.baselineMs !== undefined);
   return {
     title: 'Large results: one tools/call (ratio = router / direct, per round; peak = RSS growth / result size)',
-    header: ['result', 'upstream', 'direct ms', 'router ms', 'ratio', 'router peak / size'],
+    header: [
+      'result',
+      'upstream',
+      'direct ms',
+      'router ms',
+      'ratio',
+      'router peak / size',
+      ...(baseline ? ['baseline ms', 'baseline ratio', 'baseline peak / size'] : []),
+    ],
     rows: keys.map((key) => {
       const same = runs.filter((r) => `${r.bytes}\u0000${r.transport}` === key);
       const [first] = same as [LargeResultRun];
+      const others = baseline
+        ? [
+            spread(
+              same.map((r) => r.baselineMs ?? NaN),
+              0,
+            ),
+            spread(same.map((r) => (r.baselineMs ?? NaN) / r.directMs)),
+            spread(same.map((r) => (r.baselinePeakGrowthBytes ?? NaN) / r.bytes)),
+          ]
+        : [];
       return [
         `${first.bytes / 1e6} MB`,
         first.transport,
@@ -189,6 +211,7 @@ export function largeResultTable(runs: LargeResultRun[]): Table {
         ),
         spread(same.map((r) => r.routerMs / r.directMs)),
         spread(same.map((r) => r.routerPeakGrowthBytes / r.bytes)),
+        ...others,
       ];
     }),
   };

@@ -3,7 +3,7 @@
  * and Streamable HTTP) and through the router (which reaches the same fixture over stdio, or over HTTP), with the
  * router's peak RSS growth during the call. Each call gets fresh clients, a fresh router and, for stdio, a fresh
  * fixture process, so that no heap grown by an earlier call hides the next one's peak. A failed call is noted and
- * shows as `n/a`.
+ * shows as `n/a`. With `--baseline`, another build of the router serves the same call after this one, each fresh.
  */
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -39,9 +39,34 @@ async function connectStdio(): Promise<Client> {
   return client;
 }
 
+/**
+ * One `blob` call of `bytes` through a fresh router (`cli`, default this build) in front of `upstream`: its time, and
+ * the router's peak RSS growth during the call.
+ */
+async function throughRouter(
+  upstream: Record<string, unknown>,
+  bytes: number,
+  notes: string[],
+  cli?: string,
+): Promise<{ms: number; peakGrowthBytes: number}> {
+  const [transport] = Object.keys(upstream) as [string];
+  const router = await startRouter(upstream, {}, [], cli);
+  const client = await connect(`${router.url}/mcp`);
+  try {
+    const pid = router.process.pid as number;
+    const before = await rssBytes(pid);
+    await resetPeakRss(pid);
+    const ms = await timedBlob(client, `${transport}__blob`, bytes, notes);
+    return {ms, peakGrowthBytes: (await peakRssBytes(pid)) - before};
+  } finally {
+    await client.close();
+    await router.stop();
+  }
+}
+
 export const largeScenario: Scenario = {
   name: 'large',
-  async run({rounds, log}) {
+  async run({rounds, log, baseline}) {
     const notes: string[] = [];
     const fixtureHttp = await startFixtureHttp(0);
     const upstreams: Record<string, object> = {stdio: fixtureStdio(0), http: {type: 'http', url: fixtureHttp.url}};
@@ -57,19 +82,15 @@ export const largeScenario: Scenario = {
             log(`large: round ${round + 1}/${rounds}, ${bytes / 1e6} MB, ${transport}`);
             const direct = await (connectDirect[transport] as () => Promise<Client>)();
             const directMs = await timedBlob(direct, 'blob', bytes, notes).finally(() => direct.close());
-            const router = await startRouter({[transport]: upstreams[transport]});
-            const viaRouter = await connect(`${router.url}/mcp`);
-            try {
-              const pid = router.process.pid as number;
-              const before = await rssBytes(pid);
-              await resetPeakRss(pid);
-              const routerMs = await timedBlob(viaRouter, `${transport}__blob`, bytes, notes);
-              const routerPeakGrowthBytes = (await peakRssBytes(pid)) - before;
-              runs.push({bytes, transport, round, directMs, routerMs, routerPeakGrowthBytes});
-            } finally {
-              await viaRouter.close();
-              await router.stop();
+            const upstream = {[transport]: upstreams[transport]};
+            const {ms: routerMs, peakGrowthBytes: routerPeakGrowthBytes} = await throughRouter(upstream, bytes, notes);
+            const run: LargeResultRun = {bytes, transport, round, directMs, routerMs, routerPeakGrowthBytes};
+            if (baseline) {
+              const other = await throughRouter(upstream, bytes, notes, baseline);
+              run.baselineMs = other.ms;
+              run.baselinePeakGrowthBytes = other.peakGrowthBytes;
             }
+            runs.push(run);
           }
         }
       }

@@ -1,6 +1,7 @@
 /**
  * One CPU profile of the router (`node --cpu-prof`) under the 16-client echo load in front of server-everything over
  * Streamable HTTP, summarised as self time by package. The profile is kept in `.cache/bench/` to open in DevTools.
+ * With `--baseline`, the other build is profiled instead (run both, one after the other, to compare).
  */
 import {mkdir, readdir, readFile} from 'node:fs/promises';
 import {join} from 'node:path';
@@ -15,16 +16,17 @@ const PROFILE_DIR = join('.cache', 'bench', `profile-${Date.now()}`);
 
 export const profileScenario: Scenario = {
   name: 'profile',
-  async run({seconds, log}) {
+  async run({seconds, log, baseline}) {
     await mkdir(PROFILE_DIR, {recursive: true});
     let calls = 0;
     const upstream = await startEverythingHttp('streamableHttp');
     try {
-      const router = await startRouter({everything: {type: 'http', url: upstream.url}}, {}, [
-        '--cpu-prof',
-        '--cpu-prof-dir',
-        PROFILE_DIR,
-      ]);
+      const router = await startRouter(
+        {everything: {type: 'http', url: upstream.url}},
+        {},
+        ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR],
+        baseline,
+      );
       try {
         log(`profile: 16 clients for ${seconds * 4} s through the router`);
         calls = (
@@ -53,7 +55,7 @@ export const profileScenario: Scenario = {
     return {
       tables: [
         {
-          title: 'Router self time by package (1% and more), 16 clients, HTTP upstream',
+          title: `${baseline ? 'Baseline router' : 'Router'} self time by package (1% and more), 16 clients, HTTP upstream`,
           header: ['package', 'ms', 'share'],
           rows,
         },

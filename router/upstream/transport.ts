@@ -1,5 +1,4 @@
 import {createInterface} from 'node:readline';
-import {StreamableHTTPClientTransport as ModernHttpClientTransport} from '@modelcontextprotocol/client';
 import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
 import type {FetchLike, Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
@@ -7,7 +6,8 @@ import {LimitsSchema, type UpstreamConfig} from '../config/schema.js';
 import type {Logger} from '../log.js';
 import {requestTarget} from './credentials.js';
 import {redact, secretsOf} from './redact.js';
-import {tracingFetch} from '../tracing.js';
+import {traceHeaders, tracingFetch} from '../tracing.js';
+import {StreamableHttpUpstreamTransport} from './http.js';
 import {StdioUpstreamTransport} from './stdio.js';
 
 /** `router.limits.maxUpstreamMessageBytes` when none is given: 64 MiB, from the config schema's default. */
@@ -24,8 +24,8 @@ export interface ClientTransportOptions {
 /**
  * The client transport for an upstream: for stdio the router's own `StdioUpstreamTransport` (env merged over the
  * SDK's default variables, stderr logged line by line under the upstream's name with its env values redacted, a
- * message over `maxMessageBytes` failing only its own call); Streamable HTTP (of the SDK 2.x line, which speaks both
- * eras: see `UpstreamConnection`) or legacy HTTP+SSE for URLs, with the configured headers on every request and URL
+ * message over `maxMessageBytes` failing only its own call); Streamable HTTP (the router's own
+ * `StreamableHttpUpstreamTransport`, for the SDK 2.x client, which speaks both eras: see `UpstreamConnection`) or legacy HTTP+SSE for URLs, with the configured headers on every request and URL
  * userinfo sent as `Authorization: Basic` (see `requestTarget`) and, when tracing is on, the trace context as
  * `traceparent` (`router/tracing.ts`); for the built-in upstream, what `options.builtin`
  * makes.
@@ -58,7 +58,7 @@ export function createClientTransport(
     case 'streamableHttp': {
       const {url, headers} = requestTarget(config.url, config.headers);
       // The two SDK lines type the same transport contract apart (the 2.x one adds optional members).
-      return new ModernHttpClientTransport(url, {requestInit: {headers}, ...tracing()}) as unknown as Transport;
+      return new StreamableHttpUpstreamTransport(url, {headers, requestHeaders: traceHeaders}) as unknown as Transport;
     }
     case 'sse': {
       const {url, headers} = requestTarget(config.url, config.headers);
