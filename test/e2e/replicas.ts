@@ -5,12 +5,15 @@
  * through the ClusterIP Service, kube-proxy spreads their connections over the pods, and a request that lands on a
  * pod that does not own its session is forwarded to the owner.
  */
-import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
-import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
+import {Client} from '@modelcontextprotocol/sdk/client/index.js';
+import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
+import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type {FetchLike} from '@modelcontextprotocol/sdk/shared/transport.js';
+import {CreateMessageRequestSchema, type JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {waitFor} from '../operator/support.js';
 import type {Cluster} from '../support/cluster.js';
-import {connectClient, MCP_HEADERS} from '../support/router.js';
+import {connectClient, MCP_HEADERS, recording} from '../support/router.js';
 
 interface Context {
   cluster: () => Cluster;
@@ -25,6 +28,13 @@ kind: McpUpstream
 metadata: {name: replicated, labels: {team: replicas}}
 spec:
   stdio: {command: mcp-server-everything, args: [stdio]}
+---
+apiVersion: mcprouter.dev/v1alpha1
+kind: McpUpstream
+metadata: {name: own, labels: {team: replicas}}
+spec:
+  stdio: {command: mcp-server-everything, args: [stdio]}
+  session: perSession
 ---
 apiVersion: mcprouter.dev/v1alpha1
 kind: McpRouter
@@ -68,6 +78,24 @@ async function pool<T, R>(items: T[], limit: number, work: (item: T, index: numb
     }),
   );
   return results;
+}
+
+/**
+ * A fetch that sends each request of a session to a router pod other than its owner (by the session id the request
+ * carries), the others in turn, so that the session's every request after the first is forwarded. Requests without a
+ * session id (`initialize`, the SSE GET that opens a legacy session) go where they were addressed: the Service.
+ */
+function elsewhere(podIps: string[]): FetchLike {
+  let turn = 0;
+  return (input, init) => {
+    const target = new URL(input);
+    const id = target.searchParams.get('sessionId') ?? new Headers(init?.headers).get('mcp-session-id');
+    if (id) {
+      const others = podIps.filter((ip) => ip !== ownerOf(id));
+      target.host = `${others[turn++ % others.length]}:8080`;
+    }
+    return fetch(target, init);
+  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -114,6 +142,36 @@ export function describeReplicas(context: Context): void {
       return {...connected, owner: ownerOf(sessionIdOf(connected.client))};
     };
 
+    /**
+     * A session that answers `sampling/createMessage` with "sampled for <label>"; with `steer`, its requests after the
+     * first go to pods other than its owner (`elsewhere`), else all through the Service.
+     */
+    const openSampling = async (path: Path, label: string, steer: boolean): Promise<Session> => {
+      const target = new URL(`${url}${path}`);
+      const fetchLike = steer ? elsewhere((await pods()).map((pod) => pod.status.podIP)) : fetch;
+      const raw =
+        path === '/sse'
+          ? new SSEClientTransport(target, {fetch: fetchLike, eventSourceInit: {fetch: fetchLike}})
+          : new StreamableHTTPClientTransport(target, {fetch: fetchLike});
+      const {transport, received} = recording(raw);
+      const client = new Client({name: 'replicas-e2e', version: '1.0.0'}, {capabilities: {sampling: {}}});
+      client.setRequestHandler(CreateMessageRequestSchema, async () => ({
+        model: 'test-model',
+        role: 'assistant',
+        content: {type: 'text', text: `sampled for ${label}`},
+      }));
+      await client.connect(transport);
+      return {
+        client,
+        received,
+        owner: ownerOf(sessionIdOf(client)),
+        close: async () => {
+          if (raw instanceof StreamableHTTPClientTransport) await raw.terminateSession().catch(() => undefined);
+          await client.close();
+        },
+      };
+    };
+
     beforeAll(async () => {
       await kc(['apply', '-n', context.namespace(), '-f', '-'], resources);
       await threeReady();
@@ -131,7 +189,15 @@ export function describeReplicas(context: Context): void {
     }, 300_000);
 
     afterAll(async () => {
-      await kc(['delete', 'mcprouter/replicas', 'mcpupstream/replicated', '-n', context.namespace(), '--wait=false']);
+      await kc([
+        'delete',
+        'mcprouter/replicas',
+        'mcpupstream/replicated',
+        'mcpupstream/own',
+        '-n',
+        context.namespace(),
+        '--wait=false',
+      ]);
     });
 
     it('has a Service without affinity, and a Role that lets its pods only list and watch EndpointSlices', async () => {
@@ -197,6 +263,65 @@ export function describeReplicas(context: Context): void {
       expect(owners.size).toBe(3);
       expect(forwarded).toBeGreaterThan(0);
     }, 180_000);
+
+    it('routes sampling from a perSession upstream and resource updates to the right client, from any pod', async () => {
+      const before = await metricSum('mcp_router_forwarded_requests_total');
+      const uri = 'own+demo://resource/static/document/features.md';
+      const updates = (session: Session) =>
+        session.received.filter((m) => 'method' in m && m.method === 'notifications/resources/updated');
+      // Per transport, 8 sessions: half steered to other pods than their owner, half through the Service alone; half
+      // of each subscribe to a resource of their own perSession upstream, the others only turn its updates on.
+      const plan = (['/mcp', '/sse'] as Path[]).flatMap((path) =>
+        Array.from({length: 8}, (_, i) => ({path, label: `${path} #${i}`, steer: i % 2 === 0, subscribe: i < 4})),
+      );
+      const failures: string[] = [];
+      const owners = new Map<string, number>();
+      const sessions = await pool(plan, 16, async (entry) => {
+        try {
+          const session = await openSampling(entry.path, entry.label, entry.steer);
+          owners.set(session.owner, (owners.get(session.owner) ?? 0) + 1);
+          for (let call = 0; call < 2; call++) {
+            const sampled = await session.client.callTool({
+              name: 'own__trigger-sampling-request',
+              arguments: {prompt: `from ${entry.label}`, maxTokens: 20},
+            });
+            expect(textOf(sampled)).toContain(`sampled for ${entry.label}`);
+          }
+          if (entry.subscribe) await session.client.subscribeResource({uri});
+          await session.client.callTool({name: 'own__toggle-subscriber-updates', arguments: {}});
+          return {...entry, session};
+        } catch (error) {
+          failures.push(`${entry.label}: ${describeError(error)}`);
+          return undefined;
+        }
+      });
+      try {
+        const opened = sessions.filter((s) => s !== undefined);
+        await waitFor(
+          'every subscriber to get a resource update',
+          () => opened.every(({subscribe, session}) => !subscribe || updates(session).length > 0),
+          20_000,
+        ).catch((error) => failures.push(describeError(error)));
+        // The upstream sent the first updates as the toggle answered, and every 5 s after: a bystander had time to
+        // get one it should not.
+        await sleep(6_000);
+        for (const {label, subscribe, session} of opened) {
+          const got = updates(session);
+          if (subscribe) expect(got.length, label).toBeGreaterThan(0);
+          if (subscribe) expect(got.every((m) => (m as any).params?.uri === uri)).toBe(true);
+          else expect(got, label).toEqual([]);
+        }
+      } finally {
+        await Promise.all(sessions.map((s) => s?.session.close().catch(() => undefined)));
+      }
+      const forwarded = (await metricSum('mcp_router_forwarded_requests_total')) - before;
+      console.log(
+        `replicas: sampling and subscriptions on ${plan.length} sessions, owners ${JSON.stringify([...owners.values()])}, ${forwarded} requests forwarded, ${failures.length} failures`,
+      );
+      expect(failures).toEqual([]);
+      // Steered sessions forward every request after initialize: at least the 2 samplings (call and answer each).
+      expect(forwarded).toBeGreaterThan(plan.length * 2);
+    }, 120_000);
 
     it('answers a forged or tampered session id with 404 on every pod', async () => {
       const session = await open('/mcp');
@@ -278,5 +403,87 @@ export function describeReplicas(context: Context): void {
       expect(affected.size).toBe(owned);
       await threeReady();
     });
+
+    it('rolls every pod under load: only sessions of replaced pods initialize again, no call fails', async () => {
+      const oldIps = new Set((await pods()).map((pod) => pod.status.podIP as string));
+      const paths = [...Array<Path>(130).fill('/mcp'), ...Array<Path>(70).fill('/sse')];
+      const sessions = await pool(paths, 40, (path) => open(path).then((session) => ({path, session})));
+      let stop = false;
+      let calls = 0;
+      /** Why a session of a replaced pod ended: the answer a client initializes again after (MCP 2025-11-25). */
+      const ended = new Map<string, number>();
+      const failures: string[] = [];
+      const reopened = new Set<number>();
+      const loops = sessions.map(async (entry, i) => {
+        let {session} = entry;
+        while (!stop) {
+          try {
+            const sum = await session.client.callTool({name: 'replicated__get-sum', arguments: {a: i, b: 2}});
+            expect(textOf(sum)).toBe(`The sum of ${i} and 2 is ${i + 2}.`);
+            calls++;
+          } catch (error) {
+            const message = describeError(error);
+            // A session ends when its pod goes: 404 for its requests, or (SSE) its stream closed by the drain.
+            const kind = /\b404\b|Session not found|Connection closed|Not connected/.exec(message)?.[0];
+            if (!oldIps.has(session.owner) || kind === undefined) {
+              failures.push(
+                `${entry.path} #${i} of ${oldIps.has(session.owner) ? 'a replaced' : 'a new'} pod: ${message}`,
+              );
+            } else {
+              ended.set(kind, (ended.get(kind) ?? 0) + 1);
+              reopened.add(i);
+            }
+            await session.close().catch(() => undefined);
+            session = await waitFor(
+              'a new session',
+              () => open(entry.path).catch((reason) => void failures.push(`initialize: ${describeError(reason)}`)),
+              30_000,
+            );
+          }
+          await sleep(200);
+        }
+        await session.close().catch(() => undefined);
+      });
+      await sleep(2_000);
+      const router = await getJson(['mcprouter', 'replicas', '-n', context.namespace()]);
+      const rolled = new Date().toISOString();
+      await kc([
+        'patch',
+        'mcprouter',
+        'replicas',
+        '-n',
+        context.namespace(),
+        '--type',
+        'merge',
+        '-p',
+        JSON.stringify({spec: {podAnnotations: {...router.spec.podAnnotations, 'e2e/rolled': rolled}}}),
+      ]);
+      await waitFor(
+        'the Deployment to roll every pod',
+        async () => {
+          const now = await pods();
+          return (
+            now.length === 3 &&
+            now.every((pod) => pod.metadata.annotations?.['e2e/rolled'] === rolled && !oldIps.has(pod.status.podIP))
+          );
+        },
+        240_000,
+      );
+      await kc(['rollout', 'status', '-n', context.namespace(), 'deployment/replicas', '--timeout=120s']);
+      await sleep(3_000);
+      stop = true;
+      await Promise.all(loops);
+      const reasons = await Promise.all(
+        ['invalid_id', 'not_ready_endpoint', 'forwarded_twice', 'unreachable'].map(
+          async (reason) => `${reason} ${await metricSum('mcp_router_forward_failures_total', `reason="${reason}"`)}`,
+        ),
+      );
+      console.log(
+        `replicas: rolled 3 pods under ${sessions.length} sessions; ${calls} calls, ${reopened.size} sessions initialized again (${JSON.stringify(Object.fromEntries(ended))}), ${failures.length} failures; new pods' forward failures ${reasons.join(', ')}`,
+      );
+      expect(failures).toEqual([]);
+      expect(reopened.size).toBeGreaterThan(0);
+      await threeReady();
+    }, 400_000);
   });
 }
