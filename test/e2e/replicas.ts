@@ -30,19 +30,33 @@ spec:
   stdio: {command: mcp-server-everything, args: [stdio]}
 ---
 apiVersion: mcprouter.dev/v1alpha1
+kind: McpRouter
+metadata: {name: replicas}
+spec:
+  upstreamSelector: {matchLabels: {team: replicas}}
+  replicas: 3
+---
+apiVersion: mcprouter.dev/v1alpha1
 kind: McpUpstream
-metadata: {name: own, labels: {team: replicas}}
+metadata: {name: own, labels: {team: replicas-own}}
 spec:
   stdio: {command: mcp-server-everything, args: [stdio]}
   session: perSession
 ---
 apiVersion: mcprouter.dev/v1alpha1
 kind: McpRouter
-metadata: {name: replicas}
+metadata: {name: replicas-own}
 spec:
-  upstreamSelector: {matchLabels: {team: replicas}}
+  upstreamSelector: {matchLabels: {team: replicas-own}}
   replicas: 3
 `;
+
+/**
+ * The router of the load tests, and one of its own for the perSession upstream: every aggregate session of a router
+ * opens its own connection (a child process) to each perSession upstream as it lists tools, which hundreds of load
+ * sessions must not.
+ */
+type RouterName = 'replicas' | 'replicas-own';
 
 type Path = '/mcp' | '/sse';
 interface Session {
@@ -105,32 +119,32 @@ const textOf = (result: any) => (result.content ?? []).map((c: any) => c.text).j
 
 export function describeReplicas(context: Context): void {
   describe('three router replicas, sessionAffinity None', () => {
-    let url: string;
+    const urls = new Map<RouterName, string>();
     const {kc, getJson} = context;
 
-    const pods = async (): Promise<any[]> =>
-      (await getJson(['pods', '-n', context.namespace(), '-l', 'app.kubernetes.io/instance=replicas'])).items.filter(
+    const pods = async (router: RouterName = 'replicas'): Promise<any[]> =>
+      (await getJson(['pods', '-n', context.namespace(), '-l', `app.kubernetes.io/instance=${router}`])).items.filter(
         (pod: any) => !pod.metadata.deletionTimestamp,
       );
-    const readyEndpoints = async (): Promise<string[]> =>
-      (await getJson(['endpointslices', '-n', context.namespace(), '-l', 'kubernetes.io/service-name=replicas'])).items
+    const readyEndpoints = async (router: RouterName): Promise<string[]> =>
+      (await getJson(['endpointslices', '-n', context.namespace(), '-l', `kubernetes.io/service-name=${router}`])).items
         .flatMap((slice: any) => slice.endpoints ?? [])
         .filter((endpoint: any) => endpoint.conditions?.ready === true)
         .flatMap((endpoint: any) => endpoint.addresses);
-    const threeReady = () =>
+    const threeReady = (router: RouterName = 'replicas') =>
       waitFor(
-        'three router replicas ready in their EndpointSlices',
+        `three ${router} replicas ready in their EndpointSlices`,
         async () => {
-          const running = await pods();
-          const ready = await readyEndpoints();
+          const running = await pods(router);
+          const ready = await readyEndpoints(router);
           return running.length === 3 && ready.length === 3 ? running : undefined;
         },
         180_000,
       );
     /** The sum of a metric's samples (with `labels` in them) over the router pods' /metrics. */
-    const metricSum = async (name: string, labels = ''): Promise<number> => {
+    const metricSum = async (name: string, labels = '', router: RouterName = 'replicas'): Promise<number> => {
       let sum = 0;
-      for (const pod of await pods()) {
+      for (const pod of await pods(router)) {
         const text = await (await fetch(`http://${pod.status.podIP}:9090/metrics`)).text();
         for (const line of text.split('\n'))
           if (line.startsWith(`${name}{`) && line.includes(labels)) sum += Number(line.split(' ').pop());
@@ -138,7 +152,7 @@ export function describeReplicas(context: Context): void {
       return sum;
     };
     const open = async (path: Path): Promise<Session> => {
-      const connected = await connectClient(`${url}${path}`);
+      const connected = await connectClient(`${urls.get('replicas')}${path}`);
       return {...connected, owner: ownerOf(sessionIdOf(connected.client))};
     };
 
@@ -147,8 +161,8 @@ export function describeReplicas(context: Context): void {
      * first go to pods other than its owner (`elsewhere`), else all through the Service.
      */
     const openSampling = async (path: Path, label: string, steer: boolean): Promise<Session> => {
-      const target = new URL(`${url}${path}`);
-      const fetchLike = steer ? elsewhere((await pods()).map((pod) => pod.status.podIP)) : fetch;
+      const target = new URL(`${urls.get('replicas-own')}${path}`);
+      const fetchLike = steer ? elsewhere((await pods('replicas-own')).map((pod) => pod.status.podIP)) : fetch;
       const raw =
         path === '/sse'
           ? new SSEClientTransport(target, {fetch: fetchLike, eventSourceInit: {fetch: fetchLike}})
@@ -174,29 +188,34 @@ export function describeReplicas(context: Context): void {
 
     beforeAll(async () => {
       await kc(['apply', '-n', context.namespace(), '-f', '-'], resources);
-      await threeReady();
-      const service = await getJson(['service', 'replicas', '-n', context.namespace()]);
-      url = `http://${service.spec.clusterIP}:${service.spec.ports[0].port}`;
-      await waitFor(
-        'the Service to answer',
-        () =>
-          fetch(`${url}/readyz`, {signal: AbortSignal.timeout(2_000)}).then(
-            (r) => r.ok,
-            () => false,
-          ),
-        120_000,
-      );
+      for (const router of ['replicas', 'replicas-own'] as const) {
+        await threeReady(router);
+        const service = await getJson(['service', router, '-n', context.namespace()]);
+        const url = `http://${service.spec.clusterIP}:${service.spec.ports[0].port}`;
+        urls.set(router, url);
+        await waitFor(
+          `the Service ${router} to answer`,
+          () =>
+            fetch(`${url}/readyz`, {signal: AbortSignal.timeout(2_000)}).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          120_000,
+        );
+      }
     }, 300_000);
 
     afterAll(async () => {
       await kc([
         'delete',
         'mcprouter/replicas',
+        'mcprouter/replicas-own',
         'mcpupstream/replicated',
         'mcpupstream/own',
         '-n',
         context.namespace(),
         '--wait=false',
+        '--ignore-not-found',
       ]);
     });
 
@@ -252,7 +271,10 @@ export function describeReplicas(context: Context): void {
       console.log(
         `replicas: ${paths.length} sessions, owners ${JSON.stringify([...owners.values()])}, ${forwarded} requests forwarded`,
       );
-      const restarts = (await pods()).map((pod) => pod.status.containerStatuses[0].restartCount);
+      const restarts = (await pods()).map(
+        (pod) =>
+          `${pod.status.containerStatuses[0].restartCount}${pod.status.containerStatuses[0].lastState?.terminated ? ` (${pod.status.containerStatuses[0].lastState.terminated.reason})` : ''}`,
+      );
       const reasons = await Promise.all(
         ['invalid_id', 'not_ready_endpoint', 'forwarded_twice', 'unreachable'].map(
           async (reason) => `${reason} ${await metricSum('mcp_router_forward_failures_total', `reason="${reason}"`)}`,
@@ -265,7 +287,7 @@ export function describeReplicas(context: Context): void {
     }, 180_000);
 
     it('routes sampling from a perSession upstream and resource updates to the right client, from any pod', async () => {
-      const before = await metricSum('mcp_router_forwarded_requests_total');
+      const before = await metricSum('mcp_router_forwarded_requests_total', '', 'replicas-own');
       const uri = 'own+demo://resource/static/document/features.md';
       const updates = (session: Session) =>
         session.received.filter((m) => 'method' in m && m.method === 'notifications/resources/updated');
@@ -314,7 +336,9 @@ export function describeReplicas(context: Context): void {
       } finally {
         await Promise.all(sessions.map((s) => s?.session.close().catch(() => undefined)));
       }
-      const forwarded = (await metricSum('mcp_router_forwarded_requests_total')) - before;
+      const forwarded = (await metricSum('mcp_router_forwarded_requests_total', '', 'replicas-own')) - before;
+      // The load tests that follow have the machine to themselves.
+      await kc(['delete', 'mcprouter/replicas-own', '-n', context.namespace(), '--wait=false']);
       console.log(
         `replicas: sampling and subscriptions on ${plan.length} sessions, owners ${JSON.stringify([...owners.values()])}, ${forwarded} requests forwarded, ${failures.length} failures`,
       );
