@@ -8,11 +8,11 @@
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type {FetchLike} from '@modelcontextprotocol/sdk/shared/transport.js';
 import {CreateMessageRequestSchema, type JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {waitFor} from '../operator/support.js';
 import type {Cluster} from '../support/cluster.js';
+import {sessionOwner, steeredFetch} from '../support/replicas.js';
 import {connectClient, MCP_HEADERS, recording} from '../support/router.js';
 
 interface Context {
@@ -67,13 +67,6 @@ interface Session {
   owner: string;
 }
 
-/** The owning pod's address from a session id (`<base64url host:port>.<nonce>.<mac>`): test knowledge of the format. */
-function ownerOf(id: string): string {
-  return Buffer.from(id.split('.')[0] as string, 'base64url')
-    .toString()
-    .replace(/:\d+$/, '');
-}
-
 function sessionIdOf(client: Client): string {
   const transport = client.transport as any;
   return transport.sessionId ?? transport._endpoint?.searchParams.get('sessionId');
@@ -92,24 +85,6 @@ async function pool<T, R>(items: T[], limit: number, work: (item: T, index: numb
     }),
   );
   return results;
-}
-
-/**
- * A fetch that sends each request of a session to a router pod other than its owner (by the session id the request
- * carries), the others in turn, so that the session's every request after the first is forwarded. Requests without a
- * session id (`initialize`, the SSE GET that opens a legacy session) go where they were addressed: the Service.
- */
-function elsewhere(podIps: string[]): FetchLike {
-  let turn = 0;
-  return (input, init) => {
-    const target = new URL(input);
-    const id = target.searchParams.get('sessionId') ?? new Headers(init?.headers).get('mcp-session-id');
-    if (id) {
-      const others = podIps.filter((ip) => ip !== ownerOf(id));
-      target.host = `${others[turn++ % others.length]}:8080`;
-    }
-    return fetch(target, init);
-  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -153,16 +128,21 @@ export function describeReplicas(context: Context): void {
     };
     const open = async (path: Path): Promise<Session> => {
       const connected = await connectClient(`${urls.get('replicas')}${path}`);
-      return {...connected, owner: ownerOf(sessionIdOf(connected.client))};
+      return {...connected, owner: sessionOwner(sessionIdOf(connected.client))};
     };
 
     /**
      * A session that answers `sampling/createMessage` with "sampled for <label>"; with `steer`, its requests after the
-     * first go to pods other than its owner (`elsewhere`), else all through the Service.
+     * first go to pods other than its owner, else all through the Service.
      */
     const openSampling = async (path: Path, label: string, steer: boolean): Promise<Session> => {
       const target = new URL(`${urls.get('replicas-own')}${path}`);
-      const fetchLike = steer ? elsewhere((await pods('replicas-own')).map((pod) => pod.status.podIP)) : fetch;
+      const fetchLike = steer
+        ? steeredFetch(
+            (await pods('replicas-own')).map((pod) => pod.status.podIP),
+            'elsewhere',
+          )
+        : fetch;
       const raw =
         path === '/sse'
           ? new SSEClientTransport(target, {fetch: fetchLike, eventSourceInit: {fetch: fetchLike}})
@@ -178,7 +158,7 @@ export function describeReplicas(context: Context): void {
       return {
         client,
         received,
-        owner: ownerOf(sessionIdOf(client)),
+        owner: sessionOwner(sessionIdOf(client)),
         close: async () => {
           if (raw instanceof StreamableHTTPClientTransport) await raw.terminateSession().catch(() => undefined);
           await client.close();

@@ -27,6 +27,9 @@ class FakePeers implements Peers {
   isReadyEndpoint(address: string): boolean {
     return this.ready.has(address);
   }
+  readyPeer(self: string): string | undefined {
+    return [...this.ready].find((address) => address !== self);
+  }
   close(): void {}
 }
 
