@@ -76,18 +76,30 @@ async function kc(cluster: Cluster, args: string[], input?: string): Promise<str
 
 /** Waits until every router pod of `router` is Ready and its Service answers from this machine; its URL. */
 async function serviceOf(cluster: Cluster, namespace: string, router: string, replicas: number): Promise<string> {
+  // The operator creates the Deployment a moment after the McpRouter.
+  await until(`the operator to create deployment/${router}`, 120_000, async () =>
+    (await kubectl(cluster, ['get', 'deployment', router, '-n', namespace])).code === 0 ? true : undefined,
+  );
   await kc(cluster, ['rollout', 'status', '-n', namespace, `deployment/${router}`, '--timeout=300s']);
   const service = JSON.parse(await kc(cluster, ['get', 'service', router, '-n', namespace, '-o', 'json']));
   const url = `http://${service.spec.clusterIP}:${service.spec.ports[0].port}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
+  return until(`the Service ${router} to answer with ${replicas} ready pods`, 120_000, async () => {
     const ready = await podIps(cluster, namespace, router);
     const answers = await fetch(`${url}/readyz`, {signal: AbortSignal.timeout(2_000)}).then(
       (r) => r.ok,
       () => false,
     );
-    if (answers && ready.length === replicas) return url;
-    if (Date.now() > deadline) throw new Error(`the Service ${router} did not answer with ${replicas} pods in 120 s`);
+    return answers && ready.length === replicas ? url : undefined;
+  });
+}
+
+/** What `check` gives once it gives something, polling every 500 ms. @throws Error naming `what` after `ms` */
+async function until<T>(what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${ms / 1000} s waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
