@@ -1,5 +1,5 @@
 /**
- * `npm run bench:replicas [-- --rounds N] [--seconds S] [--clients C]`: router replicas on the one-node cluster
+ * `npm run bench:replicas [-- --rounds N] [--seconds S] [--clients C,...]`: router replicas on the one-node cluster
  * (test/cluster/node.ts; needs `npm run image`, root and cgroups, like the node suites). Starts a node of its own,
  * installs the chart, and has the operator render two routers over the same shared stdio upstream
  * (server-everything): `three` (3 replicas) and `one` (1 replica). In every round, side by side:
@@ -10,9 +10,8 @@
  *   another pod, which forwards it to the owner (`forwarded`): the forward's added latency.
  *
  * Prints Markdown tables of spreads over the rounds, the load average, and stops the node (the machine as it was).
- * Default 3 rounds of 2.5 s after a 1 s warm-up, at 16 clients.
+ * Default 3 rounds of 2.5 s after a 1 s warm-up, at 1 and at 16 clients.
  */
-import {randomBytes} from 'node:crypto';
 import {delimiter} from 'node:path';
 import {loadavg} from 'node:os';
 import {parseArgs} from 'node:util';
@@ -20,36 +19,38 @@ import {parseArgs} from 'node:util';
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
 
 import {defaultLog} from '../test/cluster/binaries.js';
-import {projectImage} from '../test/cluster/images.js';
 import {nodeUnavailableReason} from '../test/cluster/node.js';
 import {acquireTestNodeCluster, createTestRun, finishTestRun, reapStaleTestRuns} from '../test/cluster/test-run.js';
-import {CHART} from '../test/chart/helm.js';
+import {installArgs} from '../test/chart/helm.js';
 import {createNamespace, ensureHelm, helm, kubectl, type Cluster} from '../test/support/cluster.js';
 import {steeredFetch} from '../test/support/replicas.js';
 import {runLoad, type Load} from './load.js';
 import {formatTable, loadTables, type Comparison, type LoadRun} from './report.js';
 
-const RESOURCES = `
-apiVersion: mcprouter.dev/v1alpha1
-kind: McpUpstream
-metadata: {name: everything, labels: {bench: replicas}}
-spec:
-  stdio: {command: mcp-server-everything, args: [stdio]}
----
-apiVersion: mcprouter.dev/v1alpha1
-kind: McpRouter
-metadata: {name: three}
-spec:
-  upstreamSelector: {matchLabels: {bench: replicas}}
-  replicas: 3
----
-apiVersion: mcprouter.dev/v1alpha1
-kind: McpRouter
-metadata: {name: one}
-spec:
-  upstreamSelector: {matchLabels: {bench: replicas}}
-  replicas: 1
-`;
+const API_VERSION = 'mcprouter.dev/v1alpha1';
+const selector = {matchLabels: {bench: 'replicas'}};
+/** One shared stdio upstream, and the two routers over it. */
+const RESOURCES = {
+  apiVersion: 'v1',
+  kind: 'List',
+  items: [
+    {
+      apiVersion: API_VERSION,
+      kind: 'McpUpstream',
+      metadata: {name: 'everything', labels: selector.matchLabels},
+      spec: {stdio: {command: 'mcp-server-everything', args: ['stdio']}},
+    },
+    ...[
+      ['three', 3],
+      ['one', 1],
+    ].map(([name, replicas]) => ({
+      apiVersion: API_VERSION,
+      kind: 'McpRouter',
+      metadata: {name},
+      spec: {upstreamSelector: selector, replicas},
+    })),
+  ],
+};
 
 const COMPARISONS: Comparison[] = [
   {label: '3 replicas / 1, calls/s', numerator: 'service-3', denominator: 'service-1', figure: 'callsPerSecond'},
@@ -116,47 +117,41 @@ async function podIps(cluster: Cluster, namespace: string, router: string): Prom
     .map((pod: {status: {podIP: string}}) => pod.status.podIP);
 }
 
-async function measure(cluster: Cluster, options: {rounds: number; seconds: number; clients: number}): Promise<void> {
+async function measure(cluster: Cluster, options: {rounds: number; seconds: number; clients: number[]}): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   await ensureHelm(cluster);
-  const namespace = await createNamespace(cluster, `bench-${randomBytes(2).toString('hex')}`);
-  const installed = await helm(cluster, [
-    'install',
-    'kmr',
-    CHART,
-    '-n',
-    namespace,
-    '--set',
-    `image.repository=${projectImage.split(':')[0]}`,
-    '--set',
-    `image.tag=${projectImage.split(':')[1]}`,
-    '--set',
-    'image.pullPolicy=Never',
-    '--wait',
-    '--timeout',
-    '180s',
-  ]);
+  const namespace = await createNamespace(cluster, 'bench-replicas');
+  const installed = await helm(cluster, installArgs('kmr', namespace));
   if (installed.code !== 0) throw new Error(`helm install failed: ${installed.stderr}`);
-  await kc(cluster, ['apply', '-n', namespace, '-f', '-'], RESOURCES);
+  await kc(cluster, ['apply', '-n', namespace, '-f', '-'], JSON.stringify(RESOURCES));
   const [three, one] = [await serviceOf(cluster, namespace, 'three', 3), await serviceOf(cluster, namespace, 'one', 1)];
   const pods = await podIps(cluster, namespace, 'three');
-  const base = {call: sum, clients: options.clients, warmupSeconds: 1, seconds: options.seconds};
-  const paths: Record<string, Load> = {
-    'service-3': {...base, url: `${three}/mcp`},
-    'service-1': {...base, url: `${one}/mcp`},
-    local: {...base, url: `${three}/mcp`, fetch: steeredFetch(pods, 'owner')},
-    forwarded: {...base, url: `${three}/mcp`, fetch: steeredFetch(pods, 'elsewhere')},
+  const paths: Record<string, Pick<Load, 'url' | 'fetch'>> = {
+    'service-3': {url: `${three}/mcp`},
+    'service-1': {url: `${one}/mcp`},
+    local: {url: `${three}/mcp`, fetch: steeredFetch(pods, 'owner')},
+    forwarded: {url: `${three}/mcp`, fetch: steeredFetch(pods, 'elsewhere')},
   };
   const runs: LoadRun[] = [];
   for (let round = 0; round < options.rounds; round++) {
     // Each round in another order, so that no path always follows the same one.
     const order = Object.keys(paths);
     for (let i = 0; i < round % order.length; i++) order.push(order.shift() as string);
-    for (const path of order) {
-      const sample = await runLoad(paths[path] as Load);
-      runs.push({path, clients: options.clients, round, sample});
-      log(`round ${round + 1}: ${path} ${sample.latenciesMs.length} calls, ${sample.errors} errors`);
-    }
+    for (const clients of options.clients)
+      for (const path of order) {
+        const load: Load = {
+          ...(paths[path] as Pick<Load, 'url'>),
+          call: sum,
+          clients,
+          warmupSeconds: 1,
+          seconds: options.seconds,
+        };
+        const sample = await runLoad(load);
+        runs.push({path, clients, round, sample});
+        log(
+          `round ${round + 1}, ${clients} clients: ${path} ${sample.latenciesMs.length} calls, ${sample.errors} errors`,
+        );
+      }
   }
   for (const table of loadTables('Router replicas on the node', runs, COMPARISONS))
     process.stdout.write(`\n${formatTable(table)}\n`);
@@ -167,14 +162,18 @@ async function main(): Promise<void> {
     options: {
       rounds: {type: 'string', default: '3'},
       seconds: {type: 'string', default: '2.5'},
-      clients: {type: 'string', default: '16'},
+      clients: {type: 'string', default: '1,16'},
     },
   });
   const reason = nodeUnavailableReason();
   if (reason) throw new Error(`Cannot run a node here: ${reason}.`);
-  const options = {rounds: Number(values.rounds), seconds: Number(values.seconds), clients: Number(values.clients)};
+  const options = {
+    rounds: Number(values.rounds),
+    seconds: Number(values.seconds),
+    clients: values.clients.split(',').map(Number),
+  };
   process.stdout.write(
-    `Rounds: ${options.rounds}, ${options.seconds} s per load at ${options.clients} clients; load average ${loadAverage()}\n`,
+    `Rounds: ${options.rounds}, ${options.seconds} s per load at ${options.clients.join(' and ')} clients; load average ${loadAverage()}\n`,
   );
   await reapStaleTestRuns(defaultLog);
   const runDir = createTestRun();
