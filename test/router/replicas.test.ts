@@ -190,6 +190,30 @@ describe('session ids between replicas', () => {
     }
   });
 
+  it('a router that is no ready endpoint any more (terminating) hands new sessions to a peer and closes connections', async () => {
+    const leaving = routers[0]!;
+    const address = new URL(leaving.url).host;
+    const own = await initialize(leaving.url);
+    peers.ready.delete(address);
+    try {
+      const response = await fetch(`${leaving.url}/mcp`, {
+        method: 'POST',
+        headers: MCP_HEADERS,
+        body: JSON.stringify(INITIALIZE),
+      });
+      await response.body?.cancel();
+      expect(response.status).toBe(200);
+      expect(response.headers.get('connection')).toBe('close');
+      const owner = Buffer.from(String(response.headers.get('mcp-session-id')).split('.')[0]!, 'base64url').toString();
+      expect(owner).not.toBe(address);
+      expect(peers.ready.has(owner)).toBe(true);
+      // Its own sessions are still served until it drains.
+      expect((await ping(leaving.url, own)).status).toBe(200);
+    } finally {
+      peers.ready.add(address);
+    }
+  });
+
   it('a session whose router is gone gets 404 from the others, and a new session works', async () => {
     const gone = routers.pop() as RunningRouter & {url: string};
     const id = await initialize(gone.url);
