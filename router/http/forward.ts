@@ -57,16 +57,19 @@ export function isLeaving(context: {
 }
 
 /**
- * Where a request without a session id goes (pure): an `initialize`, which starts a session where it lands, or a
- * 2026-07-28 request. A leaving pod hands it to a ready peer, so that no session starts on a pod that is going away
- * (and none is refused with 503 while it drains); else, and for a request a peer forwarded, here.
+ * Where a request without a session id goes (pure). One that opens a session (`opening`: no `MCP-Protocol-Version`
+ * header, as a 2025-era `initialize` comes) starts it where it lands, so a leaving pod hands it to a ready peer: no
+ * session starts on a pod that is going away, and none is refused with 503 while it drains. Everything else stays
+ * here: a request a peer forwarded, and a 2026-07-28 request, which may be the retry of an `input_required` round this
+ * pod holds (`session/rounds.ts`).
  */
 export function routeSessionless(context: {
   leaving: boolean;
+  opening: boolean;
   forwarded: boolean;
   peer: string | undefined;
 }): SessionRoute {
-  return context.leaving && !context.forwarded && context.peer !== undefined
+  return context.leaving && context.opening && !context.forwarded && context.peer !== undefined
     ? {kind: 'forward', owner: context.peer}
     : {kind: 'local'};
 }
@@ -111,7 +114,7 @@ function notFound(res: Response): void {
  * `mcp_router_forward_duration_seconds` (until the owner's response headers), `mcp_router_forward_failures_total`.
  * An owner that cannot be reached before it answers means its sessions are gone: 404. While the pod is leaving
  * (`isLeaving`), each response closes its connection, so that clients reconnect through the Service to another pod,
- * and requests without a session go to a ready peer (`routeSessionless`).
+ * and requests that open a session go to a ready peer (`routeSessionless`).
  */
 export function forwardToOwner(options: {
   ids: SessionIds;
@@ -133,7 +136,12 @@ export function forwardToOwner(options: {
     if (leaving) res.set('Connection', 'close');
     const route =
       id === undefined
-        ? routeSessionless({leaving, forwarded, peer: leaving ? peers.readyPeer(ids.owner) : undefined})
+        ? routeSessionless({
+            leaving,
+            opening: req.headers['mcp-protocol-version'] === undefined,
+            forwarded,
+            peer: leaving ? peers.readyPeer(ids.owner) : undefined,
+          })
         : routeSession(id, {ids, peers, forwarded, draining});
     if (route.kind === 'local') return next();
     if (route.kind === 'notFound') {

@@ -137,12 +137,14 @@ describe('a leaving pod', () => {
     expect(isLeaving({ids, peers, draining})).toBe(leaving);
   });
 
+  const peer = '10.0.0.2:8080';
   it.each([
-    ['leaving, with a ready peer', true, false, '10.0.0.2:8080', {kind: 'forward', owner: '10.0.0.2:8080'}],
-    ['leaving, without a ready peer', true, false, undefined, {kind: 'local'}],
-    ['leaving, a request a peer forwarded', true, true, '10.0.0.2:8080', {kind: 'local'}],
-    ['staying', false, false, '10.0.0.2:8080', {kind: 'local'}],
-  ])('sends a request without a session: %s', (_name, leaving, forwarded, peer, route) => {
-    expect(routeSessionless({leaving, forwarded, peer})).toEqual(route);
+    ['an initialize, leaving, with a ready peer', true, true, false, peer, {kind: 'forward', owner: peer}],
+    ['an initialize, leaving, without a ready peer', true, true, false, undefined, {kind: 'local'}],
+    ['an initialize a peer forwarded', true, true, true, peer, {kind: 'local'}],
+    ['a 2026-07-28 request (it may retry a round held here)', true, false, false, peer, {kind: 'local'}],
+    ['an initialize, staying', false, true, false, peer, {kind: 'local'}],
+  ])('sends a request without a session: %s', (_name, leaving, opening, forwarded, peer, route) => {
+    expect(routeSessionless({leaving, opening, forwarded, peer})).toEqual(route);
   });
 });
