@@ -100,14 +100,8 @@ export function templateArgs(sets: Record<string, string | number | boolean> = {
  */
 export function installArgs(release: string, namespace: string): string[] {
   const [repository, tag] = projectImage.split(':') as [string, string];
-  const image = [
-    '--set',
-    `image.repository=${repository}`,
-    '--set',
-    `image.tag=${tag}`,
-    '--set',
-    'image.pullPolicy=Never',
-  ];
+  const sets = {'image.repository': repository, 'image.tag': tag, 'image.pullPolicy': 'Never'};
+  const image = Object.entries(sets).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
   return ['install', release, CHART, '-n', namespace, ...image, '--wait', '--timeout', '180s'];
 }
 

@@ -499,8 +499,8 @@ export function describeReplicas(context: Context): void {
         `replicas: rolled 3 pods under ${sessions.length} sessions; ${calls} calls, ${reopened.size} sessions initialized again (endings ${JSON.stringify(Object.fromEntries(ended))}), ${cut.length} requests cut with their connection, ${failures.length} failures; new pods' forward failures ${reasons.join(', ')}`,
       );
       expect(failures).toEqual([]);
-      // A request sent on a kept-alive connection at the instant its leaving pod closes it is lost (ECONNRESET-like;
-      // the client cannot know whether it arrived): rare, bounded here at 1% of the calls, and shown in the log.
+      // A request cut with its connection (most likely sent on a kept-alive connection as its leaving pod closed it;
+      // the client cannot know whether it arrived): rare (0 to 6 in thousands), bounded at 1% of the calls, logged.
       expect(cut.length, cut.join('\n')).toBeLessThanOrEqual(calls / 100);
       expect(reopened.size).toBeGreaterThan(0);
       await threeReady();
