@@ -6,18 +6,22 @@
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type {FetchLike} from '@modelcontextprotocol/sdk/shared/transport.js';
 
 export const CALL_TIMEOUT_MS = 10_000;
 
-/** The SDK client connected to `url` (SSE when its path ends in `/sse`, Streamable HTTP otherwise). */
-export async function connect(url: string, headers: Record<string, string> = {}): Promise<Client> {
+/**
+ * The SDK client connected to `url` (SSE when its path ends in `/sse`, Streamable HTTP otherwise); `fetch`, when
+ * given, makes its HTTP requests (e.g. to choose the pod of each).
+ */
+export async function connect(url: string, headers: Record<string, string> = {}, fetch?: FetchLike): Promise<Client> {
   const client = new Client({name: 'bench', version: '1'});
   const target = new URL(url);
-  const requestInit = {headers};
+  const options = {requestInit: {headers}, ...(fetch && {fetch, eventSourceInit: {fetch}})};
   await client.connect(
     target.pathname.endsWith('/sse')
-      ? new SSEClientTransport(target, {requestInit})
-      : new StreamableHTTPClientTransport(target, {requestInit}),
+      ? new SSEClientTransport(target, options)
+      : new StreamableHTTPClientTransport(target, options),
     {timeout: CALL_TIMEOUT_MS},
   );
   return client;
@@ -36,6 +40,8 @@ export interface Load {
   call: (client: Client, options: {timeout: number}) => Promise<unknown>;
   clients: number;
   headers?: Record<string, string>;
+  /** Makes the sessions' HTTP requests (default: the global fetch). */
+  fetch?: FetchLike;
   warmupSeconds: number;
   seconds: number;
 }
@@ -54,7 +60,9 @@ async function callUntil(client: Client, load: Load, deadline: number, sample?: 
 
 /** Runs `load` on fresh sessions and closes them; throws only when a session cannot be opened. */
 export async function runLoad(load: Load): Promise<LoadSample> {
-  const sessions = await Promise.all(Array.from({length: load.clients}, () => connect(load.url, load.headers)));
+  const sessions = await Promise.all(
+    Array.from({length: load.clients}, () => connect(load.url, load.headers, load.fetch)),
+  );
   try {
     const warmup = performance.now() + load.warmupSeconds * 1000;
     await Promise.all(sessions.map((client) => callUntil(client, load, warmup)));

@@ -120,7 +120,7 @@ export class RouterMetrics {
     help:
       'Requests of a session not served here and not forwarded (answered 404), by reason: invalid_id (forged, ' +
       'tampered or signed by a retired key), not_ready_endpoint (the owning pod is gone or not ready), ' +
-      'forwarded_twice, unreachable (the owning pod did not answer).',
+      'forwarded_twice, unreachable (the owning pod did not answer), draining (a session of this pod, which drains).',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

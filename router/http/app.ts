@@ -122,7 +122,15 @@ export function createHttpApp(
   // Replicas: a request of another pod's session goes there before any local phase reads its body, even while this
   // pod drains (the owner checks Host, Origin and credentials itself).
   if (options.replicas) {
-    mcp.use(['/mcp', '/message'], forwardToOwner({...options.replicas, metrics: router.metrics, log: router.log}));
+    mcp.use(
+      ['/mcp', '/message'],
+      forwardToOwner({
+        ...options.replicas,
+        metrics: router.metrics,
+        log: router.log,
+        draining: () => router.draining,
+      }),
+    );
   }
   mcp.use(httpTraceContext);
   mcp.use((req, res, next) => {

@@ -12,6 +12,8 @@ import type {Logger} from 'pino';
 export interface Peers {
   /** Whether `address` (`host:port`, IPv6 hosts in brackets) is a current ready endpoint of the router's Service. */
   isReadyEndpoint(address: string): boolean;
+  /** A current ready endpoint other than `self` (`host:port`), each in turn; undefined when there is none. */
+  readyPeer(self: string): string | undefined;
   /** Whether the peers are known (the first list has loaded): a pod is not ready before. */
   readonly synced: boolean;
   close(): void;
@@ -52,6 +54,7 @@ const RESTART_SECONDS = 5;
 export class EndpointSlicePeers implements Peers {
   readonly #informer: Informer<V1EndpointSlice> & ObjectCache<V1EndpointSlice>;
   #ready = new Set<string>();
+  #turn = 0;
   #synced = false;
   #stopped = false;
 
@@ -88,6 +91,11 @@ export class EndpointSlicePeers implements Peers {
 
   isReadyEndpoint(address: string): boolean {
     return this.#ready.has(address);
+  }
+
+  readyPeer(self: string): string | undefined {
+    const others = [...this.#ready].filter((address) => address !== self);
+    return others[this.#turn++ % others.length];
   }
 
   get synced(): boolean {

@@ -11,6 +11,7 @@ import {beforeAll, beforeEach} from 'vitest';
 import {parseAllDocuments} from 'yaml';
 
 import {builtComponent, defaultLog, ensureComponent, goVersion, howToGetBinaries} from '../cluster/binaries.js';
+import {projectImage} from '../cluster/images.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CHART = join(ROOT, 'charts', 'kube-mcp-router');
@@ -91,6 +92,17 @@ export function parseManifests(text: string): Manifest[] {
 export function templateArgs(sets: Record<string, string | number | boolean> = {}, extra: string[] = []): string[] {
   const setArgs = Object.entries(sets).flatMap(([key, value]) => ['--set', `${key}=${String(value)}`]);
   return ['template', 'release', CHART, '--namespace', 'tools', ...setArgs, ...extra];
+}
+
+/**
+ * `helm install` arguments for the chart as `release` in `namespace`, run from the project's image that the local node
+ * has imported (never pulled), waiting up to 3 minutes for it to be ready.
+ */
+export function installArgs(release: string, namespace: string): string[] {
+  const [repository, tag] = projectImage.split(':') as [string, string];
+  const sets = {'image.repository': repository, 'image.tag': tag, 'image.pullPolicy': 'Never'};
+  const image = Object.entries(sets).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
+  return ['install', release, CHART, '-n', namespace, ...image, '--wait', '--timeout', '180s'];
 }
 
 /** The one object of `kind` (and `name`, when given); throws naming what was there otherwise. */

@@ -22,7 +22,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {PRE_STOP_SLEEP_SECONDS} from '../../operator/controllers/mcprouter/render.js';
 import {sessionTag} from '../../router/policy/audit.js';
-import {CHART, ROOT} from '../chart/helm.js';
+import {CHART, installArgs, ROOT} from '../chart/helm.js';
 import {waitFor} from '../operator/support.js';
 import {createNamespace, ensureHelm, helm, kubectl, type Cluster} from '../support/cluster.js';
 import {hasNode, projectImage, useNodeCluster} from '../support/node.js';
@@ -237,22 +237,7 @@ describe('the chart, the operator and router pods on a real node', () => {
     if (!hasNode(cluster)) return; // useNodeCluster() reports and skips.
     await ensureHelm(cluster());
     namespace = await createNamespace(cluster(), 'e2e', {'pod-security.kubernetes.io/enforce': 'restricted'});
-    const installed = await helm(cluster(), [
-      'install',
-      RELEASE,
-      CHART,
-      '-n',
-      namespace,
-      '--set',
-      `image.repository=${projectImage.split(':')[0]}`,
-      '--set',
-      'image.tag=dev',
-      '--set',
-      'image.pullPolicy=Never',
-      '--wait',
-      '--timeout',
-      '180s',
-    ]);
+    const installed = await helm(cluster(), installArgs(RELEASE, namespace));
     expect(installed.code, installed.stderr).toBe(0);
     await kc(cluster(), ['apply', '-n', namespace, '-f', '-'], JSON.stringify(remoteUpstream));
     await kc(cluster(), ['rollout', 'status', '-n', namespace, 'deployment/remote', '--timeout=180s']);

@@ -27,6 +27,9 @@ class FakePeers implements Peers {
   isReadyEndpoint(address: string): boolean {
     return this.ready.has(address);
   }
+  readyPeer(self: string): string | undefined {
+    return [...this.ready].find((address) => address !== self);
+  }
   close(): void {}
 }
 
@@ -184,6 +187,30 @@ describe('session ids between replicas', () => {
       expect(await counterSum('mcp_router_forward_failures_total', 'reason="not_ready_endpoint"')).toBeGreaterThan(0);
     } finally {
       stranger.close();
+    }
+  });
+
+  it('a router that is no ready endpoint any more (terminating) hands new sessions to a peer and closes connections', async () => {
+    const leaving = routers[0]!;
+    const address = new URL(leaving.url).host;
+    const own = await initialize(leaving.url);
+    peers.ready.delete(address);
+    try {
+      const response = await fetch(`${leaving.url}/mcp`, {
+        method: 'POST',
+        headers: MCP_HEADERS,
+        body: JSON.stringify(INITIALIZE),
+      });
+      await response.body?.cancel();
+      expect(response.status).toBe(200);
+      expect(response.headers.get('connection')).toBe('close');
+      const owner = Buffer.from(String(response.headers.get('mcp-session-id')).split('.')[0]!, 'base64url').toString();
+      expect(owner).not.toBe(address);
+      expect(peers.ready.has(owner)).toBe(true);
+      // Its own sessions are still served until it drains.
+      expect((await ping(leaving.url, own)).status).toBe(200);
+    } finally {
+      peers.ready.add(address);
     }
   });
 

@@ -1,6 +1,6 @@
 import type {V1EndpointSlice} from '@kubernetes/client-node';
 import {describe, expect, it} from 'vitest';
-import {routeSession} from '../../../router/http/forward.js';
+import {isLeaving, routeSession, routeSessionless} from '../../../router/http/forward.js';
 import {endpointAddress, readyEndpoints} from '../../../router/replicas/peers.js';
 import {
   MIN_KEY_BYTES,
@@ -115,6 +115,36 @@ describe('routeSession', () => {
     ['a forwarded request of its own', of('10.0.0.1:8080'), true, {kind: 'local'}],
     ['a forged id', signSessionId('10.0.0.2:8080', OLD), false, {kind: 'notFound', reason: 'invalid_id'}],
   ])('%s', (_name, id, forwarded, route) => {
-    expect(routeSession(id, {ids, peers, forwarded})).toEqual(route);
+    expect(routeSession(id, {ids, peers, forwarded, draining: false})).toEqual(route);
+  });
+
+  it("while draining, its own sessions are over (404), and a peer's still go to their owner", () => {
+    const draining = {ids, peers, forwarded: false, draining: true};
+    expect(routeSession(of('10.0.0.1:8080'), draining)).toEqual({kind: 'notFound', reason: 'draining'});
+    expect(routeSession(of('10.0.0.2:8080'), draining)).toEqual({kind: 'forward', owner: '10.0.0.2:8080'});
+  });
+});
+
+describe('a leaving pod', () => {
+  const ids = {owner: '10.0.0.1:8080'};
+  const endpoints = (...ready: string[]) => ({synced: true, isReadyEndpoint: (a: string) => ready.includes(a)});
+  it.each([
+    ['a ready endpoint', endpoints('10.0.0.1:8080'), false, false],
+    ['a ready endpoint that drains', endpoints('10.0.0.1:8080'), true, true],
+    ['no ready endpoint any more (terminating)', endpoints('10.0.0.2:8080'), false, true],
+    ['before its peers are known', {synced: false, isReadyEndpoint: () => false}, false, false],
+  ])('is leaving when %s: %s', (_name, peers, draining, leaving) => {
+    expect(isLeaving({ids, peers, draining})).toBe(leaving);
+  });
+
+  const peer = '10.0.0.2:8080';
+  it.each([
+    ['an initialize, leaving, with a ready peer', true, true, false, peer, {kind: 'forward', owner: peer}],
+    ['an initialize, leaving, without a ready peer', true, true, false, undefined, {kind: 'local'}],
+    ['an initialize a peer forwarded', true, true, true, peer, {kind: 'local'}],
+    ['a 2026-07-28 request (it may retry a round held here)', true, false, false, peer, {kind: 'local'}],
+    ['an initialize, staying', false, true, false, peer, {kind: 'local'}],
+  ])('sends a request without a session: %s', (_name, leaving, opening, forwarded, peer, route) => {
+    expect(routeSessionless({leaving, opening, forwarded, peer})).toEqual(route);
   });
 });
