@@ -132,11 +132,13 @@ export function noServerRequests(method: string): JsonRpcFailure {
   );
 }
 
-/** A `tools/list` result with the router's `read_result` after the catalog's tools. */
-const withReadResult = (list: JsonObject): JsonObject => ({
-  ...list,
-  tools: [...(list.tools as NamedEntry[]), READ_RESULT_DEFINITION],
-});
+/** A catalog's tools with the router's `read_result` after them, one array per catalog version (its JSON is kept). */
+const withReadResult = new WeakMap<readonly NamedEntry[], NamedEntry[]>();
+function toolsWithReadResult(tools: readonly NamedEntry[]): NamedEntry[] {
+  let listed = withReadResult.get(tools);
+  if (listed === undefined) withReadResult.set(tools, (listed = [...tools, READ_RESULT_DEFINITION]));
+  return listed;
+}
 
 /** Whether a request is a `tools/call` of the router's `call_tool` (search mode). */
 function isCallTool(request: {method: string; params?: JsonObject}): boolean {
@@ -400,7 +402,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
           const tools = searchModeTools(await this.#view(), this.#host.catalogOptions.pinned, found);
           return {tools: this.#readsResults ? [...tools, READ_RESULT_DEFINITION] : tools};
         }
-        return this.#readsResults ? this.#list('tools').then(withReadResult) : this.#list('tools');
+        return this.#list('tools');
       case 'prompts/list':
         return this.#list('prompts');
       case 'resources/list':
@@ -482,7 +484,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
    * its entries (`_meta`, unknown fields), so that the upstream behaves as itself.
    */
   async #list(kind: keyof UpstreamCatalog): Promise<JsonObject> {
-    const entries = (await this.#view())[kind];
+    const view = await this.#view();
+    const entries = kind === 'tools' && this.#readsResults ? toolsWithReadResult(view.tools) : view[kind];
     const upstream = this.scope.kind === 'upstream' ? this.#host.upstream(this.scope.name) : undefined;
     const extras = upstream
       ? await this.#upstreamConnections.get(upstream).then(
