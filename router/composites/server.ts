@@ -65,7 +65,7 @@ export function createCompositeServer(
   const server = new Server({name: COMPOSITE_UPSTREAM, version: ROUTER_VERSION}, {capabilities: {tools: {}}});
   const principal = session?.principal;
   const caller = principal ?? ANONYMOUS;
-  const calls = new UpstreamCaller(host, session ?? {principal: caller, id: undefined}, server, COMPOSITE_UPSTREAM);
+  const calls = new UpstreamCaller(host, session, server, COMPOSITE_UPSTREAM);
   server.onclose = () => void calls.close();
   const refusal = (name: string, composite: Composite) => {
     const upstreams = host.upstreams({kind: 'aggregate'}).map((u) => ({

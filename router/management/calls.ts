@@ -3,7 +3,7 @@ import {InMemoryTransport} from '@modelcontextprotocol/sdk/inMemory.js';
 import type {Server} from '@modelcontextprotocol/sdk/server/index.js';
 import type {CallToolResult, Progress} from '@modelcontextprotocol/sdk/types.js';
 import {z} from 'zod';
-import type {Principal} from '../auth/principal.js';
+import {ANONYMOUS, type Principal} from '../auth/principal.js';
 import {passOn} from '../errors.js';
 import type {DownstreamTransport} from '../router.js';
 import type {DownstreamSession, Scope} from '../session/downstream.js';
@@ -39,18 +39,18 @@ export interface CallerHost {
  */
 export class UpstreamCaller {
   readonly #host: CallerHost;
-  readonly #caller: BuiltinCaller;
+  readonly #caller: BuiltinCaller | undefined;
   readonly #server: Server;
   readonly #clients = new Map<string, Promise<Client>>();
 
   readonly #purpose: string;
 
   /**
-   * `caller`: the downstream session the calls are made for. `server`: the server of the built-in upstream's
-   * connection to that session. `purpose` names the caller in the clientInfo of its sessions (e.g.
+   * `caller`: the downstream session the calls are made for (none: the router's own connection, calling as anonymous).
+   * `server`: the server of the built-in upstream's connection to that session. `purpose` names the caller in the clientInfo of its sessions (e.g.
    * `call_upstream_tool`).
    */
-  constructor(host: CallerHost, caller: BuiltinCaller, server: Server, purpose: string) {
+  constructor(host: CallerHost, caller: BuiltinCaller | undefined, server: Server, purpose: string) {
     this.#host = host;
     this.#caller = caller;
     this.#server = server;
@@ -91,8 +91,8 @@ export class UpstreamCaller {
 
   async #connect(scope: Scope): Promise<Client> {
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    serverSide.sessionId = this.#caller.id;
-    const session = this.#host.createLegacySession(scope, 'internal', this.#caller.principal);
+    serverSide.sessionId = this.#caller?.id;
+    const session = this.#host.createLegacySession(scope, 'internal', this.#caller?.principal ?? ANONYMOUS);
     await session.peer.connect(serverSide);
     const server = this.#server;
     const client = new Client(

@@ -55,12 +55,7 @@ export function createManagementServer(host: ManagementHost, session: BuiltinCal
   const principal = session?.principal;
   const caller = principal ?? ANONYMOUS;
   const server = new McpServer({name: MANAGEMENT_UPSTREAM, version: ROUTER_VERSION});
-  const calls = new UpstreamCaller(
-    host,
-    session ?? {principal: caller, id: undefined},
-    server.server,
-    'call_upstream_tool',
-  );
+  const calls = new UpstreamCaller(host, session, server.server, 'call_upstream_tool');
   server.server.onclose = () => void calls.close();
   const healthOf = async (name: string) => (await host.upstreamHealth(caller)).find((u) => u.name === name);
 
@@ -178,7 +173,7 @@ export function createManagementServer(host: ManagementHost, session: BuiltinCal
 }
 
 /**
- * A transport to a new management server for a principal (see `createManagementServer`): the client end of an
+ * A transport to a new management server for a downstream session (see `createManagementServer`): the client end of an
  * in-memory pair, whose other end the server is connected to.
  */
 export function managementTransport(host: ManagementHost, session: BuiltinCaller | undefined): Transport {
