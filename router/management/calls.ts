@@ -46,9 +46,9 @@ export class UpstreamCaller {
   readonly #purpose: string;
 
   /**
-   * `caller`: the downstream session the calls are made for (none: the router's own connection, calling as anonymous).
-   * `server`: the server of the built-in upstream's connection to that session. `purpose` names the caller in the clientInfo of its sessions (e.g.
-   * `call_upstream_tool`).
+   * `caller`: the downstream session the calls are made for (none: the router's own connection, calling as
+   * anonymous). `server`: the server of the built-in upstream's connection to that session. `purpose` names the
+   * caller in the clientInfo of its sessions (e.g. `call_upstream_tool`).
    */
   constructor(host: CallerHost, caller: BuiltinCaller | undefined, server: Server, purpose: string) {
     this.#host = host;

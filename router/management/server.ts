@@ -173,8 +173,8 @@ export function createManagementServer(host: ManagementHost, session: BuiltinCal
 }
 
 /**
- * A transport to a new management server for a downstream session (see `createManagementServer`): the client end of an
- * in-memory pair, whose other end the server is connected to.
+ * A transport to a new management server for a downstream session (see `createManagementServer`): the client end
+ * of an in-memory pair, whose other end the server is connected to.
  */
 export function managementTransport(host: ManagementHost, session: BuiltinCaller | undefined): Transport {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
