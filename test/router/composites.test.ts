@@ -51,6 +51,7 @@ beforeAll(async () => {
           {principals: ['ops'], upstreams: ['*']},
           {principals: ['notes'], upstreams: ['composite', 'memory']},
         ],
+        management: {enabled: true},
         composites: {
           sum_and_record: {
             description: 'Adds two numbers and records the sum in memory.',
@@ -409,6 +410,19 @@ describe('composite steps act for the caller’s session', () => {
       expect(audit().filter((line) => line.session === sessionTag(undefined))).toEqual([]);
     } finally {
       await Promise.all([first.close(), second.close()]);
+    }
+  });
+
+  it('audit: a call_upstream_tool of the management upstream (same internal sessions) carries the caller’s tag', async () => {
+    const {client, close} = await connectAs('ops');
+    try {
+      await client.callTool({
+        name: 'router__call_upstream_tool',
+        arguments: {upstream: 'everything', tool: 'echo', arguments: {message: 'tagged'}},
+      });
+      expect(audit().find((line) => line.name === 'echo')).toMatchObject({principal: 'ops', session: tagOf(client)});
+    } finally {
+      await close();
     }
   });
 
