@@ -6,6 +6,7 @@ import type {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/clie
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
+  ListRootsRequestSchema,
   type CallToolResult,
   type ClientCapabilities,
   type Progress,
@@ -44,6 +45,7 @@ beforeAll(async () => {
           env: {MEMORY_FILE_PATH: join(folder, 'memory.jsonl')},
         },
         files: {command: process.execPath, args: [serverEntry('server-filesystem'), folder]},
+        mine: {command: process.execPath, args: [serverEntry('server-everything'), 'stdio'], session: 'perSession'},
       },
       router: {
         auth: {bearerTokens: Object.entries(TOKENS).map(([principal, token]) => ({principal, token}))},
@@ -117,6 +119,11 @@ beforeAll(async () => {
               {id: 'sum', tool: 'everything__get-sum', arguments: {a: 1, b: 1}, after: ['ask']},
             ],
             output: {answer: '{{steps.ask.text}}', then: '{{steps.sum.text}}'},
+          },
+          my_roots: {
+            description: 'Lists the caller’s roots through a step on a perSession upstream.',
+            steps: [{id: 'roots', tool: 'mine__get-roots-list'}],
+            output: '{{steps.roots.text}}',
           },
           ask_user: {
             description: 'Asks the user for details through a step.',
@@ -456,6 +463,20 @@ describe('composite steps act for the caller’s session', () => {
         principal: 'ops',
         outcome: 'ok',
       });
+    } finally {
+      await close();
+    }
+  });
+
+  it('roots: a step’s perSession upstream gets the caller’s roots', async () => {
+    const {client, close} = await connectAs('ops', {roots: {}});
+    client.setRequestHandler(ListRootsRequestSchema, async () => ({
+      roots: [{uri: 'file:///srv/caller', name: 'caller'}],
+    }));
+    try {
+      const result = (await client.callTool({name: 'composite__my_roots', arguments: {}})) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      expect(textOf(result)).toContain('file:///srv/caller');
     } finally {
       await close();
     }
