@@ -1,3 +1,5 @@
+import {McpError} from '@modelcontextprotocol/sdk/types.js';
+
 /**
  * Typed errors of the router, each with a stable `code`. One place (`router/http/errors.ts`) maps them to HTTP
  * statuses and JSON-RPC error codes.
@@ -146,6 +148,18 @@ export class JsonRpcFailure extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Rethrows a peer's JSON-RPC error answer so that it can be passed on to another peer as it was given: the SDK 1.x
+ * `McpError` prefixes its message with `MCP error <code>: `, one more prefix at each hop; it becomes a
+ * `JsonRpcFailure` with the same code, data and the peer's own message. Other errors are rethrown as they are.
+ * @throws always
+ */
+export function passOn(error: unknown): never {
+  if (error instanceof McpError)
+    throw new JsonRpcFailure(error.code, error.message.replace(/^MCP error -?\d+: /, ''), error.data);
+  throw error;
 }
 
 /** The one mapping from router errors to JSON-RPC errors. Unknown errors become InternalError without details. */

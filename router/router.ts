@@ -117,10 +117,10 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
       healthCheckSeconds: this.#config.router.healthCheckSeconds,
       maxMessageBytes: this.#config.router.limits.maxUpstreamMessageBytes,
       ...(config.transport === 'builtin' && {
-        builtin: (principal) =>
+        builtin: (session) =>
           config.name === COMPOSITE_UPSTREAM
-            ? compositeTransport(this, principal, config.composites ?? {})
-            : managementTransport(this, principal),
+            ? compositeTransport(this, session, config.composites ?? {})
+            : managementTransport(this, session),
       }),
     });
   }

@@ -13,7 +13,7 @@ import {ANONYMOUS, type Principal} from '../auth/principal.js';
 import {UpstreamCaller, type CallerHost} from '../management/calls.js';
 import type {UpstreamGroupConfig} from '../config/schema.js';
 import type {Grant} from '../policy/rules.js';
-import type {Upstream} from '../upstream/upstream.js';
+import type {BuiltinCaller, Upstream} from '../upstream/upstream.js';
 import {ROUTER_VERSION} from '../version.js';
 import {compositeRefusal, stepRoutes} from './access.js';
 import {failed, runComposite} from './run.js';
@@ -43,10 +43,15 @@ function toolOf(name: string, composite: Composite): Tool {
 
 /**
  * The MCP server of the built-in upstream `composite`, for one connection: one per downstream session (it is
- * `perSession`), serving that session's principal, and one for the router's own connection (no principal: it lists
- * every composite). It lists the composites the principal may run (see `compositeRefusal`) and runs them: each step is
- * a `tools/call` of the principal on the aggregate, through an internal session of its own (`UpstreamCaller`), so the
- * access rules, audit lines, timeouts, retries and circuit breakers of every step are those of any call.
+ * `perSession`), serving that session (`caller`), and one for the router's own connection (no caller: it lists every
+ * composite). It lists the composites the caller's principal may run (see `compositeRefusal`) and runs them: each step
+ * is a `tools/call` of the principal on the aggregate, through an internal session acting for the caller's session
+ * (`UpstreamCaller`), so the access rules, audit lines (with the caller's session tag), timeouts, retries and circuit
+ * breakers of every step are those of any call.
+ *
+ * Sampling, elicitation and roots requests of a step's upstream go to this server's client, the caller's session,
+ * and from there to its client as for a direct call (`DownstreamSession.serverRequest`); the answer goes back to the
+ * step's upstream. A client that did not declare the capability refuses it, and the step fails with that reason.
  *
  * Progress (MCP 2025-11-25 basic/utilities/progress), when the call asked for it: one notification per step event
  * (started, its own progress, finished, failed), `progress` counting them, with a `message` naming the step.
@@ -54,12 +59,13 @@ function toolOf(name: string, composite: Composite): Tool {
  */
 export function createCompositeServer(
   host: CompositeHost,
-  principal: Principal | undefined,
+  session: BuiltinCaller | undefined,
   composites: Record<string, Composite>,
 ): Server {
   const server = new Server({name: COMPOSITE_UPSTREAM, version: ROUTER_VERSION}, {capabilities: {tools: {}}});
+  const principal = session?.principal;
   const caller = principal ?? ANONYMOUS;
-  const calls = new UpstreamCaller(host, caller, COMPOSITE_UPSTREAM);
+  const calls = new UpstreamCaller(host, session, server, COMPOSITE_UPSTREAM);
   server.onclose = () => void calls.close();
   const refusal = (name: string, composite: Composite) => {
     const upstreams = host.upstreams({kind: 'aggregate'}).map((u) => ({
@@ -107,15 +113,15 @@ export function createCompositeServer(
 }
 
 /**
- * A transport to a new composite server for a principal (see `createCompositeServer`): the client end of an
+ * A transport to a new composite server for a downstream session (see `createCompositeServer`): the client end of an
  * in-memory pair, whose other end the server is connected to.
  */
 export function compositeTransport(
   host: CompositeHost,
-  principal: Principal | undefined,
+  session: BuiltinCaller | undefined,
   composites: Record<string, Composite>,
 ): Transport {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  void createCompositeServer(host, principal, composites).connect(serverSide);
+  void createCompositeServer(host, session, composites).connect(serverSide);
   return clientSide;
 }

@@ -1,11 +1,18 @@
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {InMemoryTransport} from '@modelcontextprotocol/sdk/inMemory.js';
+import type {Server} from '@modelcontextprotocol/sdk/server/index.js';
 import type {CallToolResult, Progress} from '@modelcontextprotocol/sdk/types.js';
-import type {Principal} from '../auth/principal.js';
+import {z} from 'zod';
+import {ANONYMOUS, type Principal} from '../auth/principal.js';
+import {passOn} from '../errors.js';
 import type {DownstreamTransport} from '../router.js';
 import type {DownstreamSession, Scope} from '../session/downstream.js';
 import type {LegacyPeer} from '../session/legacy.js';
+import type {BuiltinCaller} from '../upstream/upstream.js';
 import {ROUTER_NAME, ROUTER_VERSION} from '../version.js';
+
+/** Any result of the caller's client, kept whole. */
+const AnyResult = z.looseObject({});
 
 /** What `UpstreamCaller` needs of the router. */
 export interface CallerHost {
@@ -17,23 +24,36 @@ export interface CallerHost {
 }
 
 /**
- * Tool calls the router makes for a principal, of `call_upstream_tool` (one management connection) or of composite
+ * Tool calls the router makes for a caller, of `call_upstream_tool` (one management connection) or of composite
  * steps (one composite connection): each goes through a session of the caller's principal on a scope (the upstream's
  * own path, as a client of `/mcp/{upstream}` would, or the aggregate, as a client of `/mcp`), so the access rules, the
  * audit line, the circuit breaker, retries, timeouts and metrics are those of any call. One session per scope, opened
  * at the first call and closed with the connection.
+ *
+ * These internal sessions act for the caller's downstream session: they carry its session id (their audit and log
+ * lines have its tag), declare what its client declared, and send the server-to-client requests of the upstreams they
+ * call (sampling, elicitation, roots; MCP 2025-11-25 client features) to `server`, the built-in upstream's server
+ * whose client is that downstream session. There the request goes on to the caller's client as any upstream's
+ * request does: on the response stream of its call in flight, or as `input_required` rounds of a 2026-07-28 client,
+ * and refused with -32601 when its client did not declare the capability.
  */
 export class UpstreamCaller {
   readonly #host: CallerHost;
-  readonly #principal: Principal;
+  readonly #caller: BuiltinCaller | undefined;
+  readonly #server: Server;
   readonly #clients = new Map<string, Promise<Client>>();
 
   readonly #purpose: string;
 
-  /** `purpose` names the caller in the clientInfo of its sessions (e.g. `call_upstream_tool`). */
-  constructor(host: CallerHost, principal: Principal, purpose: string) {
+  /**
+   * `caller`: the downstream session the calls are made for (none: the router's own connection, calling as
+   * anonymous). `server`: the server of the built-in upstream's connection to that session. `purpose` names the
+   * caller in the clientInfo of its sessions (e.g. `call_upstream_tool`).
+   */
+  constructor(host: CallerHost, caller: BuiltinCaller | undefined, server: Server, purpose: string) {
     this.#host = host;
-    this.#principal = principal;
+    this.#caller = caller;
+    this.#server = server;
     this.#purpose = purpose;
   }
 
@@ -71,9 +91,16 @@ export class UpstreamCaller {
 
   async #connect(scope: Scope): Promise<Client> {
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    const session = this.#host.createLegacySession(scope, 'internal', this.#principal);
+    serverSide.sessionId = this.#caller?.id;
+    const session = this.#host.createLegacySession(scope, 'internal', this.#caller?.principal ?? ANONYMOUS);
     await session.peer.connect(serverSide);
-    const client = new Client({name: `${ROUTER_NAME}/${this.#purpose}`, version: ROUTER_VERSION});
+    const server = this.#server;
+    const client = new Client(
+      {name: `${ROUTER_NAME}/${this.#purpose}`, version: ROUTER_VERSION},
+      {capabilities: server.getClientCapabilities() ?? {}},
+    );
+    client.fallbackRequestHandler = ({method, params}, extra) =>
+      server.request({method, ...(params && {params})} as never, AnyResult, {signal: extra.signal}).catch(passOn);
     client.onclose = () => this.#clients.delete(scope.kind === 'aggregate' ? '' : scope.name);
     await client.connect(clientSide);
     return client;

@@ -6,6 +6,7 @@ import {z} from 'zod';
 import {ANONYMOUS, type Principal} from '../auth/principal.js';
 import {MANAGEMENT_UPSTREAM} from '../config/schema.js';
 import {ROUTER_VERSION} from '../version.js';
+import type {BuiltinCaller} from '../upstream/upstream.js';
 import type {UpstreamRegistry} from './registry.js';
 import {UpstreamCaller, type CallerHost} from './calls.js';
 import {UpstreamHealthSchema, UpstreamReportSchema, upstreamReport, type UpstreamHealth} from './report.js';
@@ -50,10 +51,11 @@ const UNKNOWN = (name: string) => failed(`Unknown upstream ${JSON.stringify(name
  * registry `register_upstream(name, server)` and `remove_upstream(name)`, listed only to a principal that
  * `adminRefusal` lets through.
  */
-export function createManagementServer(host: ManagementHost, principal: Principal | undefined): McpServer {
+export function createManagementServer(host: ManagementHost, session: BuiltinCaller | undefined): McpServer {
+  const principal = session?.principal;
   const caller = principal ?? ANONYMOUS;
   const server = new McpServer({name: MANAGEMENT_UPSTREAM, version: ROUTER_VERSION});
-  const calls = new UpstreamCaller(host, caller, 'call_upstream_tool');
+  const calls = new UpstreamCaller(host, session, server.server, 'call_upstream_tool');
   server.server.onclose = () => void calls.close();
   const healthOf = async (name: string) => (await host.upstreamHealth(caller)).find((u) => u.name === name);
 
@@ -171,11 +173,11 @@ export function createManagementServer(host: ManagementHost, principal: Principa
 }
 
 /**
- * A transport to a new management server for a principal (see `createManagementServer`): the client end of an
- * in-memory pair, whose other end the server is connected to.
+ * A transport to a new management server for a downstream session (see `createManagementServer`): the client end
+ * of an in-memory pair, whose other end the server is connected to.
  */
-export function managementTransport(host: ManagementHost, principal: Principal | undefined): Transport {
+export function managementTransport(host: ManagementHost, session: BuiltinCaller | undefined): Transport {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  void createManagementServer(host, principal).connect(serverSide);
+  void createManagementServer(host, session).connect(serverSide);
   return clientSide;
 }

@@ -793,7 +793,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
           this.upstreamsChanged();
         },
       },
-      this.principal,
+      this,
     );
     if (this.#closed) {
       await connection.close();

@@ -11,6 +11,7 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import {z} from 'zod';
+import {passOn} from '../errors.js';
 import type {JsonObject, Message} from '../upstream/connection.js';
 import type {Call, DownstreamPeer, DownstreamSession, ServerIdentity} from './downstream.js';
 
@@ -71,7 +72,7 @@ export class LegacyPeer implements DownstreamPeer {
   }
 
   request(request: Message, signal: AbortSignal): Promise<JsonObject> {
-    return this.server.request(request as never, AnyResult, {signal});
+    return this.server.request(request as never, AnyResult, {signal}).catch(passOn);
   }
 
   close(): Promise<void> {
@@ -85,7 +86,7 @@ function callOf(extra: RequestHandlerExtra<ServerRequest, ServerNotification>): 
     signal: extra.signal,
     ...(extra._meta?.progressToken !== undefined && {progressToken: extra._meta.progressToken}),
     notify: (notification) => extra.sendNotification(notification as never),
-    request: (request, signal) => extra.sendRequest(request as never, AnyResult, {signal}),
+    request: (request, signal) => extra.sendRequest(request as never, AnyResult, {signal}).catch(passOn),
   };
 }
 

@@ -52,6 +52,16 @@ export interface UpstreamEvents {
   onServerRequest(upstream: Upstream, request: Message, signal: AbortSignal): Promise<JsonObject>;
 }
 
+/**
+ * The downstream session a connection of the built-in upstream is opened for: the principal it serves, and the
+ * session id its internal sessions act under, so that their audit lines are the caller's (`DownstreamSession` is one).
+ */
+export interface BuiltinCaller {
+  readonly principal: Principal;
+  /** The caller's session id, read when an internal session opens; undefined for stdio and 2026-07-28 clients. */
+  readonly id: string | undefined;
+}
+
 /** The handlers of a downstream session's own connection to a perSession upstream. */
 export type SessionConnectionHandlers = Pick<ConnectionOptions, 'onServerRequest' | 'onNotification' | 'onLost'>;
 
@@ -88,7 +98,7 @@ export class Upstream {
   #error: string | undefined;
   #lastError: string | undefined;
   #since = new Date();
-  readonly #builtin: ((principal: Principal | undefined) => Transport) | undefined;
+  readonly #builtin: ((caller: BuiltinCaller | undefined) => Transport) | undefined;
 
   readonly #healthCheckMs: number;
   /** Every call of a session to this upstream goes through it (see `UpstreamCircuit`). */
@@ -102,7 +112,7 @@ export class Upstream {
    * `healthCheckSeconds`: seconds between pings of the router-wide connection. `maxMessageBytes`: the largest
    * message read from a stdio upstream, in bytes (`router.limits.maxUpstreamMessageBytes`; default 64 MiB); a larger
    * one fails only its own call, on every connection of this upstream. `builtin`: for the built-in upstream, makes the
-   * transport of a connection, for the principal of the session it is for (undefined: the router-wide connection).
+   * transport of a connection, for the session it is for (undefined: the router-wide connection).
    */
   constructor(
     config: UpstreamConfig,
@@ -112,7 +122,7 @@ export class Upstream {
       events: UpstreamEvents;
       healthCheckSeconds: number;
       maxMessageBytes?: number;
-      builtin?: (principal: Principal | undefined) => Transport;
+      builtin?: (caller: BuiltinCaller | undefined) => Transport;
     },
   ) {
     this.config = config;
@@ -294,14 +304,15 @@ export class Upstream {
   /**
    * Opens a connection of a downstream session's own to a perSession upstream, declaring the downstream client's
    * capabilities and info so server-to-client requests and capability-dependent catalogs work as for a direct client.
-   * The built-in upstream serves the session's `principal` (what it lists and allows depends on it).
+   * The built-in upstream serves the `caller` session: its principal (what it lists and allows depends on it), and its
+   * session id for the calls it makes on the caller's behalf.
    * @throws UpstreamUnavailableError when the upstream is down or the connection fails
    */
   async openSessionConnection(
     clientInfo: Implementation | undefined,
     capabilities: ClientCapabilities,
     handlers: SessionConnectionHandlers,
-    principal?: Principal,
+    caller?: BuiltinCaller,
   ): Promise<UpstreamConnection> {
     this.requireConnection();
     return UpstreamConnection.open({
@@ -311,14 +322,14 @@ export class Upstream {
       capabilities,
       ...handlers,
       maxMessageBytes: this.#maxMessageBytes,
-      ...this.#builtinFor(principal),
+      ...this.#builtinFor(caller),
     });
   }
 
-  /** The `builtin` connection option of the built-in upstream, for a principal; nothing for other upstreams. */
-  #builtinFor(principal: Principal | undefined): {builtin?: () => Transport} {
+  /** The `builtin` connection option of the built-in upstream, for a caller; nothing for other upstreams. */
+  #builtinFor(caller: BuiltinCaller | undefined): {builtin?: () => Transport} {
     const builtin = this.#builtin;
-    return builtin ? {builtin: () => builtin(principal)} : {};
+    return builtin ? {builtin: () => builtin(caller)} : {};
   }
 
   /** Stops reconnecting and closes the router-wide connection (a stdio child gets EOF, then SIGTERM, then SIGKILL). */

@@ -1,8 +1,18 @@
 import {mkdtemp, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import type {CallToolResult, Progress} from '@modelcontextprotocol/sdk/types.js';
+import {Client as ModernClient, StreamableHTTPClientTransport as ModernTransport} from '@modelcontextprotocol/client';
+import type {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+  type CallToolResult,
+  type ClientCapabilities,
+  type Progress,
+} from '@modelcontextprotocol/sdk/types.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {sessionTag} from '../../router/policy/audit.js';
 import {serverEntry} from '../support/mcp-servers.js';
 import {
   capturedLogger,
@@ -20,6 +30,7 @@ const captured = capturedLogger('info');
 let router: Awaited<ReturnType<typeof startLoggedRouter>>;
 
 const LONG = 'everything__trigger-long-running-operation';
+const SAMPLE = 'everything__trigger-sampling-request';
 
 beforeAll(async () => {
   const folder = await mkdtemp(join(tmpdir(), 'kube-mcp-router-composites-'));
@@ -34,6 +45,7 @@ beforeAll(async () => {
           env: {MEMORY_FILE_PATH: join(folder, 'memory.jsonl')},
         },
         files: {command: process.execPath, args: [serverEntry('server-filesystem'), folder]},
+        mine: {command: process.execPath, args: [serverEntry('server-everything'), 'stdio'], session: 'perSession'},
       },
       router: {
         auth: {bearerTokens: Object.entries(TOKENS).map(([principal, token]) => ({principal, token}))},
@@ -41,6 +53,7 @@ beforeAll(async () => {
           {principals: ['ops'], upstreams: ['*']},
           {principals: ['notes'], upstreams: ['composite', 'memory']},
         ],
+        management: {enabled: true},
         composites: {
           sum_and_record: {
             description: 'Adds two numbers and records the sum in memory.',
@@ -98,6 +111,25 @@ beforeAll(async () => {
             description: 'Reads the memory graph.',
             steps: [{id: 'graph', tool: 'memory__read_graph'}],
           },
+          ask_model: {
+            description: 'Asks the client’s model through a step, and returns its answer.',
+            inputSchema: {type: 'object', properties: {prompt: {type: 'string'}}, required: ['prompt']},
+            steps: [
+              {id: 'ask', tool: SAMPLE, arguments: {prompt: '{{input.prompt}}', maxTokens: 20}},
+              {id: 'sum', tool: 'everything__get-sum', arguments: {a: 1, b: 1}, after: ['ask']},
+            ],
+            output: {answer: '{{steps.ask.text}}', then: '{{steps.sum.text}}'},
+          },
+          my_roots: {
+            description: 'Lists the caller’s roots through a step on a perSession upstream.',
+            steps: [{id: 'roots', tool: 'mine__get-roots-list'}],
+            output: '{{steps.roots.text}}',
+          },
+          ask_user: {
+            description: 'Asks the user for details through a step.',
+            steps: [{id: 'form', tool: 'everything__trigger-elicitation-request'}],
+            output: '{{steps.form.text}}',
+          },
         },
       },
     },
@@ -106,8 +138,11 @@ beforeAll(async () => {
 });
 afterAll(() => router?.stop());
 
-const connectAs = (principal: keyof typeof TOKENS) =>
-  connectClient(`${router.url}/mcp`, {headers: {authorization: `Bearer ${TOKENS[principal]}`}});
+const connectAs = (principal: keyof typeof TOKENS, capabilities: ClientCapabilities = {}) =>
+  connectClient(`${router.url}/mcp`, {headers: {authorization: `Bearer ${TOKENS[principal]}`}, capabilities});
+/** The audit tag of a connected client's session (`Mcp-Session-Id`), as the router's audit lines carry it. */
+const tagOf = (client: Awaited<ReturnType<typeof connectAs>>['client']) =>
+  sessionTag((client.transport as StreamableHTTPClientTransport).sessionId);
 const audit = () => captured.lines().filter((line) => line.component === 'audit');
 const textOf = (result: CallToolResult) => (result.content[0] as {text: string}).text;
 
@@ -360,5 +395,165 @@ describe('composite tools', () => {
     ).rejects.toThrow(
       /router\.composites\.broken\.steps\.0\.arguments\.note: \{\{steps\.nope\.text\}\}: there is no step "nope"/,
     );
+  });
+});
+
+describe('composite steps act for the caller’s session', () => {
+  it('audit: the composite call and each of its steps carry the caller’s session tag, each caller its own', async () => {
+    const [first, second] = await Promise.all([connectAs('ops'), connectAs('ops')]);
+    const earlier = audit().length;
+    try {
+      const call = (client: typeof first.client, name: string) =>
+        client.callTool({name: 'composite__sum_and_record', arguments: {a: 20, b: 22, name}});
+      await Promise.all([call(first.client, 'first-caller'), call(second.client, 'second-caller')]);
+      for (const {client} of [first, second]) {
+        const lines = audit().filter((line) => line.session === tagOf(client));
+        // Exactly one line each: no step of the other caller's composite is attributed to this session.
+        expect(lines.map((line) => line.name).sort()).toEqual([
+          'composite__sum_and_record',
+          'everything__get-sum',
+          'memory__create_entities',
+        ]);
+        expect(lines.every((line) => line.principal === 'ops')).toBe(true);
+      }
+      expect(tagOf(first.client)).not.toBe(tagOf(second.client));
+      // No line of a step is left to the internal session (which has no session id of its own).
+      expect(
+        audit()
+          .slice(earlier)
+          .filter((line) => line.session === sessionTag(undefined)),
+      ).toEqual([]);
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+
+  it('audit: a call_upstream_tool of the management upstream (same internal sessions) carries the caller’s tag', async () => {
+    const {client, close} = await connectAs('ops');
+    try {
+      await client.callTool({
+        name: 'router__call_upstream_tool',
+        arguments: {upstream: 'everything', tool: 'echo', arguments: {message: 'tagged'}},
+      });
+      expect(audit().find((line) => line.name === 'echo')).toMatchObject({principal: 'ops', session: tagOf(client)});
+    } finally {
+      await close();
+    }
+  });
+
+  it('sampling of a step’s upstream reaches the caller’s client, and its answer goes back to the step', async () => {
+    const {client, close} = await connectAs('ops', {sampling: {}});
+    const asked: unknown[] = [];
+    client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+      asked.push(request.params.messages);
+      return {model: 'test-model', role: 'assistant', content: {type: 'text', text: 'the model says hi'}};
+    });
+    try {
+      const result = (await client.callTool({
+        name: 'composite__ask_model',
+        arguments: {prompt: 'Say hi'},
+      })) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      expect(result.structuredContent).toEqual({
+        answer: expect.stringContaining('the model says hi'),
+        then: expect.stringMatching(/2/),
+      });
+      expect(JSON.stringify(asked)).toContain('Say hi');
+      expect(audit().find((line) => line.name === SAMPLE && line.session === tagOf(client))).toMatchObject({
+        principal: 'ops',
+        outcome: 'ok',
+      });
+    } finally {
+      await close();
+    }
+  });
+
+  it('roots: a step’s perSession upstream gets the caller’s roots', async () => {
+    const {client, close} = await connectAs('ops', {roots: {}});
+    client.setRequestHandler(ListRootsRequestSchema, async () => ({
+      roots: [{uri: 'file:///srv/caller', name: 'caller'}],
+    }));
+    try {
+      const result = (await client.callTool({name: 'composite__my_roots', arguments: {}})) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      expect(textOf(result)).toContain('file:///srv/caller');
+    } finally {
+      await close();
+    }
+  });
+
+  it('a caller whose client cannot sample gets a tool error naming the step and why', async () => {
+    const {client, close} = await connectAs('ops');
+    try {
+      const result = (await client.callTool({
+        name: 'composite__ask_model',
+        arguments: {prompt: 'Say hi'},
+      })) as CallToolResult;
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(
+        /^Step "ask" \(everything__trigger-sampling-request\) failed: MCP error -32601: The client of this session does not support sampling/,
+      );
+    } finally {
+      await close();
+    }
+  });
+
+  it('elicitation of a step’s upstream reaches the caller’s client, and the accepted content reaches the step', async () => {
+    const {client, close} = await connectAs('ops', {elicitation: {}});
+    client.setRequestHandler(ElicitRequestSchema, async () => ({
+      action: 'accept',
+      content: {name: 'Ada', check: true, email: 'ada@example.com', integer: 3},
+    }));
+    try {
+      const result = (await client.callTool({name: 'composite__ask_user', arguments: {}})) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      expect(textOf(result)).toContain('Ada');
+    } finally {
+      await close();
+    }
+  });
+
+  /** A 2026-07-28 client of ops (SDK 2.x in `auto` mode), answering sampling with `answer` when given one. */
+  async function modernClient(answer?: string): Promise<ModernClient> {
+    const client = new ModernClient(
+      {name: 'modern-test-client', version: '2.0.0'},
+      {versionNegotiation: {mode: 'auto'}, capabilities: answer === undefined ? {} : {sampling: {}}},
+    );
+    if (answer !== undefined)
+      client.setRequestHandler('sampling/createMessage', async () => ({
+        model: 'test-model',
+        role: 'assistant',
+        content: {type: 'text', text: answer},
+      }));
+    const headers = {authorization: `Bearer ${TOKENS.ops}`};
+    await client.connect(new ModernTransport(new URL(`${router.url}/mcp`), {requestInit: {headers}}));
+    return client;
+  }
+
+  it('a 2026-07-28 client answers a step’s sampling as an input_required round of its composite call', async () => {
+    const client = await modernClient('sampled in a round');
+    try {
+      const result = await client.callTool({name: 'composite__ask_model', arguments: {prompt: 'Say hi'}});
+      expect(result.isError).toBeFalsy();
+      expect(result.structuredContent).toMatchObject({answer: expect.stringContaining('sampled in a round')});
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a 2026-07-28 client that did not declare sampling gets a tool error naming the step and why', async () => {
+    const client = await modernClient();
+    try {
+      const result = (await client.callTool({
+        name: 'composite__ask_model',
+        arguments: {prompt: 'Say hi'},
+      })) as CallToolResult;
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(
+        /^Step "ask" \(everything__trigger-sampling-request\) failed: MCP error -32601: The client does not support sampling/,
+      );
+    } finally {
+      await client.close();
+    }
   });
 });
