@@ -74,6 +74,8 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
   #config: RouterConfig;
   #upstreams = new Map<string, Upstream>();
   readonly #sessions = new Set<DownstreamSession>();
+  /** Sessions the router opens for a caller (composite steps, `call_upstream_tool`): their results are not capped. */
+  readonly #internal = new WeakSet<object>();
   readonly #subscriptions = new Map<string, number>();
   /** Open sessions per principal id, for `limits.maxSessionsPerPrincipal`. */
   readonly #sessionsPerPrincipal = new Map<string, number>();
@@ -239,7 +241,8 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
   ): Promise<{result: JsonObject; compaction?: Compaction}> {
     const {output} = this.#config.router;
     const limits = limitsFor(output, this.#upstreams.get(upstream)?.config.output);
-    if (!limits) return {result};
+    // A step's result feeds the next step whole; only what the caller receives is capped, in its own session.
+    if (!limits || this.#internal.has(owner)) return {result};
     const tokens = limits.maxResultTokens === undefined ? undefined : await tokenCounter();
     const capped = capResult(result, limits, {
       ...(tokens && {tokens}),
@@ -349,6 +352,7 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
     bind: (session: DownstreamSession<P>) => P,
   ): DownstreamSession<P> {
     const session = new DownstreamSession(this, scope, principal, bind);
+    if (transport === 'internal') this.#internal.add(session);
     const labels = {transport, scope: scope.kind};
     this.#sessions.add(session);
     this.#sessionsPerPrincipal.set(principal.id, (this.#sessionsPerPrincipal.get(principal.id) ?? 0) + 1);

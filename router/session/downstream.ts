@@ -113,7 +113,10 @@ export interface SessionHost extends GroupHost {
   readonly results: ResultStore;
   /** Whether any upstream's results have output caps: the aggregate then lists `read_result`. */
   readonly outputCapped: boolean;
-  /** A `tools/call` result of `upstream` within its output caps; what is cut is kept for `owner` (a session). */
+  /**
+   * A `tools/call` result of `upstream` within its output caps; what is cut is kept for `owner` (a session). The
+   * router's internal sessions (composite steps, `call_upstream_tool`) get results whole: their caller's session caps.
+   */
   capResult(
     upstream: string,
     result: JsonObject,

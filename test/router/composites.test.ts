@@ -379,6 +379,61 @@ describe('composite tools', () => {
     }
   });
 
+  it('passes a step its upstream’s whole result under output caps, and caps only what the caller receives', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'kube-mcp-router-composite-caps-'));
+    const lines = Array.from({length: 2000}, (_, i) => `line ${i}`);
+    await writeFile(join(folder, 'big.txt'), lines.join('\n'));
+    const capped = await startTestRouter({
+      mcpServers: {
+        files: {
+          command: process.execPath,
+          args: [serverEntry('server-filesystem'), folder],
+          output: {maxResultBytes: 2048},
+        },
+        memory: {
+          command: process.execPath,
+          args: [serverEntry('server-memory')],
+          env: {MEMORY_FILE_PATH: join(folder, 'memory.jsonl')},
+        },
+      },
+      router: {
+        composites: {
+          read_then_record: {
+            description: 'Reads a file and records it.',
+            inputSchema: {type: 'object', properties: {path: {type: 'string'}}, required: ['path']},
+            steps: [
+              {id: 'read', tool: 'files__read_text_file', arguments: {path: '{{input.path}}'}},
+              {
+                id: 'record',
+                tool: 'memory__create_entities',
+                arguments: {entities: [{name: 'file', entityType: 'file', observations: ['{{steps.read.text}}']}]},
+              },
+            ],
+            output: 'recorded',
+          },
+        },
+      },
+    });
+    const {client, close} = await connectClient(`${capped.url}/mcp`);
+    try {
+      const direct = (await client.callTool({
+        name: 'files__read_text_file',
+        arguments: {path: join(folder, 'big.txt')},
+      })) as CallToolResult;
+      expect(JSON.stringify(direct.content)).not.toContain('line 1999');
+      const result = (await client.callTool({
+        name: 'composite__read_then_record',
+        arguments: {path: join(folder, 'big.txt')},
+      })) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      const graph = (await client.callTool({name: 'memory__read_graph', arguments: {}})) as CallToolResult;
+      expect(JSON.stringify(graph.structuredContent ?? graph.content)).toContain('line 1999');
+    } finally {
+      await close();
+      await capped.stop();
+    }
+  });
+
   it('rejects a bad definition at load, naming its path', async () => {
     await expect(
       startTestRouter({
