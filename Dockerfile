@@ -8,6 +8,9 @@
 
 FROM node:24-slim AS build
 WORKDIR /app
+# onnxruntime-node's install script would download CUDA libraries from NuGet on linux/x64; the CPU runtime it ships
+# in the npm package is all the router uses (package.json `allowScripts` says the same to npm versions that read it).
+ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json cli.ts telemetry.ts ./
@@ -28,6 +31,7 @@ LABEL org.opencontainers.image.title="kube-mcp-router" \
 # Router pods run with a read-only root filesystem and an emptyDir on /tmp: stdio upstreams started with `npx -y`
 # need a writable HOME and npm cache there (the operator also sets both on the router container).
 ENV NODE_ENV=production \
+    ONNXRUNTIME_NODE_INSTALL=skip \
     HOME=/tmp \
     npm_config_cache=/tmp/.npm \
     npm_config_update_notifier=false \
