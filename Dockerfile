@@ -48,7 +48,9 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
 
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# onnxruntime-node ships its native runtime for every platform; the image keeps Linux's (220 MB less).
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
+ && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32
 COPY --from=build /app/dist ./dist
 # `kube-mcp-router` on PATH: the operator renders router pods with `command: [kube-mcp-router]`. Node follows the
 # link to /app/dist, so /app/node_modules resolves.

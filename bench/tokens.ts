@@ -9,14 +9,17 @@
  *   service at its own path).
  * - recall@5: the share of labelled requests (bench/labelled-queries.json, phrased as a user would ask, each with the
  *   aggregated tools that answer it) where one of those tools is among the first 5 that `search_tools` returns, on
- *   the example servers' real tools (`example`) and on the 50 x 20 catalog (`catalog`).
+ *   the example servers' real tools (`example`) and on the 50 x 20 catalog (`catalog`), ranked by words (BM25) and,
+ *   when the embedding model is there (`npm run model:fetch`, or `EMBEDDING_MODEL=<folder>`), hybrid (BM25 fused with
+ *   the model, `router.catalog.embeddingModel`), with the round-trip time of the first and the median search and the
+ *   router's RSS after them. Then the model's own costs: load, embedding the catalog's 1,000 tools, one request, RSS.
  *
  * - Output caps (`router.output`): bytes and tokens of the text content of server-filesystem's large outputs
  *   (`directory_tree` of the SDK's ESM build, `read_text_file` of TypeScript's lib.dom.d.ts, both from node_modules),
  *   without caps and under each of CAPS, with what each saves against no caps.
  *
  * The last line is `tokens full=N search=N dynamic=N recall@5=F`: tokens for the 50 x 20 catalog, recall over all
- * labelled requests of both sets.
+ * labelled requests of both sets (hybrid with the model, BM25 without).
  */
 import {access, readFile} from 'node:fs/promises';
 import {join} from 'node:path';
@@ -61,7 +64,12 @@ interface Recall {
 }
 
 /** How many of `labelled` have one of their tools among the first `k` found, with the times; prints the misses. */
-async function hitsAt(url: string, k: number, labelled: [string, ...string[]][], printMisses: boolean): Promise<Recall> {
+async function hitsAt(
+  url: string,
+  k: number,
+  labelled: [string, ...string[]][],
+  printMisses: boolean,
+): Promise<Recall> {
   const {client, close} = await connect(url);
   try {
     let hits = 0;

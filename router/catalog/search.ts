@@ -178,7 +178,10 @@ export class ToolSearch {
     let ranking = lexical;
     if (embedder && catalog.tools.length > 0) {
       try {
-        const [vectors, [queryVector]] = await Promise.all([this.#vectorsOf(catalog, embedder), embedder.embed([query])]);
+        const [vectors, [queryVector]] = await Promise.all([
+          this.#vectorsOf(catalog, embedder),
+          embedder.embed([query]),
+        ]);
         ranking = fuseRanks([lexical, byCosine(queryVector as Float32Array, vectors)]);
       } catch (error) {
         this.#log.warn(

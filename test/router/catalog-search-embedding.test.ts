@@ -39,7 +39,8 @@ const logs = capturedLogger('info');
 let missing: string;
 
 beforeAll(async () => {
-  if (!existsSync(join(MODEL, 'model.onnx'))) throw new Error(`No embedding model in ${MODEL}: run npm run model:fetch`);
+  if (!existsSync(join(MODEL, 'model.onnx')))
+    throw new Error(`No embedding model in ${MODEL}: run npm run model:fetch`);
   missing = join(await mkdtemp(join(tmpdir(), 'kube-mcp-router-model-')), 'no-such-model');
   [hybrid, lexical] = await Promise.all([
     startTestRouter({

@@ -5,7 +5,14 @@ import {byCosine, fuseRanks} from '../../../router/catalog/rank.js';
 describe('fuseRanks (reciprocal rank fusion)', () => {
   it.each([
     ['one ranking keeps its order', [[2, 0, 1]], [2, 0, 1]],
-    ['a document high in both wins over one first in one only', [[0, 1, 2], [1, 2, 0]], [1, 0, 2]],
+    [
+      'a document high in both wins over one first in one only',
+      [
+        [0, 1, 2],
+        [1, 2, 0],
+      ],
+      [1, 0, 2],
+    ],
     ['a document absent from a ranking still counts its other', [[3], [1, 2]], [3, 1, 2]],
     ['no rankings give nothing', [], []],
   ])('%s', (_, rankings, fused) => {
