@@ -214,15 +214,20 @@ export class ToolSearch {
     }
     const missing = [...new Set(texts)].filter((text) => !vectors.has(text));
     if (missing.length > 0) {
+      const started = performance.now();
       const batch = embedder.embed(missing);
       missing.forEach((text, i) => {
         const vector = batch.then((all) => all[i] as Float32Array);
         vectors.set(text, vector);
         this.#byText.set(text, vector);
       });
-      batch.catch(() => {
-        for (const text of missing) if (this.#byText.get(text) === vectors.get(text)) this.#byText.delete(text);
-      });
+      batch.then(
+        () =>
+          this.#log.info({tools: missing.length, ms: Math.round(performance.now() - started)}, 'Embedded tool texts'),
+        () => {
+          for (const text of missing) if (this.#byText.get(text) === vectors.get(text)) this.#byText.delete(text);
+        },
+      );
     }
     return Promise.all(texts.map((text) => vectors.get(text) as Promise<Float32Array>));
   }

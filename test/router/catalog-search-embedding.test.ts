@@ -3,6 +3,8 @@ import {copyFile, mkdtemp, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {startRouter} from '../../router/cli.js';
+import {writeConfigMapVolume} from '../../scripts/configmap-volume.js';
 import {serverEntry} from '../support/mcp-servers.js';
 import {capturedLogger, connectClient, startLoggedRouter, startTestRouter} from '../support/router.js';
 
@@ -109,6 +111,45 @@ describe('search_tools when the embedding model cannot be loaded', () => {
       expect((await search(router.url, 'sum of two numbers'))[0]?.name).toBe('everything__get-sum');
     } finally {
       await router.stop();
+    }
+  });
+});
+
+describe('tool vectors across catalog versions', () => {
+  it('embeds only the tools a reload adds, keeping the vectors of the others', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'configmap-'));
+    const write = (mcpServers: object) =>
+      writeConfigMapVolume(folder, {
+        'router.json': JSON.stringify({mcpServers, router: {catalog: {mode: 'search', embeddingModel: MODEL}}}),
+      });
+    await write({everything: SERVERS.everything});
+    const log = capturedLogger('info');
+    const running = await startRouter(
+      {config: join(folder, 'router.json'), transport: 'http', host: '127.0.0.1', port: 0},
+      log.log,
+    );
+    await running.router.start();
+    const url = running.url as string;
+    const embedded = () => log.lines().filter((line) => line.msg === 'Embedded tool texts');
+    try {
+      expect((await search(url, 'a very small picture'))[0]?.name).toBe('everything__get-tiny-image');
+      const {client, close} = await connectClient(`${url}/mcp/everything`);
+      const everythingTools = (await client.listTools()).tools.length;
+      await close();
+      expect(embedded().map((line) => line.tools)).toEqual([everythingTools]);
+
+      await write(SERVERS);
+      await expect
+        .poll(async () => (await search(url, 'remember a new person')).some((t) => t.name.startsWith('memory__')), {
+          timeout: 15_000,
+        })
+        .toBe(true);
+      const {client: memory, close: closeMemory} = await connectClient(`${url}/mcp/memory`);
+      const memoryTools = (await memory.listTools()).tools.length;
+      await closeMemory();
+      expect(embedded().map((line) => line.tools)).toEqual([everythingTools, memoryTools]);
+    } finally {
+      await running.stop();
     }
   });
 });
