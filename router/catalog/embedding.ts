@@ -9,6 +9,12 @@ export const TOKENIZER_FILE = 'tokenizer.json';
 /** Word pieces a text keeps, [CLS] and [SEP] included: all-MiniLM-L6-v2's `max_seq_length`; the rest is cut. */
 const MAX_TOKENS = 256;
 
+/**
+ * Characters of a text that are tokenized: far more than MAX_TOKENS word pieces take (about 4 characters each in
+ * English), so that a huge request or tool description costs no more than a long one.
+ */
+const MAX_CHARACTERS = 16 * MAX_TOKENS;
+
 /** Texts run through the model at once when a catalog is embedded. */
 const BATCH = 16;
 
@@ -96,7 +102,7 @@ export async function loadSentenceEmbedder(path: string): Promise<SentenceEmbedd
   const output = session.outputNames[0] as string;
 
   async function run(texts: string[]): Promise<Float32Array[]> {
-    const encoded = texts.map((text) => clipped(tokenizer.encode(text).ids));
+    const encoded = texts.map((text) => clipped(tokenizer.encode(text.slice(0, MAX_CHARACTERS)).ids));
     const tokens = Math.max(...encoded.map((ids) => ids.length));
     const ids = new BigInt64Array(texts.length * tokens);
     const mask = new BigInt64Array(texts.length * tokens);
