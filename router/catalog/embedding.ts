@@ -81,7 +81,7 @@ export async function loadSentenceEmbedder(path: string): Promise<SentenceEmbedd
   const [{Tokenizer}, ort] = await Promise.all([
     import('@huggingface/tokenizers'),
     import('onnxruntime-node').catch((error: unknown) => {
-      throw fail('onnxruntime-node is not installed', error);
+      throw fail('cannot load onnxruntime-node (the ONNX Runtime package)', error);
     }),
   ]);
   let tokenizer: InstanceType<typeof Tokenizer>;
