@@ -8,6 +8,9 @@
 
 FROM node:24-slim AS build
 WORKDIR /app
+# onnxruntime-node's install script would download CUDA libraries from NuGet on linux/x64; the CPU runtime it ships
+# in the npm package is all the router uses (package.json `allowScripts` says the same to npm versions that read it).
+ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json cli.ts telemetry.ts ./
@@ -28,6 +31,7 @@ LABEL org.opencontainers.image.title="kube-mcp-router" \
 # Router pods run with a read-only root filesystem and an emptyDir on /tmp: stdio upstreams started with `npx -y`
 # need a writable HOME and npm cache there (the operator also sets both on the router container).
 ENV NODE_ENV=production \
+    ONNXRUNTIME_NODE_INSTALL=skip \
     HOME=/tmp \
     npm_config_cache=/tmp/.npm \
     npm_config_update_notifier=false \
@@ -44,7 +48,9 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
 
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# onnxruntime-node ships its native runtime for every platform; the image keeps Linux's (220 MB less).
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
+ && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32
 COPY --from=build /app/dist ./dist
 # `kube-mcp-router` on PATH: the operator renders router pods with `command: [kube-mcp-router]`. Node follows the
 # link to /app/dist, so /app/node_modules resolves.

@@ -1,6 +1,7 @@
 import type {ServerCapabilities} from '@modelcontextprotocol/sdk/types.js';
 import {Authenticator} from './auth/authenticate.js';
 import {ANONYMOUS, type Principal} from './auth/principal.js';
+import {ToolSearch} from './catalog/search.js';
 import {SharedCatalogs} from './catalog/shared.js';
 import {COMPOSITE_UPSTREAM} from './composites/schema.js';
 import {compositeTransport, type CompositeHost} from './composites/server.js';
@@ -84,6 +85,7 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
   #policy: AccessPolicy | undefined;
   readonly audit: (record: AuditRecord) => void;
   readonly catalogs = new SharedCatalogs();
+  readonly toolSearch: ToolSearch;
   readonly #inFlight = new Set<Promise<unknown>>();
   /** Requests routed to each group so far, for `roundRobin`. */
   readonly #groupTurns = new Map<string, number>();
@@ -105,6 +107,8 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
     this.metrics = deps.metrics ?? new RouterMetrics();
     this.audit = auditLogger(deps.auditLog ?? this.log.child({component: 'audit'}));
     this.#applyTrust(undefined, config);
+    this.toolSearch = new ToolSearch(this.log);
+    this.toolSearch.configure(config.router.catalog);
     this.#results = newResultStore(config);
     for (const upstream of config.upstreams) this.#upstreams.set(upstream.name, this.#newUpstream(upstream));
   }
@@ -188,6 +192,7 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
     if (keepBytes !== this.#config.router.output.keepBytes || keepSeconds !== this.#config.router.output.keepSeconds)
       this.#results = newResultStore(config);
     this.#config = config;
+    this.toolSearch.configure(config.router.catalog);
     this.#upstreams = new Map(
       config.upstreams.map((u) => [
         u.name,

@@ -1,6 +1,11 @@
+import {LRUCache} from 'lru-cache';
 import MiniSearch from 'minisearch';
 import picomatch from 'picomatch';
+import type {CatalogOptions} from '../config/schema.js';
+import type {Logger} from '../log.js';
 import type {AggregateCatalog, NamedEntry} from './aggregate.js';
+import {loadSentenceEmbedder, type SentenceEmbedder} from './embedding.js';
+import {byCosine, fuseRanks} from './rank.js';
 
 /** The router's own tools in `search` mode: their names are unprefixed, so no upstream tool can take them. */
 export const SEARCH_TOOL = 'search_tools';
@@ -48,19 +53,33 @@ export const ROUTER_TOOLS: NamedEntry[] = [
   },
 ];
 
-/** The text of a tool that a search matches: name (its parts), title, description, parameter names and texts. */
-function document(tool: NamedEntry, id: number) {
+/** A tool's parameters as words: each name and its description. */
+function parameterWords(tool: NamedEntry): string {
   const schema = (tool.inputSchema ?? {}) as {properties?: Record<string, {description?: unknown}>};
-  const parameters = Object.entries(schema.properties ?? {}).map(
-    ([name, property]) => `${name} ${typeof property?.description === 'string' ? property.description : ''}`,
-  );
+  return Object.entries(schema.properties ?? {})
+    .map(([name, property]) => `${name} ${typeof property?.description === 'string' ? property.description : ''}`)
+    .join(' ');
+}
+
+const nameWords = (tool: NamedEntry) => tool.name.replace(/[_\-.]+/g, ' ');
+const textOf = (value: unknown) => (typeof value === 'string' ? value : '');
+
+/** The fields of a tool that BM25 matches: name (its parts), title, description, parameter names and texts. */
+function document(tool: NamedEntry, id: number) {
   return {
     id,
-    name: tool.name.replace(/[_\-.]+/g, ' '),
-    title: typeof tool.title === 'string' ? tool.title : '',
-    description: typeof tool.description === 'string' ? tool.description : '',
-    parameters: parameters.join(' '),
+    name: nameWords(tool),
+    title: textOf(tool.title),
+    description: textOf(tool.description),
+    parameters: parameterWords(tool),
   };
+}
+
+/** The text of a tool that the embedding model reads: the same fields, as one passage. */
+export function toolText(tool: NamedEntry): string {
+  return [nameWords(tool), textOf(tool.title), textOf(tool.description), parameterWords(tool)]
+    .filter((part) => part !== '')
+    .join('. ');
 }
 
 /** Words too common in requests and descriptions to tell tools apart. */
@@ -85,16 +104,133 @@ function indexOf(catalog: AggregateCatalog): MiniSearch {
   return index;
 }
 
-/**
- * The tools of a session's catalog that best match `query` (full text over names, titles, descriptions and
- * parameters, ranked by MiniSearch's BM25), at most `limit`, best first. The catalog is already what the session's
- * principal may see, so a search never reveals a tool it may not use.
- */
-export function searchTools(catalog: AggregateCatalog, query: string, limit: number): NamedEntry[] {
+/** Indexes of the catalog's tools that share words with `query`, best first (MiniSearch's BM25, names boosted). */
+function lexicalRanking(catalog: AggregateCatalog, query: string): number[] {
   return indexOf(catalog)
     .search(query)
-    .slice(0, limit)
-    .map((hit) => catalog.tools[hit.id as number] as NamedEntry);
+    .map((hit) => hit.id as number);
+}
+
+/**
+ * Tool vectors kept by tool text, across catalog versions and the catalogs of different grants: a `list_changed`
+ * re-embeds only the tools whose text changed. 20,000 vectors of all-MiniLM-L6-v2 (384 float32) are 30 MB.
+ */
+const MAX_CACHED_VECTORS = 20_000;
+
+/**
+ * `search_tools` of the router: BM25 over the words of each tool, fused by reciprocal rank (`fuseRanks`) with the
+ * cosine similarity of the request and each tool's text under a sentence-embedding model when
+ * `router.catalog.embeddingModel` names one; BM25 alone without one, or while the model cannot be loaded. One per
+ * router; its caches are shared by every session, like the catalogs.
+ */
+export class ToolSearch {
+  readonly #log: Logger;
+  #path: string | undefined;
+  #embedder: Promise<SentenceEmbedder | undefined> = Promise.resolve(undefined);
+  readonly #byText = new LRUCache<string, Promise<Float32Array>>({max: MAX_CACHED_VECTORS});
+  #byCatalog = new WeakMap<AggregateCatalog, Promise<Float32Array[]>>();
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /**
+   * Applies `router.catalog`, at start and on each reload: a newly named model starts loading now (in the
+   * background), so that a missing or broken one is logged at once, as a warning naming its path; searches then rank
+   * by words only. In `full` mode no model is loaded.
+   */
+  configure(options: CatalogOptions): void {
+    const path = options.mode === 'full' ? undefined : options.embeddingModel;
+    if (path === this.#path) return;
+    this.#path = path;
+    this.#byText.clear();
+    this.#byCatalog = new WeakMap();
+    if (path === undefined) {
+      this.#embedder = Promise.resolve(undefined);
+      return;
+    }
+    const started = performance.now();
+    this.#embedder = loadSentenceEmbedder(path).then(
+      (embedder) => {
+        const ms = Math.round(performance.now() - started);
+        this.#log.info({path, dimensions: embedder.dimensions, ms}, 'Loaded embedding model');
+        return embedder;
+      },
+      (error: unknown) => {
+        this.#log.warn(
+          {path, err: error instanceof Error ? error.message : String(error)},
+          'Failed to load the embedding model; search_tools ranks tools by their words only (BM25)',
+        );
+        return undefined;
+      },
+    );
+  }
+
+  /**
+   * The tools of a session's catalog that best match `query`, at most `limit`, best first. The catalog is already
+   * what the session's principal may see, so a search never reveals a tool it may not use. With a model, every tool
+   * is ranked (the first `limit` are returned even when no word matches); without one, only tools that share a word
+   * with the query.
+   */
+  async search(catalog: AggregateCatalog, query: string, limit: number): Promise<NamedEntry[]> {
+    const lexical = lexicalRanking(catalog, query);
+    const embedder = await this.#embedder;
+    let ranking = lexical;
+    if (embedder && catalog.tools.length > 0) {
+      try {
+        const [vectors, [queryVector]] = await Promise.all([
+          this.#vectorsOf(catalog, embedder),
+          embedder.embed([query]),
+        ]);
+        ranking = fuseRanks([lexical, byCosine(queryVector as Float32Array, vectors)]);
+      } catch (error) {
+        this.#log.warn(
+          {path: this.#path, err: error instanceof Error ? error.message : String(error)},
+          'Failed to embed a search; ranked it by words only (BM25)',
+        );
+      }
+    }
+    return ranking.slice(0, limit).map((id) => catalog.tools[id] as NamedEntry);
+  }
+
+  /** The vectors of a catalog's tools, in catalog order: made once per catalog object, from the text cache. */
+  #vectorsOf(catalog: AggregateCatalog, embedder: SentenceEmbedder): Promise<Float32Array[]> {
+    let vectors = this.#byCatalog.get(catalog);
+    if (!vectors) {
+      vectors = this.#embedTexts(catalog.tools.map(toolText), embedder);
+      this.#byCatalog.set(catalog, vectors);
+      const byCatalog = this.#byCatalog;
+      vectors.catch(() => byCatalog.delete(catalog));
+    }
+    return vectors;
+  }
+
+  /** Vectors of `texts`, embedding in one batch only those not cached (nor being embedded) already. */
+  #embedTexts(texts: string[], embedder: SentenceEmbedder): Promise<Float32Array[]> {
+    const vectors = new Map<string, Promise<Float32Array>>();
+    for (const text of texts) {
+      const cached = this.#byText.get(text);
+      if (cached) vectors.set(text, cached);
+    }
+    const missing = [...new Set(texts)].filter((text) => !vectors.has(text));
+    if (missing.length > 0) {
+      const started = performance.now();
+      const batch = embedder.embed(missing);
+      missing.forEach((text, i) => {
+        const vector = batch.then((all) => all[i] as Float32Array);
+        vectors.set(text, vector);
+        this.#byText.set(text, vector);
+      });
+      batch.then(
+        () =>
+          this.#log.info({tools: missing.length, ms: Math.round(performance.now() - started)}, 'Embedded tool texts'),
+        () => {
+          for (const text of missing) if (this.#byText.get(text) === vectors.get(text)) this.#byText.delete(text);
+        },
+      );
+    }
+    return Promise.all(texts.map((text) => vectors.get(text) as Promise<Float32Array>));
+  }
 }
 
 /**

@@ -514,6 +514,17 @@ export const CatalogSchema = z
         'dynamic mode: tools found by searches that a session lists at most; beyond it, the least recently found ' +
           'or called leave its list.',
       ),
+    embeddingModel: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe(
+        'search and dynamic modes: folder of a sentence-embedding model (model.onnx and tokenizer.json, as ' +
+          'scripts/fetch-embedding-model.ts writes them), relative to the working directory. search_tools then ' +
+          'ranks tools by meaning as well as by words (reciprocal rank fusion with BM25). When it is missing or ' +
+          'broken, the router logs a warning naming it and ranks by words only.',
+      ),
   })
   .strict()
   .describe('What the aggregate lists of its tools: all of them, or a search (fewer tokens in a model context).');

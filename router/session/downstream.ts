@@ -14,7 +14,7 @@ import {
   type UpstreamCatalog,
 } from '../catalog/aggregate.js';
 import type {Principal} from '../auth/principal.js';
-import {CALL_TOOL, DEFAULT_SEARCH_LIMIT, SEARCH_TOOL, searchModeTools, searchTools} from '../catalog/search.js';
+import {CALL_TOOL, DEFAULT_SEARCH_LIMIT, SEARCH_TOOL, searchModeTools, type ToolSearch} from '../catalog/search.js';
 import {listResult} from '../catalog/serialized.js';
 import type {SharedCatalogs} from '../catalog/shared.js';
 import type {CatalogOptions, UpstreamGroupConfig} from '../config/schema.js';
@@ -103,6 +103,8 @@ export interface SessionHost extends GroupHost {
   grantFor(principal: Principal): Grant;
   /** The catalogs of the router's sessions, shared by sessions that see the same thing. */
   readonly catalogs: SharedCatalogs;
+  /** `search_tools` over a session's catalog (`router.catalog`: BM25, with an embedding model when one is named). */
+  readonly toolSearch: ToolSearch;
   /** How the aggregate lists its tools (`router.catalog`); read on each request, as a reload may change it. */
   readonly catalogOptions: CatalogOptions;
   /** Writes one audit line. */
@@ -371,7 +373,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       throw new JsonRpcFailure(JsonRpcCode.InvalidParams, 'search_tools needs a query (a string)');
     if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 50)
       throw new JsonRpcFailure(JsonRpcCode.InvalidParams, 'search_tools: limit must be an integer from 1 to 50');
-    const tools = searchTools(await this.#view(), query, limit);
+    const tools = await this.#host.toolSearch.search(await this.#view(), query, limit);
     this.#addFound(tools.map((tool) => tool.name));
     return {content: [{type: 'text', text: JSON.stringify({tools})}], structuredContent: {tools}};
   }

@@ -20,7 +20,11 @@ describe('Dockerfile', () => {
   it('builds in a build stage and runs on a Node LTS slim image pinned by major', () => {
     const froms = instructions.filter((line) => line.startsWith('FROM '));
     expect(froms).toEqual(['FROM node:24-slim AS build', 'FROM node:24-slim']);
-    expect(instructions).toContain('RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force');
+    expect(instructions).toContainEqual(
+      expect.stringMatching(
+        /^RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force\s+&& rm -rf node_modules\//,
+      ),
+    );
     expect(instructions).toContain('COPY --from=build /app/dist ./dist');
   });
 
@@ -63,6 +67,13 @@ describe('Dockerfile', () => {
       expect(dockerfile).toContain(`org.opencontainers.image.${label}=`);
     }
     expect(instructions).toContain(`ARG VERSION=${VERSION}`);
+  });
+
+  it("skips onnxruntime-node's CUDA download and keeps only its Linux libraries", () => {
+    expect(dockerfile.match(/ONNXRUNTIME_NODE_INSTALL=skip/g)).toHaveLength(2);
+    expect(instructions).toContainEqual(
+      expect.stringMatching(/&& rm -rf node_modules\/onnxruntime-node\/bin\/napi-v6\/darwin \S+\/win32$/),
+    );
   });
 
   it('sends only the sources to the build context', () => {
