@@ -120,7 +120,8 @@ export function createHttpApp(
 
   const mcp = express.Router();
   // Replicas: a request of another pod's session goes there before any local phase reads its body, even while this
-  // pod drains (the owner checks Host, Origin and credentials itself).
+  // pod drains (the owner checks Host, Origin and credentials itself); so does a 2026-07-28 request that names what
+  // another pod holds (a round's requestState, a cut result), whose body is parsed here once.
   if (options.replicas) {
     mcp.use(
       ['/mcp', '/message'],
@@ -129,6 +130,7 @@ export function createHttpApp(
         metrics: router.metrics,
         log: router.log,
         draining: () => router.draining,
+        parseBody: json,
       }),
     );
   }
