@@ -1,13 +1,16 @@
 /**
  * Three router processes' worth of routers on 127.0.0.1, sharing a session key, with a fake peer list standing in for
  * the EndpointSlices of their Service (no Kubernetes here): a client whose requests go round-robin over them, as
- * through a Service without session affinity, keeps its session, its progress and its sampling.
+ * through a Service without session affinity, keeps its session, its progress and its sampling; a 2026-07-28 client
+ * whose retry of an input_required round, or read of a cut result, lands on another router than the one holding it
+ * gets its answer from that router.
  */
 import {createServer, type Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
+import {Client as ModernClient, StreamableHTTPClientTransport as ModernTransport} from '@modelcontextprotocol/client';
 import type {FetchLike} from '@modelcontextprotocol/sdk/shared/transport.js';
 import {CreateMessageRequestSchema, type CallToolResult, type JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import {pino} from 'pino';
@@ -39,7 +42,10 @@ let routers: (RunningRouter & {url: string})[] = [];
 
 beforeAll(async () => {
   upstream = await startEverythingHttp('streamableHttp');
-  const config = await writeConfig({mcpServers: {everything: {type: 'http', url: upstream.url}}});
+  // Output caps on, so that a long echo is cut and kept on the router that answered it.
+  const config = await writeConfig({
+    mcpServers: {everything: {type: 'http', url: upstream.url, output: {maxResultBytes: 1024}}},
+  });
   routers = await Promise.all(
     [0, 1, 2].map(async () => {
       const port = await freePort();
@@ -227,3 +233,170 @@ describe('session ids between replicas', () => {
     expect((await ping(routers[0]!.url, again)).status).toBe(200);
   });
 });
+
+describe('what a router holds for a 2026-07-28 client, asked for on another router', () => {
+  /** The owner (`host:port`) an owned id names (the id is opaque to clients; the test decodes it). */
+  const ownerOf = (id: string) => Buffer.from(id.split('.')[0] as string, 'base64url').toString();
+
+  /**
+   * A 2.x client in auto mode (it negotiates 2026-07-28) on the first router, whose retries (requests carrying a
+   * requestState) go to a router that is not the state's owner, rewritten by `tamper` on the way; `steered` counts
+   * them.
+   */
+  async function steeredClient(tamper: (state: string) => string = (state) => state) {
+    const steered: {from: string; to: string}[] = [];
+    const fetchSteered = async (input: string | URL, init?: RequestInit) => {
+      const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as {params?: {requestState?: string}}) : {};
+      const state = body.params?.requestState;
+      if (state === undefined) return fetch(input, init);
+      const owner = ownerOf(state);
+      const other = routers.find((r) => new URL(r.url).host !== owner) as RunningRouter & {url: string};
+      const url = new URL(input);
+      url.host = new URL(other.url).host;
+      steered.push({from: owner, to: url.host});
+      (body.params as {requestState: string}).requestState = tamper(state);
+      return fetch(url, {...init, body: JSON.stringify(body)});
+    };
+    const client = new ModernClient(
+      {name: 'steered-modern', version: '2.0.0'},
+      {versionNegotiation: {mode: 'auto'}, capabilities: {sampling: {}}},
+    );
+    client.setRequestHandler('sampling/createMessage', async () => ({
+      model: 'test-model',
+      role: 'assistant',
+      content: {type: 'text', text: 'sampled on another pod'},
+    }));
+    await client.connect(new ModernTransport(new URL(`${routers[0]!.url}/mcp`), {fetch: fetchSteered}));
+    return {client, steered};
+  }
+
+  it('completes an input_required round whose retry lands on a router that does not hold it (sampling from a 2025 upstream)', async () => {
+    const before = await counterSum('mcp_router_forwarded_requests_total');
+    const {client, steered} = await steeredClient();
+    try {
+      const sampled = await client.callTool({
+        name: 'everything__trigger-sampling-request',
+        arguments: {prompt: 'say something', maxTokens: 20},
+      });
+      expect(text(sampled)).toContain('sampled on another pod');
+    } finally {
+      await client.close();
+    }
+    expect(steered.length).toBeGreaterThan(0);
+    for (const {from, to} of steered) expect(to).not.toBe(from);
+    expect(await counterSum('mcp_router_forwarded_requests_total')).toBeGreaterThanOrEqual(before + steered.length);
+  });
+
+  it('refuses a tampered requestState (-32602) on a router that does not hold it', async () => {
+    const {client, steered} = await steeredClient((state) => {
+      const [owner, nonce, mac] = state.split('.') as [string, string, string];
+      return `${owner}.${nonce}.${mac[0] === 'A' ? 'B' : 'A'}${mac.slice(1)}`;
+    });
+    try {
+      await expect(
+        client.callTool({name: 'everything__trigger-sampling-request', arguments: {prompt: 'x', maxTokens: 5}}),
+      ).rejects.toThrow(/Unknown or expired requestState/);
+      expect(steered).toHaveLength(1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("passes back the owner's refusal of a signed requestState it does not hold", async () => {
+    const owner = routers[0]!;
+    const state = signSessionId(new URL(owner.url).host, KEY, undefined, 'requestState');
+    const before = await counterSum('mcp_router_forwarded_requests_total');
+    const answer = await modernPost(routers[1]!.url, {
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: {name: 'everything__get-sum', arguments: {a: 1, b: 2}, requestState: state, _meta: MODERN_META},
+    });
+    expect(answer).toMatchObject({id: 3, error: {code: -32602, message: 'Unknown or expired requestState'}});
+    expect(await counterSum('mcp_router_forwarded_requests_total')).toBe(before + 1);
+  });
+
+  it('refuses a requestState whose owner is not a ready endpoint, without reaching that address', async () => {
+    let reached = 0;
+    const stranger: Server = createServer((_req, res) => {
+      reached++;
+      res.end();
+    });
+    await new Promise<void>((resolve) => stranger.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = `127.0.0.1:${(stranger.address() as AddressInfo).port}`;
+      // Signed with the pods' key (a pod that was once a peer), but not in the peer list now.
+      const state = signSessionId(address, KEY, undefined, 'requestState');
+      const before = await counterSum('mcp_router_forward_failures_total', 'reason="not_ready_endpoint"');
+      for (const router of routers) {
+        const answer = await modernPost(router.url, {
+          jsonrpc: '2.0',
+          id: 5,
+          method: 'tools/call',
+          params: {name: 'everything__get-sum', arguments: {a: 1, b: 2}, requestState: state, _meta: MODERN_META},
+        });
+        expect(answer).toEqual({
+          jsonrpc: '2.0',
+          id: 5,
+          error: {code: -32602, message: 'Unknown or expired requestState'},
+        });
+      }
+      expect(reached).toBe(0);
+      expect(await counterSum('mcp_router_forward_failures_total', 'reason="not_ready_endpoint"')).toBe(
+        before + routers.length,
+      );
+    } finally {
+      stranger.close();
+    }
+  });
+
+  it('reads a cut result on a router that did not cut it, with resources/read and read_result', async () => {
+    const cutOn = routers[1]!;
+    const connect = async (url: string) => {
+      const client = new ModernClient({name: 'reader', version: '2.0.0'}, {versionNegotiation: {mode: 'auto'}});
+      await client.connect(new ModernTransport(new URL(`${url}/mcp`)));
+      return client;
+    };
+    const cutter = await connect(cutOn.url);
+    const reader = await connect(routers.find((r) => r !== cutOn)!.url);
+    try {
+      const message = 'x'.repeat(5000);
+      const cut = await cutter.callTool({name: 'everything__echo', arguments: {message}});
+      const uri = /router:\/\/results\/[A-Za-z0-9_.-]+/.exec(text(cut))?.[0] as string;
+      expect(uri).toBeDefined();
+      expect(ownerOf(uri.slice('router://results/'.length))).toBe(new URL(cutOn.url).host);
+      const read = await reader.readResource({uri});
+      expect((read.contents[0] as {text: string}).text).toBe(`Echo: ${message}`);
+      const range = await reader.callTool({name: 'read_result', arguments: {uri, offset: 6, length: 100}});
+      expect(text(range)).toBe('x'.repeat(100));
+    } finally {
+      await cutter.close();
+      await reader.close();
+    }
+  });
+});
+
+/** The `_meta` envelope of a 2026-07-28 request (MCP 2026-07-28 basic/lifecycle). */
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+/** A raw 2026-07-28 POST to `/mcp` of `url`; its JSON-RPC answer. */
+async function modernPost(
+  url: string,
+  body: {method: string; params?: {name?: string; [key: string]: unknown}},
+): Promise<unknown> {
+  const name = body.params?.name;
+  const response = await fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: {
+      ...MCP_HEADERS,
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': body.method,
+      ...(name !== undefined && {'mcp-name': name}),
+    },
+    body: JSON.stringify(body),
+  });
+  return response.json();
+}
