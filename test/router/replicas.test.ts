@@ -385,7 +385,7 @@ const MODERN_META = {
 /** A raw 2026-07-28 POST to `/mcp` of `url`; its JSON-RPC answer. */
 async function modernPost(
   url: string,
-  body: {method: string; params?: {name?: string; [key: string]: unknown}},
+  body: {method: string; params?: {name?: string; [key: string]: unknown}; [key: string]: unknown},
 ): Promise<unknown> {
   const name = body.params?.name;
   const response = await fetch(`${url}/mcp`, {
