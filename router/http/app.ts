@@ -95,11 +95,11 @@ export function createHttpApp(
   }, 1000).unref();
   const app = express();
   app.disable('x-powered-by');
-  app.use((req, res, next) => {
+  app.use((_req, res, next) => {
     // While draining, keep-alive connections are not kept: each client reconnects, to another pod when there is one.
-    // A response that started before (a call's stream) closes its connection when it ends.
+    // A response that started before (a call's stream) leaves its connection open: the client may already be sending
+    // its next request on it, which closing it from this side would cut; that request is answered with this header.
     if (router.draining) res.set('Connection', 'close');
-    else res.once('finish', () => router.draining && req.socket.end());
     next();
   });
 

@@ -5,7 +5,7 @@
  * whose retry of an input_required round, or read of a cut result, lands on another router than the one holding it
  * gets its answer from that router.
  */
-import {createServer, type Server} from 'node:http';
+import {Agent, createServer, request as httpRequest, type IncomingMessage, type Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -400,3 +400,59 @@ async function modernPost(
   });
   return response.json();
 }
+
+describe('a router that starts draining while a response is on its way', () => {
+  it('does not close a kept-alive connection under the next request sent on it (regression: requests cut during a roll)', async () => {
+    const config = await writeConfig({mcpServers: {everything: {type: 'http', url: upstream.url}}});
+    const running = (await startRouter(
+      {config, transport: 'http', host: '127.0.0.1', port: 0},
+      pino({level: process.env.TEST_LOG_LEVEL ?? 'error'}),
+    )) as RunningRouter & {url: string};
+    await running.router.start();
+    // One kept-alive connection: the client sends each request on it once the one before has been answered.
+    const agent = new Agent({keepAlive: true, maxSockets: 1});
+    const post = (body: object, headers: Record<string, string> = {}) =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const sent = httpRequest(`${running.url}/mcp`, {method: 'POST', agent, headers: {...MCP_HEADERS, ...headers}});
+        sent.on('response', resolve).on('error', reject);
+        sent.end(JSON.stringify(body));
+      });
+    const text = async (response: IncomingMessage) => {
+      let all = '';
+      for await (const chunk of response) all += chunk;
+      return all;
+    };
+    try {
+      const opened = await post(INITIALIZE);
+      await text(opened);
+      const session = {'mcp-session-id': String(opened.headers['mcp-session-id'])};
+      await text(await post({jsonrpc: '2.0', method: 'notifications/initialized'}, session));
+      // A call whose response has started (its headers went out with the first progress) when the router drains.
+      const call = await post(
+        {
+          jsonrpc: '2.0',
+          id: 2,
+          method: 'tools/call',
+          params: {
+            name: 'everything__trigger-long-running-operation',
+            arguments: {duration: 1, steps: 4},
+            _meta: {progressToken: 'p'},
+          },
+        },
+        session,
+      );
+      expect(call.headers.connection).not.toBe('close');
+      const stopped = running.stop();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Queued behind the call: it goes out on the same connection as soon as the call's response has ended.
+      const next = post({jsonrpc: '2.0', id: 3, method: 'ping'}, session);
+      expect(await text(call)).toContain('Long running operation completed');
+      const answered = await next;
+      await text(answered);
+      expect(answered.headers.connection).toBe('close');
+      await stopped;
+    } finally {
+      agent.destroy();
+    }
+  });
+});
