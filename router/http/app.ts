@@ -13,7 +13,7 @@ import {nestedDeeperThan} from './body.js';
 import {BoundedEventStore} from './event-store.js';
 import type {Peers} from '../replicas/peers.js';
 import type {SessionIds} from '../replicas/session-id.js';
-import {forwardToOwner} from './forward.js';
+import {forwardToOwner, handOverSseOpenings} from './forward.js';
 import {isLegacy, ModernEndpoint} from './modern.js';
 import {rejectOrigin, type OriginPolicy} from './security.js';
 import {NodeSseTransport} from './sse.js';
@@ -133,6 +133,7 @@ export function createHttpApp(
         parseBody: json,
       }),
     );
+    mcp.use('/sse', handOverSseOpenings({...options.replicas, draining: () => router.draining}));
   }
   mcp.use(httpTraceContext);
   mcp.use((req, res, next) => {

@@ -284,3 +284,24 @@ export function forwardToOwner(options: {
     parseBody(req, res, (error?: unknown) => (error ? next(error) : serve(req, res, next, true)));
   };
 }
+
+/**
+ * The middleware in front of `GET /sse` and `/sse/{upstream}` that keeps new legacy SSE sessions off a leaving pod
+ * (`isLeaving`) while a ready peer exists: 307 to the same URL, with `Connection: close`, so that the client (its
+ * EventSource follows redirects) opens the stream on a new connection, which kube-proxy sends to a pod that stays. The
+ * stream is not forwarded: it is the session's whole life, and would be cut when this pod exits (ADR 0031). A
+ * request that a peer forwarded, or one on the last pod, is served here.
+ */
+export function handOverSseOpenings(options: {
+  ids: Pick<SessionIds, 'owner'>;
+  peers: Pick<Peers, 'isReadyEndpoint' | 'synced' | 'readyPeer'>;
+  draining: () => boolean;
+}): RequestHandler {
+  const {ids, peers} = options;
+  return (req, res, next) => {
+    const leaving = isLeaving({ids, peers, draining: options.draining()});
+    const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+    if (req.method !== 'GET' || !leaving || forwarded || peers.readyPeer(ids.owner) === undefined) return next();
+    res.set('Connection', 'close').redirect(307, req.originalUrl);
+  };
+}

@@ -196,7 +196,7 @@ describe('session ids between replicas', () => {
     }
   });
 
-  it('a router that is no ready endpoint any more (terminating) hands new sessions to a peer and closes connections', async () => {
+  it('a router that is no ready endpoint any more (terminating) hands new sessions to a peer (SSE streams by redirect) and closes connections', async () => {
     const leaving = routers[0]!;
     const address = new URL(leaving.url).host;
     const own = await initialize(leaving.url);
@@ -215,6 +215,12 @@ describe('session ids between replicas', () => {
       expect(peers.ready.has(owner)).toBe(true);
       // Its own sessions are still served until it drains.
       expect((await ping(leaving.url, own)).status).toBe(200);
+      // A legacy SSE stream is not forwarded (it would end with this router): the client opens it again elsewhere.
+      const sse = await fetch(`${leaving.url}/sse`, {redirect: 'manual'});
+      await sse.body?.cancel();
+      expect(sse.status).toBe(307);
+      expect(sse.headers.get('location')).toBe('/sse');
+      expect(sse.headers.get('connection')).toBe('close');
     } finally {
       peers.ready.add(address);
     }
