@@ -114,6 +114,18 @@ async function counterSum(name: string, labels = ''): Promise<number> {
 
 const urls = () => routers.map((r) => r.url);
 
+/** An HTTP server on loopback that is no router and no peer; it counts the requests that reach it. */
+async function startStranger(): Promise<{server: Server; address: string; reached: number}> {
+  const stranger = {server: createServer(), address: '', reached: 0};
+  stranger.server.on('request', (_req, res) => {
+    stranger.reached++;
+    res.end();
+  });
+  await new Promise<void>((resolve) => stranger.server.listen(0, '127.0.0.1', resolve));
+  stranger.address = `127.0.0.1:${(stranger.server.address() as AddressInfo).port}`;
+  return stranger;
+}
+
 describe.each([
   ['Streamable HTTP', '/mcp' as const],
   ['SSE', '/sse' as const],
@@ -178,21 +190,16 @@ describe('session ids between replicas', () => {
   });
 
   it('refuses to forward to an address that is not a current ready endpoint', async () => {
-    let reached = 0;
-    const stranger: Server = createServer((_req, res) => {
-      reached++;
-      res.end();
-    });
-    await new Promise<void>((resolve) => stranger.listen(0, '127.0.0.1', resolve));
+    const stranger = await startStranger();
     try {
-      const address = `127.0.0.1:${(stranger.address() as AddressInfo).port}`;
+      const {address} = stranger;
       // Signed with the pods' key (a pod that was once a peer), but not in the peer list now.
       const id = signSessionId(address, KEY);
       for (const router of routers) expect((await ping(router.url, id)).status).toBe(404);
-      expect(reached).toBe(0);
+      expect(stranger.reached).toBe(0);
       expect(await counterSum('mcp_router_forward_failures_total', 'reason="not_ready_endpoint"')).toBeGreaterThan(0);
     } finally {
-      stranger.close();
+      stranger.server.close();
     }
   });
 
@@ -323,14 +330,9 @@ describe('what a router holds for a 2026-07-28 client, asked for on another rout
   });
 
   it('refuses a requestState whose owner is not a ready endpoint, without reaching that address', async () => {
-    let reached = 0;
-    const stranger: Server = createServer((_req, res) => {
-      reached++;
-      res.end();
-    });
-    await new Promise<void>((resolve) => stranger.listen(0, '127.0.0.1', resolve));
+    const stranger = await startStranger();
     try {
-      const address = `127.0.0.1:${(stranger.address() as AddressInfo).port}`;
+      const {address} = stranger;
       // Signed with the pods' key (a pod that was once a peer), but not in the peer list now.
       const state = signSessionId(address, KEY, undefined, 'requestState');
       const before = await counterSum('mcp_router_forward_failures_total', 'reason="not_ready_endpoint"');
@@ -347,12 +349,12 @@ describe('what a router holds for a 2026-07-28 client, asked for on another rout
           error: {code: -32602, message: 'Unknown or expired requestState'},
         });
       }
-      expect(reached).toBe(0);
+      expect(stranger.reached).toBe(0);
       expect(await counterSum('mcp_router_forward_failures_total', 'reason="not_ready_endpoint"')).toBe(
         before + routers.length,
       );
     } finally {
-      stranger.close();
+      stranger.server.close();
     }
   });
 
