@@ -13,7 +13,7 @@ import {nestedDeeperThan} from './body.js';
 import {BoundedEventStore} from './event-store.js';
 import type {Peers} from '../replicas/peers.js';
 import type {SessionIds} from '../replicas/session-id.js';
-import {forwardToOwner, handOverSseOpenings} from './forward.js';
+import {forwardToOwner, handOverSseOpenings, HELD_HERE} from './forward.js';
 import {isLegacy, ModernEndpoint} from './modern.js';
 import {rejectOrigin, type OriginPolicy} from './security.js';
 import {NodeSseTransport} from './sse.js';
@@ -45,7 +45,8 @@ function principalOf(res: Response): Principal {
  *   shutting down), `/metrics` (Prometheus text; not here when `metrics: false`, see `createMetricsApp`).
  * - With `auth`: `GET /.well-known/oauth-protected-resource[/path]` (RFC 9728).
  *
- * An MCP request goes through these phases: refuse while draining (503, `Connection: close`), check Host and Origin
+ * An MCP request goes through these phases: refuse while draining (503, `Connection: close`; with replicas, not a
+ * request that names a round or cut result this pod holds, see `http/forward.ts`), check Host and Origin
  * (403), authenticate (401 with `WWW-Authenticate: Bearer`; 403 when no access rule is for the principal or the
  * upstream of the path is not granted), resolve the scope, parse the body (413 above `maxBodyBytes`, 400/-32700 for
  * bad JSON, 400/-32600 nested deeper than `limits.maxJsonDepth`), find the session (404 for an unknown id or one of
@@ -137,7 +138,7 @@ export function createHttpApp(
   }
   mcp.use(httpTraceContext);
   mcp.use((req, res, next) => {
-    if (router.draining) {
+    if (router.draining && res.locals[HELD_HERE] !== true) {
       res.set('Retry-After', RETRY_AFTER_SECONDS);
       return sendError(res, 503, JsonRpcCode.InvalidRequest, 'Service Unavailable: the router is shutting down');
     }

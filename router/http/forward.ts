@@ -15,6 +15,12 @@ import {ROUND_METHODS} from '../session/rounds.js';
  */
 export const FORWARDED_HEADER = 'mcp-router-forwarded';
 
+/**
+ * The `res.locals` key set on a request that names what this pod holds (a round's `requestState`, a cut result): the
+ * drain check lets it through, so that a held call finishes within the grace period like any call in flight.
+ */
+export const HELD_HERE = 'namesHeldHere';
+
 /** Where a request for a session goes, decided from its id alone (see `routeSession`). */
 export type SessionRoute =
   | {kind: 'local'}
@@ -232,7 +238,11 @@ export function forwardToOwner(options: {
               forwarded,
               peer: leaving ? peers.readyPeer(ids.owner) : undefined,
             });
-    if (route.kind === 'local') return next();
+    if (route.kind === 'local') {
+      // What this pod holds stays reachable while it drains, as calls in flight finish: a round's retry completes it.
+      if (held && ids.ownerOf(held.id, held.kind) === ids.owner) res.locals[HELD_HERE] = true;
+      return next();
+    }
     const refuse = (reason: string) => {
       metrics.forwardFailures.inc({reason});
       if (res.headersSent) return;

@@ -384,6 +384,41 @@ describe('what a router holds for a 2026-07-28 client, asked for on another rout
   });
 });
 
+describe('a router that drains while it holds a round for a 2026-07-28 client', () => {
+  it('serves the retry, so the call finishes within the grace period like any call in flight', async () => {
+    const config = await writeConfig({mcpServers: {everything: {type: 'http', url: upstream.url}}});
+    const port = await freePort();
+    const running = (await startRouter(
+      {config, transport: 'http', host: '127.0.0.1', port},
+      pino({level: process.env.TEST_LOG_LEVEL ?? 'error'}),
+      {advertiseAddress: '127.0.0.1', keys: [KEY], peers: new FakePeers()},
+    )) as RunningRouter & {url: string};
+    await running.router.start();
+    let stopped: Promise<void> | undefined;
+    const client = new ModernClient(
+      {name: 'drained-modern', version: '2.0.0'},
+      {versionNegotiation: {mode: 'auto'}, capabilities: {sampling: {}}},
+    );
+    client.setRequestHandler('sampling/createMessage', async () => {
+      // SIGTERM comes while the client answers the round.
+      stopped = running.stop();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return {model: 'test-model', role: 'assistant', content: {type: 'text', text: 'answered during the drain'}};
+    });
+    try {
+      await client.connect(new ModernTransport(new URL(`${running.url}/mcp`)));
+      const sampled = await client.callTool({
+        name: 'everything__trigger-sampling-request',
+        arguments: {prompt: 'x', maxTokens: 5},
+      });
+      expect(text(sampled)).toContain('answered during the drain');
+    } finally {
+      await client.close();
+      await (stopped ?? running.stop());
+    }
+  });
+});
+
 /** The `_meta` envelope of a 2026-07-28 request (MCP 2026-07-28 basic/lifecycle). */
 const MODERN_META = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
