@@ -164,7 +164,21 @@ export async function startRouter(
     reload: (): Promise<void> => reloader.reload(),
     localOnly: options.transport === 'stdio' || loopbackOnly,
   });
-  const router = new Router(config, {log: logger, auditLog: root.child({component: 'audit'}), metrics, registry});
+  const replicas =
+    options.transport === 'stdio'
+      ? undefined
+      : (replicaOptions ?? (options.peersService ? replicasFromEnv(options, options.peersService, logger) : undefined));
+  // One signer for everything a pod alone holds: sessions, held rounds' requestState, cut results.
+  const ids = replicas && {
+    ids: new SessionIds({owner: endpointAddress(replicas.advertiseAddress, options.port), keys: replicas.keys}),
+  };
+  const router = new Router(config, {
+    log: logger,
+    auditLog: root.child({component: 'audit'}),
+    metrics,
+    registry,
+    ...ids,
+  });
   const reloader = new ConfigReloader({file: options.config, router, log: logger, metrics, text});
   reloader.start();
   const graceMs = () => router.options.shutdownGraceSeconds * 1000;
@@ -182,8 +196,6 @@ export async function startRouter(
     return {router, reloader, stop};
   }
 
-  const replicas =
-    replicaOptions ?? (options.peersService ? replicasFromEnv(options, options.peersService, logger) : undefined);
   const {
     app,
     settled,
@@ -191,12 +203,7 @@ export async function startRouter(
   } = createHttpApp(router, {
     loopbackOnly,
     metrics: options.metricsPort === undefined,
-    ...(replicas && {
-      replicas: {
-        ids: new SessionIds({owner: endpointAddress(replicas.advertiseAddress, options.port), keys: replicas.keys}),
-        peers: replicas.peers,
-      },
-    }),
+    ...(replicas && ids && {replicas: {...ids, peers: replicas.peers}}),
   });
   const {limits} = config.router;
   // A client that sends its headers or body slowly holds a socket: these bound how long, checked every second. A

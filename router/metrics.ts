@@ -118,7 +118,8 @@ export class RouterMetrics {
   readonly forwardFailures = new Counter({
     name: 'mcp_router_forward_failures_total',
     help:
-      'Requests of a session not served here and not forwarded (answered 404), by reason: invalid_id (forged, ' +
+      'Requests of a session, or naming what a pod holds for a 2026-07-28 client, not served here and not forwarded ' +
+      '(answered 404, or -32602 in-band), by reason: invalid_id (forged, ' +
       'tampered or signed by a retired key), not_ready_endpoint (the owning pod is gone or not ready), ' +
       'forwarded_twice, unreachable (the owning pod did not answer), draining (a session of this pod, which drains).',
     labelNames: ['reason'] as const,

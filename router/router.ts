@@ -17,6 +17,7 @@ import {metricMethod, RouterMetrics} from './metrics.js';
 import {auditLogger, type AuditRecord} from './policy/audit.js';
 import {capResult, limitsFor, type Compaction} from './results/cap.js';
 import {ResultStore} from './results/store.js';
+import type {SessionIds} from './replicas/session-id.js';
 import {tokenCounter} from './results/tokens.js';
 import {AccessPolicy, GRANT_ALL, type Grant} from './policy/rules.js';
 import {
@@ -59,10 +60,14 @@ const AGGREGATE_CAPABILITIES: ServerCapabilities = {
   tasks: {list: {}, cancel: {}, requests: {tools: {call: {}}}},
 };
 
-/** The store of content cut from results, as `router.output` sizes it. */
-function newResultStore(config: RouterConfig): ResultStore {
+/** The store of content cut from results, as `router.output` sizes it; with replicas its ids name this pod (`ids`). */
+function newResultStore(config: RouterConfig, ids: SessionIds | undefined): ResultStore {
   const {keepBytes, keepSeconds} = config.router.output;
-  return new ResultStore({maxBytes: keepBytes, ttlSeconds: keepSeconds});
+  return new ResultStore({
+    maxBytes: keepBytes,
+    ttlSeconds: keepSeconds,
+    ...(ids && {newId: () => ids.newId('result')}),
+  });
 }
 
 /**
@@ -72,6 +77,11 @@ function newResultStore(config: RouterConfig): ResultStore {
 export class Router implements SessionHost, UpstreamEvents, ManagementHost, CompositeHost {
   readonly log: Logger;
   readonly metrics: RouterMetrics;
+  /**
+   * With replicas, the ids this pod signs for what it alone holds (`requestState`s, cut results), so that another pod
+   * forwards a request that names one here (`replicas/session-id.ts`); undefined for a router on its own.
+   */
+  readonly ids: SessionIds | undefined;
   #config: RouterConfig;
   #upstreams = new Map<string, Upstream>();
   readonly #sessions = new Set<DownstreamSession>();
@@ -95,13 +105,15 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
 
   /**
    * `auditLog`: where audit lines go (default: a child of `log` with `component: "audit"`). `registry`: what
-   * `register_upstream` and `remove_upstream` change, in local mode (used while `router.management.register`).
+   * `register_upstream` and `remove_upstream` change, in local mode (used while `router.management.register`). `ids`:
+   * with replicas, how ids are signed (the pods' shared keys and this pod's address).
    */
   constructor(
     config: RouterConfig,
-    deps: {log: Logger; auditLog?: Logger; metrics?: RouterMetrics; registry?: UpstreamRegistry},
+    deps: {log: Logger; auditLog?: Logger; metrics?: RouterMetrics; registry?: UpstreamRegistry; ids?: SessionIds},
   ) {
     this.#config = config;
+    this.ids = deps.ids;
     this.#registry = deps.registry;
     this.log = deps.log;
     this.metrics = deps.metrics ?? new RouterMetrics();
@@ -109,7 +121,7 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
     this.#applyTrust(undefined, config);
     this.toolSearch = new ToolSearch(this.log);
     this.toolSearch.configure(config.router.catalog);
-    this.#results = newResultStore(config);
+    this.#results = newResultStore(config, this.ids);
     for (const upstream of config.upstreams) this.#upstreams.set(upstream.name, this.#newUpstream(upstream));
   }
 
@@ -190,7 +202,7 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
     this.#applyTrust(this.#config, config);
     const {keepBytes, keepSeconds} = config.router.output;
     if (keepBytes !== this.#config.router.output.keepBytes || keepSeconds !== this.#config.router.output.keepSeconds)
-      this.#results = newResultStore(config);
+      this.#results = newResultStore(config, this.ids);
     this.#config = config;
     this.toolSearch.configure(config.router.catalog);
     this.#upstreams = new Map(

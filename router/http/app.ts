@@ -13,7 +13,7 @@ import {nestedDeeperThan} from './body.js';
 import {BoundedEventStore} from './event-store.js';
 import type {Peers} from '../replicas/peers.js';
 import type {SessionIds} from '../replicas/session-id.js';
-import {forwardToOwner} from './forward.js';
+import {forwardToOwner, handOverSseOpenings, HELD_HERE} from './forward.js';
 import {isLegacy, ModernEndpoint} from './modern.js';
 import {rejectOrigin, type OriginPolicy} from './security.js';
 import {NodeSseTransport} from './sse.js';
@@ -45,7 +45,8 @@ function principalOf(res: Response): Principal {
  *   shutting down), `/metrics` (Prometheus text; not here when `metrics: false`, see `createMetricsApp`).
  * - With `auth`: `GET /.well-known/oauth-protected-resource[/path]` (RFC 9728).
  *
- * An MCP request goes through these phases: refuse while draining (503, `Connection: close`), check Host and Origin
+ * An MCP request goes through these phases: refuse while draining (503, `Connection: close`; with replicas, not a
+ * request that names a round or cut result this pod holds, see `http/forward.ts`), check Host and Origin
  * (403), authenticate (401 with `WWW-Authenticate: Bearer`; 403 when no access rule is for the principal or the
  * upstream of the path is not granted), resolve the scope, parse the body (413 above `maxBodyBytes`, 400/-32700 for
  * bad JSON, 400/-32600 nested deeper than `limits.maxJsonDepth`), find the session (404 for an unknown id or one of
@@ -95,11 +96,11 @@ export function createHttpApp(
   }, 1000).unref();
   const app = express();
   app.disable('x-powered-by');
-  app.use((req, res, next) => {
+  app.use((_req, res, next) => {
     // While draining, keep-alive connections are not kept: each client reconnects, to another pod when there is one.
-    // A response that started before (a call's stream) closes its connection when it ends.
+    // A response that started before (a call's stream) leaves its connection open: the client may already be sending
+    // its next request on it, which closing it from this side would cut; that request is answered with this header.
     if (router.draining) res.set('Connection', 'close');
-    else res.once('finish', () => router.draining && req.socket.end());
     next();
   });
 
@@ -120,7 +121,8 @@ export function createHttpApp(
 
   const mcp = express.Router();
   // Replicas: a request of another pod's session goes there before any local phase reads its body, even while this
-  // pod drains (the owner checks Host, Origin and credentials itself).
+  // pod drains (the owner checks Host, Origin and credentials itself); so does a 2026-07-28 request that names what
+  // another pod holds (a round's requestState, a cut result), whose body is parsed here once.
   if (options.replicas) {
     mcp.use(
       ['/mcp', '/message'],
@@ -129,12 +131,14 @@ export function createHttpApp(
         metrics: router.metrics,
         log: router.log,
         draining: () => router.draining,
+        parseBody: json,
       }),
     );
+    mcp.use('/sse', handOverSseOpenings({...options.replicas, draining: () => router.draining}));
   }
   mcp.use(httpTraceContext);
   mcp.use((req, res, next) => {
-    if (router.draining) {
+    if (router.draining && res.locals[HELD_HERE] !== true) {
       res.set('Retry-After', RETRY_AFTER_SECONDS);
       return sendError(res, 503, JsonRpcCode.InvalidRequest, 'Service Unavailable: the router is shutting down');
     }

@@ -1,16 +1,25 @@
 import {Agent, request, type IncomingHttpHeaders} from 'node:http';
-import type {Request, RequestHandler, Response} from 'express';
+import type {NextFunction, Request, RequestHandler, Response} from 'express';
 import type {Logger} from 'pino';
-import {JsonRpcCode} from '../errors.js';
+import {JsonRpcCode, quoted} from '../errors.js';
 import type {RouterMetrics} from '../metrics.js';
 import type {Peers} from '../replicas/peers.js';
 import type {SessionIds} from '../replicas/session-id.js';
+import {READ_RESULT_TOOL} from '../results/read.js';
+import {RESULTS_URI_PREFIX} from '../results/store.js';
+import {ROUND_METHODS} from '../session/rounds.js';
 
 /**
  * Set on a request one router pod forwards to another: the receiving pod serves it or answers 404, and never forwards
  * it again (no loops, even when two pods disagree about the endpoints). A client that sets it only loses forwarding.
  */
 export const FORWARDED_HEADER = 'mcp-router-forwarded';
+
+/**
+ * The `res.locals` key set on a request that names what this pod holds (a round's `requestState`, a cut result): the
+ * drain check lets it through, so that a held call finishes within the grace period like any call in flight.
+ */
+export const HELD_HERE = 'namesHeldHere';
 
 /** Where a request for a session goes, decided from its id alone (see `routeSession`). */
 export type SessionRoute =
@@ -74,6 +83,81 @@ export function routeSessionless(context: {
     : {kind: 'local'};
 }
 
+/**
+ * What a 2026-07-28 request without a session names that one pod alone holds: the `requestState` of an
+ * `input_required` round (`session/rounds.ts`), or the id of content cut from a result (`router://results/{id}`).
+ */
+export interface HeldId {
+  kind: 'requestState' | 'result';
+  id: string;
+}
+
+/**
+ * Whether a request without a session may name a held id, from its headers alone (pure): a 2026-07-28 POST (it has
+ * `MCP-Protocol-Version`, MCP 2026-07-28 basic/transports) whose `Mcp-Method` is one that may be a round's retry or
+ * read a cut result (or is absent). Only these bodies are read before the local phases.
+ */
+export function mayNameHeldId(method: string, headers: IncomingHttpHeaders): boolean {
+  const rpcMethod = headers['mcp-method'];
+  return (
+    method === 'POST' &&
+    headers['mcp-protocol-version'] !== undefined &&
+    (typeof rpcMethod !== 'string' || ROUND_METHODS.has(rpcMethod))
+  );
+}
+
+/**
+ * The held id a 2026-07-28 request body names (pure): `params.requestState` of a retry (MCP 2026-07-28
+ * basic/patterns/mrtr), else the id of a cut result that `resources/read` (`params.uri`) or the `read_result` tool
+ * (`params.arguments.uri`) reads; undefined for any other body.
+ */
+export function heldIdOf(body: unknown): HeldId | undefined {
+  const {method, params} = (body ?? {}) as {method?: unknown; params?: Record<string, unknown>};
+  if (typeof params !== 'object' || params === null) return undefined;
+  if (typeof params.requestState === 'string') return {kind: 'requestState', id: params.requestState};
+  const args = params.arguments as {uri?: unknown} | undefined;
+  const uri =
+    method === 'resources/read'
+      ? params.uri
+      : method === 'tools/call' && params.name === READ_RESULT_TOOL
+        ? args?.uri
+        : undefined;
+  if (typeof uri !== 'string' || !uri.startsWith(RESULTS_URI_PREFIX)) return undefined;
+  return {kind: 'result', id: uri.slice(RESULTS_URI_PREFIX.length)};
+}
+
+/**
+ * Where a request that names a held id goes (pure): to its owner when a current key signed it for another pod, that
+ * pod is a current ready endpoint, and the request was not forwarded already; refused (`notFound`, answered in-band)
+ * when the owner is not a ready endpoint or the request was forwarded once; else here. An id no key signed stays
+ * here, as an unknown one always did: it may be a 2026-07-28 upstream's own `requestState`, which the router passes
+ * on, and anything else is refused where it is looked up.
+ */
+export function routeHeld(
+  held: HeldId,
+  context: {ids: Pick<SessionIds, 'owner' | 'ownerOf'>; peers: Pick<Peers, 'isReadyEndpoint'>; forwarded: boolean},
+): SessionRoute {
+  const owner = context.ids.ownerOf(held.id, held.kind);
+  if (owner === undefined || owner === context.ids.owner) return {kind: 'local'};
+  if (context.forwarded) return {kind: 'notFound', reason: 'forwarded_twice'};
+  if (!context.peers.isReadyEndpoint(owner)) return {kind: 'notFound', reason: 'not_ready_endpoint'};
+  return {kind: 'forward', owner};
+}
+
+/**
+ * The in-band refusal of a held id whose owner cannot be reached (pure): what the owner itself answers for an unknown
+ * or expired one (-32602, MCP 2026-07-28 basic/patterns/mrtr for `requestState`; `Resource not found` for a cut
+ * result), with the request's id.
+ */
+export function heldIdRefusal(held: HeldId, body: unknown): object {
+  const id = (body as {id?: unknown}).id ?? null;
+  const message =
+    held.kind === 'requestState'
+      ? 'Unknown or expired requestState'
+      : `Resource not found: ${quoted(RESULTS_URI_PREFIX + held.id)}`;
+  return {jsonrpc: '2.0', id, error: {code: JsonRpcCode.InvalidParams, message}};
+}
+
 /** The session id of an MCP request: `?sessionId=` of `POST /message` (HTTP+SSE), else `Mcp-Session-Id`. */
 export function sessionIdOf(req: Request): string | undefined {
   if (req.baseUrl === '/message') return typeof req.query.sessionId === 'string' ? req.query.sessionId : undefined;
@@ -115,6 +199,11 @@ function notFound(res: Response): void {
  * An owner that cannot be reached before it answers means its sessions are gone: 404. While the pod is leaving
  * (`isLeaving`), each response closes its connection, so that clients reconnect through the Service to another pod,
  * and requests that open a session go to a ready peer (`routeSessionless`).
+ *
+ * A 2026-07-28 request has no session, but may name what one pod holds for its client (`heldIdOf`: a round's
+ * `requestState`, a cut result). Its body is read here, with `parseBody` (the app's JSON parser: its size and depth
+ * limits, parsed once, the local phases reuse it), and it goes to the owner the same way (`routeHeld`), re-serialized
+ * from the parse; a refusal is answered in-band (`heldIdRefusal`).
  */
 export function forwardToOwner(options: {
   ids: SessionIds;
@@ -123,40 +212,60 @@ export function forwardToOwner(options: {
   log: Logger;
   /** Whether the router drains (SIGTERM came). */
   draining: () => boolean;
+  /** Parses a JSON body into `req.body`, or passes an error (413, bad JSON, too deep) to `next`. */
+  parseBody: RequestHandler;
 }): RequestHandler {
-  const {ids, peers, metrics, log} = options;
+  const {ids, peers, metrics, log, parseBody} = options;
   // A connection per forward: a kept-alive one that the owner closes as idle (its keepAliveTimeout) while a request
   // is being written fails that request, and a forwarded body cannot be sent again.
   const agent = new Agent({keepAlive: false});
-  return (req, res, next) => {
+  const serve = (req: Request, res: Response, next: NextFunction, parsed: boolean) => {
     const id = sessionIdOf(req);
     const draining = options.draining();
     const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
     const leaving = isLeaving({ids, peers, draining});
     if (leaving) res.set('Connection', 'close');
+    const held = parsed ? heldIdOf(req.body) : undefined;
+    const heldRoute = held && routeHeld(held, {ids, peers, forwarded});
     const route =
-      id === undefined
-        ? routeSessionless({
-            leaving,
-            opening: req.headers['mcp-protocol-version'] === undefined,
-            forwarded,
-            peer: leaving ? peers.readyPeer(ids.owner) : undefined,
-          })
-        : routeSession(id, {ids, peers, forwarded, draining});
-    if (route.kind === 'local') return next();
-    if (route.kind === 'notFound') {
-      metrics.forwardFailures.inc({reason: route.reason});
-      return notFound(res);
+      id !== undefined
+        ? routeSession(id, {ids, peers, forwarded, draining})
+        : heldRoute && heldRoute.kind !== 'local'
+          ? heldRoute
+          : routeSessionless({
+              leaving,
+              opening: req.headers['mcp-protocol-version'] === undefined,
+              forwarded,
+              peer: leaving ? peers.readyPeer(ids.owner) : undefined,
+            });
+    if (route.kind === 'local') {
+      // What this pod holds stays reachable while it drains, as calls in flight finish: a round's retry completes it.
+      if (held && ids.ownerOf(held.id, held.kind) === ids.owner) res.locals[HELD_HERE] = true;
+      return next();
     }
+    const refuse = (reason: string) => {
+      metrics.forwardFailures.inc({reason});
+      if (res.headersSent) return;
+      if (held) res.json(heldIdRefusal(held, req.body));
+      else notFound(res);
+    };
+    if (route.kind === 'notFound') return refuse(route.reason);
     const transport = req.baseUrl === '/message' ? 'sse' : 'streamableHttp';
     const started = performance.now();
     const {hostname, port} = new URL(`http://${route.owner}`);
+    const body = parsed ? Buffer.from(JSON.stringify(req.body)) : undefined;
+    const headers = {...endToEndHeaders(req.headers), [FORWARDED_HEADER]: '1'};
+    if (body) {
+      // The body as parsed (inflated when it came compressed): the owner parses the same value from it.
+      delete headers['content-encoding'];
+      headers['content-length'] = String(body.length);
+    }
     const onward = request({
       host: hostname.replace(/^\[(.*)\]$/, '$1'),
       port,
       method: req.method,
       path: req.originalUrl,
-      headers: {...endToEndHeaders(req.headers), [FORWARDED_HEADER]: '1'},
+      headers,
       agent,
     });
     onward.on('response', (answer) => {
@@ -169,14 +278,40 @@ export function forwardToOwner(options: {
     });
     onward.on('error', (error: NodeJS.ErrnoException) => {
       if (res.headersSent) return void res.destroy();
-      metrics.forwardFailures.inc({reason: 'unreachable'});
-      log.warn({owner: route.owner, code: error.code}, 'Failed to forward a request to the pod of its session');
-      notFound(res);
+      log.warn({owner: route.owner, code: error.code}, 'Failed to forward a request to the pod that holds its state');
+      refuse('unreachable');
     });
     // A client that goes away (an SSE stream closed) ends the forwarded request, and so the owner's stream.
     res.once('close', () => {
       if (!res.writableFinished) onward.destroy();
     });
-    req.pipe(onward);
+    if (body) onward.end(body);
+    else req.pipe(onward);
+  };
+  return (req, res, next) => {
+    const sessionless = sessionIdOf(req) === undefined && req.baseUrl === '/mcp';
+    if (!sessionless || !mayNameHeldId(req.method, req.headers)) return serve(req, res, next, false);
+    parseBody(req, res, (error?: unknown) => (error ? next(error) : serve(req, res, next, true)));
+  };
+}
+
+/**
+ * The middleware in front of `GET /sse` and `/sse/{upstream}` that keeps new legacy SSE sessions off a leaving pod
+ * (`isLeaving`) while a ready peer exists: 307 to the same URL, with `Connection: close`, so that the client (its
+ * EventSource follows redirects) opens the stream on a new connection, which kube-proxy sends to a pod that stays. The
+ * stream is not forwarded: it is the session's whole life, and would be cut when this pod exits (ADR 0031). A
+ * request that a peer forwarded, or one on the last pod, is served here.
+ */
+export function handOverSseOpenings(options: {
+  ids: Pick<SessionIds, 'owner'>;
+  peers: Pick<Peers, 'isReadyEndpoint' | 'synced' | 'readyPeer'>;
+  draining: () => boolean;
+}): RequestHandler {
+  const {ids, peers} = options;
+  return (req, res, next) => {
+    const leaving = isLeaving({ids, peers, draining: options.draining()});
+    const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+    if (req.method !== 'GET' || !leaving || forwarded || peers.readyPeer(ids.owner) === undefined) return next();
+    res.set('Connection', 'close').redirect(307, req.originalUrl);
   };
 }

@@ -70,7 +70,12 @@ export class ModernEndpoint {
     const existing = this.#sessions.get(key);
     if (existing) return existing;
     if (this.#router.sessionLimitReached(principal)) return undefined;
-    const session = this.#router.createSession(scope, 'modern', principal, () => new ModernPeer(this.#handler.notify));
+    const session = this.#router.createSession(
+      scope,
+      'modern',
+      principal,
+      () => new ModernPeer(this.#handler.notify, this.#router.ids),
+    );
     this.#sessions.set(key, session, {ttl: this.#router.options.sessionIdleSeconds * 1000});
     return session;
   }

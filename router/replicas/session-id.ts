@@ -4,35 +4,50 @@ import {createHmac, randomBytes, timingSafeEqual} from 'node:crypto';
 const NONCE_BYTES = 16;
 /** Shortest session key accepted, in bytes: an HMAC-SHA256 key shorter than this is easy to search. */
 export const MIN_KEY_BYTES = 32;
-/** Domain separation, so that a MAC made by these keys for anything else never verifies as a session id. */
-const CONTEXT = 'kube-mcp-router session id v1';
 
-function mac(key: Buffer, owner: string, nonce: Buffer): Buffer {
-  return createHmac('sha256', key).update(CONTEXT).update('\0').update(owner).update('\0').update(nonce).digest();
+/**
+ * What an owned id names: a 2025-era session (`Mcp-Session-Id`, `?sessionId=`), the `requestState` of an
+ * `input_required` round the pod holds for a 2026-07-28 client (`session/rounds.ts`), or content cut from a result
+ * (`router://results/{id}`, `results/store.ts`). Each kind is its own MAC domain, so an id of one kind never verifies
+ * as another.
+ */
+export type IdKind = 'session' | 'requestState' | 'result';
+
+function mac(key: Buffer, kind: IdKind, owner: string, nonce: Buffer): Buffer {
+  // Domain separation: a MAC made by these keys for anything else never verifies as an id of this kind.
+  const context = `kube-mcp-router ${kind} id v1`;
+  return createHmac('sha256', key).update(context).update('\0').update(owner).update('\0').update(nonce).digest();
 }
 
 /**
- * A session id that carries the address of the pod that owns the session (`host:port`), signed with `key` (pure but
- * for the random nonce): `<owner>.<nonce>.<mac>`, each part base64url, so the id is visible ASCII as MCP 2025-11-25
- * basic/transports asks. Clients treat it as opaque; the owner is encoded, not hidden (pod addresses are no secret).
+ * An id that carries the address of the pod that owns what it names (`host:port`), signed with `key` (pure but for
+ * the random nonce): `<owner>.<nonce>.<mac>`, each part base64url, so the id is visible ASCII as MCP 2025-11-25
+ * basic/transports asks of session ids. Clients treat it as opaque; the owner is encoded, not hidden (pod addresses
+ * are no secret). `kind` defaults to a session id.
  */
-export function signSessionId(owner: string, key: Buffer, nonce: Buffer = randomBytes(NONCE_BYTES)): string {
+export function signSessionId(
+  owner: string,
+  key: Buffer,
+  nonce: Buffer = randomBytes(NONCE_BYTES),
+  kind: IdKind = 'session',
+): string {
   const encode = (bytes: Buffer) => bytes.toString('base64url');
-  return `${encode(Buffer.from(owner))}.${encode(nonce)}.${encode(mac(key, owner, nonce))}`;
+  return `${encode(Buffer.from(owner))}.${encode(nonce)}.${encode(mac(key, kind, owner, nonce))}`;
 }
 
 /**
- * The owner (`host:port`) of a session id that one of `keys` signed (pure); undefined for an id that is malformed,
- * forged or tampered with, or signed by a key no longer in the list. MACs are compared in constant time.
+ * The owner (`host:port`) of an id of `kind` (default a session id) that one of `keys` signed (pure); undefined for an
+ * id that is malformed, forged or tampered with, of another kind, or signed by a key no longer in the list. MACs are
+ * compared in constant time.
  */
-export function verifySessionId(id: string, keys: readonly Buffer[]): string | undefined {
+export function verifySessionId(id: string, keys: readonly Buffer[], kind: IdKind = 'session'): string | undefined {
   const parts = id.split('.');
   if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]+$/.test(part))) return undefined;
   const [owner, nonce, given] = parts.map((part) => Buffer.from(part, 'base64url')) as [Buffer, Buffer, Buffer];
   if (nonce.length !== NONCE_BYTES) return undefined;
   const ownerText = owner.toString();
   for (const key of keys) {
-    const expected = mac(key, ownerText, nonce);
+    const expected = mac(key, kind, ownerText, nonce);
     if (expected.length === given.length && timingSafeEqual(expected, given)) return ownerText;
   }
   return undefined;
@@ -57,9 +72,9 @@ export function parseSessionKeys(text: string, source: string): Buffer[] {
 }
 
 /**
- * Makes and reads the session ids of one router process: signed with the first of `keys`, carrying `owner` (this
- * pod's `host:port`, as its peers reach it). Without keys a random one of this process is used: ids are then valid
- * on this process only.
+ * Makes and reads the owned ids of one router process (session ids, `requestState`s, cut-result ids): signed with the
+ * first of `keys`, carrying `owner` (this pod's `host:port`, as its peers reach it). Without keys a random one of this
+ * process is used: ids are then valid on this process only.
  */
 export class SessionIds {
   readonly owner: string;
@@ -70,13 +85,13 @@ export class SessionIds {
     this.#keys = options.keys && options.keys.length > 0 ? options.keys : [randomBytes(MIN_KEY_BYTES)];
   }
 
-  /** A new, unguessable session id owned by this process. */
-  newId(): string {
-    return signSessionId(this.owner, this.#keys[0] as Buffer);
+  /** A new, unguessable id of `kind` (default a session id) owned by this process. */
+  newId(kind: IdKind = 'session'): string {
+    return signSessionId(this.owner, this.#keys[0] as Buffer, undefined, kind);
   }
 
-  /** The owner of `id`, or undefined when no key of this process signed it. */
-  ownerOf(id: string): string | undefined {
-    return verifySessionId(id, this.#keys);
+  /** The owner of an id of `kind` (default a session id), or undefined when no key of this process signed it. */
+  ownerOf(id: string, kind: IdKind = 'session'): string | undefined {
+    return verifySessionId(id, this.#keys, kind);
   }
 }

@@ -23,13 +23,17 @@ export type ResourceContents =
 /**
  * Content that output caps took out of `tools/call` results, kept for a while so that the session it was cut for can
  * read it with `resources/read`. One store per router: at most `maxBytes` bytes in all (text as UTF-16 code units,
- * media as base64 characters), each entry for `ttlSeconds`, the least recently used first out. Ids are 144 random
- * bits (base64url), so that they cannot be guessed; a read by any other session finds nothing, as for an unknown id.
+ * media as base64 characters), each entry for `ttlSeconds`, the least recently used first out. Ids come from `newId`
+ * (default 144 random bits, base64url), so that they cannot be guessed; with replicas they name this pod, signed
+ * (`SessionIds.newId('result')`), so that a read landing on another pod is forwarded here (`http/forward.ts`). A read
+ * by any other session finds nothing, as for an unknown id.
  */
 export class ResultStore {
   readonly #entries: LRUCache<string, Kept>;
+  readonly #newId: () => string;
 
-  constructor(options: {maxBytes: number; ttlSeconds: number}) {
+  constructor(options: {maxBytes: number; ttlSeconds: number; newId?: () => string}) {
+    this.#newId = options.newId ?? (() => randomBytes(18).toString('base64url'));
     this.#entries = new LRUCache<string, Kept>({
       maxSize: options.maxBytes,
       sizeCalculation: ({content}) => Math.max(1, content.kind === 'text' ? content.text.length : content.data.length),
@@ -39,7 +43,7 @@ export class ResultStore {
 
   /** Keeps content for `owner`; its URI, or undefined when it is larger than the whole store. */
   keep(owner: object, content: KeptContent): string | undefined {
-    const id = randomBytes(18).toString('base64url');
+    const id = this.#newId();
     this.#entries.set(id, {owner, content});
     return this.#entries.has(id) ? `${RESULTS_URI_PREFIX}${id}` : undefined;
   }

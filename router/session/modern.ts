@@ -1,3 +1,4 @@
+import {randomUUID} from 'node:crypto';
 import {
   CLIENT_CAPABILITIES_META_KEY,
   inputRequired,
@@ -16,6 +17,7 @@ import {
   type DownstreamSession,
   type ServerIdentity,
 } from './downstream.js';
+import type {SessionIds} from '../replicas/session-id.js';
 import {HeldCall, ROUND_METHODS} from './rounds.js';
 
 /** Milliseconds a call waits for its client to come back with the input it asked for (the SDK's own round timeout). */
@@ -50,9 +52,12 @@ export class ModernPeer implements DownstreamPeer {
   readonly #listeners = new Map<string, number>();
   /** Calls held open across `input_required` rounds, by their `requestState`. */
   readonly #held = new Map<string, HeldCall>();
+  readonly #ids: Pick<SessionIds, 'newId'> | undefined;
 
-  constructor(notifier: ServerNotifier) {
+  /** `ids`: with replicas, what signs each `requestState` with this pod as its owner; else it is a random UUID. */
+  constructor(notifier: ServerNotifier, ids?: Pick<SessionIds, 'newId'>) {
     this.#notifier = notifier;
+    this.#ids = ids;
   }
 
   clientInfo(): Implementation | undefined {
@@ -118,7 +123,7 @@ export class ModernPeer implements DownstreamPeer {
    */
   hold(ctx: ServerContext, run: (call: Call) => Promise<JsonObject>): Promise<JsonObject> {
     const capabilities = envelopeCapabilities(ctx);
-    const held = new HeldCall(capabilities);
+    const held = new HeldCall(capabilities, this.#ids?.newId('requestState') ?? randomUUID());
     this.#held.set(held.id, held);
     held.signal.addEventListener('abort', () => this.#held.delete(held.id));
     const token = ctx.mcpReq._meta?.progressToken;

@@ -1,4 +1,3 @@
-import {randomUUID} from 'node:crypto';
 import type {ClientCapabilities} from '@modelcontextprotocol/sdk/types.js';
 import {JsonRpcCode, JsonRpcFailure, quoted} from '../errors.js';
 import {CLIENT_CAPABILITY_OF, type JsonObject, type Message} from '../upstream/connection.js';
@@ -29,12 +28,14 @@ interface Ask {
  * with the requests not yet answered, as `inputRequests`, and `requestState` naming this call; the client's retry
  * carries the answers (`inputResponses`) and the same state.
  *
- * The state is a random id, looked up only among the rounds of the principal's own session, so a forged or stolen
- * one leads nowhere. A call whose client does not come back within `expiryMs` is aborted (its upstream call is
- * cancelled) and its requests are refused.
+ * The state is the call's `id`: unguessable, and looked up only among the rounds of the principal's own session, so
+ * a forged or stolen one leads nowhere. With replicas it names the pod that holds the call, signed
+ * (`replicas/session-id.ts`), so that a retry landing on another pod is forwarded here (`http/forward.ts`). A call
+ * whose client does not come back within `expiryMs` is aborted (its upstream call is cancelled) and its requests are
+ * refused.
  */
 export class HeldCall {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly #controller = new AbortController();
   readonly #asks = new Map<string, Ask>();
   readonly #capabilities: ClientCapabilities;
@@ -46,9 +47,13 @@ export class HeldCall {
   #expiry: NodeJS.Timeout | undefined;
   #asked = 0;
 
-  /** `capabilities`: what the client declared in the request's `_meta`; a request it cannot answer is refused. */
-  constructor(capabilities: ClientCapabilities) {
+  /**
+   * `capabilities`: what the client declared in the request's `_meta`; a request it cannot answer is refused. `id`:
+   * the call's `requestState`, unguessable.
+   */
+  constructor(capabilities: ClientCapabilities, id: string) {
     this.#capabilities = capabilities;
+    this.id = id;
   }
 
   /** Aborts when the call is given up (expired, or its round was cancelled): the upstream call is cancelled. */

@@ -1,13 +1,16 @@
 /**
  * Three router processes' worth of routers on 127.0.0.1, sharing a session key, with a fake peer list standing in for
  * the EndpointSlices of their Service (no Kubernetes here): a client whose requests go round-robin over them, as
- * through a Service without session affinity, keeps its session, its progress and its sampling.
+ * through a Service without session affinity, keeps its session, its progress and its sampling; a 2026-07-28 client
+ * whose retry of an input_required round, or read of a cut result, lands on another router than the one holding it
+ * gets its answer from that router.
  */
-import {createServer, type Server} from 'node:http';
+import {Agent, createServer, request as httpRequest, type IncomingMessage, type Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
+import {Client as ModernClient, StreamableHTTPClientTransport as ModernTransport} from '@modelcontextprotocol/client';
 import type {FetchLike} from '@modelcontextprotocol/sdk/shared/transport.js';
 import {CreateMessageRequestSchema, type CallToolResult, type JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import {pino} from 'pino';
@@ -39,7 +42,10 @@ let routers: (RunningRouter & {url: string})[] = [];
 
 beforeAll(async () => {
   upstream = await startEverythingHttp('streamableHttp');
-  const config = await writeConfig({mcpServers: {everything: {type: 'http', url: upstream.url}}});
+  // Output caps on, so that a long echo is cut and kept on the router that answered it.
+  const config = await writeConfig({
+    mcpServers: {everything: {type: 'http', url: upstream.url, output: {maxResultBytes: 1024}}},
+  });
   routers = await Promise.all(
     [0, 1, 2].map(async () => {
       const port = await freePort();
@@ -108,6 +114,18 @@ async function counterSum(name: string, labels = ''): Promise<number> {
 
 const urls = () => routers.map((r) => r.url);
 
+/** An HTTP server on loopback that is no router and no peer; it counts the requests that reach it. */
+async function startStranger(): Promise<{server: Server; address: string; reached: number}> {
+  const stranger = {server: createServer(), address: '', reached: 0};
+  stranger.server.on('request', (_req, res) => {
+    stranger.reached++;
+    res.end();
+  });
+  await new Promise<void>((resolve) => stranger.server.listen(0, '127.0.0.1', resolve));
+  stranger.address = `127.0.0.1:${(stranger.server.address() as AddressInfo).port}`;
+  return stranger;
+}
+
 describe.each([
   ['Streamable HTTP', '/mcp' as const],
   ['SSE', '/sse' as const],
@@ -172,25 +190,20 @@ describe('session ids between replicas', () => {
   });
 
   it('refuses to forward to an address that is not a current ready endpoint', async () => {
-    let reached = 0;
-    const stranger: Server = createServer((_req, res) => {
-      reached++;
-      res.end();
-    });
-    await new Promise<void>((resolve) => stranger.listen(0, '127.0.0.1', resolve));
+    const stranger = await startStranger();
     try {
-      const address = `127.0.0.1:${(stranger.address() as AddressInfo).port}`;
+      const {address} = stranger;
       // Signed with the pods' key (a pod that was once a peer), but not in the peer list now.
       const id = signSessionId(address, KEY);
       for (const router of routers) expect((await ping(router.url, id)).status).toBe(404);
-      expect(reached).toBe(0);
+      expect(stranger.reached).toBe(0);
       expect(await counterSum('mcp_router_forward_failures_total', 'reason="not_ready_endpoint"')).toBeGreaterThan(0);
     } finally {
-      stranger.close();
+      stranger.server.close();
     }
   });
 
-  it('a router that is no ready endpoint any more (terminating) hands new sessions to a peer and closes connections', async () => {
+  it('a router that is no ready endpoint any more (terminating) hands new sessions to a peer (SSE streams by redirect) and closes connections', async () => {
     const leaving = routers[0]!;
     const address = new URL(leaving.url).host;
     const own = await initialize(leaving.url);
@@ -209,6 +222,12 @@ describe('session ids between replicas', () => {
       expect(peers.ready.has(owner)).toBe(true);
       // Its own sessions are still served until it drains.
       expect((await ping(leaving.url, own)).status).toBe(200);
+      // A legacy SSE stream is not forwarded (it would end with this router): the client opens it again elsewhere.
+      const sse = await fetch(`${leaving.url}/sse`, {redirect: 'manual'});
+      await sse.body?.cancel();
+      expect(sse.status).toBe(307);
+      expect(sse.headers.get('location')).toBe('/sse');
+      expect(sse.headers.get('connection')).toBe('close');
     } finally {
       peers.ready.add(address);
     }
@@ -225,5 +244,258 @@ describe('session ids between replicas', () => {
     expect((await ping(routers[1]!.url, id)).status).toBe(404);
     const again = await initialize(routers[1]!.url);
     expect((await ping(routers[0]!.url, again)).status).toBe(200);
+  });
+});
+
+describe('what a router holds for a 2026-07-28 client, asked for on another router', () => {
+  /** The owner (`host:port`) an owned id names (the id is opaque to clients; the test decodes it). */
+  const ownerOf = (id: string) => Buffer.from(id.split('.')[0] as string, 'base64url').toString();
+
+  /**
+   * A 2.x client in auto mode (it negotiates 2026-07-28) on the first router, whose retries (requests carrying a
+   * requestState) go to a router that is not the state's owner, rewritten by `tamper` on the way; `steered` counts
+   * them.
+   */
+  async function steeredClient(tamper: (state: string) => string = (state) => state) {
+    const steered: {from: string; to: string}[] = [];
+    const fetchSteered = async (input: string | URL, init?: RequestInit) => {
+      const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as {params?: {requestState?: string}}) : {};
+      const state = body.params?.requestState;
+      if (state === undefined) return fetch(input, init);
+      const owner = ownerOf(state);
+      const other = routers.find((r) => new URL(r.url).host !== owner) as RunningRouter & {url: string};
+      const url = new URL(input);
+      url.host = new URL(other.url).host;
+      steered.push({from: owner, to: url.host});
+      (body.params as {requestState: string}).requestState = tamper(state);
+      return fetch(url, {...init, body: JSON.stringify(body)});
+    };
+    const client = new ModernClient(
+      {name: 'steered-modern', version: '2.0.0'},
+      {versionNegotiation: {mode: 'auto'}, capabilities: {sampling: {}}},
+    );
+    client.setRequestHandler('sampling/createMessage', async () => ({
+      model: 'test-model',
+      role: 'assistant',
+      content: {type: 'text', text: 'sampled on another pod'},
+    }));
+    await client.connect(new ModernTransport(new URL(`${routers[0]!.url}/mcp`), {fetch: fetchSteered}));
+    return {client, steered};
+  }
+
+  it('completes an input_required round whose retry lands on a router that does not hold it (sampling from a 2025 upstream)', async () => {
+    const before = await counterSum('mcp_router_forwarded_requests_total');
+    const {client, steered} = await steeredClient();
+    try {
+      const sampled = await client.callTool({
+        name: 'everything__trigger-sampling-request',
+        arguments: {prompt: 'say something', maxTokens: 20},
+      });
+      expect(text(sampled)).toContain('sampled on another pod');
+    } finally {
+      await client.close();
+    }
+    expect(steered.length).toBeGreaterThan(0);
+    for (const {from, to} of steered) expect(to).not.toBe(from);
+    expect(await counterSum('mcp_router_forwarded_requests_total')).toBeGreaterThanOrEqual(before + steered.length);
+  });
+
+  it('refuses a tampered requestState (-32602) on a router that does not hold it', async () => {
+    const {client, steered} = await steeredClient((state) => {
+      const [owner, nonce, mac] = state.split('.') as [string, string, string];
+      return `${owner}.${nonce}.${mac[0] === 'A' ? 'B' : 'A'}${mac.slice(1)}`;
+    });
+    try {
+      await expect(
+        client.callTool({name: 'everything__trigger-sampling-request', arguments: {prompt: 'x', maxTokens: 5}}),
+      ).rejects.toThrow(/Unknown or expired requestState/);
+      expect(steered).toHaveLength(1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("passes back the owner's refusal of a signed requestState it does not hold", async () => {
+    const owner = routers[0]!;
+    const state = signSessionId(new URL(owner.url).host, KEY, undefined, 'requestState');
+    const before = await counterSum('mcp_router_forwarded_requests_total');
+    const answer = await modernPost(routers[1]!.url, {
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: {name: 'everything__get-sum', arguments: {a: 1, b: 2}, requestState: state, _meta: MODERN_META},
+    });
+    expect(answer).toMatchObject({id: 3, error: {code: -32602, message: 'Unknown or expired requestState'}});
+    expect(await counterSum('mcp_router_forwarded_requests_total')).toBe(before + 1);
+  });
+
+  it('refuses a requestState whose owner is not a ready endpoint, without reaching that address', async () => {
+    const stranger = await startStranger();
+    try {
+      const {address} = stranger;
+      // Signed with the pods' key (a pod that was once a peer), but not in the peer list now.
+      const state = signSessionId(address, KEY, undefined, 'requestState');
+      const before = await counterSum('mcp_router_forward_failures_total', 'reason="not_ready_endpoint"');
+      for (const router of routers) {
+        const answer = await modernPost(router.url, {
+          jsonrpc: '2.0',
+          id: 5,
+          method: 'tools/call',
+          params: {name: 'everything__get-sum', arguments: {a: 1, b: 2}, requestState: state, _meta: MODERN_META},
+        });
+        expect(answer).toEqual({
+          jsonrpc: '2.0',
+          id: 5,
+          error: {code: -32602, message: 'Unknown or expired requestState'},
+        });
+      }
+      expect(stranger.reached).toBe(0);
+      expect(await counterSum('mcp_router_forward_failures_total', 'reason="not_ready_endpoint"')).toBe(
+        before + routers.length,
+      );
+    } finally {
+      stranger.server.close();
+    }
+  });
+
+  it('reads a cut result on a router that did not cut it, with resources/read and read_result', async () => {
+    const cutOn = routers[1]!;
+    const connect = async (url: string) => {
+      const client = new ModernClient({name: 'reader', version: '2.0.0'}, {versionNegotiation: {mode: 'auto'}});
+      await client.connect(new ModernTransport(new URL(`${url}/mcp`)));
+      return client;
+    };
+    const cutter = await connect(cutOn.url);
+    const reader = await connect(routers.find((r) => r !== cutOn)!.url);
+    try {
+      const message = 'x'.repeat(5000);
+      const cut = await cutter.callTool({name: 'everything__echo', arguments: {message}});
+      const uri = /router:\/\/results\/[A-Za-z0-9_.-]+/.exec(text(cut))?.[0] as string;
+      expect(uri).toBeDefined();
+      expect(ownerOf(uri.slice('router://results/'.length))).toBe(new URL(cutOn.url).host);
+      const read = await reader.readResource({uri});
+      expect((read.contents[0] as {text: string}).text).toBe(`Echo: ${message}`);
+      const range = await reader.callTool({name: 'read_result', arguments: {uri, offset: 6, length: 100}});
+      expect(text(range)).toBe('x'.repeat(100));
+    } finally {
+      await cutter.close();
+      await reader.close();
+    }
+  });
+});
+
+describe('a router that drains while it holds a round for a 2026-07-28 client', () => {
+  it('serves the retry, so the call finishes within the grace period like any call in flight', async () => {
+    const config = await writeConfig({mcpServers: {everything: {type: 'http', url: upstream.url}}});
+    const port = await freePort();
+    const running = (await startRouter(
+      {config, transport: 'http', host: '127.0.0.1', port},
+      pino({level: process.env.TEST_LOG_LEVEL ?? 'error'}),
+      {advertiseAddress: '127.0.0.1', keys: [KEY], peers: new FakePeers()},
+    )) as RunningRouter & {url: string};
+    await running.router.start();
+    let stopped: Promise<void> | undefined;
+    const client = new ModernClient(
+      {name: 'drained-modern', version: '2.0.0'},
+      {versionNegotiation: {mode: 'auto'}, capabilities: {sampling: {}}},
+    );
+    client.setRequestHandler('sampling/createMessage', async () => {
+      // SIGTERM comes while the client answers the round.
+      stopped = running.stop();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return {model: 'test-model', role: 'assistant', content: {type: 'text', text: 'answered during the drain'}};
+    });
+    try {
+      await client.connect(new ModernTransport(new URL(`${running.url}/mcp`)));
+      const sampled = await client.callTool({
+        name: 'everything__trigger-sampling-request',
+        arguments: {prompt: 'x', maxTokens: 5},
+      });
+      expect(text(sampled)).toContain('answered during the drain');
+    } finally {
+      await client.close();
+      await (stopped ?? running.stop());
+    }
+  });
+});
+
+/** The `_meta` envelope of a 2026-07-28 request (MCP 2026-07-28 basic/lifecycle). */
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+/** A raw 2026-07-28 POST to `/mcp` of `url`; its JSON-RPC answer. */
+async function modernPost(
+  url: string,
+  body: {method: string; params?: {name?: string; [key: string]: unknown}; [key: string]: unknown},
+): Promise<unknown> {
+  const name = body.params?.name;
+  const response = await fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: {
+      ...MCP_HEADERS,
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': body.method,
+      ...(name !== undefined && {'mcp-name': name}),
+    },
+    body: JSON.stringify(body),
+  });
+  return response.json();
+}
+
+describe('a router that starts draining while a response is on its way', () => {
+  it('does not close a kept-alive connection under the next request sent on it (regression: requests cut during a roll)', async () => {
+    const config = await writeConfig({mcpServers: {everything: {type: 'http', url: upstream.url}}});
+    const running = (await startRouter(
+      {config, transport: 'http', host: '127.0.0.1', port: 0},
+      pino({level: process.env.TEST_LOG_LEVEL ?? 'error'}),
+    )) as RunningRouter & {url: string};
+    await running.router.start();
+    // One kept-alive connection: the client sends each request on it once the one before has been answered.
+    const agent = new Agent({keepAlive: true, maxSockets: 1});
+    const post = (body: object, headers: Record<string, string> = {}) =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const sent = httpRequest(`${running.url}/mcp`, {method: 'POST', agent, headers: {...MCP_HEADERS, ...headers}});
+        sent.on('response', resolve).on('error', reject);
+        sent.end(JSON.stringify(body));
+      });
+    const text = async (response: IncomingMessage) => {
+      let all = '';
+      for await (const chunk of response) all += chunk;
+      return all;
+    };
+    try {
+      const opened = await post(INITIALIZE);
+      await text(opened);
+      const session = {'mcp-session-id': String(opened.headers['mcp-session-id'])};
+      await text(await post({jsonrpc: '2.0', method: 'notifications/initialized'}, session));
+      // A call whose response has started (its headers went out with the first progress) when the router drains.
+      const call = await post(
+        {
+          jsonrpc: '2.0',
+          id: 2,
+          method: 'tools/call',
+          params: {
+            name: 'everything__trigger-long-running-operation',
+            arguments: {duration: 1, steps: 4},
+            _meta: {progressToken: 'p'},
+          },
+        },
+        session,
+      );
+      expect(call.headers.connection).not.toBe('close');
+      const stopped = running.stop();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Queued behind the call: it goes out on the same connection as soon as the call's response has ended.
+      const next = post({jsonrpc: '2.0', id: 3, method: 'ping'}, session);
+      expect(await text(call)).toContain('Long running operation completed');
+      const answered = await next;
+      await text(answered);
+      expect(answered.headers.connection).toBe('close');
+      await stopped;
+    } finally {
+      agent.destroy();
+    }
   });
 });

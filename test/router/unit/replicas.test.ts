@@ -1,6 +1,14 @@
 import type {V1EndpointSlice} from '@kubernetes/client-node';
 import {describe, expect, it} from 'vitest';
-import {isLeaving, routeSession, routeSessionless} from '../../../router/http/forward.js';
+import {
+  heldIdOf,
+  heldIdRefusal,
+  isLeaving,
+  mayNameHeldId,
+  routeHeld,
+  routeSession,
+  routeSessionless,
+} from '../../../router/http/forward.js';
 import {endpointAddress, readyEndpoints} from '../../../router/replicas/peers.js';
 import {
   MIN_KEY_BYTES,
@@ -146,5 +154,94 @@ describe('a leaving pod', () => {
     ['an initialize, staying', false, true, false, peer, {kind: 'local'}],
   ])('sends a request without a session: %s', (_name, leaving, opening, forwarded, peer, route) => {
     expect(routeSessionless({leaving, opening, forwarded, peer})).toEqual(route);
+  });
+});
+
+describe('ids of what a pod holds for a 2026-07-28 client', () => {
+  const ids = new SessionIds({owner: '10.0.0.1:8080', keys: [NEW]});
+  const peers = {isReadyEndpoint: (address: string) => address === '10.0.0.2:8080'};
+  const state = (owner: string, key = NEW) => signSessionId(owner, key, undefined, 'requestState');
+
+  it('are signed per kind: a session id is no requestState, a requestState is no cut-result id', () => {
+    const id = ids.newId('requestState');
+    expect(ids.ownerOf(id, 'requestState')).toBe('10.0.0.1:8080');
+    expect(ids.ownerOf(id)).toBeUndefined();
+    expect(ids.ownerOf(id, 'result')).toBeUndefined();
+    expect(ids.ownerOf(ids.newId(), 'requestState')).toBeUndefined();
+  });
+
+  it.each([
+    ['a retry', {method: 'tools/call', params: {name: 'x', requestState: 'S'}}, {kind: 'requestState', id: 'S'}],
+    [
+      'a resources/read of a cut result',
+      {method: 'resources/read', params: {uri: 'router://results/R'}},
+      {kind: 'result', id: 'R'},
+    ],
+    [
+      'a read_result call',
+      {method: 'tools/call', params: {name: 'read_result', arguments: {uri: 'router://results/R', offset: 9}}},
+      {kind: 'result', id: 'R'},
+    ],
+    ['a resources/read of an upstream', {method: 'resources/read', params: {uri: 'file:///etc/hosts'}}, undefined],
+    [
+      'another tool with a results uri',
+      {method: 'tools/call', params: {name: 'echo', arguments: {uri: 'router://results/R'}}},
+      undefined,
+    ],
+    ['a body without params', {method: 'tools/list'}, undefined],
+    ['no body', undefined, undefined],
+    ['a batch', [{method: 'resources/read', params: {uri: 'router://results/R'}}], undefined],
+  ])('are found in a body: %s', (_name, body, held) => {
+    expect(heldIdOf(body)).toEqual(held);
+  });
+
+  it.each([
+    ['a 2026-07-28 tools/call', 'POST', {'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call'}, true],
+    [
+      'a 2026-07-28 resources/read',
+      'POST',
+      {'mcp-protocol-version': '2026-07-28', 'mcp-method': 'resources/read'},
+      true,
+    ],
+    ['a 2026-07-28 POST without Mcp-Method', 'POST', {'mcp-protocol-version': '2026-07-28'}, true],
+    ['a 2026-07-28 tools/list', 'POST', {'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list'}, false],
+    ['a 2025 initialize', 'POST', {}, false],
+    ['a GET', 'GET', {'mcp-protocol-version': '2026-07-28'}, false],
+  ])('are looked for only in bodies that may name one: %s', (_name, method, headers, may) => {
+    expect(mayNameHeldId(method, headers)).toBe(may);
+  });
+
+  it.each([
+    ['its own', state('10.0.0.1:8080'), false, {kind: 'local'}],
+    ["a ready peer's", state('10.0.0.2:8080'), false, {kind: 'forward', owner: '10.0.0.2:8080'}],
+    ['a gone peer’s', state('10.0.0.3:8080'), false, {kind: 'notFound', reason: 'not_ready_endpoint'}],
+    [
+      "a ready peer's, forwarded once already",
+      state('10.0.0.2:8080'),
+      true,
+      {kind: 'notFound', reason: 'forwarded_twice'},
+    ],
+    [
+      'one no key signed (an upstream’s own state, or forged): looked up here',
+      state('10.0.0.2:8080', OLD),
+      false,
+      {kind: 'local'},
+    ],
+    ['a session id of a peer used as a state', signSessionId('10.0.0.2:8080', NEW), false, {kind: 'local'}],
+  ])('are routed to their owner: %s', (_name, id, forwarded, route) => {
+    expect(routeHeld({kind: 'requestState', id}, {ids, peers, forwarded})).toEqual(route);
+  });
+
+  it('are refused in-band as the owner refuses an unknown one (-32602), with the request id', () => {
+    expect(heldIdRefusal({kind: 'requestState', id: 'S'}, {id: 4})).toEqual({
+      jsonrpc: '2.0',
+      id: 4,
+      error: {code: -32602, message: 'Unknown or expired requestState'},
+    });
+    expect(heldIdRefusal({kind: 'result', id: 'R'}, {})).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: {code: -32602, message: 'Resource not found: "router://results/R"'},
+    });
   });
 });

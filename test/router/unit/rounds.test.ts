@@ -7,7 +7,7 @@ const SAMPLE = {method: 'sampling/createMessage', params: {messages: [], maxToke
 const open = () => ({signal: new AbortController().signal, relay: async () => undefined});
 
 function heldSamplingCall(capabilities = {sampling: {}}) {
-  const held = new HeldCall(capabilities);
+  const held = new HeldCall(capabilities, 'state-1');
   held.start(held.ask(SAMPLE, new AbortController().signal).then((answer) => ({content: [answer]})));
   return held;
 }
@@ -38,7 +38,7 @@ describe('a held call', () => {
   });
 
   it('refuses a request the client did not declare the capability for (-32601)', async () => {
-    const held = new HeldCall({});
+    const held = new HeldCall({}, 'state-1');
     await expect(held.ask(SAMPLE, new AbortController().signal)).rejects.toMatchObject({
       code: -32601,
       message: 'The client does not support sampling ("sampling/createMessage")',
@@ -54,7 +54,7 @@ describe('a held call', () => {
   });
 
   it('is given up when the client cancels a round', async () => {
-    const held = new HeldCall({sampling: {}});
+    const held = new HeldCall({sampling: {}}, 'state-1');
     held.start(new Promise(() => undefined));
     const cancel = new AbortController();
     const round = held.round({signal: cancel.signal, relay: async () => undefined}, 60_000);
