@@ -23,12 +23,6 @@ const KEEP_ALIVE_MS = 15_000;
 const MAX_BATCH_SIZE = 100;
 /** Largest body this transport reads itself, when no parsed body is given (the SDK's default, 4 MiB). */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
-/**
- * Milliseconds a POST's SSE stream waits for its first event before its head and priming event go out alone. A call
- * answered sooner goes out in one write (head, priming event, response, end) instead of two: on loopback each write
- * costs a system call and a wake-up of the reader, the largest single cost of a fast call (docs/benchmarks.md).
- */
-const HEAD_WAIT_MS = 10;
 /** The stream id of the session's GET stream. */
 const STANDALONE = '_GET_stream';
 
@@ -38,10 +32,6 @@ interface SseStream {
   keepAlive?: NodeJS.Timeout;
   /** Events a resume already wrote, not to write twice. */
   replayed?: Set<string>;
-  /** The priming event, not written yet: it goes out with the stream's first event, or after `HEAD_WAIT_MS`. */
-  priming?: string;
-  /** The timer that writes the head and `priming` when no event came within `HEAD_WAIT_MS`. */
-  head?: NodeJS.Timeout;
 }
 
 /** Options of `NodeStreamableTransport`. */
@@ -240,7 +230,9 @@ export class NodeStreamableTransport implements Transport {
     // The responses may all have been written already; a stream still open starts now (the SDK sends its head
     // before the first event too) and gets keep-alives.
     if (this.#streams.get(streamId) === stream) {
-      stream.head = setTimeout(() => this.#flushHead(stream), HEAD_WAIT_MS);
+      const started = res.headersSent;
+      this.#open(stream);
+      if (!started) res.flushHeaders();
       this.#keepAlive(stream);
     }
   }
@@ -341,7 +333,8 @@ export class NodeStreamableTransport implements Transport {
     if (!store || protocolVersion < '2025-11-25') return;
     const eventId = await store.storeEvent(streamId, {} as JSONRPCMessage);
     const retry = this.#options.retryInterval;
-    stream.priming = `id: ${eventId}\n${retry === undefined ? '' : `retry: ${retry}\n`}data: \n\n`;
+    this.#open(stream);
+    stream.res.write(`id: ${eventId}\n${retry === undefined ? '' : `retry: ${retry}\n`}data: \n\n`);
     this.#resumable.add(streamId);
   }
 
@@ -353,39 +346,22 @@ export class NodeStreamableTransport implements Transport {
     stream.res.writeHead(200, headers);
   }
 
-  /** Writes one message event, its data `json`, after the priming event when that has not gone out yet. */
+  /** Writes one message event, its data `json`. */
   #write(stream: SseStream, json: string, eventId: string | undefined): boolean {
     if (stream.res.writableEnded || stream.res.destroyed) {
       this.onerror?.(new Error('The SSE stream is closed'));
       return false;
     }
     this.#open(stream);
-    writeSseData(stream.res, this.#takePriming(stream) + eventHead(eventId), json);
+    writeSseData(stream.res, eventHead(eventId), json);
     return true;
-  }
-
-  /** The head and priming event of a stream whose first event has not come within `HEAD_WAIT_MS`. */
-  #flushHead(stream: SseStream): void {
-    if (stream.res.writableEnded || stream.res.destroyed) return;
-    this.#open(stream);
-    const priming = this.#takePriming(stream);
-    if (priming) stream.res.write(priming);
-    else stream.res.flushHeaders();
-  }
-
-  /** The priming event not written yet ('' when none), now to be written first. */
-  #takePriming(stream: SseStream): string {
-    clearTimeout(stream.head);
-    const priming = stream.priming ?? '';
-    stream.priming = undefined;
-    return priming;
   }
 
   #keepAlive(stream: SseStream): void {
     if (this.#closed) return;
     stream.keepAlive = setInterval(() => {
       if (stream.res.writableEnded || stream.res.destroyed) clearInterval(stream.keepAlive);
-      else stream.res.write(this.#takePriming(stream) + ': keepalive\n\n');
+      else stream.res.write(': keepalive\n\n');
     }, KEEP_ALIVE_MS).unref();
   }
 
@@ -393,17 +369,14 @@ export class NodeStreamableTransport implements Transport {
   #end(streamId: string, stream: SseStream): void {
     clearInterval(stream.keepAlive);
     if (this.#streams.get(streamId) === stream) this.#streams.delete(streamId);
-    if (stream.res.writableEnded) return clearTimeout(stream.head);
+    if (stream.res.writableEnded) return;
     this.#open(stream);
-    const priming = this.#takePriming(stream);
-    if (priming) stream.res.end(priming);
-    else stream.res.end();
+    stream.res.end();
   }
 
   /** The response closed (ended, or the client went away); a successor registered by a resume stays. */
   #dropped(streamId: string, stream: SseStream): void {
     clearInterval(stream.keepAlive);
-    clearTimeout(stream.head);
     if (this.#streams.get(streamId) === stream) this.#streams.delete(streamId);
   }
 
