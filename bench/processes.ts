@@ -76,6 +76,19 @@ export async function startRouter(
   throw new Error('the router did not become ready');
 }
 
+/**
+ * A plain `node:http` reverse proxy (bench/raw-proxy.mjs) in front of `target`'s origin: the floor of what any second
+ * HTTP hop adds on this machine. `url` is the proxy's origin with `target`'s path.
+ */
+export function startRawProxy(target: string): Promise<HttpMcpServer> {
+  const {origin, pathname} = new URL(target);
+  return startHttpServer({
+    label: 'the raw proxy',
+    args: [join(here, 'raw-proxy.mjs'), origin],
+    path: pathname,
+  });
+}
+
 /** punkpeye's `mcp-proxy` (npm) in front of a stdio server; `url` is its Streamable HTTP endpoint, `/sse` beside it. */
 export function startPunkpeyeProxy(upstream: {command: string; args: string[]}): Promise<HttpMcpServer> {
   const bin = join(dirname(require.resolve('mcp-proxy/package.json')), 'dist', 'bin', 'mcp-proxy.mjs');

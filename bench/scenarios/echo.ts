@@ -1,13 +1,13 @@
 /**
  * server-everything's `echo` at 1, 16 and 64 clients, each path side by side in every round: the server directly
  * (Streamable HTTP), the router in front of it (Streamable HTTP upstream), the router with it as a stdio upstream,
- * and the two `mcp-proxy`s with it as their stdio server; with `--baseline`, another build of the router in front of
- * the same HTTP upstream.
+ * and the two `mcp-proxy`s with it as their stdio server, and a plain `node:http` proxy in front of it (the floor of any
+ * second hop); with `--baseline`, another build of the router in front of the same HTTP upstream.
  */
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {serverEntry, startEverythingHttp, type HttpMcpServer} from '../../test/support/mcp-servers.js';
 import {runLoad} from '../load.js';
-import {pythonMcpProxy, startPunkpeyeProxy, startPythonProxy, startRouter} from '../processes.js';
+import {pythonMcpProxy, startPunkpeyeProxy, startPythonProxy, startRawProxy, startRouter} from '../processes.js';
 import {loadTables, type Comparison, type LoadRun, type Table} from '../report.js';
 import type {Scenario} from './scenario.js';
 
@@ -38,6 +38,13 @@ const COMPARISONS: Comparison[] = [
   {label: 'same, p50 ratio', numerator: 'router-http', denominator: 'direct', figure: 'p50'},
   {label: 'same, p99 ratio', numerator: 'router-http', denominator: 'direct', figure: 'p99'},
   {label: 'same, added p50 ms', numerator: 'router-http', denominator: 'direct', figure: 'p50', difference: true},
+  {
+    label: 'raw proxy (floor of a hop), added p50 ms',
+    numerator: 'raw-proxy',
+    denominator: 'direct',
+    figure: 'p50',
+    difference: true,
+  },
   callsPerSecond('router, stdio upstream / mcp-proxy (npm), calls/s', 'router-stdio', 'mcp-proxy-npm'),
   {label: 'same, p99 ratio', numerator: 'router-stdio', denominator: 'mcp-proxy-npm', figure: 'p99'},
   callsPerSecond('router, stdio upstream / mcp-proxy (PyPI), calls/s', 'router-stdio', 'mcp-proxy-pypi'),
@@ -74,6 +81,7 @@ export const echoScenario: Scenario = {
           tool: 'everything__echo',
         },
         {name: 'mcp-proxy-npm', url: keep(await startPunkpeyeProxy(everythingStdio)).url, tool: 'echo'},
+        {name: 'raw-proxy', url: keep(await startRawProxy(direct.url)).url, tool: 'echo'},
       ];
       if (baseline) {
         const router = keep(await startRouter({everything: {type: 'http', url: direct.url}}, {}, [], baseline));

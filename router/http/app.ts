@@ -9,7 +9,7 @@ import type {Router} from '../router.js';
 import type {Scope} from '../session/downstream.js';
 import {SessionRegistry, type SessionEntry} from './registry.js';
 import {bearerChallenge, METADATA_PATH, protectedResourceMetadata, requestOrigin} from './auth.js';
-import {nestedDeeperThan} from './body.js';
+import {BodyError, jsonBodyKind, nestedDeeperThan, readJsonBody} from './body.js';
 import {BoundedEventStore} from './event-store.js';
 import type {Peers} from '../replicas/peers.js';
 import type {SessionIds} from '../replicas/session-id.js';
@@ -68,18 +68,29 @@ export function createHttpApp(
     const {allowedHosts, allowedOrigins} = router.options;
     return {allowedOrigins, loopbackOnly: options.loopbackOnly, ...(allowedHosts && {allowedHosts})};
   };
+  // Compressed bodies and other charsets, which the MCP routes rarely see, go through body-parser.
   const parsers = new Map<string, express.RequestHandler>();
-  const json: express.RequestHandler = (req, res, next) => {
-    const {maxBodyBytes: limit, limits} = router.options;
-    const key = `${limit}/${limits.maxJsonDepth}`;
-    if (!parsers.has(key)) {
+  const bodyParser = (limit: number, maxDepth: number): express.RequestHandler => {
+    const key = `${limit}/${maxDepth}`;
+    let parser = parsers.get(key);
+    if (!parser) {
       const verify = (_req: unknown, _res: unknown, body: Buffer) => {
-        if (nestedDeeperThan(body, limits.maxJsonDepth))
-          throw Object.assign(new Error('too deep'), {status: 400, type: 'entity.too.deep'});
+        if (nestedDeeperThan(body, maxDepth)) throw new BodyError('entity.too.deep');
       };
-      parsers.set(key, express.json({limit, verify}));
+      parser = express.json({limit, verify});
+      parsers.set(key, parser);
     }
-    (parsers.get(key) as express.RequestHandler)(req, res, next);
+    return parser;
+  };
+  const json: express.RequestHandler = (req, res, next) => {
+    const {maxBodyBytes, limits} = router.options;
+    const kind = jsonBodyKind(req.headers);
+    if (kind === 'none') return next();
+    if (kind === 'other') return bodyParser(maxBodyBytes, limits.maxJsonDepth)(req, res, next);
+    readJsonBody(req, maxBodyBytes, limits.maxJsonDepth).then((body) => {
+      req.body = body;
+      next();
+    }, next);
   };
   const serving =
     (transport: 'sse' | 'streamableHttp'): express.RequestHandler =>

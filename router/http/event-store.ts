@@ -2,6 +2,11 @@ import type {EventStore} from '@modelcontextprotocol/sdk/server/streamableHttp.j
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import {messageJson} from '../catalog/serialized.js';
 
+/** An event store that may be given the size of a message's JSON, so that a message is serialized only once. */
+export interface SizedEventStore extends EventStore {
+  storeEvent(streamId: string, message: JSONRPCMessage, bytes?: number): Promise<string>;
+}
+
 interface StoredEvent {
   id: string;
   streamId: string;
@@ -15,7 +20,7 @@ interface StoredEvent {
  * session, bounded: at most `maxEvents` events and `maxBytes` bytes of JSON; the oldest go first, and an event larger
  * than `maxBytes` is not kept. Event ids are `<stream id>.<sequence>` and never repeat within a session.
  */
-export class BoundedEventStore implements EventStore {
+export class BoundedEventStore implements SizedEventStore {
   readonly #maxEvents: number;
   readonly #maxBytes: number;
   /** In the order they were stored, oldest first. */
@@ -28,9 +33,17 @@ export class BoundedEventStore implements EventStore {
     this.#maxBytes = limits.maxBytes;
   }
 
-  async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
+  /**
+   * Keeps `message` as the next event of `streamId`; `bytes`, the length of its JSON when the caller has already
+   * serialized it (the transport does, to write it), saves serializing it again.
+   * @returns the event's id
+   */
+  async storeEvent(streamId: string, message: JSONRPCMessage, bytes?: number): Promise<string> {
+    return this.#store(streamId, message, bytes ?? Buffer.byteLength(messageJson(message)));
+  }
+
+  #store(streamId: string, message: JSONRPCMessage, bytes: number): string {
     const id = `${streamId}.${++this.#sequence}`;
-    const bytes = Buffer.byteLength(messageJson(message));
     if (bytes > this.#maxBytes || this.#maxEvents === 0) return id;
     this.#events.push({id, streamId, message, bytes});
     this.#bytes += bytes;

@@ -35,3 +35,21 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
   }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/** JSON longer than this (in UTF-16 code units) is written apart from its SSE framing instead of joined to it. */
+const JOIN_BELOW = 64 * 1024;
+
+/**
+ * Writes one SSE event whose data is `json` (one line: JSON has no raw newline) after `head` (the fields before
+ * `data`). A small one goes out as one string; a large one as three writes, so that the JSON is not copied into a
+ * joined string of the same size again (V8 flattens a joined string before it can be written).
+ */
+export function writeSseData(res: ServerResponse, head: string, json: string): void {
+  if (json.length < JOIN_BELOW) {
+    res.write(`${head}data: ${json}\n\n`);
+    return;
+  }
+  res.write(`${head}data: `);
+  res.write(json);
+  res.write('\n\n');
+}

@@ -3,7 +3,7 @@ import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import {JSONRPCMessageSchema, type JSONRPCMessage, type MessageExtraInfo} from '@modelcontextprotocol/sdk/types.js';
 import contentType from 'content-type';
 import {messageJson} from '../catalog/serialized.js';
-import {sseHeaders} from './node-io.js';
+import {sseHeaders, writeSseData} from './node-io.js';
 
 /**
  * The server end of one legacy HTTP+SSE session (MCP 2024-11-05 basic/transports): the GET response is the session's
@@ -88,6 +88,6 @@ export class NodeSseTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (!this.#stream) throw new Error('Not connected');
-    this.#stream.write(`event: message\ndata: ${messageJson(message)}\n\n`);
+    writeSseData(this.#stream, 'event: message\n', messageJson(message));
   }
 }

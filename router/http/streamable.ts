@@ -1,6 +1,5 @@
 import {randomUUID} from 'node:crypto';
 import type {IncomingMessage, OutgoingHttpHeaders, ServerResponse} from 'node:http';
-import type {EventStore} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {isJsonContentType} from '@modelcontextprotocol/sdk/shared/mediaType.js';
 import type {Transport, TransportSendOptions} from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
@@ -15,7 +14,8 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import {messageJson} from '../catalog/serialized.js';
-import {readBody, sendJsonError, sseHeaders} from './node-io.js';
+import type {SizedEventStore} from './event-store.js';
+import {readBody, sendJsonError, sseHeaders, writeSseData} from './node-io.js';
 
 /** Milliseconds between SSE keep-alive comments on an open stream (the SDK's default). */
 const KEEP_ALIVE_MS = 15_000;
@@ -41,7 +41,7 @@ export interface NodeStreamableOptions {
   /** Called with the new id before the `initialize` goes to the server. */
   onsessioninitialized?: (sessionId: string) => void;
   /** Keeps sent events for `Last-Event-ID` resumption; without it, streams are not resumable. */
-  eventStore?: EventStore;
+  eventStore?: SizedEventStore;
   /** Milliseconds a client waits before resuming (the SSE `retry` of the priming event). */
   retryInterval?: number;
 }
@@ -109,14 +109,17 @@ export class NodeStreamableTransport implements Transport {
     const isResponse = 'result' in message || 'error' in message;
     const requestId = isResponse ? (message.id as RequestId) : options?.relatedRequestId;
     const store = this.#options.eventStore;
+    // Serialized once, for the store's count and the stream (a large result is costly to serialize).
+    const json = messageJson(message);
+    const bytes = store && Buffer.byteLength(json);
     if (requestId === undefined) {
       if (isResponse) {
         throw new Error('Cannot send a response on a standalone SSE stream unless resuming a previous client request');
       }
       // Stored even while no GET stream is open, to be replayed when one resumes.
-      const eventId = store ? await store.storeEvent(STANDALONE, message) : undefined;
+      const eventId = store ? await store.storeEvent(STANDALONE, message, bytes) : undefined;
       const stream = this.#streams.get(STANDALONE);
-      if (stream && (eventId === undefined || !stream.replayed?.has(eventId))) this.#write(stream, message, eventId);
+      if (stream && (eventId === undefined || !stream.replayed?.has(eventId))) this.#write(stream, json, eventId);
       return;
     }
     const streamId = this.#requestStreams.get(requestId);
@@ -124,7 +127,7 @@ export class NodeStreamableTransport implements Transport {
     let stream = this.#streams.get(streamId);
     let eventId: string | undefined;
     if (store) {
-      eventId = await store.storeEvent(streamId, message);
+      eventId = await store.storeEvent(streamId, message, bytes);
       // A resume that completed meanwhile replaced the stream: write to the live one.
       stream = this.#streams.get(streamId);
     }
@@ -137,7 +140,7 @@ export class NodeStreamableTransport implements Transport {
     // Node.js 22: the response stayed buffered.)
     const last = related !== undefined && related.every((id) => this.#responses.has(id));
     if (stream && (eventId === undefined || !stream.replayed?.has(eventId))) {
-      if (this.#write(stream, message, eventId) && eventId !== undefined) this.#resumable.add(streamId);
+      if (this.#write(stream, json, eventId) && eventId !== undefined) this.#resumable.add(streamId);
     }
     if (!last || related === undefined) return;
     for (const id of related) {
@@ -254,7 +257,7 @@ export class NodeStreamableTransport implements Transport {
 
   /** Replays the stream of `lastEventId` after it and goes on with it (Resumability and Redelivery). */
   async #resume(lastEventId: string, res: ServerResponse): Promise<void> {
-    const store = this.#options.eventStore as EventStore;
+    const store = this.#options.eventStore as SizedEventStore;
     try {
       if (store.getStreamIdForEventId) {
         const known = await store.getStreamIdForEventId(lastEventId);
@@ -267,7 +270,7 @@ export class NodeStreamableTransport implements Transport {
       const replayed = new Set<string>();
       const streamId = await store.replayEventsAfter(lastEventId, {
         send: async (eventId, message) => {
-          frames.push(sseEvent(message, eventId));
+          frames.push(`${eventHead(eventId)}data: ${messageJson(message)}\n\n`);
           replayed.add(eventId);
         },
       });
@@ -343,13 +346,14 @@ export class NodeStreamableTransport implements Transport {
     stream.res.writeHead(200, headers);
   }
 
-  #write(stream: SseStream, message: JSONRPCMessage, eventId: string | undefined): boolean {
+  /** Writes one message event, its data `json`. */
+  #write(stream: SseStream, json: string, eventId: string | undefined): boolean {
     if (stream.res.writableEnded || stream.res.destroyed) {
       this.onerror?.(new Error('The SSE stream is closed'));
       return false;
     }
     this.#open(stream);
-    stream.res.write(sseEvent(message, eventId));
+    writeSseData(stream.res, eventHead(eventId), json);
     return true;
   }
 
@@ -382,9 +386,9 @@ export class NodeStreamableTransport implements Transport {
   }
 }
 
-/** One SSE `message` event (the SDK's framing: `event`, then `id` when there is one, then one `data` line). */
-function sseEvent(message: JSONRPCMessage, eventId: string | undefined): string {
-  return `event: message\n${eventId ? `id: ${eventId}\n` : ''}data: ${messageJson(message)}\n\n`;
+/** The fields of an SSE `message` event before its data (the SDK's framing: `event`, then `id` when there is one). */
+function eventHead(eventId: string | undefined): string {
+  return `event: message\n${eventId ? `id: ${eventId}\n` : ''}`;
 }
 
 /**

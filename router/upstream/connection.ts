@@ -55,8 +55,8 @@ export interface ConnectionOptions {
   /** The connection closed without `close()` being called (the process died, the stream ended). */
   onLost: (reason: string) => void;
   /**
-   * Largest message read from a stdio upstream, in bytes (`router.limits.maxUpstreamMessageBytes`); a larger one
-   * fails only its own call. Default 64 MiB.
+   * Largest message read from a stdio or Streamable HTTP upstream, in bytes (`router.limits.maxUpstreamMessageBytes`);
+   * a larger one fails only its own call. Default 64 MiB.
    */
   maxMessageBytes?: number;
   /** The transport of the built-in upstream (`transport: builtin`): one end of an in-memory pair. */

@@ -31,9 +31,8 @@ export class LineFramer {
   readonly #maxBytes: number;
   #chunks: Buffer[] = [];
   #bytes = 0;
-  #oversized = false;
-  #head: Buffer = Buffer.alloc(0);
-  #tail: Buffer = Buffer.alloc(0);
+  /** The line in progress once it is over the limit. */
+  #edges: MessageEdges | undefined;
 
   /** `maxBytes`: the longest line, in bytes without its `\n`, that is buffered and returned whole. */
   constructor(maxBytes: number) {
@@ -69,22 +68,17 @@ export class LineFramer {
   clear(): void {
     this.#chunks = [];
     this.#bytes = 0;
-    this.#oversized = false;
-    this.#head = Buffer.alloc(0);
-    this.#tail = Buffer.alloc(0);
+    this.#edges = undefined;
   }
 
   #append(part: Buffer): void {
     this.#bytes += part.length;
-    if (this.#oversized) {
-      if (this.#head.length < EDGE_BYTES) this.#head = firstBytes([this.#head, part]);
-      this.#tail = lastBytes([this.#tail, part]);
+    if (this.#edges) {
+      this.#edges.add(part);
     } else if (this.#bytes > this.#maxBytes) {
-      const parts = [...this.#chunks, part];
-      this.#oversized = true;
+      this.#edges = new MessageEdges();
+      this.#edges.add(...this.#chunks, part);
       this.#chunks = [];
-      this.#head = firstBytes(parts);
-      this.#tail = lastBytes(parts);
     } else {
       this.#chunks.push(part);
     }
@@ -93,8 +87,8 @@ export class LineFramer {
   #finish(): FramedLine | undefined {
     const bytes = this.#bytes;
     let line: FramedLine | undefined;
-    if (this.#oversized) {
-      line = {kind: 'oversized', bytes, head: this.#head.toString('utf8'), tail: this.#tail.toString('utf8')};
+    if (this.#edges) {
+      line = {kind: 'oversized', ...this.#edges.edges()};
     } else if (bytes > 0) {
       const chunks = this.#chunks;
       let whole = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes);
@@ -103,6 +97,28 @@ export class LineFramer {
     }
     this.clear();
     return line;
+  }
+}
+
+/**
+ * A message too large to keep: its size in bytes, and its first and last `EDGE_BYTES` (enough to find its
+ * JSON-RPC `id` and `method`, see `oversizedDecision`), copied so that no chunk of it stays alive.
+ */
+export class MessageEdges {
+  #bytes = 0;
+  #head: Buffer = Buffer.alloc(0);
+  #tail: Buffer = Buffer.alloc(0);
+
+  /** Adds the next parts of the message, in order. */
+  add(...parts: Buffer[]): void {
+    for (const part of parts) this.#bytes += part.length;
+    if (this.#head.length < EDGE_BYTES) this.#head = firstBytes([this.#head, ...parts]);
+    this.#tail = lastBytes([this.#tail, ...parts]);
+  }
+
+  /** The size in bytes and both ends decoded as UTF-8 (a character cut at an edge shows as U+FFFD). */
+  edges(): {bytes: number; head: string; tail: string} {
+    return {bytes: this.#bytes, head: this.#head.toString('utf8'), tail: this.#tail.toString('utf8')};
   }
 }
 
@@ -186,15 +202,26 @@ export function oversizedDecision(
   maxBytes: number,
 ): OversizedDecision {
   const members = edgeMembers(line.head, line.tail);
-  const what = `a message of ${line.bytes} bytes, over maxUpstreamMessageBytes (${maxBytes})`;
+  const what = tooLarge(line.bytes, maxBytes);
   if (members.has('method')) {
     return {action: 'drop', reason: `${what}, a request or notification of the upstream's`};
   }
   const raw = members.get('id');
   const id = raw === undefined ? undefined : parseId(raw);
   if (id === undefined) return {action: 'drop', reason: `${what}, without a JSON-RPC id`};
-  const response: JSONRPCMessage = {jsonrpc: '2.0', id, error: {code: -32603, message: `sent ${what}`}};
-  return {action: 'fail-call', id, response};
+  return {action: 'fail-call', id, response: tooLargeResponse(id, line.bytes, maxBytes)};
+}
+
+/**
+ * The JSON-RPC error response (-32603) that fails call `id` whose response of `bytes` bytes is over `maxBytes`:
+ * `sent a message of 12582912 bytes, over maxUpstreamMessageBytes (1048576)`.
+ */
+export function tooLargeResponse(id: JsonRpcId, bytes: number, maxBytes: number): JSONRPCMessage {
+  return {jsonrpc: '2.0', id, error: {code: -32603, message: `sent ${tooLarge(bytes, maxBytes)}`}};
+}
+
+function tooLarge(bytes: number, maxBytes: number): string {
+  return `a message of ${bytes} bytes, over maxUpstreamMessageBytes (${maxBytes})`;
 }
 
 function parseId(raw: string): JsonRpcId | undefined {

@@ -14,6 +14,8 @@ import {
   type TransportSendOptions,
 } from '@modelcontextprotocol/client';
 import contentType from 'content-type';
+import type {Logger} from '../log.js';
+import {oversizedDecision, tooLargeResponse} from './framing.js';
 import {SseParser} from './sse-parser.js';
 
 /**
@@ -59,6 +61,13 @@ export interface HttpUpstreamOptions {
   headers?: Record<string, string>;
   /** More headers per request, computed when it is sent (the trace context's `traceparent`). */
   requestHeaders?: () => Record<string, string>;
+  /**
+   * Largest message read from the upstream, in bytes (`router.limits.maxUpstreamMessageBytes`; default: no limit).
+   * A larger response fails its own call with a JSON-RPC error (-32603) naming the size and the limit; a larger
+   * request or notification of the upstream is dropped with a warning on `log`. Neither is ever held whole.
+   */
+  maxMessageBytes?: number;
+  log?: Logger;
 }
 
 /** What the transport reads of one HTTP response. */
@@ -200,7 +209,19 @@ export class StreamableHttpUpstreamTransport implements Transport {
       if (type === 'text/event-stream') {
         this.#readStream(reply.body, {reconnectable: false, ...(requestSignal && {requestSignal})});
       } else if (type === 'application/json') {
-        const data = JSON.parse(await readText(reply.body)) as unknown;
+        const text = await readText(reply.body, this.#options.maxMessageBytes);
+        if (typeof text !== 'string') {
+          // The router's client sends one request per POST: the body over the limit is its response.
+          const limit = this.#options.maxMessageBytes as number;
+          if (!request) throw new Error(`A reply of ${text.bytes} bytes, over maxUpstreamMessageBytes (${limit})`);
+          this.#options.log?.warn(
+            {bytes: text.bytes, id: request.id},
+            'Failed a call whose response is over the limit',
+          );
+          this.onmessage?.(tooLargeResponse(request.id, text.bytes, limit) as JSONRPCMessage);
+          return;
+        }
+        const data = JSON.parse(text) as unknown;
         for (const each of Array.isArray(data) ? data : [data]) this.onmessage?.(parseJSONRPCMessage(each));
       } else {
         reply.body.resume();
@@ -279,6 +300,15 @@ export class StreamableHttpUpstreamTransport implements Transport {
     let primed = false;
     let answered = false;
     const parser = new SseParser({
+      ...(this.#options.maxMessageBytes !== undefined && {maxDataBytes: this.#options.maxMessageBytes}),
+      onOversized: (event) => {
+        if (event.id) {
+          lastEventId = event.id;
+          primed = true;
+        }
+        if (event.event !== undefined && event.event !== 'message') return;
+        if (this.#oversized(event)) answered = true;
+      },
       onRetry: (milliseconds) => (this.#serverRetryMs = milliseconds),
       onEvent: (event) => {
         if (event.id) {
@@ -311,6 +341,22 @@ export class StreamableHttpUpstreamTransport implements Transport {
       }
       reconnect();
     });
+  }
+
+  /**
+   * A message over `maxMessageBytes`, seen by its size and ends (`oversizedDecision`): a response becomes the
+   * JSON-RPC error that fails its call; anything else is dropped with a warning.
+   * @returns whether it answered a call
+   */
+  #oversized(message: {bytes: number; head: string; tail: string}): boolean {
+    const decision = oversizedDecision(message, this.#options.maxMessageBytes as number);
+    if (decision.action === 'drop') {
+      this.#options.log?.warn({bytes: message.bytes}, `Dropped ${decision.reason}`);
+      return false;
+    }
+    this.#options.log?.warn({bytes: message.bytes, id: decision.id}, 'Failed a call whose response is over the limit');
+    this.onmessage?.(decision.response as JSONRPCMessage);
+    return true;
   }
 
   #scheduleReconnection(options: StreamOptions, lastEventId: string | undefined, attempt: number): void {
@@ -396,18 +442,27 @@ function roundTrip(
 /**
  * The whole body as UTF-8 text. With a `Content-Length`, each chunk is copied into one buffer of that size as it
  * comes and let go, so the body is held once as bytes, then once as text; without one, the chunks are joined once.
+ * A body over `maxBytes` is read to its end (so that its socket can serve the next request) but not kept.
+ * @returns the text, or the size in bytes of a body over `maxBytes`
  */
-async function readText(body: IncomingMessage): Promise<string> {
+async function readText(body: IncomingMessage): Promise<string>;
+async function readText(body: IncomingMessage, maxBytes: number | undefined): Promise<string | {bytes: number}>;
+async function readText(body: IncomingMessage, maxBytes = Number.POSITIVE_INFINITY): Promise<string | {bytes: number}> {
   const declared = Number(body.headers['content-length']);
-  if (Number.isSafeInteger(declared) && declared > 0) {
+  if (Number.isSafeInteger(declared) && declared > 0 && declared <= maxBytes) {
     const whole = Buffer.allocUnsafe(declared);
     let length = 0;
     for await (const chunk of body) length += (chunk as Buffer).copy(whole, length);
     return whole.toString('utf8', 0, length);
   }
   const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += (chunk as Buffer).length;
+    if (bytes <= maxBytes) chunks.push(chunk as Buffer);
+    else chunks.length = 0;
+  }
+  return bytes > maxBytes ? {bytes} : Buffer.concat(chunks).toString('utf8');
 }
 
 function ok(status: number): boolean {

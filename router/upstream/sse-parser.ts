@@ -1,3 +1,5 @@
+import {MessageEdges} from './framing.js';
+
 /** One server-sent event: its `id` and `event` fields when given, and its data lines joined by `\n`. */
 export interface SseEvent {
   id?: string;
@@ -10,6 +12,13 @@ export interface SseParserHandlers {
   onEvent: (event: SseEvent) => void;
   /** A `retry` field of digits only: the reconnection delay the server asks for, in milliseconds. */
   onRetry?: (milliseconds: number) => void;
+  /**
+   * Each event whose data is over `maxDataBytes`, instead of `onEvent`: the size of its data in bytes and its first
+   * and last bytes (`MessageEdges`); the rest was never kept.
+   */
+  onOversized?: (event: {bytes: number; head: string; tail: string; id?: string; event?: string}) => void;
+  /** Largest event data, in bytes, that is kept and given to `onEvent` (default: no limit). */
+  maxDataBytes?: number;
 }
 
 const LF = 0x0a;
@@ -41,10 +50,19 @@ export class SseParser {
   #id: string | undefined;
   #event: string | undefined;
   #data: Buffer[] = [];
+  #dataBytes = 0;
   #dataLines = 0;
+  /** Bytes of the line not yet ended. */
+  #lineBytes = 0;
+  /** The line not yet ended is over the limit: `data` goes on into `#edges`, any other field is skipped. */
+  #longLine: 'data' | 'skip' | undefined;
+  /** The event's data, once it is over the limit. */
+  #edges: MessageEdges | undefined;
+  readonly #maxDataBytes: number;
 
   constructor(handlers: SseParserHandlers) {
     this.#handlers = handlers;
+    this.#maxDataBytes = handlers.maxDataBytes ?? Number.POSITIVE_INFINITY;
   }
 
   /** Parses the next chunk of the stream. */
@@ -59,7 +77,7 @@ export class SseParser {
     for (let i = start; i < chunk.length; i++) {
       const byte = chunk[i];
       if (byte !== LF && byte !== CR) continue;
-      if (i > start) this.#line.push(chunk.subarray(start, i));
+      if (i > start) this.#take(chunk.subarray(start, i));
       this.#endLine();
       if (byte === CR) {
         if (i + 1 === chunk.length) this.#afterCr = true;
@@ -67,47 +85,111 @@ export class SseParser {
       }
       start = i + 1;
     }
-    if (start < chunk.length) this.#line.push(chunk.subarray(start));
+    if (start < chunk.length) this.#take(chunk.subarray(start));
+  }
+
+  /** Keeps a slice of the line in progress, unless the line is over the limit. */
+  #take(part: Buffer): void {
+    if (this.#longLine === 'data') return (this.#edges as MessageEdges).add(part);
+    if (this.#longLine === 'skip') return;
+    this.#line.push(part);
+    this.#lineBytes += part.length;
+    if (this.#lineBytes > this.#maxDataBytes + HEAD_BYTES) this.#overflowLine();
+  }
+
+  /** The line in progress went over the limit: a `data` line goes on into the event's edges, another is skipped. */
+  #overflowLine(): void {
+    const parts = this.#line;
+    this.#line = [];
+    const field = fieldOf(parts);
+    if (field?.name !== 'data') {
+      this.#longLine = 'skip';
+      return;
+    }
+    this.#longLine = 'data';
+    const edges = this.#overflowData();
+    if (this.#dataLines++ > 0) edges.add(NEWLINE);
+    edges.add(...dropBytes(parts, field.skip));
+  }
+
+  /** The event's edges, made from the data kept so far when the event has just gone over the limit. */
+  #overflowData(): MessageEdges {
+    if (!this.#edges) {
+      this.#edges = new MessageEdges();
+      this.#edges.add(...this.#data);
+      this.#data = [];
+    }
+    return this.#edges;
   }
 
   #endLine(): void {
     const parts = this.#line;
     this.#line = [];
-    if (parts.length === 0) return this.#dispatch();
-    const head = headOf(parts);
-    if (head[0] === COLON) return; // a comment
-    let colon = head.indexOf(COLON);
-    if (colon === -1 && head.length < HEAD_BYTES) colon = head.length; // a field name alone: an empty value
-    if (colon === -1) return; // a field name longer than any the parser knows
-    const field = head.toString('latin1', 0, colon);
-    const skip = colon + (head[colon + 1] === SPACE ? 2 : 1);
-    if (field === 'data') {
-      if (this.#dataLines++ > 0) this.#data.push(NEWLINE);
-      this.#data.push(...dropBytes(parts, Math.min(skip, lengthOf(parts))));
+    this.#lineBytes = 0;
+    if (this.#longLine !== undefined) {
+      this.#longLine = undefined;
       return;
     }
-    if (field !== 'id' && field !== 'event' && field !== 'retry') return;
-    const value = Buffer.concat(parts).toString('utf8', Math.min(skip, lengthOf(parts)));
-    if (field === 'event') this.#event = value || undefined;
-    else if (field === 'id') {
+    if (parts.length === 0) return this.#dispatch();
+    const field = fieldOf(parts);
+    if (field === undefined) return;
+    const {name, skip} = field;
+    if (name === 'data') {
+      const data = dropBytes(parts, skip);
+      if (this.#edges) {
+        this.#edges.add(...(this.#dataLines++ > 0 ? [NEWLINE, ...data] : data));
+        return;
+      }
+      if (this.#dataLines++ > 0) this.#data.push(NEWLINE);
+      this.#data.push(...data);
+      this.#dataBytes += lengthOf(parts) - skip + (this.#dataLines > 1 ? 1 : 0);
+      if (this.#dataBytes > this.#maxDataBytes) this.#overflowData();
+      return;
+    }
+    if (name !== 'id' && name !== 'event' && name !== 'retry') return;
+    const value = Buffer.concat(parts).toString('utf8', skip);
+    if (name === 'event') this.#event = value || undefined;
+    else if (name === 'id') {
       if (!value.includes('\0')) this.#id = value;
     } else if (/^\d+$/.test(value)) this.#handlers.onRetry?.(Number.parseInt(value, 10));
   }
 
   #dispatch(): void {
-    if (this.#dataLines > 0) {
-      const data = (this.#data.length === 1 ? this.#data[0]! : Buffer.concat(this.#data)).toString('utf8');
-      this.#handlers.onEvent({
-        ...(this.#id !== undefined && {id: this.#id}),
-        ...(this.#event !== undefined && {event: this.#event}),
-        data,
-      });
-    }
+    const edges = this.#edges;
+    const data = this.#dataLines === 0 ? undefined : this.#data;
+    const fields = {
+      ...(this.#id !== undefined && {id: this.#id}),
+      ...(this.#event !== undefined && {event: this.#event}),
+    };
+    // The event's bytes are let go before the handler runs: it parses the text, and a large event would be held
+    // three times (bytes, text, parsed) instead of twice.
     this.#id = undefined;
     this.#event = undefined;
     this.#data = [];
+    this.#dataBytes = 0;
     this.#dataLines = 0;
+    this.#edges = undefined;
+    if (edges) this.#handlers.onOversized?.({...edges.edges(), ...fields});
+    else if (data) {
+      const text = (data.length === 1 ? data[0]! : Buffer.concat(data)).toString('utf8');
+      data.length = 0;
+      this.#handlers.onEvent({...fields, data: text});
+    }
   }
+}
+
+/**
+ * The field of a line (its name, and how many bytes precede its value), or undefined for a comment or a field name
+ * longer than any the parser knows.
+ */
+function fieldOf(parts: Buffer[]): {name: string; skip: number} | undefined {
+  const head = headOf(parts);
+  if (head[0] === COLON) return undefined; // a comment
+  let colon = head.indexOf(COLON);
+  if (colon === -1 && head.length < HEAD_BYTES) colon = head.length; // a field name alone: an empty value
+  if (colon === -1) return undefined;
+  const skip = colon + (head[colon + 1] === SPACE ? 2 : 1);
+  return {name: head.toString('latin1', 0, colon), skip: Math.min(skip, lengthOf(parts))};
 }
 
 /** The first `HEAD_BYTES` bytes of a line (fewer when it is shorter), copying only when its first slice is short. */

@@ -15,7 +15,10 @@ export const DEFAULT_MAX_MESSAGE_BYTES: number = LimitsSchema.parse({}).maxUpstr
 
 /** Options of `createClientTransport`. */
 export interface ClientTransportOptions {
-  /** Largest message read from a stdio upstream, in bytes; default `DEFAULT_MAX_MESSAGE_BYTES`. Unused for HTTP. */
+  /**
+   * Largest message read from a stdio or Streamable HTTP upstream, in bytes; default `DEFAULT_MAX_MESSAGE_BYTES`.
+   * Unused for legacy HTTP+SSE (the SDK's transport).
+   */
   maxMessageBytes?: number;
   /** Makes the transport of the built-in upstream (`transport: builtin`), which only the router itself serves. */
   builtin?: () => Transport;
@@ -25,7 +28,8 @@ export interface ClientTransportOptions {
  * The client transport for an upstream: for stdio the router's own `StdioUpstreamTransport` (env merged over the
  * SDK's default variables, stderr logged line by line under the upstream's name with its env values redacted, a
  * message over `maxMessageBytes` failing only its own call); Streamable HTTP (the router's own
- * `StreamableHttpUpstreamTransport`, for the SDK 2.x client, which speaks both eras: see `UpstreamConnection`) or legacy HTTP+SSE for URLs, with the configured headers on every request and URL
+ * `StreamableHttpUpstreamTransport`, for the SDK 2.x client, which speaks both eras: see `UpstreamConnection`; a
+ * message over `maxMessageBytes` fails only its own call there too) or legacy HTTP+SSE for URLs, with the configured headers on every request and URL
  * userinfo sent as `Authorization: Basic` (see `requestTarget`) and, when tracing is on, the trace context as
  * `traceparent` (`router/tracing.ts`); for the built-in upstream, what `options.builtin`
  * makes.
@@ -58,7 +62,12 @@ export function createClientTransport(
     case 'streamableHttp': {
       const {url, headers} = requestTarget(config.url, config.headers);
       // The two SDK lines type the same transport contract apart (the 2.x one adds optional members).
-      return new StreamableHttpUpstreamTransport(url, {headers, requestHeaders: traceHeaders}) as unknown as Transport;
+      return new StreamableHttpUpstreamTransport(url, {
+        headers,
+        requestHeaders: traceHeaders,
+        maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+        log,
+      }) as unknown as Transport;
     }
     case 'sse': {
       const {url, headers} = requestTarget(config.url, config.headers);

@@ -81,4 +81,43 @@ describe('SseParser', () => {
     expect(seen[0]!.data.length).toBe(size);
     expect(seen[0]!.data === payload.toString('latin1')).toBe(true);
   });
+
+  describe('with maxDataBytes', () => {
+    /** Parses `chunks` with a limit; returns the events and the oversized ones. */
+    function parseLimited(chunks: Buffer[], maxDataBytes: number) {
+      const events: Seen[] = [];
+      const oversized: {bytes: number; head: string; tail: string; id?: string}[] = [];
+      const parser = new SseParser({
+        maxDataBytes,
+        onEvent: (event) => events.push(event),
+        onOversized: (event) => oversized.push(event),
+      });
+      for (const chunk of chunks) parser.feed(chunk);
+      return {events, oversized};
+    }
+
+    it('gives an event over the limit as its size and edges wherever the stream is cut, and reads on', () => {
+      const data = `{"jsonrpc":"2.0","id":7,"result":{"text":"${'y'.repeat(20_000)}"}}`;
+      const stream = `id: e1\ndata: ${data}\n\ndata: {"small":1}\n\n`;
+      const bytes = Buffer.from(stream);
+      for (const at of [0, 3, 10, 4000, 12_000, bytes.length - 20, bytes.length - 3]) {
+        const {events, oversized} = parseLimited([bytes.subarray(0, at), bytes.subarray(at)], 10_000);
+        expect(oversized).toEqual([{bytes: data.length, id: 'e1', head: data.slice(0, 4096), tail: data.slice(-4096)}]);
+        expect(events).toEqual([{data: '{"small":1}'}]);
+      }
+    });
+
+    it('counts the data lines of one event together, newlines included', () => {
+      const line = 'z'.repeat(600);
+      const {events, oversized} = parseLimited([Buffer.from(`data: ${line}\ndata: ${line}\n\n`)], 1000);
+      expect(events).toEqual([]);
+      expect(oversized).toEqual([{bytes: 1201, head: `${line}\n${line}`, tail: `${line}\n${line}`}]);
+    });
+
+    it('gives an event of exactly the limit whole', () => {
+      const {events, oversized} = parseLimited([Buffer.from(`data: ${'a'.repeat(1000)}\n\n`)], 1000);
+      expect(oversized).toEqual([]);
+      expect(events).toEqual([{data: 'a'.repeat(1000)}]);
+    });
+  });
 });
