@@ -1,3 +1,4 @@
+import {setMaxListeners} from 'node:events';
 import {Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders} from 'node:http';
 import {Agent as HttpsAgent, request as httpsRequest} from 'node:https';
 import {
@@ -142,6 +143,8 @@ export class StreamableHttpUpstreamTransport implements Transport {
   async start(): Promise<void> {
     if (this.#abort) throw new Error('StreamableHttpUpstreamTransport already started');
     this.#abort = new AbortController();
+    // Every request in flight listens on this signal; more than Node's default 10 at once is normal, not a leak.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   async close(): Promise<void> {

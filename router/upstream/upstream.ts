@@ -110,7 +110,7 @@ export class Upstream {
 
   /**
    * `healthCheckSeconds`: seconds between pings of the router-wide connection. `maxMessageBytes`: the largest
-   * message read from a stdio upstream, in bytes (`router.limits.maxUpstreamMessageBytes`; default 64 MiB); a larger
+   * message read from a stdio or Streamable HTTP upstream, in bytes (`router.limits.maxUpstreamMessageBytes`; default 64 MiB); a larger
    * one fails only its own call, on every connection of this upstream. `builtin`: for the built-in upstream, makes the
    * transport of a connection, for the session it is for (undefined: the router-wide connection).
    */

@@ -87,6 +87,23 @@ describe('StreamableHttpUpstreamTransport against server-everything', () => {
     expect(net.connections()).toBe(before);
   });
 
+  it('takes 32 calls at once without a MaxListenersExceededWarning on its signal', async () => {
+    const {client} = await connected();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => void warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const results = await Promise.all(
+        Array.from({length: 32}, (_, i) => client.callTool({name: 'echo', arguments: {message: `c${i}`}})),
+      );
+      expect(results.map(text)).toEqual(Array.from({length: 32}, (_, i) => `Echo: c${i}`));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((warning) => warning.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('gets progress of a long call on its SSE reply, before the result', async () => {
     const {client} = await connected();
     const progress: number[] = [];
