@@ -83,6 +83,8 @@ export function createHttpApp(
     return parser;
   };
   const json: express.RequestHandler = (req, res, next) => {
+    // Read once: the forward middleware may have read it already (a 2026-07-28 request naming held state).
+    if (req.body !== undefined) return next();
     const {maxBodyBytes, limits} = router.options;
     const kind = jsonBodyKind(req.headers);
     if (kind === 'none') return next();

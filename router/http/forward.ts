@@ -300,7 +300,8 @@ export function forwardToOwner(options: {
  * (`isLeaving`) while a ready peer exists: 307 to the same URL, with `Connection: close`, so that the client (its
  * EventSource follows redirects) opens the stream on a new connection, which kube-proxy sends to a pod that stays. The
  * stream is not forwarded: it is the session's whole life, and would be cut when this pod exits (ADR 0031). A
- * request that a peer forwarded, or one on the last pod, is served here.
+ * request that a peer forwarded, one on the last pod, and one whose `Host` is this pod's own address (the redirect
+ * would lead back here) are served here.
  */
 export function handOverSseOpenings(options: {
   ids: Pick<SessionIds, 'owner'>;
@@ -311,7 +312,10 @@ export function handOverSseOpenings(options: {
   return (req, res, next) => {
     const leaving = isLeaving({ids, peers, draining: options.draining()});
     const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
-    if (req.method !== 'GET' || !leaving || forwarded || peers.readyPeer(ids.owner) === undefined) return next();
+    // A client that named this pod's own address would be sent straight back here.
+    const addressedHere = req.headers.host === ids.owner;
+    if (req.method !== 'GET' || !leaving || forwarded || addressedHere || peers.readyPeer(ids.owner) === undefined)
+      return next();
     res.set('Connection', 'close').redirect(307, req.originalUrl);
   };
 }
