@@ -1,18 +1,15 @@
-import {pino} from 'pino';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {startFixtureHttp} from '../../bench/processes.js';
-import {parseRouterConfig} from '../../router/config/load.js';
-import type {UpstreamConfig} from '../../router/config/schema.js';
 import type {JsonObject} from '../../router/upstream/connection.js';
-import {Upstream, type UpstreamState} from '../../router/upstream/upstream.js';
+import type {Upstream} from '../../router/upstream/upstream.js';
 import {startEverythingHttp, type HttpMcpServer} from '../support/mcp-servers.js';
+import {startUpstream} from '../support/upstream.js';
 
 // `router.limits.maxUpstreamMessageBytes` on Streamable HTTP upstreams, reached through `Upstream` as the router does:
 // server-everything (a real 2025-11-25 server that answers on SSE streams) and the benchmark's fixture server (SDK
 // 1.x, stateless, answering with JSON bodies), both over HTTP on loopback.
 
 const MiB = 1024 * 1024;
-const log = pino({level: process.env.TEST_LOG_LEVEL ?? 'silent'});
 const upstreams: Upstream[] = [];
 let everything: HttpMcpServer;
 let fixture: HttpMcpServer;
@@ -28,27 +25,8 @@ afterAll(async () => {
 });
 
 /** Starts an HTTP upstream as the router does; `states` records every state change after the first `ready`. */
-async function startHttp(name: string, url: string, maxMessageBytes?: number) {
-  const config = parseRouterConfig(JSON.stringify({mcpServers: {[name]: {type: 'http', url}}}), {}, 'test')
-    .upstreams[0] as UpstreamConfig;
-  const states: UpstreamState[] = [];
-  const upstream = new Upstream(config, {
-    log,
-    clientInfo: {name: 'test-router', version: '1.0.0'},
-    events: {
-      onStateChange: (u) => states.push(u.state),
-      onNotification: () => undefined,
-      onServerRequest: async () => ({}),
-    },
-    healthCheckSeconds: 60,
-    ...(maxMessageBytes !== undefined && {maxMessageBytes}),
-  });
-  upstreams.push(upstream);
-  await upstream.start();
-  expect(upstream.state).toBe('ready');
-  states.length = 0;
-  return {upstream, states};
-}
+const startHttp = (name: string, url: string, maxMessageBytes?: number) =>
+  startUpstream(name, {type: 'http', url}, upstreams, maxMessageBytes);
 
 const call = (upstream: Upstream, name: string, args: JsonObject): Promise<JsonObject> =>
   upstream.requireConnection().forward({method: 'tools/call', params: {name, arguments: args}});

@@ -2,19 +2,16 @@ import {execFileSync} from 'node:child_process';
 import {mkdtemp, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {pino} from 'pino';
 import {afterEach, describe, expect, it} from 'vitest';
-import {parseRouterConfig} from '../../router/config/load.js';
-import type {UpstreamConfig} from '../../router/config/schema.js';
 import type {JsonObject} from '../../router/upstream/connection.js';
-import {Upstream, type UpstreamState} from '../../router/upstream/upstream.js';
+import type {Upstream} from '../../router/upstream/upstream.js';
 import {serverEntry} from '../support/mcp-servers.js';
+import {startUpstream} from '../support/upstream.js';
 
 // A real server-filesystem over stdio, reached through `Upstream` as the router does, serving a folder with one
 // small file and big ones. Its entry is linked under a unique name so that its process can be found by command line.
 
 const MiB = 1024 * 1024;
-const log = pino({level: process.env.TEST_LOG_LEVEL ?? 'silent'});
 const upstreams: Upstream[] = [];
 
 afterEach(async () => {
@@ -43,30 +40,8 @@ function pidsOf(marker: string): string[] {
 }
 
 /** Starts the `fs` upstream as the router does; `states` records every state change after the first `ready`. */
-async function startFilesystem(folder: string, entry: string, maxMessageBytes?: number) {
-  const config = parseRouterConfig(
-    JSON.stringify({mcpServers: {fs: {command: process.execPath, args: [entry, folder]}}}),
-    {},
-    'test',
-  ).upstreams[0] as UpstreamConfig;
-  const states: UpstreamState[] = [];
-  const upstream = new Upstream(config, {
-    log,
-    clientInfo: {name: 'test-router', version: '1.0.0'},
-    events: {
-      onStateChange: (u) => states.push(u.state),
-      onNotification: () => undefined,
-      onServerRequest: async () => ({}),
-    },
-    healthCheckSeconds: 60,
-    ...(maxMessageBytes !== undefined && {maxMessageBytes}),
-  });
-  upstreams.push(upstream);
-  await upstream.start();
-  expect(upstream.state).toBe('ready');
-  states.length = 0;
-  return {upstream, states};
-}
+const startFilesystem = (folder: string, entry: string, maxMessageBytes?: number) =>
+  startUpstream('fs', {command: process.execPath, args: [entry, folder]}, upstreams, maxMessageBytes);
 
 const readFile = (upstream: Upstream, path: string): Promise<JsonObject> =>
   upstream.requireConnection().forward({method: 'tools/call', params: {name: 'read_text_file', arguments: {path}}});
