@@ -47,6 +47,11 @@ export function routeSession(
   const owner = context.ids.ownerOf(id);
   if (owner === undefined) return {kind: 'notFound', reason: 'invalid_id'};
   if (owner === context.ids.owner) return context.draining ? {kind: 'notFound', reason: 'draining'} : {kind: 'local'};
+  return toOwner(owner, context);
+}
+
+/** The route to another pod that owns what a request names (pure): only once, and only to a ready endpoint. */
+function toOwner(owner: string, context: {peers: Pick<Peers, 'isReadyEndpoint'>; forwarded: boolean}): SessionRoute {
   if (context.forwarded) return {kind: 'notFound', reason: 'forwarded_twice'};
   if (!context.peers.isReadyEndpoint(owner)) return {kind: 'notFound', reason: 'not_ready_endpoint'};
   return {kind: 'forward', owner};
@@ -139,9 +144,7 @@ export function routeHeld(
 ): SessionRoute {
   const owner = context.ids.ownerOf(held.id, held.kind);
   if (owner === undefined || owner === context.ids.owner) return {kind: 'local'};
-  if (context.forwarded) return {kind: 'notFound', reason: 'forwarded_twice'};
-  if (!context.peers.isReadyEndpoint(owner)) return {kind: 'notFound', reason: 'not_ready_endpoint'};
-  return {kind: 'forward', owner};
+  return toOwner(owner, context);
 }
 
 /**
