@@ -71,20 +71,23 @@ export function isLeaving(context: {
 }
 
 /**
- * Where a request without a session id goes (pure). One that opens a session (`opening`: no `MCP-Protocol-Version`
- * header, as a 2025-era `initialize` comes) starts it where it lands, so a leaving pod hands it to a ready peer: no
- * session starts on a pod that is going away, and none is refused with 503 while it drains. Everything else stays
- * here: a request a peer forwarded, and a 2026-07-28 request, which may be the retry of an `input_required` round this
- * pod holds (`session/rounds.ts`).
+ * Where a request without a session id goes (pure). A leaving pod hands it to a ready peer, so that no session starts
+ * on a pod that is going away (a 2025-era `initialize`) and no request is refused with 503 while it drains (a
+ * 2026-07-28 request, stateless). What stays here: a request a peer forwarded, one that names what this pod holds
+ * (`heldHere`: the retry of an `input_required` round, `session/rounds.ts`, or a cut result), and a
+ * `subscriptions/listen` stream (`listens`), which would end with this pod, as a legacy SSE stream would (ADR 0031):
+ * refused while draining, its client listens again through the Service.
  */
 export function routeSessionless(context: {
   leaving: boolean;
-  opening: boolean;
   forwarded: boolean;
+  heldHere: boolean;
+  listens: boolean;
   peer: string | undefined;
 }): SessionRoute {
-  return context.leaving && context.opening && !context.forwarded && context.peer !== undefined
-    ? {kind: 'forward', owner: context.peer}
+  const {leaving, forwarded, heldHere, listens, peer} = context;
+  return leaving && !forwarded && !heldHere && !listens && peer !== undefined
+    ? {kind: 'forward', owner: peer}
     : {kind: 'local'};
 }
 
@@ -201,7 +204,7 @@ function notFound(res: Response): void {
  * `mcp_router_forward_duration_seconds` (until the owner's response headers), `mcp_router_forward_failures_total`.
  * An owner that cannot be reached before it answers means its sessions are gone: 404. While the pod is leaving
  * (`isLeaving`), each response closes its connection, so that clients reconnect through the Service to another pod,
- * and requests that open a session go to a ready peer (`routeSessionless`).
+ * and requests without a session go to a ready peer, save what must stay (`routeSessionless`).
  *
  * A 2026-07-28 request has no session, but may name what one pod holds for its client (`heldIdOf`: a round's
  * `requestState`, a cut result). Its body is read here, with `parseBody` (the app's JSON parser: its size and depth
@@ -230,6 +233,8 @@ export function forwardToOwner(options: {
     if (leaving) res.set('Connection', 'close');
     const held = parsed ? heldIdOf(req.body) : undefined;
     const heldRoute = held && routeHeld(held, {ids, peers, forwarded});
+    const heldHere = held !== undefined && ids.ownerOf(held.id, held.kind) === ids.owner;
+    const rpcMethod = req.headers['mcp-method'] ?? (parsed ? (req.body as {method?: unknown}).method : undefined);
     const route =
       id !== undefined
         ? routeSession(id, {ids, peers, forwarded, draining})
@@ -237,13 +242,14 @@ export function forwardToOwner(options: {
           ? heldRoute
           : routeSessionless({
               leaving,
-              opening: req.headers['mcp-protocol-version'] === undefined,
               forwarded,
+              heldHere,
+              listens: rpcMethod === 'subscriptions/listen',
               peer: leaving ? peers.readyPeer(ids.owner) : undefined,
             });
     if (route.kind === 'local') {
       // What this pod holds stays reachable while it drains, as calls in flight finish: a round's retry completes it.
-      if (held && ids.ownerOf(held.id, held.kind) === ids.owner) res.locals[HELD_HERE] = true;
+      if (heldHere) res.locals[HELD_HERE] = true;
       return next();
     }
     const refuse = (reason: string) => {

@@ -231,6 +231,16 @@ describe('session ids between replicas', () => {
       const owner = Buffer.from(String(response.headers.get('mcp-session-id')).split('.')[0]!, 'base64url').toString();
       expect(owner).not.toBe(address);
       expect(peers.ready.has(owner)).toBe(true);
+      // A 2026-07-28 request (stateless) is answered by a peer too: nothing is refused while this router leaves.
+      const forwarded = await counterSum('mcp_router_forwarded_requests_total');
+      const sum = await modernPost(leaving.url, {
+        jsonrpc: '2.0',
+        id: 4,
+        method: 'tools/call',
+        params: {name: 'everything__get-sum', arguments: {a: 2, b: 3}, _meta: MODERN_META},
+      });
+      expect(sum).toMatchObject({id: 4, result: {content: [{type: 'text', text: 'The sum of 2 and 3 is 5.'}]}});
+      expect(await counterSum('mcp_router_forwarded_requests_total')).toBe(forwarded + 1);
       // Its own sessions are still served until it drains.
       expect((await ping(leaving.url, own)).status).toBe(200);
       // A legacy SSE stream is not forwarded (it would end with this router): a client that came through the

@@ -146,14 +146,16 @@ describe('a leaving pod', () => {
   });
 
   const peer = '10.0.0.2:8080';
+  const request = {leaving: true, forwarded: false, heldHere: false, listens: false, peer};
   it.each([
-    ['an initialize, leaving, with a ready peer', true, true, false, peer, {kind: 'forward', owner: peer}],
-    ['an initialize, leaving, without a ready peer', true, true, false, undefined, {kind: 'local'}],
-    ['an initialize a peer forwarded', true, true, true, peer, {kind: 'local'}],
-    ['a 2026-07-28 request (it may retry a round held here)', true, false, false, peer, {kind: 'local'}],
-    ['an initialize, staying', false, true, false, peer, {kind: 'local'}],
-  ])('sends a request without a session: %s', (_name, leaving, opening, forwarded, peer, route) => {
-    expect(routeSessionless({leaving, opening, forwarded, peer})).toEqual(route);
+    ['an initialize or a 2026-07-28 request, leaving, with a ready peer', request, {kind: 'forward', owner: peer}],
+    ['the same, leaving, without a ready peer', {...request, peer: undefined}, {kind: 'local'}],
+    ['a request a peer forwarded', {...request, forwarded: true}, {kind: 'local'}],
+    ["a round's retry or a cut result held here", {...request, heldHere: true}, {kind: 'local'}],
+    ['a subscriptions/listen stream (it would end with this pod)', {...request, listens: true}, {kind: 'local'}],
+    ['a request to a pod that stays', {...request, leaving: false}, {kind: 'local'}],
+  ])('sends a request without a session: %s', (_name, context, route) => {
+    expect(routeSessionless(context)).toEqual(route);
   });
 });
 
