@@ -40,7 +40,7 @@ function withRouter(chunks: Buffer[]): number {
   let messages = 0;
   for (const chunk of chunks) {
     for (const line of framer.push(chunk)) {
-      if (line.kind === 'line') deserializeMessage(line.text);
+      if (line.kind === 'line') deserializeMessage(line.bytes.toString('utf8'));
       messages++;
     }
   }

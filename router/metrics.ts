@@ -95,6 +95,20 @@ export class RouterMetrics {
     labelNames: ['upstream'] as const,
     registers: [this.registry],
   });
+  readonly passedResults = new Counter({
+    name: 'mcp_router_passed_results_total',
+    help:
+      'tools/call results of 64 KiB or more sent to the client as the bytes the upstream sent, never parsed (no ' +
+      'output caps, not a task, an SSE or Streamable HTTP client of MCP 2025), by upstream.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+  readonly passedResultBytes = new Counter({
+    name: 'mcp_router_passed_result_bytes_total',
+    help: 'Bytes of the results counted by mcp_router_passed_results_total, by upstream.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
   readonly configReloads = new Counter({
     name: 'mcp_router_config_reloads_total',
     help: 'Config file changes seen, by result: applied, or rejected (invalid; the previous config stays).',

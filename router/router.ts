@@ -6,7 +6,7 @@ import {SharedCatalogs} from './catalog/shared.js';
 import {COMPOSITE_UPSTREAM} from './composites/schema.js';
 import {compositeTransport, type CompositeHost} from './composites/server.js';
 import {diffUpstreams, type UpstreamDiff} from './config/diff.js';
-import type {CatalogOptions, RouterConfig, UpstreamConfig, UpstreamGroupConfig} from './config/schema.js';
+import type {CatalogOptions, OutputLimits, RouterConfig, UpstreamConfig, UpstreamGroupConfig} from './config/schema.js';
 import {JsonRpcCode, JsonRpcFailure} from './errors.js';
 import type {Logger} from './log.js';
 import {adminRefusal} from './management/admin.js';
@@ -22,7 +22,7 @@ import {tokenCounter} from './results/tokens.js';
 import {AccessPolicy, GRANT_ALL, type Grant} from './policy/rules.js';
 import {
   DownstreamSession,
-  type CallOutcome,
+  type ObservedCall,
   type DownstreamPeer,
   type Scope,
   type ServerIdentity,
@@ -251,15 +251,22 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
     return [...this.#upstreams.values()].some((u) => limitsFor(output, u.config.output) !== undefined);
   }
 
+  capsResults(upstream: string, owner: object): boolean {
+    // A step's result feeds the next step whole; only what the caller receives is capped, in its own session.
+    return (
+      !this.#internal.has(owner) &&
+      limitsFor(this.#config.router.output, this.#upstreams.get(upstream)?.config.output) !== undefined
+    );
+  }
+
   async capResult(
     upstream: string,
     result: JsonObject,
     owner: object,
   ): Promise<{result: JsonObject; compaction?: Compaction}> {
+    if (!this.capsResults(upstream, owner)) return {result};
     const {output} = this.#config.router;
-    const limits = limitsFor(output, this.#upstreams.get(upstream)?.config.output);
-    // A step's result feeds the next step whole; only what the caller receives is capped, in its own session.
-    if (!limits || this.#internal.has(owner)) return {result};
+    const limits = limitsFor(output, this.#upstreams.get(upstream)?.config.output) as OutputLimits;
     const tokens = limits.maxResultTokens === undefined ? undefined : await tokenCounter();
     const capped = capResult(result, limits, {
       ...(tokens && {tokens}),
@@ -486,12 +493,15 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
     this.metrics.retries.inc({upstream, method: metricMethod(method)});
   }
 
-  observeCall(call: {upstream: string; method: string; tool?: string; outcome: CallOutcome; seconds: number}): void {
-    const {upstream, tool = '', outcome, seconds} = call;
+  observeCall(call: ObservedCall): void {
+    const {upstream, tool = '', outcome, seconds, passedBytes} = call;
     const method = metricMethod(call.method);
     this.metrics.calls.inc({upstream, method, tool, outcome});
     this.metrics.callSeconds.observe({upstream, method}, seconds);
     this.metrics.upstreamLatency.observe({upstream}, seconds);
+    if (passedBytes === undefined) return;
+    this.metrics.passedResults.inc({upstream});
+    this.metrics.passedResultBytes.inc({upstream}, passedBytes);
   }
 
   track<T>(done: Promise<T>): Promise<T> {

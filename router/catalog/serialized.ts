@@ -1,8 +1,10 @@
 /**
- * List results that carry their own JSON, made once per catalog version and shared by every session that lists it.
- * A catalog's entry arrays never change (a change makes a new catalog, `shared.ts`), so the JSON text of
- * `{[kind]: entries}` is kept beside the array, and a transport that writes the result writes that text instead of
- * serializing a thousand tools again: a `tools/list` costs a lookup and a write.
+ * Results that carry their own JSON, so that a transport writes it instead of serializing the result:
+ * - list results, their JSON made once per catalog version and shared by every session that lists it. A catalog's
+ *   entry arrays never change (a change makes a new catalog, `shared.ts`), so the JSON text of `{[kind]: entries}` is
+ *   kept beside the array: a `tools/list` costs a lookup and a write;
+ * - `tools/call` results passed through as the bytes the upstream sent (`bytesResult`), never parsed on the way
+ *   unless something reads them.
  */
 
 /** The JSON text a result carries; a symbol and not enumerable, so neither JSON nor a spread copies it. */
@@ -21,16 +23,77 @@ export function listResult(kind: string, entries: readonly unknown[]): Record<st
   return Object.defineProperty({[kind]: entries}, JSON_TEXT, {value: text});
 }
 
+/** The bytes of each result of `bytesResult` that has not been changed since. */
+const bytesOf = new WeakMap<object, Buffer>();
+
 /**
- * `JSON.stringify(message)` for a JSON-RPC message: for a response whose result came from `listResult`, its kept text
- * with the response's other members (`jsonrpc`, `id`) after it, in the order the SDK writes them.
+ * A result whose JSON is `json`, one JSON object as an upstream sent it (checked by `scanResponse`). It behaves as
+ * the parsed object to anything that reads it (a transport that serializes, a test), parsing `json` on the first
+ * read; `isError`, given, is read without parsing. A transport that writes it with `messageJson` writes `json`
+ * itself, unless the result was changed since (then it is serialized as any object).
  */
-export function messageJson(message: object): string {
+export function bytesResult(json: Buffer, isError?: boolean): Record<string, unknown> {
+  const target: Record<string, unknown> = {};
+  let parsed = false;
+  const read = () => {
+    if (parsed) return target;
+    parsed = true;
+    const value = JSON.parse(json.toString('utf8')) as Record<string, unknown>;
+    for (const key of Object.keys(value)) {
+      Object.defineProperty(target, key, {value: value[key], writable: true, enumerable: true, configurable: true});
+    }
+    return target;
+  };
+  const change = <T>(act: () => T): T => {
+    read();
+    bytesOf.delete(result);
+    return act();
+  };
+  const result = new Proxy(target, {
+    get: (_, key) => (key === 'isError' && !parsed ? isError : Reflect.get(read(), key)),
+    has: (_, key) => Reflect.has(read(), key),
+    ownKeys: () => Reflect.ownKeys(read()),
+    getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(read(), key),
+    set: (_, key, value) => change(() => Reflect.set(target, key, value)),
+    defineProperty: (_, key, descriptor) => change(() => Reflect.defineProperty(target, key, descriptor)),
+    deleteProperty: (_, key) => change(() => Reflect.deleteProperty(target, key)),
+  });
+  bytesOf.set(result, json);
+  return result;
+}
+
+/** The size in bytes of a result of `bytesResult` that will be written as its bytes; undefined for any other. */
+export function resultBytesOf(result: object): number | undefined {
+  return bytesOf.get(result)?.length;
+}
+
+/**
+ * A message's JSON: its text, or for a response whose result came from `bytesResult`, pieces to be written one after
+ * another (text, the result's bytes, text), so that those bytes are never copied.
+ */
+export type MessageJson = string | readonly (string | Buffer)[];
+
+/**
+ * `JSON.stringify(message)` for a JSON-RPC message: for a response whose result came from `listResult` or
+ * `bytesResult`, that result's JSON with the response's other members (`jsonrpc`, `id`) after it, in the order the
+ * SDK writes them.
+ */
+export function messageJson(message: object): MessageJson {
   const result = (message as {result?: unknown}).result;
-  const text =
-    typeof result === 'object' && result !== null ? (result as {[JSON_TEXT]?: string})[JSON_TEXT] : undefined;
-  if (text === undefined) return JSON.stringify(message);
+  // Bytes first: reading a symbol of a bytes result would parse it.
+  const kept =
+    typeof result === 'object' && result !== null
+      ? (bytesOf.get(result) ?? (result as {[JSON_TEXT]?: string})[JSON_TEXT])
+      : undefined;
+  if (kept === undefined) return JSON.stringify(message);
   const {result: _result, ...rest} = message as {result: unknown};
   const others = JSON.stringify(rest);
-  return `{"result":${text}${others === '{}' ? '' : `,${others.slice(1, -1)}`}}`;
+  const tail = `${others === '{}' ? '' : `,${others.slice(1, -1)}`}}`;
+  return typeof kept === 'string' ? `{"result":${kept}${tail}` : ['{"result":', kept, tail];
+}
+
+/** The length of a message's JSON in bytes (UTF-8). */
+export function jsonBytes(json: MessageJson): number {
+  if (typeof json === 'string') return Buffer.byteLength(json);
+  return json.reduce((sum, piece) => sum + Buffer.byteLength(piece), 0);
 }

@@ -1,6 +1,6 @@
 import type {EventStore} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
-import {messageJson} from '../catalog/serialized.js';
+import {jsonBytes, messageJson} from '../catalog/serialized.js';
 
 /** An event store that may be given the size of a message's JSON, so that a message is serialized only once. */
 export interface SizedEventStore extends EventStore {
@@ -39,7 +39,7 @@ export class BoundedEventStore implements SizedEventStore {
    * @returns the event's id
    */
   async storeEvent(streamId: string, message: JSONRPCMessage, bytes?: number): Promise<string> {
-    return this.#store(streamId, message, bytes ?? Buffer.byteLength(messageJson(message)));
+    return this.#store(streamId, message, bytes ?? jsonBytes(messageJson(message)));
   }
 
   #store(streamId: string, message: JSONRPCMessage, bytes: number): string {

@@ -1,4 +1,5 @@
 import type {IncomingMessage, ServerResponse} from 'node:http';
+import type {MessageJson} from '../catalog/serialized.js';
 
 /** Response headers of an SSE stream, as the MCP SDK sends them (`X-Accel-Buffering` keeps nginx from buffering). */
 export const sseHeaders = {
@@ -40,16 +41,17 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
 const JOIN_BELOW = 64 * 1024;
 
 /**
- * Writes one SSE event whose data is `json` (one line: JSON has no raw newline) after `head` (the fields before
- * `data`). A small one goes out as one string; a large one as three writes, so that the JSON is not copied into a
- * joined string of the same size again (V8 flattens a joined string before it can be written).
+ * Writes one SSE event whose data is `json` (one line: JSON as the router writes it, or bytes `scanResponse` found
+ * without CR or LF) after `head` (the fields before `data`). A small one goes out as one string; a large one, or one
+ * in pieces, piece by piece, so that the JSON is not copied into a joined string of the same size again (V8 flattens
+ * a joined string before it can be written).
  */
-export function writeSseData(res: ServerResponse, head: string, json: string): void {
-  if (json.length < JOIN_BELOW) {
+export function writeSseData(res: ServerResponse, head: string, json: MessageJson): void {
+  if (typeof json === 'string' && json.length < JOIN_BELOW) {
     res.write(`${head}data: ${json}\n\n`);
     return;
   }
   res.write(`${head}data: `);
-  res.write(json);
+  for (const piece of typeof json === 'string' ? [json] : json) res.write(piece);
   res.write('\n\n');
 }

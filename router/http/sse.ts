@@ -18,6 +18,8 @@ export class NodeSseTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
   readonly sessionId: string;
+  /** `send` writes a result's own JSON (`messageJson`), bytes included. */
+  readonly writesResultBytes = true;
 
   readonly #endpoint: string;
   readonly #res: ServerResponse;

@@ -13,7 +13,7 @@ import {
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import {messageJson} from '../catalog/serialized.js';
+import {jsonBytes, messageJson, type MessageJson} from '../catalog/serialized.js';
 import type {SizedEventStore} from './event-store.js';
 import {readBody, sendJsonError, sseHeaders, writeSseData} from './node-io.js';
 
@@ -63,6 +63,8 @@ export class NodeStreamableTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
   sessionId?: string;
+  /** `send` writes a result's own JSON (`messageJson`), bytes included. */
+  readonly writesResultBytes = true;
 
   readonly #options: NodeStreamableOptions;
   readonly #streams = new Map<string, SseStream>();
@@ -111,7 +113,7 @@ export class NodeStreamableTransport implements Transport {
     const store = this.#options.eventStore;
     // Serialized once, for the store's count and the stream (a large result is costly to serialize).
     const json = messageJson(message);
-    const bytes = store && Buffer.byteLength(json);
+    const bytes = store && jsonBytes(json);
     if (requestId === undefined) {
       if (isResponse) {
         throw new Error('Cannot send a response on a standalone SSE stream unless resuming a previous client request');
@@ -266,11 +268,12 @@ export class NodeStreamableTransport implements Transport {
           return this.#refuse(res, 409, -32000, 'Conflict: Stream already has an active connection');
         }
       }
-      const frames: string[] = [];
+      const frames: (string | Buffer)[] = [];
       const replayed = new Set<string>();
       const streamId = await store.replayEventsAfter(lastEventId, {
         send: async (eventId, message) => {
-          frames.push(`${eventHead(eventId)}data: ${messageJson(message)}\n\n`);
+          const json = messageJson(message);
+          frames.push(`${eventHead(eventId)}data: `, ...(typeof json === 'string' ? [json] : json), '\n\n');
           replayed.add(eventId);
         },
       });
@@ -283,8 +286,10 @@ export class NodeStreamableTransport implements Transport {
       // The resume itself proves that the client holds a Last-Event-ID cursor.
       this.#resumable.add(streamId);
       this.#open(stream);
-      if (frames.length > 0) res.write(frames.join(''));
-      else res.flushHeaders();
+      // One write when every frame is text; a result's bytes are not copied into it.
+      if (frames.length === 0) res.flushHeaders();
+      else if (frames.every((frame) => typeof frame === 'string')) res.write(frames.join(''));
+      else for (const frame of frames) res.write(frame);
       this.#keepAlive(stream);
     } catch (error) {
       this.onerror?.(error as Error);
@@ -347,7 +352,7 @@ export class NodeStreamableTransport implements Transport {
   }
 
   /** Writes one message event, its data `json`. */
-  #write(stream: SseStream, json: string, eventId: string | undefined): boolean {
+  #write(stream: SseStream, json: MessageJson, eventId: string | undefined): boolean {
     if (stream.res.writableEnded || stream.res.destroyed) {
       this.onerror?.(new Error('The SSE stream is closed'));
       return false;

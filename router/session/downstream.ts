@@ -15,7 +15,7 @@ import {
 } from '../catalog/aggregate.js';
 import type {Principal} from '../auth/principal.js';
 import {CALL_TOOL, DEFAULT_SEARCH_LIMIT, SEARCH_TOOL, searchModeTools, type ToolSearch} from '../catalog/search.js';
-import {listResult} from '../catalog/serialized.js';
+import {listResult, resultBytesOf} from '../catalog/serialized.js';
 import type {SharedCatalogs} from '../catalog/shared.js';
 import type {CatalogOptions, UpstreamGroupConfig} from '../config/schema.js';
 import {
@@ -96,7 +96,7 @@ export interface SessionHost extends GroupHost {
   /** Counts an attempt of a call to an upstream that failed and is tried again, for metrics. */
   observeRetry(upstream: string, method: string): void;
   /** Observes a finished forwarded call, for metrics. */
-  observeCall(call: {upstream: string; method: string; tool?: string; outcome: CallOutcome; seconds: number}): void;
+  observeCall(call: ObservedCall): void;
   /** Counts a call as in flight until `done` settles, so shutdown can wait for it. */
   track<T>(done: Promise<T>): Promise<T>;
   /** What a principal may use under the current access rules; `GRANT_ALL` without auth. */
@@ -124,9 +124,21 @@ export interface SessionHost extends GroupHost {
     result: JsonObject,
     owner: object,
   ): Promise<{result: JsonObject; compaction?: Compaction}>;
+  /** Whether `upstream`'s `tools/call` results have output caps for `owner` (then they are read, not passed on). */
+  capsResults(upstream: string, owner: object): boolean;
 }
 
 export type CallOutcome = 'ok' | 'tool_error' | 'error' | 'cancelled';
+
+/** A finished forwarded call; `passedBytes`, the size of a result passed on as the upstream's bytes (`bytesResult`). */
+export interface ObservedCall {
+  upstream: string;
+  method: string;
+  tool?: string;
+  outcome: CallOutcome;
+  seconds: number;
+  passedBytes?: number;
+}
 
 /** The refusal of a server-to-client request toward a 2026-07-28 client (-32601). */
 export function noServerRequests(method: string): JsonRpcFailure {
@@ -206,6 +218,11 @@ export interface DownstreamPeer {
   clientInfo(): Implementation | undefined;
   /** The capabilities the client declared: they decide which server-to-client requests reach it. */
   clientCapabilities(): ClientCapabilities;
+  /**
+   * Whether the client's transport writes a result's own JSON (`messageJson`): then a large `tools/call` result the
+   * router does not change goes on as the bytes the upstream sent.
+   */
+  readonly writesResultBytes: boolean;
   /** Sends a notification to the client on the session's own stream; dropped when there is none. */
   notify(notification: Message): void;
   /** Sends a server-to-client request not related to any call, on the session's stream; rejects when there is none. */
@@ -625,6 +642,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     const started = performance.now();
     const tool = message.method === 'tools/call' ? route.target : undefined;
     let outcome: CallOutcome = 'error';
+    let passedBytes: number | undefined;
     routedTo.set(call, route.upstream);
     const inFlight = (this.#inFlight ??= new Map());
     const calls = inFlight.get(route.upstream) ?? new Set<Call>();
@@ -650,6 +668,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
         },
       );
       outcome = result.isError === true ? 'tool_error' : 'ok';
+      passedBytes = resultBytesOf(result);
       return result;
     } catch (error) {
       if (call.signal.aborted) outcome = 'cancelled';
@@ -661,7 +680,14 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
       if (inFlight.size === 0 && this.#inFlight === inFlight) this.#inFlight = undefined;
       settled();
       const seconds = (performance.now() - started) / 1000;
-      this.#host.observeCall({upstream: route.upstream, method: message.method, ...(tool && {tool}), outcome, seconds});
+      this.#host.observeCall({
+        upstream: route.upstream,
+        method: message.method,
+        ...(tool && {tool}),
+        outcome,
+        seconds,
+        ...(passedBytes !== undefined && {passedBytes}),
+      });
     }
   }
 
@@ -740,6 +766,12 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
               alwaysAskProgress: aggregate,
               // A 2026-07-28 client answers a 2026-07-28 upstream's input_required rounds itself, its keys and state kept.
               passInputRequired: this.peer.era === 'modern',
+              // A result that reaches the client unchanged need not be parsed: not one of a task, or under caps.
+              resultAsBytes:
+                message.method === 'tools/call' &&
+                message.params?.task === undefined &&
+                this.peer.writesResultBytes &&
+                !this.#host.capsResults(upstream.name, this),
               ...((token !== undefined || aggregate) && {
                 onProgress: (progress: JsonObject) => {
                   startedCalls.add(call);

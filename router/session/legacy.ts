@@ -59,6 +59,11 @@ export class LegacyPeer implements DownstreamPeer {
     return this.server.transport?.sessionId;
   }
 
+  /** The router's SSE and Streamable HTTP transports write a result's own JSON; stdio and in-memory ones do not. */
+  get writesResultBytes(): boolean {
+    return (this.server.transport as {writesResultBytes?: boolean} | undefined)?.writesResultBytes === true;
+  }
+
   clientInfo(): Implementation | undefined {
     return this.server.getClientVersion();
   }

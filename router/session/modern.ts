@@ -47,6 +47,8 @@ const LIST_CHANGED_EVENTS: Record<string, 'toolsChanged' | 'promptsChanged' | 'r
 export class ModernPeer implements DownstreamPeer {
   readonly era = 'modern';
   readonly id = undefined;
+  /** Results go out through the SDK 2.x server, which serializes them. */
+  readonly writesResultBytes = false;
   readonly #notifier: ServerNotifier;
   /** Open `subscriptions/listen` streams asking for each resource URI. */
   readonly #listeners = new Map<string, number>();

@@ -30,6 +30,7 @@ import type {Logger} from '../log.js';
 import {redact, secretsOf} from './redact.js';
 import {callTimeouts} from './timeouts.js';
 import {createClientTransport, TappedTransport} from './transport.js';
+import {bytesResult} from '../catalog/serialized.js';
 
 /** Any JSON-RPC result, kept whole: the router passes results through without dropping unknown fields. */
 const AnyResult = z.looseObject({});
@@ -78,6 +79,12 @@ export interface ForwardOptions {
    * (default false: the SDK fulfils it through `onServerRequest` and retries the call itself).
    */
   passInputRequired?: boolean;
+  /**
+   * Take a large result (64 KiB or more) as the bytes the upstream sent, unparsed (`bytesResult`), when the
+   * transport can (stdio, Streamable HTTP) and it is a plain success response; else it is parsed as usual. For a
+   * `tools/call` whose result goes to the client unchanged, over a transport that writes `messageJson`.
+   */
+  resultAsBytes?: boolean;
 }
 
 /** The server-to-client requests an upstream may make, and the client capability each needs (MCP 2025-11-25). */
@@ -333,17 +340,22 @@ export class UpstreamConnection {
     const {progressToken: _client, ...meta} = (given as JsonObject | undefined) ?? {};
     if (asks) meta.progressToken = token;
     const params = Object.keys(meta).length > 0 ? {...rest, _meta: meta} : rest;
+    const resultBytes = options.resultAsBytes ? this.#transport.resultBytes : undefined;
+    const slot = resultBytes?.expect(params);
     try {
-      return await this.#client.request({method: message.method, params} as never, AnyResult, {
+      const result = await this.#client.request({method: message.method, params} as never, AnyResult, {
         signal: controller.signal,
         timeout: timeouts.maxCallSeconds * 1000 + 1000,
         ...(options.passInputRequired && {allowInputRequired: true}),
       });
+      const passed = slot?.response;
+      return passed ? bytesResult(passed.result, passed.isError) : result;
     } catch (error) {
       // The SDK turns an abort into an McpError; a timeout of the router's own stays what it is.
       const reason: unknown = controller.signal.reason;
       throw reason instanceof UpstreamTimeoutError ? reason : this.#upstreamError(error);
     } finally {
+      if (slot) resultBytes?.forget(params, slot);
       clearTimeout(idle!);
       clearTimeout(total);
       this.#progress.delete(token);

@@ -18,8 +18,8 @@ const CARRIAGE_RETURN = 0x0d;
 
 /** One complete line read from the stream. */
 export type FramedLine =
-  /** A line within the limit, decoded as UTF-8, without its `\n` (nor a `\r` before it). */
-  | {kind: 'line'; text: string}
+  /** A line within the limit, its bytes (UTF-8, not decoded), without its `\n` (nor a `\r` before it). */
+  | {kind: 'line'; bytes: Buffer}
   /**
    * A line over the limit: its length in bytes (without `\n`) and its first and last bytes (at most `EDGE_BYTES`
    * each, decoded as UTF-8; a character cut at the edge shows as U+FFFD).
@@ -93,7 +93,7 @@ export class LineFramer {
       const chunks = this.#chunks;
       let whole = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes);
       if (whole[whole.length - 1] === CARRIAGE_RETURN) whole = whole.subarray(0, whole.length - 1);
-      if (whole.length > 0) line = {kind: 'line', text: whole.toString('utf8')};
+      if (whole.length > 0) line = {kind: 'line', bytes: whole};
     }
     this.clear();
     return line;

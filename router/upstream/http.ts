@@ -17,6 +17,7 @@ import {
 import contentType from 'content-type';
 import type {Logger} from '../log.js';
 import {oversizedDecision, tooLargeResponse} from './framing.js';
+import {RESULT_BYTES_FROM, ResultBytes} from './result-bytes.js';
 import {SseParser} from './sse-parser.js';
 
 /**
@@ -113,6 +114,8 @@ export class StreamableHttpUpstreamTransport implements Transport {
   onmessage?: Transport['onmessage'];
   /** Each request has a stream of its own: the 2.x `Client` cancels a 2026-07-28 request by aborting it. */
   readonly hasPerRequestStream = true;
+  /** Requests whose large results the connection takes as bytes. */
+  readonly resultBytes = new ResultBytes();
 
   readonly #url: URL;
   readonly #options: HttpUpstreamOptions;
@@ -182,6 +185,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
       }
       headers['content-type'] = 'application/json';
       headers.accept = acceptWith(headers.accept, ['application/json', 'text/event-stream']);
+      if (request) this.resultBytes.sent(request);
       const reply = await this.#request('POST', headers, JSON.stringify(message), requestSignal);
       if (handshake && ok(reply.status)) this.#sessionId = header(reply, 'mcp-session-id') || undefined;
       if (!ok(reply.status)) {
@@ -212,19 +216,21 @@ export class StreamableHttpUpstreamTransport implements Transport {
       if (type === 'text/event-stream') {
         this.#readStream(reply.body, {reconnectable: false, ...(requestSignal && {requestSignal})});
       } else if (type === 'application/json') {
-        const text = await readText(reply.body, this.#options.maxMessageBytes);
-        if (typeof text !== 'string') {
+        const body = await readBytes(reply.body, this.#options.maxMessageBytes);
+        if (!Buffer.isBuffer(body)) {
           // The router's client sends one request per POST: the body over the limit is its response.
           const limit = this.#options.maxMessageBytes as number;
-          if (!request) throw new Error(`A reply of ${text.bytes} bytes, over maxUpstreamMessageBytes (${limit})`);
+          if (!request) throw new Error(`A reply of ${body.bytes} bytes, over maxUpstreamMessageBytes (${limit})`);
           this.#options.log?.warn(
-            {bytes: text.bytes, id: request.id},
+            {bytes: body.bytes, id: request.id},
             'Failed a call whose response is over the limit',
           );
-          this.onmessage?.(tooLargeResponse(request.id, text.bytes, limit) as JSONRPCMessage);
+          this.onmessage?.(tooLargeResponse(request.id, body.bytes, limit) as JSONRPCMessage);
           return;
         }
-        const data = JSON.parse(text) as unknown;
+        const taken = this.resultBytes.take(body);
+        if (taken) return this.onmessage?.(taken as JSONRPCMessage);
+        const data = JSON.parse(body.toString('utf8')) as unknown;
         for (const each of Array.isArray(data) ? data : [data]) this.onmessage?.(parseJSONRPCMessage(each));
       } else {
         reply.body.resume();
@@ -304,6 +310,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
     let answered = false;
     const parser = new SseParser({
       ...(this.#options.maxMessageBytes !== undefined && {maxDataBytes: this.#options.maxMessageBytes}),
+      bytesFrom: RESULT_BYTES_FROM,
       onOversized: (event) => {
         if (event.id) {
           lastEventId = event.id;
@@ -320,7 +327,9 @@ export class StreamableHttpUpstreamTransport implements Transport {
         }
         if (event.data.length === 0 || (event.event !== undefined && event.event !== 'message')) return;
         try {
-          const message = parseJSONRPCMessage(JSON.parse(event.data));
+          const {data} = event;
+          const taken = typeof data === 'string' ? undefined : (this.resultBytes.take(data) as JSONRPCMessage);
+          const message = taken ?? parseJSONRPCMessage(JSON.parse(data.toString()));
           if (isResponse(message)) answered = true;
           this.onmessage?.(message);
         } catch (error) {
@@ -443,20 +452,21 @@ function roundTrip(
 }
 
 /**
- * The whole body as UTF-8 text. With a `Content-Length`, each chunk is copied into one buffer of that size as it
- * comes and let go, so the body is held once as bytes, then once as text; without one, the chunks are joined once.
- * A body over `maxBytes` is read to its end (so that its socket can serve the next request) but not kept.
- * @returns the text, or the size in bytes of a body over `maxBytes`
+ * The whole body. With a `Content-Length`, each chunk is copied into one buffer of that size as it comes and let go,
+ * so the body is held once; without one, the chunks are joined once. A body over `maxBytes` is read to its end (so
+ * that its socket can serve the next request) but not kept.
+ * @returns the bytes, or the size in bytes of a body over `maxBytes`
  */
-async function readText(body: IncomingMessage): Promise<string>;
-async function readText(body: IncomingMessage, maxBytes: number | undefined): Promise<string | {bytes: number}>;
-async function readText(body: IncomingMessage, maxBytes = Number.POSITIVE_INFINITY): Promise<string | {bytes: number}> {
+async function readBytes(
+  body: IncomingMessage,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<Buffer | {bytes: number}> {
   const declared = Number(body.headers['content-length']);
   if (Number.isSafeInteger(declared) && declared > 0 && declared <= maxBytes) {
     const whole = Buffer.allocUnsafe(declared);
     let length = 0;
     for await (const chunk of body) length += (chunk as Buffer).copy(whole, length);
-    return whole.toString('utf8', 0, length);
+    return whole.subarray(0, length);
   }
   const chunks: Buffer[] = [];
   let bytes = 0;
@@ -465,7 +475,12 @@ async function readText(body: IncomingMessage, maxBytes = Number.POSITIVE_INFINI
     if (bytes <= maxBytes) chunks.push(chunk as Buffer);
     else chunks.length = 0;
   }
-  return bytes > maxBytes ? {bytes} : Buffer.concat(chunks).toString('utf8');
+  return bytes > maxBytes ? {bytes} : Buffer.concat(chunks);
+}
+
+/** The whole body as UTF-8 text (`readBytes` without a limit). */
+async function readText(body: IncomingMessage): Promise<string> {
+  return (await readBytes(body)).toString('utf8');
 }
 
 function ok(status: number): boolean {

@@ -1,10 +1,13 @@
 import {MessageEdges} from './framing.js';
 
-/** One server-sent event: its `id` and `event` fields when given, and its data lines joined by `\n`. */
+/**
+ * One server-sent event: its `id` and `event` fields when given, and its data lines joined by `\n`: text, or the
+ * bytes (UTF-8, not decoded) when they are `bytesFrom` or more.
+ */
 export interface SseEvent {
   id?: string;
   event?: string;
-  data: string;
+  data: string | Buffer;
 }
 
 export interface SseParserHandlers {
@@ -19,6 +22,8 @@ export interface SseParserHandlers {
   onOversized?: (event: {bytes: number; head: string; tail: string; id?: string; event?: string}) => void;
   /** Largest event data, in bytes, that is kept and given to `onEvent` (default: no limit). */
   maxDataBytes?: number;
+  /** Event data of this many bytes or more goes to `onEvent` as bytes, not decoded (default: never). */
+  bytesFrom?: number;
 }
 
 const LF = 0x0a;
@@ -59,10 +64,12 @@ export class SseParser {
   /** The event's data, once it is over the limit. */
   #edges: MessageEdges | undefined;
   readonly #maxDataBytes: number;
+  readonly #bytesFrom: number;
 
   constructor(handlers: SseParserHandlers) {
     this.#handlers = handlers;
     this.#maxDataBytes = handlers.maxDataBytes ?? Number.POSITIVE_INFINITY;
+    this.#bytesFrom = handlers.bytesFrom ?? Number.POSITIVE_INFINITY;
   }
 
   /** Parses the next chunk of the stream. */
@@ -171,9 +178,9 @@ export class SseParser {
     this.#edges = undefined;
     if (edges) this.#handlers.onOversized?.({...edges.edges(), ...fields});
     else if (data) {
-      const text = (data.length === 1 ? data[0]! : Buffer.concat(data)).toString('utf8');
+      const bytes = data.length === 1 ? data[0]! : Buffer.concat(data);
       data.length = 0;
-      this.#handlers.onEvent({...fields, data: text});
+      this.#handlers.onEvent({...fields, data: bytes.length >= this.#bytesFrom ? bytes : bytes.toString('utf8')});
     }
   }
 }

@@ -6,6 +6,7 @@ import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import type {Logger} from '../log.js';
 import {LineFramer, oversizedDecision} from './framing.js';
+import {ResultBytes} from './result-bytes.js';
 
 /** What starts a stdio upstream, and the largest message read from it. */
 export interface StdioUpstreamParameters {
@@ -35,6 +36,8 @@ export class StdioUpstreamTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: Transport['onmessage'];
+  /** Requests whose large results the connection takes as bytes. */
+  readonly resultBytes = new ResultBytes();
 
   readonly #parameters: StdioUpstreamParameters;
   readonly #log: Logger;
@@ -96,7 +99,7 @@ export class StdioUpstreamTransport implements Transport {
       let message: JSONRPCMessage;
       if (line.kind === 'line') {
         try {
-          message = deserializeMessage(line.text);
+          message = this.resultBytes.take(line.bytes) ?? deserializeMessage(line.bytes.toString('utf8'));
         } catch (error) {
           this.onerror?.(error as Error);
           continue;
@@ -121,6 +124,7 @@ export class StdioUpstreamTransport implements Transport {
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.#process?.stdin;
     if (!stdin) return Promise.reject(new Error('Not connected'));
+    this.resultBytes.sent(message);
     return new Promise((resolve) => {
       if (stdin.write(serializeMessage(message))) resolve();
       else stdin.once('drain', resolve);

@@ -8,6 +8,7 @@ import {requestTarget} from './credentials.js';
 import {redact, secretsOf} from './redact.js';
 import {traceHeaders, tracingFetch} from '../tracing.js';
 import {StreamableHttpUpstreamTransport} from './http.js';
+import type {ResultBytes} from './result-bytes.js';
 import {StdioUpstreamTransport} from './stdio.js';
 
 /** `router.limits.maxUpstreamMessageBytes` when none is given: 64 MiB, from the config schema's default. */
@@ -108,6 +109,11 @@ export class TappedTransport implements Transport {
 
   get sessionId(): string | undefined {
     return this.inner.sessionId;
+  }
+
+  /** The inner transport's requests whose large results come as bytes (stdio, Streamable HTTP); else undefined. */
+  get resultBytes(): ResultBytes | undefined {
+    return (this.inner as {resultBytes?: ResultBytes}).resultBytes;
   }
 
   /** Whether each request has a stream of its own (Streamable HTTP of the SDK 2.x line): the era codec asks. */

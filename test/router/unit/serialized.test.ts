@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {listResult, messageJson} from '../../../router/catalog/serialized.js';
+import {bytesResult, jsonBytes, listResult, messageJson, type MessageJson} from '../../../router/catalog/serialized.js';
 
 // A list result carries its JSON, made once per catalog version: what a client reads must be what the result says.
 const tools = [
@@ -12,19 +12,22 @@ describe('list results with their JSON', () => {
     const response = {result: listResult('tools', tools), jsonrpc: '2.0', id: 7};
     expect(messageJson(response)).toBe(JSON.stringify({result: {tools}, jsonrpc: '2.0', id: 7}));
     const named = {result: listResult('tools', tools), jsonrpc: '2.0', id: 'req-"1"'};
-    expect(JSON.parse(messageJson(named))).toEqual({result: {tools}, jsonrpc: '2.0', id: 'req-"1"'});
+    expect(JSON.parse(messageJson(named) as string)).toEqual({result: {tools}, jsonrpc: '2.0', id: 'req-"1"'});
   });
 
   it('gives a new catalog version its own JSON (copy-on-change)', () => {
     expect(messageJson({result: listResult('tools', tools), jsonrpc: '2.0', id: 1})).toContain('u__sum');
     const changed = [tools[0]];
     const json = messageJson({result: listResult('tools', changed), jsonrpc: '2.0', id: 1});
-    expect(JSON.parse(json).result).toEqual({tools: changed});
+    expect(JSON.parse(json as string).result).toEqual({tools: changed});
   });
 
   it('does not pass its JSON to a copy that changes the result', () => {
     const copy = {...listResult('tools', tools), nextCursor: 'next'};
-    expect(JSON.parse(messageJson({result: copy, jsonrpc: '2.0', id: 1})).result).toEqual({tools, nextCursor: 'next'});
+    expect(JSON.parse(messageJson({result: copy, jsonrpc: '2.0', id: 1}) as string).result).toEqual({
+      tools,
+      nextCursor: 'next',
+    });
   });
 
   it('leaves every other message to JSON.stringify', () => {
@@ -32,5 +35,43 @@ describe('list results with their JSON', () => {
     expect(messageJson(error)).toBe(JSON.stringify(error));
     const plain = {result: {tools}, jsonrpc: '2.0', id: 1};
     expect(messageJson(plain)).toBe(JSON.stringify(plain));
+  });
+});
+
+// A large tools/call result passed through as the upstream's bytes: the client reads those bytes, and anything in the
+// router that reads the result sees the parsed object.
+const upstreamResult = {content: [{type: 'text', text: 'é "quoted" \u2028'}], structuredContent: {n: 1}};
+const passed = () => bytesResult(Buffer.from(JSON.stringify(upstreamResult)), false);
+const text = (json: MessageJson) =>
+  typeof json === 'string' ? json : Buffer.concat(json.map((piece) => Buffer.from(piece))).toString();
+
+describe('results passed through as bytes', () => {
+  it('writes a response with the upstream bytes in place of the result, without copying them', () => {
+    const bytes = Buffer.from(JSON.stringify(upstreamResult));
+    const json = messageJson({result: bytesResult(bytes), jsonrpc: '2.0', id: 'req-"2"'});
+    expect(JSON.parse(text(json))).toEqual({result: upstreamResult, jsonrpc: '2.0', id: 'req-"2"'});
+    expect(json).toContain(bytes);
+    expect(jsonBytes(json)).toBe(Buffer.byteLength(text(json)));
+  });
+
+  it('reads as the parsed result to anything that reads it', () => {
+    const result = passed();
+    expect(result.isError).toBe(false);
+    expect(result.content).toEqual(upstreamResult.content);
+    expect({...result}).toEqual(upstreamResult);
+    expect(JSON.parse(JSON.stringify(result))).toEqual(upstreamResult);
+    expect('structuredContent' in result).toBe(true);
+    expect(Object.keys(result)).toEqual(['content', 'structuredContent']);
+  });
+
+  it('is serialized again once it was changed, never written as its stale bytes', () => {
+    const result = passed();
+    result.structuredContent = {n: 2};
+    expect(JSON.parse(text(messageJson({result, jsonrpc: '2.0', id: 1}))).result.structuredContent).toEqual({n: 2});
+    const removed = passed();
+    delete removed.content;
+    expect(JSON.parse(text(messageJson({result: removed, jsonrpc: '2.0', id: 1}))).result).toEqual({
+      structuredContent: {n: 1},
+    });
   });
 });

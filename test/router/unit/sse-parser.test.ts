@@ -4,7 +4,7 @@ import {SseParser} from '../../../router/upstream/sse-parser.js';
 interface Seen {
   id?: string;
   event?: string;
-  data: string;
+  data: string | Buffer;
 }
 
 /** Parses `chunks` in order; returns the events (data as text) and the retry values. */
@@ -73,7 +73,7 @@ describe('SseParser', () => {
     const stream = Buffer.concat([Buffer.from('id: big\ndata: '), payload, Buffer.from('\n\n')]);
     const chunks = [stream.subarray(0, 10), stream.subarray(10, 12)];
     for (let at = 12; at < stream.length; at += 64 * 1024) chunks.push(stream.subarray(at, at + 64 * 1024));
-    const seen: {id?: string; data: string}[] = [];
+    const seen: {id?: string; data: string | Buffer}[] = [];
     const parser = new SseParser({onEvent: (event) => seen.push(event)});
     for (const chunk of chunks) parser.feed(chunk);
     expect(seen).toHaveLength(1);

@@ -13,7 +13,7 @@ function frame(chunks: (string | Buffer)[], maxBytes = 64): FramedLine[] {
   return chunks.flatMap((chunk) => framer.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
 }
 
-const line = (text: string): FramedLine => ({kind: 'line', text});
+const line = (text: string): FramedLine => ({kind: 'line', bytes: Buffer.from(text)});
 
 describe('LineFramer', () => {
   it.each<[string, (string | Buffer)[], FramedLine[]]>([

@@ -1,0 +1,173 @@
+import {createServer, type Server} from 'node:http';
+import type {AddressInfo} from 'node:net';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {fixtureStdio, startFixtureHttp} from '../../bench/processes.js';
+import {startEverythingHttp, type HttpMcpServer} from '../support/mcp-servers.js';
+import {connectClient, startTestRouter} from '../support/router.js';
+
+// Large tools/call results go from upstream to client as the bytes the upstream sent, never parsed in the router:
+// the fixture server over stdio and over HTTP with JSON replies, server-everything over HTTP with SSE replies, behind
+// the real router, read by SDK clients over Streamable HTTP and SSE. What the client reads must be what the upstream
+// sent; the metric shows which results were passed through.
+
+const KiB = 1024;
+let fixture: HttpMcpServer;
+let everything: HttpMcpServer;
+let handWritten: Server;
+let router: Awaited<ReturnType<typeof startTestRouter>>;
+
+/**
+ * A hand-written Streamable HTTP upstream (a fake: no published server sends these bytes) whose `pretty` tool answers
+ * with pretty-printed JSON, line breaks between its tokens, and whose `failing` tool answers a large tool error.
+ */
+function startHandWritten(): Promise<Server> {
+  const tools = ['pretty', 'failing'].map((name) => ({name, inputSchema: {type: 'object'}}));
+  const answer = (id: unknown, name: string) => {
+    if (name === 'failing') {
+      return JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        result: {content: [{type: 'text', text: 'e'.repeat(96 * KiB)}], isError: true},
+      });
+    }
+    return JSON.stringify(
+      {jsonrpc: '2.0', id, result: {content: [{type: 'text', text: 'p'.repeat(96 * KiB)}]}},
+      null,
+      2,
+    );
+  };
+  const server = createServer(async (req, res) => {
+    if (req.method !== 'POST') return void res.writeHead(405).end();
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const message = JSON.parse(Buffer.concat(chunks).toString()) as {
+      id?: unknown;
+      method: string;
+      params: {protocolVersion: string; name: string};
+    };
+    if (message.id === undefined) return void res.writeHead(202).end();
+    const body =
+      message.method === 'initialize'
+        ? JSON.stringify({
+            jsonrpc: '2.0',
+            id: message.id,
+            result: {
+              protocolVersion: message.params.protocolVersion,
+              capabilities: {tools: {}},
+              serverInfo: {name: 'hand-written', version: '1.0.0'},
+            },
+          })
+        : message.method === 'tools/list'
+          ? JSON.stringify({jsonrpc: '2.0', id: message.id, result: {tools}})
+          : message.method === 'tools/call'
+            ? answer(message.id, message.params.name)
+            : JSON.stringify({jsonrpc: '2.0', id: message.id, result: {}});
+    res.writeHead(200, {'content-type': 'application/json'}).end(body);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+beforeAll(async () => {
+  [fixture, everything, handWritten] = await Promise.all([
+    startFixtureHttp(1),
+    startEverythingHttp('streamableHttp'),
+    startHandWritten(),
+  ]);
+  const {port} = handWritten.address() as AddressInfo;
+  router = await startTestRouter({
+    mcpServers: {
+      json: {type: 'http', url: fixture.url},
+      sse: {type: 'http', url: everything.url},
+      stdio: fixtureStdio(1),
+      capped: {...fixtureStdio(1), output: {maxResultBytes: 4 * KiB}},
+      hand: {type: 'http', url: `http://127.0.0.1:${port}/mcp`},
+    },
+  });
+}, 60_000);
+afterAll(async () => {
+  await router?.stop();
+  await Promise.all([fixture?.stop(), everything?.stop()]);
+  handWritten?.close();
+});
+
+/** The value of a counter of the router's `/metrics` for `upstream`, 0 when it has none yet. */
+async function passed(upstream: string): Promise<{results: number; bytes: number}> {
+  const metrics = await (await fetch(`${router.url}/metrics`)).text();
+  const value = (name: string) =>
+    Number(new RegExp(`^${name}\\{upstream="${upstream}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+  return {results: value('mcp_router_passed_results_total'), bytes: value('mcp_router_passed_result_bytes_total')};
+}
+
+type Text = {content: {type: string; text: string}[]; isError?: boolean};
+
+describe.each(['/mcp', '/sse'])('large tools/call results, client on %s', (path) => {
+  it.each([
+    ['json', 'HTTP with JSON replies'],
+    ['stdio', 'stdio'],
+  ])('passes a 1 MiB result of the %s upstream (%s) through as its bytes, and a small one parsed', async (upstream) => {
+    const {client, close} = await connectClient(`${router.url}${path}`);
+    try {
+      const before = await passed(upstream);
+      const big = (await client.callTool({name: `${upstream}__blob`, arguments: {bytes: 1024 * KiB}})) as Text;
+      const small = (await client.callTool({name: `${upstream}__blob`, arguments: {bytes: 1024}})) as Text;
+      expect(big.content).toEqual([{type: 'text', text: 'x'.repeat(1024 * KiB)}]);
+      expect(small.content).toEqual([{type: 'text', text: 'x'.repeat(1024)}]);
+      const after = await passed(upstream);
+      expect(after.results - before.results).toBe(1);
+      expect(after.bytes - before.bytes).toBeGreaterThan(1024 * KiB);
+    } finally {
+      await close();
+    }
+  });
+
+  it('passes a result that came on an SSE reply through as its bytes', async () => {
+    const {client, close} = await connectClient(`${router.url}${path}`);
+    try {
+      const before = await passed('sse');
+      const message = 'é✓ "quoted" \\ '.repeat(8 * KiB);
+      const result = (await client.callTool({name: 'sse__echo', arguments: {message}})) as Text;
+      expect(result.content).toEqual([{type: 'text', text: `Echo: ${message}`}]);
+      expect((await passed('sse')).results - before.results).toBe(1);
+    } finally {
+      await close();
+    }
+  });
+
+  it('regression: a result with line breaks between its tokens is parsed, so that it cannot end an SSE line', async () => {
+    const {client, close} = await connectClient(`${router.url}${path}`);
+    try {
+      const before = await passed('hand');
+      const result = (await client.callTool({name: 'hand__pretty', arguments: {}})) as Text;
+      expect(result.content).toEqual([{type: 'text', text: 'p'.repeat(96 * KiB)}]);
+      expect(await passed('hand')).toEqual(before);
+    } finally {
+      await close();
+    }
+  });
+
+  it('passes a large tool error through, counted as a tool error', async () => {
+    const {client, close} = await connectClient(`${router.url}${path}`);
+    try {
+      const before = await passed('hand');
+      const result = (await client.callTool({name: 'hand__failing', arguments: {}})) as Text;
+      expect(result).toEqual({content: [{type: 'text', text: 'e'.repeat(96 * KiB)}], isError: true});
+      expect((await passed('hand')).results - before.results).toBe(1);
+      const metrics = await (await fetch(`${router.url}/metrics`)).text();
+      expect(metrics).toMatch(/^mcp_router_calls_total\{[^}]*upstream="hand"[^}]*outcome="tool_error"[^}]*\} [1-9]/m);
+    } finally {
+      await close();
+    }
+  });
+
+  it('reads a result under output caps, and cuts it', async () => {
+    const {client, close} = await connectClient(`${router.url}${path}`);
+    try {
+      const result = (await client.callTool({name: 'capped__blob', arguments: {bytes: 256 * KiB}})) as Text;
+      expect(result.content[0]?.text.length).toBeLessThanOrEqual(4 * KiB);
+      expect(result.content.map((item) => item.type)).toContain('resource_link');
+      expect(await passed('capped')).toEqual({results: 0, bytes: 0});
+    } finally {
+      await close();
+    }
+  });
+});
