@@ -428,8 +428,8 @@ export const LimitsSchema = z
       .min(1024)
       .default(64 * 1024 * 1024)
       .describe(
-        'Largest message read from a stdio or Streamable HTTP upstream, in bytes; a larger one fails only its own call, ' +
-          'naming the limit.',
+        'Largest message read from an upstream (stdio, Streamable HTTP or legacy HTTP+SSE), in bytes; a larger one ' +
+          'fails only its own call, naming the limit.',
       ),
     replayEvents: z
       .number()

@@ -1,4 +1,5 @@
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
+import type {Logger} from '../log.js';
 
 /**
  * Newline framing of a stdio upstream's stdout (MCP 2025-11-25 basic/transports, stdio: one JSON-RPC message per
@@ -210,6 +211,24 @@ export function oversizedDecision(
   const id = raw === undefined ? undefined : parseId(raw);
   if (id === undefined) return {action: 'drop', reason: `${what}, without a JSON-RPC id`};
   return {action: 'fail-call', id, response: tooLargeResponse(id, line.bytes, maxBytes)};
+}
+
+/**
+ * `oversizedDecision`, with its warning logged: the error response that fails the call, or undefined for a message
+ * dropped.
+ */
+export function oversizedResponse(
+  message: {bytes: number; head: string; tail: string},
+  maxBytes: number,
+  log: Logger | undefined,
+): JSONRPCMessage | undefined {
+  const decision = oversizedDecision(message, maxBytes);
+  if (decision.action === 'drop') {
+    log?.warn({bytes: message.bytes}, `Dropped ${decision.reason}`);
+    return undefined;
+  }
+  log?.warn({bytes: message.bytes, id: decision.id}, 'Failed a call whose response is over the limit');
+  return decision.response;
 }
 
 /**

@@ -16,7 +16,7 @@ import {
 } from '@modelcontextprotocol/client';
 import contentType from 'content-type';
 import type {Logger} from '../log.js';
-import {oversizedDecision, tooLargeResponse} from './framing.js';
+import {oversizedResponse, tooLargeResponse} from './framing.js';
 import {RESULT_BYTES_FROM, ResultBytes} from './result-bytes.js';
 import {SseParser} from './sse-parser.js';
 
@@ -361,14 +361,9 @@ export class StreamableHttpUpstreamTransport implements Transport {
    * @returns whether it answered a call
    */
   #oversized(message: {bytes: number; head: string; tail: string}): boolean {
-    const decision = oversizedDecision(message, this.#options.maxMessageBytes as number);
-    if (decision.action === 'drop') {
-      this.#options.log?.warn({bytes: message.bytes}, `Dropped ${decision.reason}`);
-      return false;
-    }
-    this.#options.log?.warn({bytes: message.bytes, id: decision.id}, 'Failed a call whose response is over the limit');
-    this.onmessage?.(decision.response as JSONRPCMessage);
-    return true;
+    const response = oversizedResponse(message, this.#options.maxMessageBytes as number, this.#options.log);
+    if (response) this.onmessage?.(response as JSONRPCMessage);
+    return response !== undefined;
   }
 
   #scheduleReconnection(options: StreamOptions, lastEventId: string | undefined, attempt: number): void {

@@ -5,7 +5,7 @@ import {deserializeMessage, serializeMessage} from '@modelcontextprotocol/sdk/sh
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import type {Logger} from '../log.js';
-import {LineFramer, oversizedDecision} from './framing.js';
+import {LineFramer, oversizedResponse} from './framing.js';
 import {ResultBytes} from './result-bytes.js';
 
 /** What starts a stdio upstream, and the largest message read from it. */
@@ -105,13 +105,9 @@ export class StdioUpstreamTransport implements Transport {
           continue;
         }
       } else {
-        const decision = oversizedDecision(line, this.#parameters.maxMessageBytes);
-        if (decision.action === 'drop') {
-          this.#log.warn({bytes: line.bytes}, `Dropped ${decision.reason}`);
-          continue;
-        }
-        this.#log.warn({bytes: line.bytes, id: decision.id}, 'Failed a call whose response is over the limit');
-        message = decision.response;
+        const response = oversizedResponse(line, this.#parameters.maxMessageBytes, this.#log);
+        if (!response) continue;
+        message = response;
       }
       this.onmessage?.(message);
     }

@@ -1,6 +1,6 @@
 import {createInterface} from 'node:readline';
 import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
-import type {FetchLike, Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
+import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
 import {LimitsSchema, type UpstreamConfig} from '../config/schema.js';
 import type {Logger} from '../log.js';
@@ -8,6 +8,7 @@ import {requestTarget} from './credentials.js';
 import {redact, secretsOf} from './redact.js';
 import {traceHeaders, tracingFetch} from '../tracing.js';
 import {StreamableHttpUpstreamTransport} from './http.js';
+import {limitedSseFetch} from './sse-limit.js';
 import type {ResultBytes} from './result-bytes.js';
 import {StdioUpstreamTransport} from './stdio.js';
 
@@ -17,8 +18,8 @@ export const DEFAULT_MAX_MESSAGE_BYTES: number = LimitsSchema.parse({}).maxUpstr
 /** Options of `createClientTransport`. */
 export interface ClientTransportOptions {
   /**
-   * Largest message read from a stdio or Streamable HTTP upstream, in bytes; default `DEFAULT_MAX_MESSAGE_BYTES`.
-   * Unused for legacy HTTP+SSE (the SDK's transport).
+   * Largest message read from an upstream (stdio, Streamable HTTP, or the event stream of legacy HTTP+SSE), in bytes;
+   * default `DEFAULT_MAX_MESSAGE_BYTES`.
    */
   maxMessageBytes?: number;
   /** Makes the transport of the built-in upstream (`transport: builtin`), which only the router itself serves. */
@@ -29,8 +30,9 @@ export interface ClientTransportOptions {
  * The client transport for an upstream: for stdio the router's own `StdioUpstreamTransport` (env merged over the
  * SDK's default variables, stderr logged line by line under the upstream's name with its env values redacted, a
  * message over `maxMessageBytes` failing only its own call); Streamable HTTP (the router's own
- * `StreamableHttpUpstreamTransport`, for the SDK 2.x client, which speaks both eras: see `UpstreamConnection`; a
- * message over `maxMessageBytes` fails only its own call there too) or legacy HTTP+SSE for URLs, with the configured headers on every request and URL
+ * `StreamableHttpUpstreamTransport`, for the SDK 2.x client, which speaks both eras: see `UpstreamConnection`) or
+ * legacy HTTP+SSE (the SDK's, its event stream read through `limitedSseFetch`) for URLs, a message over
+ * `maxMessageBytes` failing only its own call on each, with the configured headers on every request and URL
  * userinfo sent as `Authorization: Basic` (see `requestTarget`) and, when tracing is on, the trace context as
  * `traceparent` (`router/tracing.ts`); for the built-in upstream, what `options.builtin`
  * makes.
@@ -72,18 +74,14 @@ export function createClientTransport(
     }
     case 'sse': {
       const {url, headers} = requestTarget(config.url, config.headers);
-      return new SSEClientTransport(url, {requestInit: {headers}, ...tracing()});
+      const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+      const fetch = limitedSseFetch(tracingFetch() ?? globalThis.fetch, maxMessageBytes, log);
+      return new SSEClientTransport(url, {requestInit: {headers}, fetch});
     }
     case 'builtin':
       if (!options.builtin) throw new Error(`The built-in upstream "${config.name}" has no transport maker`);
       return options.builtin();
   }
-}
-
-/** The `fetch` option of an HTTP transport that sends the trace context upstream, when tracing is on. */
-function tracing(): {fetch?: FetchLike} {
-  const fetch = tracingFetch();
-  return fetch ? {fetch} : {};
 }
 
 /**
