@@ -42,16 +42,18 @@ const JOIN_BELOW = 64 * 1024;
 
 /**
  * Writes one SSE event whose data is `json` (one line: JSON as the router writes it, or bytes `scanResponse` found
- * without CR or LF) after `head` (the fields before `data`). A small one goes out as one string; a large one, or one
- * in pieces, piece by piece, so that the JSON is not copied into a joined string of the same size again (V8 flattens
- * a joined string before it can be written).
+ * without CR or LF) after `head` (the fields before `data`), and ends the response with it when `end` is true (one
+ * write for the event and the end of the stream: `end(chunk)` corks the socket). A small one goes out as one string;
+ * a large one, or one in pieces, piece by piece, so that the JSON is not copied into a joined string of the same size
+ * again (V8 flattens a joined string before it can be written).
  */
-export function writeSseData(res: ServerResponse, head: string, json: MessageJson): void {
+export function writeSseData(res: ServerResponse, head: string, json: MessageJson, end = false): void {
+  const finish = (chunk: string) => (end ? res.end(chunk) : res.write(chunk));
   if (typeof json === 'string' && json.length < JOIN_BELOW) {
-    res.write(`${head}data: ${json}\n\n`);
+    finish(`${head}data: ${json}\n\n`);
     return;
   }
   res.write(`${head}data: `);
   for (const piece of typeof json === 'string' ? [json] : json) res.write(piece);
-  res.write('\n\n');
+  finish('\n\n');
 }

@@ -138,11 +138,11 @@ export class NodeStreamableTransport implements Transport {
       this.#responses.set(requestId, message);
       related = [...this.#requestStreams].filter(([, id]) => id === streamId).map(([id]) => id);
     }
-    // After the last response of a stream, the stream ends. (Corking the response for one write lost the end on
-    // Node.js 22: the response stayed buffered.)
+    // After the last response of a stream, the stream ends, in the same write as that response (`end(chunk)`).
+    // (Corking the response by hand for one write lost the end on Node.js 22: the response stayed buffered.)
     const last = related !== undefined && related.every((id) => this.#responses.has(id));
     if (stream && (eventId === undefined || !stream.replayed?.has(eventId))) {
-      if (this.#write(stream, json, eventId) && eventId !== undefined) this.#resumable.add(streamId);
+      if (this.#write(stream, json, eventId, last) && eventId !== undefined) this.#resumable.add(streamId);
     }
     if (!last || related === undefined) return;
     for (const id of related) {
@@ -351,14 +351,14 @@ export class NodeStreamableTransport implements Transport {
     stream.res.writeHead(200, headers);
   }
 
-  /** Writes one message event, its data `json`. */
-  #write(stream: SseStream, json: MessageJson, eventId: string | undefined): boolean {
+  /** Writes one message event, its data `json`; with `end`, the stream's last. */
+  #write(stream: SseStream, json: MessageJson, eventId: string | undefined, end = false): boolean {
     if (stream.res.writableEnded || stream.res.destroyed) {
       this.onerror?.(new Error('The SSE stream is closed'));
       return false;
     }
     this.#open(stream);
-    writeSseData(stream.res, eventHead(eventId), json);
+    writeSseData(stream.res, eventHead(eventId), json, end);
     return true;
   }
 
