@@ -39,42 +39,30 @@ const call = (upstream: Upstream, name: string, args: JsonObject): Promise<JsonO
 const text = (result: JsonObject) => (result.content as {text: string}[])[0]?.text;
 
 describe('an HTTP upstream message over maxUpstreamMessageBytes', () => {
-  it('regression: an SSE response over the limit fails only its own call, naming the upstream and the limit', async () => {
-    const {upstream, states} = await startHttp('everything', everything.url, MiB);
-    const big = call(upstream, 'echo', {message: 'x'.repeat(1.5 * MiB)});
-    const others = Array.from({length: 14}, (_, i) => call(upstream, 'echo', {message: `small ${i}`}));
-    const [bigOutcome, ...otherOutcomes] = await Promise.allSettled([big, ...others]);
+  it.each([
+    ['an SSE response of a Streamable HTTP upstream', 'everything', () => ({type: 'http', url: everything.url})],
+    ['a legacy HTTP+SSE event', 'legacy', () => ({type: 'sse', url: legacy.url})],
+  ])(
+    'regression: %s over the limit fails only its own call, naming the upstream and the limit',
+    async (_, name, entry) => {
+      const {upstream, states} = await startUpstream(name, entry(), upstreams, MiB);
+      const big = call(upstream, 'echo', {message: 'x'.repeat(1.5 * MiB)});
+      const others = Array.from({length: 14}, (_, i) => call(upstream, 'echo', {message: `small ${i}`}));
+      const [bigOutcome, ...otherOutcomes] = await Promise.allSettled([big, ...others]);
 
-    expect(bigOutcome?.status).toBe('rejected');
-    expect(((bigOutcome as PromiseRejectedResult).reason as Error).message).toMatch(
-      /^Upstream "everything": sent a message of \d{7} bytes, over maxUpstreamMessageBytes \(1048576\)$/,
-    );
-    expect(otherOutcomes.map((o) => (o.status === 'fulfilled' ? text(o.value) : o.reason))).toEqual(
-      Array.from({length: 14}, (_, i) => `Echo: small ${i}`),
-    );
-    // The connection stayed up: no state change, and later calls work.
-    expect(text(await call(upstream, 'echo', {message: 'after'}))).toBe('Echo: after');
-    expect(states).toEqual([]);
-    expect(upstream.state).toBe('ready');
-  });
-
-  it('regression: a legacy HTTP+SSE event over the limit fails only its own call, naming the upstream and the limit', async () => {
-    const {upstream, states} = await startUpstream('legacy', {type: 'sse', url: legacy.url}, upstreams, MiB);
-    const big = call(upstream, 'echo', {message: 'x'.repeat(1.5 * MiB)});
-    const others = Array.from({length: 14}, (_, i) => call(upstream, 'echo', {message: `small ${i}`}));
-    const [bigOutcome, ...otherOutcomes] = await Promise.allSettled([big, ...others]);
-
-    expect(bigOutcome?.status).toBe('rejected');
-    expect(((bigOutcome as PromiseRejectedResult).reason as Error).message).toMatch(
-      /^Upstream "legacy": sent a message of \d{7} bytes, over maxUpstreamMessageBytes \(1048576\)$/,
-    );
-    expect(otherOutcomes.map((o) => (o.status === 'fulfilled' ? text(o.value) : o.reason))).toEqual(
-      Array.from({length: 14}, (_, i) => `Echo: small ${i}`),
-    );
-    expect(text(await call(upstream, 'echo', {message: 'after'}))).toBe('Echo: after');
-    expect(states).toEqual([]);
-    expect(upstream.state).toBe('ready');
-  });
+      expect(bigOutcome?.status).toBe('rejected');
+      expect(((bigOutcome as PromiseRejectedResult).reason as Error).message).toMatch(
+        new RegExp(`^Upstream "${name}": sent a message of \\d{7} bytes, over maxUpstreamMessageBytes \\(1048576\\)$`),
+      );
+      expect(otherOutcomes.map((o) => (o.status === 'fulfilled' ? text(o.value) : o.reason))).toEqual(
+        Array.from({length: 14}, (_, i) => `Echo: small ${i}`),
+      );
+      // The connection stayed up: no state change, and later calls work.
+      expect(text(await call(upstream, 'echo', {message: 'after'}))).toBe('Echo: after');
+      expect(states).toEqual([]);
+      expect(upstream.state).toBe('ready');
+    },
+  );
 
   it('regression: a JSON response over the limit fails only its own call, naming the upstream and the limit', async () => {
     const {upstream, states} = await startHttp('fixture', fixture.url, MiB);

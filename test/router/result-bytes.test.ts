@@ -100,74 +100,59 @@ async function passed(upstream: string): Promise<{results: number; bytes: number
 
 type Text = {content: {type: string; text: string}[]; isError?: boolean};
 
+/** Calls `name` as an SDK client on `path` of the router; its result. */
+async function callOn(path: string, name: string, args: Record<string, unknown> = {}): Promise<Text> {
+  const {client, close} = await connectClient(`${router.url}${path}`);
+  try {
+    return (await client.callTool({name, arguments: args})) as Text;
+  } finally {
+    await close();
+  }
+}
+
 describe.each(['/mcp', '/sse'])('large tools/call results, client on %s', (path) => {
   it.each([
     ['json', 'HTTP with JSON replies'],
     ['stdio', 'stdio'],
   ])('passes a 1 MiB result of the %s upstream (%s) through as its bytes, and a small one parsed', async (upstream) => {
-    const {client, close} = await connectClient(`${router.url}${path}`);
-    try {
-      const before = await passed(upstream);
-      const big = (await client.callTool({name: `${upstream}__blob`, arguments: {bytes: 1024 * KiB}})) as Text;
-      const small = (await client.callTool({name: `${upstream}__blob`, arguments: {bytes: 1024}})) as Text;
-      expect(big.content).toEqual([{type: 'text', text: 'x'.repeat(1024 * KiB)}]);
-      expect(small.content).toEqual([{type: 'text', text: 'x'.repeat(1024)}]);
-      const after = await passed(upstream);
-      expect(after.results - before.results).toBe(1);
-      expect(after.bytes - before.bytes).toBeGreaterThan(1024 * KiB);
-    } finally {
-      await close();
-    }
+    const before = await passed(upstream);
+    const big = await callOn(path, `${upstream}__blob`, {bytes: 1024 * KiB});
+    const small = await callOn(path, `${upstream}__blob`, {bytes: 1024});
+    expect(big.content).toEqual([{type: 'text', text: 'x'.repeat(1024 * KiB)}]);
+    expect(small.content).toEqual([{type: 'text', text: 'x'.repeat(1024)}]);
+    const after = await passed(upstream);
+    expect(after.results - before.results).toBe(1);
+    expect(after.bytes - before.bytes).toBeGreaterThan(1024 * KiB);
   });
 
   it('passes a result that came on an SSE reply through as its bytes', async () => {
-    const {client, close} = await connectClient(`${router.url}${path}`);
-    try {
-      const before = await passed('sse');
-      const message = 'é✓ "quoted" \\ '.repeat(8 * KiB);
-      const result = (await client.callTool({name: 'sse__echo', arguments: {message}})) as Text;
-      expect(result.content).toEqual([{type: 'text', text: `Echo: ${message}`}]);
-      expect((await passed('sse')).results - before.results).toBe(1);
-    } finally {
-      await close();
-    }
+    const before = await passed('sse');
+    const message = 'é✓ "quoted" \\ '.repeat(8 * KiB);
+    const result = await callOn(path, 'sse__echo', {message});
+    expect(result.content).toEqual([{type: 'text', text: `Echo: ${message}`}]);
+    expect((await passed('sse')).results - before.results).toBe(1);
   });
 
   it('regression: a result with line breaks between its tokens is parsed, so that it cannot end an SSE line', async () => {
-    const {client, close} = await connectClient(`${router.url}${path}`);
-    try {
-      const before = await passed('hand');
-      const result = (await client.callTool({name: 'hand__pretty', arguments: {}})) as Text;
-      expect(result.content).toEqual([{type: 'text', text: 'p'.repeat(96 * KiB)}]);
-      expect(await passed('hand')).toEqual(before);
-    } finally {
-      await close();
-    }
+    const before = await passed('hand');
+    const result = await callOn(path, 'hand__pretty');
+    expect(result.content).toEqual([{type: 'text', text: 'p'.repeat(96 * KiB)}]);
+    expect(await passed('hand')).toEqual(before);
   });
 
   it('passes a large tool error through, counted as a tool error', async () => {
-    const {client, close} = await connectClient(`${router.url}${path}`);
-    try {
-      const before = await passed('hand');
-      const result = (await client.callTool({name: 'hand__failing', arguments: {}})) as Text;
-      expect(result).toEqual({content: [{type: 'text', text: 'e'.repeat(96 * KiB)}], isError: true});
-      expect((await passed('hand')).results - before.results).toBe(1);
-      const metrics = await (await fetch(`${router.url}/metrics`)).text();
-      expect(metrics).toMatch(/^mcp_router_calls_total\{[^}]*upstream="hand"[^}]*outcome="tool_error"[^}]*\} [1-9]/m);
-    } finally {
-      await close();
-    }
+    const before = await passed('hand');
+    const result = await callOn(path, 'hand__failing');
+    expect(result).toEqual({content: [{type: 'text', text: 'e'.repeat(96 * KiB)}], isError: true});
+    expect((await passed('hand')).results - before.results).toBe(1);
+    const metrics = await (await fetch(`${router.url}/metrics`)).text();
+    expect(metrics).toMatch(/^mcp_router_calls_total\{[^}]*upstream="hand"[^}]*outcome="tool_error"[^}]*\} [1-9]/m);
   });
 
   it('reads a result under output caps, and cuts it', async () => {
-    const {client, close} = await connectClient(`${router.url}${path}`);
-    try {
-      const result = (await client.callTool({name: 'capped__blob', arguments: {bytes: 256 * KiB}})) as Text;
-      expect(result.content[0]?.text.length).toBeLessThanOrEqual(4 * KiB);
-      expect(result.content.map((item) => item.type)).toContain('resource_link');
-      expect(await passed('capped')).toEqual({results: 0, bytes: 0});
-    } finally {
-      await close();
-    }
+    const result = await callOn(path, 'capped__blob', {bytes: 256 * KiB});
+    expect(result.content[0]?.text.length).toBeLessThanOrEqual(4 * KiB);
+    expect(result.content.map((item) => item.type)).toContain('resource_link');
+    expect(await passed('capped')).toEqual({results: 0, bytes: 0});
   });
 });
