@@ -2,7 +2,6 @@ import {createServer, type Server} from 'node:http';
 import {KubeConfig} from '@kubernetes/client-node';
 import type {AddressInfo} from 'node:net';
 import {parseArgs} from 'node:util';
-import {StdioServerTransport} from '@modelcontextprotocol/sdk/server/stdio.js';
 import {loadRouterConfig} from './config/load.js';
 import {ConfigReloader} from './reload.js';
 import {ConfigError} from './errors.js';
@@ -11,6 +10,7 @@ import {isLoopback} from './http/security.js';
 import {createLogger, type Logger} from './log.js';
 import {UpstreamRegistry} from './management/registry.js';
 import {RouterMetrics} from './metrics.js';
+import {StdioDownstreamTransport} from './stdio.js';
 import {EndpointSlicePeers, endpointAddress, type Peers} from './replicas/peers.js';
 import {parseSessionKeys, SessionIds} from './replicas/session-id.js';
 import {Router} from './router.js';
@@ -186,7 +186,7 @@ export async function startRouter(
   if (options.transport === 'stdio') {
     await router.start();
     const session = router.createLegacySession({kind: 'aggregate'}, 'stdio');
-    await session.peer.connect(new StdioServerTransport());
+    await session.peer.connect(new StdioDownstreamTransport());
     const stop = async () => {
       reloader.stop();
       await router.drain(graceMs());

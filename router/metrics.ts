@@ -99,7 +99,7 @@ export class RouterMetrics {
     name: 'mcp_router_passed_results_total',
     help:
       'tools/call results of 64 KiB or more sent to the client as the bytes the upstream sent, never parsed (no ' +
-      'output caps, not a task, an SSE or Streamable HTTP client of MCP 2025), by upstream.',
+      'output caps, not a task, a client on SSE, Streamable HTTP of MCP 2025 or stdio), by upstream.',
     labelNames: ['upstream'] as const,
     registers: [this.registry],
   });

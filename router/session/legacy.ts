@@ -59,7 +59,7 @@ export class LegacyPeer implements DownstreamPeer {
     return this.server.transport?.sessionId;
   }
 
-  /** The router's SSE and Streamable HTTP transports write a result's own JSON; stdio and in-memory ones do not. */
+  /** The router's SSE, Streamable HTTP and stdio transports write a result's own JSON; the in-memory one does not. */
   get writesResultBytes(): boolean {
     return (this.server.transport as {writesResultBytes?: boolean} | undefined)?.writesResultBytes === true;
   }

@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process';
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js';
 import {describe, expect, it} from 'vitest';
+import {fixtureStdio} from '../../bench/processes.js';
 import {serverEntry} from '../support/mcp-servers.js';
 import {writeConfig} from '../support/router.js';
 
@@ -81,6 +82,29 @@ describe('kube-mcp-router router', () => {
       expect(names).toContain('everything__echo');
       const result = await client.callTool({name: 'everything__echo', arguments: {message: 'piped'}});
       expect(result.content).toEqual([{type: 'text', text: 'Echo: piped'}]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('writes a large result over stdio as the upstream sent it, one line, and the next message after it', async () => {
+    const file = await writeConfig({mcpServers: {fixture: fixtureStdio(1)}});
+    const client = new Client({name: 'stdio-test', version: '1'});
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [...CLI, '--config', file, '--transport', 'stdio'],
+        stderr: 'ignore',
+      }),
+    );
+    try {
+      const [big, small] = await Promise.all([
+        client.callTool({name: 'fixture__blob', arguments: {bytes: 2 * 1024 * 1024}}),
+        client.callTool({name: 'fixture__blob', arguments: {bytes: 10}}),
+      ]);
+      expect(big.content).toEqual([{type: 'text', text: 'x'.repeat(2 * 1024 * 1024)}]);
+      expect(small.content).toEqual([{type: 'text', text: 'x'.repeat(10)}]);
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('fixture__blob');
     } finally {
       await client.close();
     }
