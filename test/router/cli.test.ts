@@ -65,10 +65,9 @@ describe('kube-mcp-router router', () => {
     expect(unknown.stderr).toContain("Unknown option '--bogus'");
   });
 
-  it('serves the aggregate over stdio with --transport stdio', async () => {
-    const file = await writeConfig({
-      mcpServers: {everything: {command: process.execPath, args: [serverEntry('server-everything'), 'stdio']}},
-    });
+  /** An SDK client of `kube-mcp-router router --transport stdio` on a config of `mcpServers`. */
+  async function stdioClient(mcpServers: object): Promise<Client> {
+    const file = await writeConfig({mcpServers});
     const client = new Client({name: 'stdio-test', version: '1'});
     await client.connect(
       new StdioClientTransport({
@@ -77,6 +76,13 @@ describe('kube-mcp-router router', () => {
         stderr: 'ignore',
       }),
     );
+    return client;
+  }
+
+  it('serves the aggregate over stdio with --transport stdio', async () => {
+    const client = await stdioClient({
+      everything: {command: process.execPath, args: [serverEntry('server-everything'), 'stdio']},
+    });
     try {
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).toContain('everything__echo');
@@ -88,15 +94,7 @@ describe('kube-mcp-router router', () => {
   });
 
   it('writes a large result over stdio as the upstream sent it, one line, and the next message after it', async () => {
-    const file = await writeConfig({mcpServers: {fixture: fixtureStdio(1)}});
-    const client = new Client({name: 'stdio-test', version: '1'});
-    await client.connect(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: [...CLI, '--config', file, '--transport', 'stdio'],
-        stderr: 'ignore',
-      }),
-    );
+    const client = await stdioClient({fixture: fixtureStdio(1)});
     try {
       const [big, small] = await Promise.all([
         client.callTool({name: 'fixture__blob', arguments: {bytes: 2 * 1024 * 1024}}),
