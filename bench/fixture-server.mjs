@@ -1,6 +1,7 @@
 // The benchmark's own MCP server (SDK 1.x): a catalog of `--tools N` tools named `tool-0000`... that echo their
-// `message`, and `blob(bytes)`, whose result is one text of `bytes` bytes. Serves stdio (`stdio`), or stateless
-// Streamable HTTP with JSON responses on 127.0.0.1:$PORT/mcp (`streamableHttp`), the cheapest a direct client gets.
+// `message`, and `blob(bytes, delayMs?)`, whose result is one text of `bytes` bytes, sent after `delayMs` ms.
+// Serves stdio (`stdio`), or stateless Streamable HTTP with JSON responses on 127.0.0.1:$PORT/mcp (`streamableHttp`),
+// the cheapest a direct client gets.
 // With `--catalog FILE` (bench/catalog-50x20.json), it serves instead each service of that file at /mcp/<service>:
 // the service's tools (`[name, description, {param: description}]`, a `?` after a name marks it optional), each
 // answering with its own name and arguments.
@@ -33,7 +34,11 @@ const tools = [
   {
     name: 'blob',
     description: 'Answers with one text of the given size in bytes.',
-    inputSchema: {type: 'object', properties: {bytes: {type: 'integer', minimum: 0}}, required: ['bytes']},
+    inputSchema: {
+      type: 'object',
+      properties: {bytes: {type: 'integer', minimum: 0}, delayMs: {type: 'integer', minimum: 0}},
+      required: ['bytes'],
+    },
   },
 ];
 
@@ -65,18 +70,22 @@ const blob = (bytes) => blobs.get(bytes) ?? blobs.set(bytes, 'x'.repeat(bytes)).
 function build(served = tools) {
   const server = new Server({name: 'bench-fixture', version: '1.0.0'}, {capabilities: {tools: {}}});
   server.setRequestHandler(ListToolsRequestSchema, async () => ({tools: served}));
-  server.setRequestHandler(CallToolRequestSchema, async ({params}) => ({
-    content: [
-      {
-        type: 'text',
-        text: catalog
-          ? JSON.stringify({tool: params.name, arguments: params.arguments ?? {}})
-          : params.name === 'blob'
-            ? blob(Number(params.arguments?.bytes))
-            : params.arguments?.message,
-      },
-    ],
-  }));
+  server.setRequestHandler(CallToolRequestSchema, async ({params}) => {
+    const delayMs = Number(params.arguments?.delayMs ?? 0);
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return {
+      content: [
+        {
+          type: 'text',
+          text: catalog
+            ? JSON.stringify({tool: params.name, arguments: params.arguments ?? {}})
+            : params.name === 'blob'
+              ? blob(Number(params.arguments?.bytes))
+              : params.arguments?.message,
+        },
+      ],
+    };
+  });
   return server;
 }
 

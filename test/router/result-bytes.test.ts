@@ -3,7 +3,7 @@ import type {AddressInfo} from 'node:net';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {fixtureStdio, startFixtureHttp} from '../../bench/processes.js';
 import {startEverythingHttp, type HttpMcpServer} from '../support/mcp-servers.js';
-import {connectClient, startTestRouter} from '../support/router.js';
+import {connectClient, INITIALIZE, MCP_HEADERS, startTestRouter} from '../support/router.js';
 
 // Large tools/call results go from upstream to client as the bytes the upstream sent, never parsed in the router:
 // the fixture server over stdio and over HTTP with JSON replies, server-everything over HTTP with SSE replies, behind
@@ -154,5 +154,67 @@ describe.each(['/mcp', '/sse'])('large tools/call results, client on %s', (path)
     expect(result.content[0]?.text.length).toBeLessThanOrEqual(4 * KiB);
     expect(result.content.map((item) => item.type)).toContain('resource_link');
     expect(await passed('capped')).toEqual({results: 0, bytes: 0});
+  });
+});
+
+describe('a passed result on a resumed stream', () => {
+  it('is replayed whole after Last-Event-ID when the stream dropped before it (Resumability and Redelivery)', async () => {
+    const opened = await fetch(`${router.url}/mcp`, {
+      method: 'POST',
+      headers: MCP_HEADERS,
+      body: JSON.stringify(INITIALIZE),
+    });
+    await opened.body?.cancel();
+    const headers = {
+      ...MCP_HEADERS,
+      'mcp-session-id': opened.headers.get('mcp-session-id') as string,
+      'mcp-protocol-version': '2025-11-25',
+    };
+    const initialized = JSON.stringify({jsonrpc: '2.0', method: 'notifications/initialized'});
+    await fetch(`${router.url}/mcp`, {method: 'POST', headers, body: initialized}).then((r) => r.body?.cancel());
+    const before = await passed('json');
+
+    // The stream drops after its priming event, before the result (sent 500 ms later; 128 KiB is within the
+    // router's default replayBytes, 256 KiB a session).
+    const dropped = new AbortController();
+    const call = await fetch(`${router.url}/mcp`, {
+      method: 'POST',
+      headers,
+      signal: dropped.signal,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: {name: 'json__blob', arguments: {bytes: 128 * KiB, delayMs: 500}},
+      }),
+    });
+    const reader = (call.body as ReadableStream<Uint8Array>).getReader();
+    const primed = new TextDecoder().decode((await reader.read()).value);
+    dropped.abort();
+    const lastEventId = /^id: (.+)$/m.exec(primed)?.[1] as string;
+    expect(lastEventId).toBeTruthy();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    const resumed = await fetch(`${router.url}/mcp`, {
+      headers: {...headers, accept: 'text/event-stream', 'last-event-id': lastEventId},
+    });
+    expect(resumed.status).toBe(200);
+    // Read until the replayed result's event has ended; the resumed stream itself stays open.
+    const replay = (resumed.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!/^data: \{.*\n\n/m.test(text)) {
+      const {value, done} = await replay.read();
+      if (done) break;
+      text += decoder.decode(value, {stream: true});
+    }
+    await replay.cancel();
+    const data = /^data: (\{.*)$/m.exec(text)?.[1] as string;
+    expect(JSON.parse(data)).toEqual({
+      jsonrpc: '2.0',
+      id: 2,
+      result: {content: [{type: 'text', text: 'x'.repeat(128 * KiB)}]},
+    });
+    expect((await passed('json')).results - before.results).toBe(1);
   });
 });
