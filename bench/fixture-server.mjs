@@ -8,6 +8,7 @@
 import {readFileSync} from 'node:fs';
 import {createServer} from 'node:http';
 import process from 'node:process';
+import {setTimeout} from 'node:timers/promises';
 import {URL} from 'node:url';
 import {parseArgs} from 'node:util';
 import {Server} from '@modelcontextprotocol/sdk/server/index.js';
@@ -72,7 +73,7 @@ function build(served = tools) {
   server.setRequestHandler(ListToolsRequestSchema, async () => ({tools: served}));
   server.setRequestHandler(CallToolRequestSchema, async ({params}) => {
     const delayMs = Number(params.arguments?.delayMs ?? 0);
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (delayMs > 0) await setTimeout(delayMs);
     return {
       content: [
         {
