@@ -3,7 +3,7 @@ import type {AddressInfo} from 'node:net';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {fixtureStdio, startFixtureHttp} from '../../bench/processes.js';
 import {startEverythingHttp, type HttpMcpServer} from '../support/mcp-servers.js';
-import {connectClient, INITIALIZE, MCP_HEADERS, startTestRouter} from '../support/router.js';
+import {connectClient, openRawSession, startTestRouter} from '../support/router.js';
 
 // Large tools/call results go from upstream to client as the bytes the upstream sent, never parsed in the router:
 // the fixture server over stdio and over HTTP with JSON replies, server-everything over HTTP with SSE replies, behind
@@ -159,19 +159,7 @@ describe.each(['/mcp', '/sse'])('large tools/call results, client on %s', (path)
 
 describe('a passed result on a resumed stream', () => {
   it('is replayed whole after Last-Event-ID when the stream dropped before it (Resumability and Redelivery)', async () => {
-    const opened = await fetch(`${router.url}/mcp`, {
-      method: 'POST',
-      headers: MCP_HEADERS,
-      body: JSON.stringify(INITIALIZE),
-    });
-    await opened.body?.cancel();
-    const headers = {
-      ...MCP_HEADERS,
-      'mcp-session-id': opened.headers.get('mcp-session-id') as string,
-      'mcp-protocol-version': '2025-11-25',
-    };
-    const initialized = JSON.stringify({jsonrpc: '2.0', method: 'notifications/initialized'});
-    await fetch(`${router.url}/mcp`, {method: 'POST', headers, body: initialized}).then((r) => r.body?.cancel());
+    const headers = await openRawSession(`${router.url}/mcp`);
     const before = await passed('json');
 
     // The stream drops after its priming event, before the result (sent 500 ms later; 128 KiB is within the

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {serverEntry} from '../support/mcp-servers.js';
-import {capturedLogger, INITIALIZE, MCP_HEADERS, startLoggedRouter} from '../support/router.js';
+import {capturedLogger, INITIALIZE, MCP_HEADERS, openRawSession, startLoggedRouter} from '../support/router.js';
 
 // Resumable streams (MCP 2025-11-25 basic/transports, Resumability and Redelivery): a client whose call stream drops
 // resumes it with GET and Last-Event-ID, and gets every message it missed, the result included.
@@ -42,19 +42,7 @@ describe('resumable streams', () => {
   afterAll(() => router?.stop());
 
   it('a call whose stream dropped is resumed with Last-Event-ID, and nothing is lost', async () => {
-    const opened = await fetch(`${router.url}/mcp`, {
-      method: 'POST',
-      headers: MCP_HEADERS,
-      body: JSON.stringify(INITIALIZE),
-    });
-    await opened.body?.cancel();
-    const session = opened.headers.get('mcp-session-id') as string;
-    const headers = {...MCP_HEADERS, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25'};
-    await fetch(`${router.url}/mcp`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({jsonrpc: '2.0', method: 'notifications/initialized'}),
-    }).then((r) => r.body?.cancel());
+    const headers = await openRawSession(`${router.url}/mcp`);
 
     const dropped = new AbortController();
     const call = await fetch(`${router.url}/mcp`, {

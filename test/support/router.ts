@@ -125,6 +125,23 @@ export const INITIALIZE = {
   params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'curl', version: '1'}},
 };
 
+/**
+ * Opens a 2025-11-25 Streamable HTTP session at `url` (`.../mcp`) as a raw client does (`initialize`, then
+ * `notifications/initialized`); the headers of its later POSTs.
+ */
+export async function openRawSession(url: string): Promise<Record<string, string>> {
+  const opened = await fetch(url, {method: 'POST', headers: MCP_HEADERS, body: JSON.stringify(INITIALIZE)});
+  await opened.body?.cancel();
+  const headers = {
+    ...MCP_HEADERS,
+    'mcp-session-id': opened.headers.get('mcp-session-id') as string,
+    'mcp-protocol-version': '2025-11-25',
+  };
+  const initialized = JSON.stringify({jsonrpc: '2.0', method: 'notifications/initialized'});
+  await fetch(url, {method: 'POST', headers, body: initialized}).then((r) => r.body?.cancel());
+  return headers;
+}
+
 /** POSTs an `initialize` to a Streamable HTTP endpoint; the answer's status and headers (its body is dropped). */
 export async function postInitialize(
   url: string,
