@@ -252,11 +252,14 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
   }
 
   capsResults(upstream: string, owner: object): boolean {
+    return this.#outputLimits(upstream, owner) !== undefined;
+  }
+
+  /** The output caps on `upstream`'s results for `owner`, or undefined when none apply. */
+  #outputLimits(upstream: string, owner: object): OutputLimits | undefined {
     // A step's result feeds the next step whole; only what the caller receives is capped, in its own session.
-    return (
-      !this.#internal.has(owner) &&
-      limitsFor(this.#config.router.output, this.#upstreams.get(upstream)?.config.output) !== undefined
-    );
+    if (this.#internal.has(owner)) return undefined;
+    return limitsFor(this.#config.router.output, this.#upstreams.get(upstream)?.config.output);
   }
 
   async capResult(
@@ -264,9 +267,9 @@ export class Router implements SessionHost, UpstreamEvents, ManagementHost, Comp
     result: JsonObject,
     owner: object,
   ): Promise<{result: JsonObject; compaction?: Compaction}> {
-    if (!this.capsResults(upstream, owner)) return {result};
+    const limits = this.#outputLimits(upstream, owner);
+    if (!limits) return {result};
     const {output} = this.#config.router;
-    const limits = limitsFor(output, this.#upstreams.get(upstream)?.config.output) as OutputLimits;
     const tokens = limits.maxResultTokens === undefined ? undefined : await tokenCounter();
     const capped = capResult(result, limits, {
       ...(tokens && {tokens}),
