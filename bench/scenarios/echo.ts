@@ -38,6 +38,8 @@ const COMPARISONS: Comparison[] = [
   {label: 'same, p50 ratio', numerator: 'router-http', denominator: 'direct', figure: 'p50'},
   {label: 'same, p99 ratio', numerator: 'router-http', denominator: 'direct', figure: 'p99'},
   {label: 'same, added p50 ms', numerator: 'router-http', denominator: 'direct', figure: 'p50', difference: true},
+  callsPerSecond('raw proxy (floor of a hop) / direct, calls/s', 'raw-proxy', 'direct'),
+  callsPerSecond('router, HTTP upstream / raw proxy, calls/s', 'router-http', 'raw-proxy'),
   {
     label: 'raw proxy (floor of a hop), added p50 ms',
     numerator: 'raw-proxy',

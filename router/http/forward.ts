@@ -25,7 +25,23 @@ export const HELD_HERE = 'namesHeldHere';
 export type SessionRoute =
   | {kind: 'local'}
   | {kind: 'forward'; owner: string}
+  | {kind: 'waitForOwner'; owner: string}
   | {kind: 'notFound'; reason: 'invalid_id' | 'not_ready_endpoint' | 'forwarded_twice' | 'draining'};
+
+/**
+ * Milliseconds a request waits for this pod's view of the endpoints to show a starting owner ready (ADR 0038): pods
+ * watch the EndpointSlices each on their own, and a pod that just became ready may own a session (a leaving peer
+ * handed it the `initialize`) before every view has it ready.
+ */
+export const OWNER_READY_WAIT_MS = 2_000;
+
+/** What a route to another pod checks: the view of the endpoints, and whether this request waited for it once. */
+interface OwnerContext {
+  peers: Pick<Peers, 'isReadyEndpoint' | 'isStarting'>;
+  forwarded: boolean;
+  /** Whether the request already waited `OWNER_READY_WAIT_MS` for its owner: it does so once. */
+  waited: boolean;
+}
 
 /**
  * Where a request for session `id` goes (pure): here when this pod owns it; to its owner when the id is signed by a
@@ -37,12 +53,7 @@ export type SessionRoute =
  */
 export function routeSession(
   id: string,
-  context: {
-    ids: Pick<SessionIds, 'owner' | 'ownerOf'>;
-    peers: Pick<Peers, 'isReadyEndpoint'>;
-    forwarded: boolean;
-    draining: boolean;
-  },
+  context: OwnerContext & {ids: Pick<SessionIds, 'owner' | 'ownerOf'>; draining: boolean},
 ): SessionRoute {
   const owner = context.ids.ownerOf(id);
   if (owner === undefined) return {kind: 'notFound', reason: 'invalid_id'};
@@ -50,11 +61,16 @@ export function routeSession(
   return toOwner(owner, context);
 }
 
-/** The route to another pod that owns what a request names (pure): only once, and only to a ready endpoint. */
-function toOwner(owner: string, context: {peers: Pick<Peers, 'isReadyEndpoint'>; forwarded: boolean}): SessionRoute {
-  if (context.forwarded) return {kind: 'notFound', reason: 'forwarded_twice'};
-  if (!context.peers.isReadyEndpoint(owner)) return {kind: 'notFound', reason: 'not_ready_endpoint'};
-  return {kind: 'forward', owner};
+/**
+ * The route to another pod that owns what a request names (pure): only once, and only to a ready endpoint; an owner
+ * that this view has starting is waited for once (`waitForOwner`), as other views may have it ready already.
+ */
+function toOwner(owner: string, context: OwnerContext): SessionRoute {
+  const {peers, forwarded, waited} = context;
+  if (forwarded) return {kind: 'notFound', reason: 'forwarded_twice'};
+  if (peers.isReadyEndpoint(owner)) return {kind: 'forward', owner};
+  if (peers.isStarting(owner) && !waited) return {kind: 'waitForOwner', owner};
+  return {kind: 'notFound', reason: 'not_ready_endpoint'};
 }
 
 /**
@@ -143,7 +159,7 @@ export function heldIdOf(body: unknown): HeldId | undefined {
  */
 export function routeHeld(
   held: HeldId,
-  context: {ids: Pick<SessionIds, 'owner' | 'ownerOf'>; peers: Pick<Peers, 'isReadyEndpoint'>; forwarded: boolean},
+  context: OwnerContext & {ids: Pick<SessionIds, 'owner' | 'ownerOf'>},
 ): SessionRoute {
   const owner = context.ids.ownerOf(held.id, held.kind);
   if (owner === undefined || owner === context.ids.owner) return {kind: 'local'};
@@ -225,19 +241,19 @@ export function forwardToOwner(options: {
   // A connection per forward: a kept-alive one that the owner closes as idle (its keepAliveTimeout) while a request
   // is being written fails that request, and a forwarded body cannot be sent again.
   const agent = new Agent({keepAlive: false});
-  const serve = (req: Request, res: Response, next: NextFunction, parsed: boolean) => {
+  const serve = (req: Request, res: Response, next: NextFunction, parsed: boolean, waited = false) => {
     const id = sessionIdOf(req);
     const draining = options.draining();
     const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
     const leaving = isLeaving({ids, peers, draining});
     if (leaving) res.set('Connection', 'close');
     const held = parsed ? heldIdOf(req.body) : undefined;
-    const heldRoute = held && routeHeld(held, {ids, peers, forwarded});
+    const heldRoute = held && routeHeld(held, {ids, peers, forwarded, waited});
     const heldHere = held !== undefined && ids.ownerOf(held.id, held.kind) === ids.owner;
     const rpcMethod = req.headers['mcp-method'] ?? (parsed ? (req.body as {method?: unknown}).method : undefined);
     const route =
       id !== undefined
-        ? routeSession(id, {ids, peers, forwarded, draining})
+        ? routeSession(id, {ids, peers, forwarded, waited, draining})
         : heldRoute && heldRoute.kind !== 'local'
           ? heldRoute
           : routeSessionless({
@@ -252,8 +268,16 @@ export function forwardToOwner(options: {
       if (heldHere) res.locals[HELD_HERE] = true;
       return next();
     }
+    if (route.kind === 'waitForOwner') {
+      void peers.whenReady(route.owner, OWNER_READY_WAIT_MS).then(() => {
+        if (!res.destroyed) serve(req, res, next, parsed, true);
+      });
+      return;
+    }
     const refuse = (reason: string) => {
       metrics.forwardFailures.inc({reason});
+      // Never the id: it is the client's credential to its session (or round, or result).
+      if (reason !== 'invalid_id') log.info({reason}, 'Refused a request for what another pod holds (404)');
       if (res.headersSent) return;
       if (held) res.json(heldIdRefusal(held, req.body));
       else notFound(res);

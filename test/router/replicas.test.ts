@@ -16,19 +16,33 @@ import {CreateMessageRequestSchema, type CallToolResult, type JSONRPCMessage} fr
 import {pino} from 'pino';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {startRouter, type RunningRouter} from '../../router/cli.js';
-import type {Peers} from '../../router/replicas/peers.js';
+import {ReadyWaiters, type Peers} from '../../router/replicas/peers.js';
 import {signSessionId} from '../../router/replicas/session-id.js';
 import {freePort, startEverythingHttp, type HttpMcpServer} from '../support/mcp-servers.js';
 import {INITIALIZE, MCP_HEADERS, recording, writeConfig} from '../support/router.js';
 
 const KEY = Buffer.from('a session key shared by the three routers, 32+ bytes');
 
-/** A fake of the EndpointSlice peers: the ready endpoints are what the test says they are. */
+/** A fake of the EndpointSlice peers: the ready and starting endpoints are what the test says they are. */
 class FakePeers implements Peers {
   readonly ready = new Set<string>();
+  readonly starting = new Set<string>();
   readonly synced = true;
+  readonly #waiters = new ReadyWaiters();
   isReadyEndpoint(address: string): boolean {
     return this.ready.has(address);
+  }
+  isStarting(address: string): boolean {
+    return this.starting.has(address);
+  }
+  whenReady(address: string, timeoutMs: number): Promise<boolean> {
+    return this.ready.has(address) ? Promise.resolve(true) : this.#waiters.wait(address, timeoutMs);
+  }
+  /** `address` becomes ready in this view, as an EndpointSlice update would say. */
+  becomeReady(address: string): void {
+    this.starting.delete(address);
+    this.ready.add(address);
+    this.#waiters.update((a) => this.ready.has(a));
   }
   readyPeer(self: string): string | undefined {
     return [...this.ready].find((address) => address !== self);
@@ -211,6 +225,26 @@ describe('session ids between replicas', () => {
       expect(await counterSum('mcp_router_forward_failures_total', 'reason="not_ready_endpoint"')).toBeGreaterThan(0);
     } finally {
       stranger.server.close();
+    }
+  });
+
+  it('regression: a session on a router that had just become ready got 404 from a peer whose view still had it starting; the peer now waits for its view', async () => {
+    const owner = routers[1]!;
+    const address = new URL(owner.url).host;
+    const id = await initialize(owner.url);
+    // The other routers' view lags: the owner is still starting there (its endpoint listed, not ready yet).
+    peers.ready.delete(address);
+    peers.starting.add(address);
+    try {
+      const answered = ping(routers[2]!.url, id);
+      setTimeout(() => peers.becomeReady(address), 300);
+      expect((await answered).status).toBe(200);
+      // An owner that stays starting is waited for once, then the session is unknown (404).
+      peers.ready.delete(address);
+      peers.starting.add(address);
+      expect((await ping(routers[2]!.url, id)).status).toBe(404);
+    } finally {
+      peers.becomeReady(address);
     }
   });
 

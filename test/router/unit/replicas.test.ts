@@ -9,7 +9,7 @@ import {
   routeSession,
   routeSessionless,
 } from '../../../router/http/forward.js';
-import {endpointAddress, readyEndpoints} from '../../../router/replicas/peers.js';
+import {endpointAddress, endpointStates} from '../../../router/replicas/peers.js';
 import {
   MIN_KEY_BYTES,
   parseSessionKeys,
@@ -83,26 +83,33 @@ describe('parseSessionKeys', () => {
   });
 });
 
-describe('readyEndpoints', () => {
+describe('endpointStates', () => {
   const slice = (endpoints: V1EndpointSlice['endpoints'], ports = [{name: 'http', port: 8080}]): V1EndpointSlice => ({
     addressType: 'IPv4',
     endpoints,
     ports,
   });
-  it('gives host:port of the ready endpoints for the named port; unset ready counts as ready', () => {
-    const ready = readyEndpoints(
+  it('gives host:port of the endpoints for the named port: ready (unset counts), starting, or terminating', () => {
+    const states = endpointStates(
       [
         slice([
           {addresses: ['10.0.0.1'], conditions: {ready: true}},
           {addresses: ['10.0.0.2'], conditions: {ready: false, serving: true, terminating: true}},
           {addresses: ['10.0.0.3']},
+          {addresses: ['10.0.0.6'], conditions: {ready: false}},
         ]),
         slice([{addresses: ['10.0.0.4'], conditions: {ready: true}}], [{name: 'metrics', port: 9090}]),
         slice([{addresses: ['fd00::5'], conditions: {ready: true}}]),
       ],
       'http',
     );
-    expect([...ready].sort()).toEqual(['10.0.0.1:8080', '10.0.0.3:8080', '[fd00::5]:8080']);
+    expect(Object.fromEntries(states)).toEqual({
+      '10.0.0.1:8080': 'ready',
+      '10.0.0.2:8080': 'terminating',
+      '10.0.0.3:8080': 'ready',
+      '10.0.0.6:8080': 'starting',
+      '[fd00::5]:8080': 'ready',
+    });
   });
 
   it('writes IPv6 hosts in brackets', () => {
@@ -111,23 +118,31 @@ describe('readyEndpoints', () => {
   });
 });
 
+/** A pod's view of the endpoints: 10.0.0.2 ready, 10.0.0.4 starting, 10.0.0.5 terminating, 10.0.0.3 gone. */
+const VIEW = {
+  isReadyEndpoint: (address: string) => address === '10.0.0.2:8080',
+  isStarting: (address: string) => address === '10.0.0.4:8080',
+};
+
 describe('routeSession', () => {
   const ids = new SessionIds({owner: '10.0.0.1:8080', keys: [NEW]});
-  const peers = {isReadyEndpoint: (address: string) => address === '10.0.0.2:8080'};
   const of = (owner: string) => signSessionId(owner, NEW);
   it.each([
     ['its own session', of('10.0.0.1:8080'), false, {kind: 'local'}],
     ["a ready peer's session", of('10.0.0.2:8080'), false, {kind: 'forward', owner: '10.0.0.2:8080'}],
     ['a gone peer', of('10.0.0.3:8080'), false, {kind: 'notFound', reason: 'not_ready_endpoint'}],
-    ['a forwarded request of a peer', of('10.0.0.2:8080'), true, {kind: 'notFound', reason: 'forwarded_twice'}],
-    ['a forwarded request of its own', of('10.0.0.1:8080'), true, {kind: 'local'}],
+    ['a terminating peer', of('10.0.0.5:8080'), false, {kind: 'notFound', reason: 'not_ready_endpoint'}],
+    ['a starting peer', of('10.0.0.4:8080'), false, {kind: 'waitForOwner', owner: '10.0.0.4:8080'}],
+    ['a starting peer, waited for once', of('10.0.0.4:8080'), true, {kind: 'notFound', reason: 'not_ready_endpoint'}],
+    ['a forwarded request of a peer', of('10.0.0.2:8080'), false, {kind: 'notFound', reason: 'forwarded_twice'}, true],
+    ['a forwarded request of its own', of('10.0.0.1:8080'), false, {kind: 'local'}, true],
     ['a forged id', signSessionId('10.0.0.2:8080', OLD), false, {kind: 'notFound', reason: 'invalid_id'}],
-  ])('%s', (_name, id, forwarded, route) => {
-    expect(routeSession(id, {ids, peers, forwarded, draining: false})).toEqual(route);
+  ])('%s', (_name, id, waited, route, forwarded = false) => {
+    expect(routeSession(id, {ids, peers: VIEW, forwarded, waited, draining: false})).toEqual(route);
   });
 
   it("while draining, its own sessions are over (404), and a peer's still go to their owner", () => {
-    const draining = {ids, peers, forwarded: false, draining: true};
+    const draining = {ids, peers: VIEW, forwarded: false, waited: false, draining: true};
     expect(routeSession(of('10.0.0.1:8080'), draining)).toEqual({kind: 'notFound', reason: 'draining'});
     expect(routeSession(of('10.0.0.2:8080'), draining)).toEqual({kind: 'forward', owner: '10.0.0.2:8080'});
   });
@@ -161,7 +176,6 @@ describe('a leaving pod', () => {
 
 describe('ids of what a pod holds for a 2026-07-28 client', () => {
   const ids = new SessionIds({owner: '10.0.0.1:8080', keys: [NEW]});
-  const peers = {isReadyEndpoint: (address: string) => address === '10.0.0.2:8080'};
   const state = (owner: string, key = NEW) => signSessionId(owner, key, undefined, 'requestState');
 
   it('are signed per kind: a session id is no requestState, a requestState is no cut-result id', () => {
@@ -231,7 +245,7 @@ describe('ids of what a pod holds for a 2026-07-28 client', () => {
     ],
     ['a session id of a peer used as a state', signSessionId('10.0.0.2:8080', NEW), false, {kind: 'local'}],
   ])('are routed to their owner: %s', (_name, id, forwarded, route) => {
-    expect(routeHeld({kind: 'requestState', id}, {ids, peers, forwarded})).toEqual(route);
+    expect(routeHeld({kind: 'requestState', id}, {ids, peers: VIEW, forwarded, waited: false})).toEqual(route);
   });
 
   it('are refused in-band as the owner refuses an unknown one (-32602), with the request id', () => {
