@@ -18,7 +18,7 @@ import {promisify} from 'node:util';
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import type {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js';
-import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 
 import {PRE_STOP_SLEEP_SECONDS} from '../../operator/controllers/mcprouter/render.js';
 import {sessionTag} from '../../router/policy/audit.js';
@@ -248,6 +248,16 @@ describe('the chart, the operator and router pods on a real node', () => {
     await serviceAnswers();
     session = await connectClient(`${url}/mcp`);
   }, 15 * 60_000);
+
+  // What the router pods said, when a test fails: their refusals and forward failures name a reason (never an id).
+  afterEach(async ({task}) => {
+    if (task.result?.state !== 'fail' || !namespace) return;
+    const pods = await getJson(cluster(), ['pods', '-n', namespace, '-l', 'app.kubernetes.io/instance=e2e']);
+    for (const pod of pods.items) {
+      const logs = await kubectl(cluster(), ['logs', '-n', namespace, pod.metadata.name, '--tail=60']);
+      console.log(`router pod ${pod.metadata.name} (${pod.status.podIP}), its last log lines:\n${logs.stdout}`);
+    }
+  });
 
   afterAll(async () => {
     await session?.close().catch(() => undefined);
