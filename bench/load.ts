@@ -7,6 +7,7 @@ import {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {SSEClientTransport} from '@modelcontextprotocol/sdk/client/sse.js';
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type {FetchLike} from '@modelcontextprotocol/sdk/shared/transport.js';
+import {cpuSeconds} from './processes.js';
 
 export const CALL_TIMEOUT_MS = 10_000;
 
@@ -27,11 +28,15 @@ export async function connect(url: string, headers: Record<string, string> = {},
   return client;
 }
 
-/** What one load measured: latencies in ms of the calls that succeeded in the window, and the window in seconds. */
+/**
+ * What one load measured: latencies in ms of the calls that succeeded in the window, and the window in seconds; with
+ * `Load.cpuOf`, the CPU seconds each named group of processes used in the window, and `client`, the load's own.
+ */
 export interface LoadSample {
   latenciesMs: number[];
   seconds: number;
   errors: number;
+  cpuSeconds?: Record<string, number>;
 }
 
 export interface Load {
@@ -44,6 +49,23 @@ export interface Load {
   fetch?: FetchLike;
   warmupSeconds: number;
   seconds: number;
+  /**
+   * The processes whose CPU time the window counts, by name (pids summed; Linux), asked for once the sessions are
+   * connected (a proxy may start its upstream per session).
+   */
+  cpuOf?: () => Promise<Record<string, number[]>>;
+}
+
+/** CPU seconds so far of each group of `cpuOf`, and of this process as `client`. */
+async function cpuNow(cpuOf: Record<string, number[]>): Promise<Record<string, number>> {
+  const groups = await Promise.all(
+    Object.entries(cpuOf).map(async ([name, pids]) => {
+      const seconds = await Promise.all(pids.map(cpuSeconds));
+      return [name, seconds.reduce((a, b) => a + b, 0)] as const;
+    }),
+  );
+  const {user, system} = process.cpuUsage();
+  return {...Object.fromEntries(groups), client: (user + system) / 1e6};
 }
 
 async function callUntil(client: Client, load: Load, deadline: number, sample?: LoadSample): Promise<void> {
@@ -67,9 +89,15 @@ export async function runLoad(load: Load): Promise<LoadSample> {
     const warmup = performance.now() + load.warmupSeconds * 1000;
     await Promise.all(sessions.map((client) => callUntil(client, load, warmup)));
     const sample: LoadSample = {latenciesMs: [], seconds: 0, errors: 0};
+    const processes = await load.cpuOf?.();
+    const cpuBefore = processes && (await cpuNow(processes));
     const started = performance.now();
     await Promise.all(sessions.map((client) => callUntil(client, load, started + load.seconds * 1000, sample)));
     sample.seconds = (performance.now() - started) / 1000;
+    if (processes && cpuBefore) {
+      const after = await cpuNow(processes);
+      sample.cpuSeconds = Object.fromEntries(Object.entries(after).map(([name, s]) => [name, s - cpuBefore[name]!]));
+    }
     return sample;
   } finally {
     await Promise.all(sessions.map((client) => client.close()));

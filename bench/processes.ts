@@ -5,7 +5,7 @@
  */
 import {execFile} from 'node:child_process';
 import {existsSync} from 'node:fs';
-import {mkdtemp, readFile, writeFile} from 'node:fs/promises';
+import {mkdtemp, readdir, readFile, writeFile} from 'node:fs/promises';
 import {createRequire} from 'node:module';
 import {tmpdir} from 'node:os';
 import {dirname, join} from 'node:path';
@@ -146,4 +146,24 @@ export async function peakRssBytes(pid: number): Promise<number> {
 /** Sets the peak resident set of `pid` back to its current one (Linux `clear_refs` 5; needs the process's owner). */
 export async function resetPeakRss(pid: number): Promise<void> {
   await writeFile(`/proc/${pid}/clear_refs`, '5');
+}
+
+/** Clock ticks per second of `/proc/PID/stat` times (`USER_HZ`, 100 on Linux). */
+const USER_HZ = 100;
+
+/** The CPU time process `pid` has used, user and system, in seconds (Linux `/proc/PID/stat`, fields 14 and 15). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name, which is in parentheses and may hold spaces: state is the first.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
+/** The processes below `pid` (children, their children, ...), from Linux `/proc/PID/task/TID/children`. */
+export async function descendants(pid: number): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => []);
+  const children = (
+    await Promise.all(tasks.map((tid) => readFile(`/proc/${pid}/task/${tid}/children`, 'utf8').catch(() => '')))
+  ).flatMap((text) => text.split(' ').filter(Boolean).map(Number));
+  return [...children, ...(await Promise.all(children.map(descendants))).flat()];
 }

@@ -108,6 +108,40 @@ export function loadTables(title: string, runs: LoadRun[], comparisons: Comparis
   return [raw, ratios];
 }
 
+/**
+ * CPU time per call of the processes of each path, per client count: ms per call of each group that `Load.cpuOf`
+ * named, and of `client` (the load's own process), and their sum, each as its spread over the rounds. On a machine
+ * whose cores are all busy, calls/s follows the sum. Runs without CPU figures are left out; a group a path does not
+ * have shows `-`.
+ */
+export function cpuTable(title: string, runs: LoadRun[]): Table {
+  const measured = runs.filter((r) => r.sample.cpuSeconds && r.sample.latenciesMs.length > 0);
+  const groups = [...new Set(measured.flatMap((r) => Object.keys(r.sample.cpuSeconds ?? {})))].sort();
+  const keys = [...new Set(measured.map((r) => `${r.path}\u0000${r.clients}`))];
+  const rows = keys.map((key) => {
+    const same = measured.filter((r) => `${r.path}\u0000${r.clients}` === key);
+    const perCall = (r: LoadRun, seconds: number) => (seconds * 1000) / r.sample.latenciesMs.length;
+    const group = (name: string) =>
+      same.some((r) => r.sample.cpuSeconds?.[name] !== undefined)
+        ? spread(same.map((r) => perCall(r, r.sample.cpuSeconds?.[name] ?? NaN)))
+        : '-';
+    const total = spread(
+      same.map((r) =>
+        perCall(
+          r,
+          Object.values(r.sample.cpuSeconds ?? {}).reduce((a, b) => a + b),
+        ),
+      ),
+    );
+    return [same[0]!.path, String(same[0]!.clients), ...groups.map(group), total];
+  });
+  return {
+    title: `${title}: CPU ms per call, by process (per round)`,
+    header: ['path', 'clients', ...groups, 'total'],
+    rows,
+  };
+}
+
 /** RSS growth of one server process for `sessions` sessions of one transport, per session, idle and after a call. */
 export interface SessionMemoryRun {
   server: string;

@@ -7,8 +7,15 @@
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {serverEntry, startEverythingHttp, type HttpMcpServer} from '../../test/support/mcp-servers.js';
 import {runLoad} from '../load.js';
-import {pythonMcpProxy, startPunkpeyeProxy, startPythonProxy, startRawProxy, startRouter} from '../processes.js';
-import {loadTables, type Comparison, type LoadRun, type Table} from '../report.js';
+import {
+  descendants,
+  pythonMcpProxy,
+  startPunkpeyeProxy,
+  startPythonProxy,
+  startRawProxy,
+  startRouter,
+} from '../processes.js';
+import {cpuTable, loadTables, type Comparison, type LoadRun, type Table} from '../report.js';
 import type {Scenario} from './scenario.js';
 
 const everythingStdio = {command: process.execPath, args: [serverEntry('server-everything'), 'stdio']};
@@ -23,7 +30,27 @@ interface Path {
   name: string;
   url: string;
   tool: string;
+  /** Its processes, whose CPU time per call the bench reports: the proxy in front (none for direct), the upstream. */
+  cpuOf: () => Promise<{proxy?: number[]; upstream: number[]}>;
 }
+
+const pid = (server: HttpMcpServer) => server.process.pid as number;
+
+/** A path through `proxy` in front of server-everything over HTTP (`direct`). */
+const inFrontOf = (direct: HttpMcpServer, name: string, proxy: HttpMcpServer, url: string, tool: string): Path => ({
+  name,
+  url,
+  tool,
+  cpuOf: async () => ({proxy: [pid(proxy)], upstream: [pid(direct)]}),
+});
+
+/** A path through `proxy` with server-everything as its stdio upstream: every process below the proxy's. */
+const overStdio = (name: string, proxy: HttpMcpServer, url: string, tool: string): Path => ({
+  name,
+  url,
+  tool,
+  cpuOf: async () => ({proxy: [pid(proxy)], upstream: await descendants(pid(proxy))}),
+});
 
 /** A comparison of calls/s, `numerator` against `denominator`. */
 const callsPerSecond = (label: string, numerator: string, denominator: string): Comparison => ({
@@ -70,31 +97,24 @@ export const echoScenario: Scenario = {
     };
     try {
       const direct = keep(await startEverythingHttp('streamableHttp'));
+      const routerHttp = keep(await startRouter({everything: {type: 'http', url: direct.url}}));
+      const routerStdio = keep(await startRouter({everything: everythingStdio}));
+      const npmProxy = keep(await startPunkpeyeProxy(everythingStdio));
+      const rawProxy = keep(await startRawProxy(direct.url));
       const paths: Path[] = [
-        {name: 'direct', url: direct.url, tool: 'echo'},
-        {
-          name: 'router-http',
-          url: `${keep(await startRouter({everything: {type: 'http', url: direct.url}})).url}/mcp`,
-          tool: 'everything__echo',
-        },
-        {
-          name: 'router-stdio',
-          url: `${keep(await startRouter({everything: everythingStdio})).url}/mcp`,
-          tool: 'everything__echo',
-        },
-        {name: 'mcp-proxy-npm', url: keep(await startPunkpeyeProxy(everythingStdio)).url, tool: 'echo'},
-        {name: 'raw-proxy', url: keep(await startRawProxy(direct.url)).url, tool: 'echo'},
+        {name: 'direct', url: direct.url, tool: 'echo', cpuOf: async () => ({upstream: [pid(direct)]})},
+        inFrontOf(direct, 'router-http', routerHttp, `${routerHttp.url}/mcp`, 'everything__echo'),
+        overStdio('router-stdio', routerStdio, `${routerStdio.url}/mcp`, 'everything__echo'),
+        overStdio('mcp-proxy-npm', npmProxy, npmProxy.url, 'echo'),
+        inFrontOf(direct, 'raw-proxy', rawProxy, rawProxy.url, 'echo'),
       ];
       if (baseline) {
         const router = keep(await startRouter({everything: {type: 'http', url: direct.url}}, {}, [], baseline));
-        paths.push({name: 'baseline-http', url: `${router.url}/mcp`, tool: 'everything__echo'});
+        paths.push(inFrontOf(direct, 'baseline-http', router, `${router.url}/mcp`, 'everything__echo'));
       }
       try {
-        paths.push({
-          name: 'mcp-proxy-pypi',
-          url: keep(await startPythonProxy(await pythonMcpProxy(), everythingStdio)).url,
-          tool: 'echo',
-        });
+        const pypiProxy = keep(await startPythonProxy(await pythonMcpProxy(), everythingStdio));
+        paths.push(overStdio('mcp-proxy-pypi', pypiProxy, pypiProxy.url, 'echo'));
       } catch (error) {
         notes.push(
           `mcp-proxy (PyPI) was not measured: ${error instanceof Error ? error.message.split('\n')[0] : error}`,
@@ -105,13 +125,21 @@ export const echoScenario: Scenario = {
         for (const clients of [1, 16, 64]) {
           for (const path of paths) {
             log(`echo: round ${round + 1}/${rounds}, ${clients} client(s), ${path.name}`);
-            const sample = await runLoad({url: path.url, call: echo(path.tool), clients, warmupSeconds: 0.5, seconds});
+            const sample = await runLoad({
+              url: path.url,
+              call: echo(path.tool),
+              clients,
+              warmupSeconds: 0.5,
+              seconds,
+              cpuOf: path.cpuOf,
+            });
             runs.push({path: path.name, clients, round, sample});
           }
         }
       }
       const comparisons = baseline ? [...COMPARISONS, ...BASELINE_COMPARISONS] : COMPARISONS;
-      const tables: Table[] = loadTables('tools/call echo (server-everything)', runs, comparisons);
+      const title = 'tools/call echo (server-everything)';
+      const tables: Table[] = [...loadTables(title, runs, comparisons), cpuTable(title, runs)];
       return {tables, notes};
     } finally {
       await Promise.all(started.map((server) => server.stop()));

@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest';
 import {selfTimeByPackage, packageOf} from '../../bench/cpuprofile.js';
 import type {LoadSample} from '../../bench/load.js';
 import {
+  cpuTable,
   formatTable,
   largeResultTable,
   loadTables,
@@ -30,6 +31,26 @@ describe('spread', () => {
     [[NaN, 4], 0, '4'],
     [[], 2, 'n/a'],
   ])('of %j with %d decimals is %s', (values, digits, expected) => expect(spread(values, digits)).toBe(expected));
+});
+
+describe('cpuTable', () => {
+  const withCpu = (calls: number, cpuSeconds: Record<string, number>): LoadSample => ({
+    ...sample(calls, 1),
+    cpuSeconds,
+  });
+  it('gives each process group’s CPU ms per call and their sum, per path and client count, over the rounds', () => {
+    const table = cpuTable('echo', [
+      {path: 'direct', clients: 1, round: 0, sample: withCpu(100, {upstream: 0.1, client: 0.2})},
+      {path: 'router', clients: 1, round: 0, sample: withCpu(50, {proxy: 0.1, upstream: 0.05, client: 0.1})},
+      {path: 'router', clients: 1, round: 1, sample: withCpu(100, {proxy: 0.1, upstream: 0.1, client: 0.2})},
+      {path: 'other', clients: 1, round: 0, sample: sample(100, 1)},
+    ]);
+    expect(table.header).toEqual(['path', 'clients', 'client', 'proxy', 'upstream', 'total']);
+    expect(table.rows).toEqual([
+      ['direct', '1', '2.00', '-', '1.00', '3.00'],
+      ['router', '1', '2.00', '1.00-2.00', '1.00', '4.00-5.00'],
+    ]);
+  });
 });
 
 describe('loadTables', () => {
