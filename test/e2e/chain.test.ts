@@ -513,8 +513,9 @@ spec:
   });
 
   it('keeps answering new connections while a deleted router pod leaves the Service (preStop sleep, then drain)', async () => {
-    // The pod this machine's connections go to (sessionAffinity: ClientIP): the one whose audit lines carry the
-    // session of this suite's client.
+    // The pod that owns this suite's client's session (the Service has sessionAffinity None): the one whose audit
+    // lines carry its tag. Its replacement turns ready during the loop below, so the last call's session may belong
+    // to a pod that the other pod's view still has starting (ADR 0038).
     await session.client.listTools(); // an audit line of this session, at least
     const tag = sessionTag((session.client.transport as StreamableHTTPClientTransport).sessionId);
     const pods = await routerPods();
