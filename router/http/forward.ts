@@ -30,8 +30,8 @@ export type SessionRoute =
 
 /**
  * Milliseconds a request waits for this pod's view of the endpoints to show a starting owner ready (ADR 0038): pods
- * watch the EndpointSlices each on their own, and a pod that just became ready may own a session (a leaving peer
- * handed it the `initialize`) before every view has it ready.
+ * watch the EndpointSlices each on their own, and a pod that just became ready may own a session (kube-proxy or a
+ * leaving peer sent it the `initialize`) before every view has it ready.
  */
 export const OWNER_READY_WAIT_MS = 2_000;
 

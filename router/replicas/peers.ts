@@ -50,7 +50,11 @@ export function endpointStates(slices: readonly V1EndpointSlice[], portName: str
     for (const {addresses, conditions} of slice.endpoints ?? []) {
       const state =
         conditions?.ready !== false ? 'ready' : conditions.terminating === true ? 'terminating' : 'starting';
-      for (const address of addresses) states.set(endpointAddress(address, port), state);
+      for (const address of addresses) {
+        // An address in two slices (while slices are rebalanced) is ready when either says so.
+        const key = endpointAddress(address, port);
+        if (states.get(key) !== 'ready') states.set(key, state);
+      }
     }
   }
   return states;

@@ -100,6 +100,8 @@ describe('endpointStates', () => {
         ]),
         slice([{addresses: ['10.0.0.4'], conditions: {ready: true}}], [{name: 'metrics', port: 9090}]),
         slice([{addresses: ['fd00::5'], conditions: {ready: true}}]),
+        // The same pod in a second slice, not ready there (slices being rebalanced): ready wins.
+        slice([{addresses: ['10.0.0.1'], conditions: {ready: false}}]),
       ],
       'http',
     );
