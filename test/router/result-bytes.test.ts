@@ -3,7 +3,7 @@ import type {AddressInfo} from 'node:net';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {fixtureStdio, startFixtureHttp} from '../../bench/processes.js';
 import {startEverythingHttp, type HttpMcpServer} from '../support/mcp-servers.js';
-import {connectClient, openRawSession, startTestRouter} from '../support/router.js';
+import {callOnRawSession, connectClient, openRawSession, resumeRawStream, startTestRouter} from '../support/router.js';
 
 // Large tools/call results go from upstream to client as the bytes the upstream sent, never parsed in the router:
 // the fixture server over stdio and over HTTP with JSON replies, server-everything over HTTP with SSE replies, behind
@@ -164,28 +164,18 @@ describe('a passed result on a resumed stream', () => {
 
     // The stream drops after its priming event, before the result (sent 500 ms later; 128 KiB is within the
     // router's default replayBytes, 256 KiB a session).
-    const dropped = new AbortController();
-    const call = await fetch(`${router.url}/mcp`, {
-      method: 'POST',
-      headers,
-      signal: dropped.signal,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 2,
-        method: 'tools/call',
-        params: {name: 'json__blob', arguments: {bytes: 128 * KiB, delayMs: 500}},
-      }),
+    const call = await callOnRawSession(`${router.url}/mcp`, headers, {
+      name: 'json__blob',
+      arguments: {bytes: 128 * KiB, delayMs: 500},
     });
-    const reader = (call.body as ReadableStream<Uint8Array>).getReader();
+    const reader = (call.response.body as ReadableStream<Uint8Array>).getReader();
     const primed = new TextDecoder().decode((await reader.read()).value);
-    dropped.abort();
+    call.drop();
     const lastEventId = /^id: (.+)$/m.exec(primed)?.[1] as string;
     expect(lastEventId).toBeTruthy();
     await new Promise((resolve) => setTimeout(resolve, 1000));
 
-    const resumed = await fetch(`${router.url}/mcp`, {
-      headers: {...headers, accept: 'text/event-stream', 'last-event-id': lastEventId},
-    });
+    const resumed = await resumeRawStream(`${router.url}/mcp`, headers, lastEventId);
     expect(resumed.status).toBe(200);
     // Read until the replayed result's event has ended; the resumed stream itself stays open.
     const replay = (resumed.body as ReadableStream<Uint8Array>).getReader();

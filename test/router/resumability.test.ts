@@ -1,6 +1,14 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {serverEntry} from '../support/mcp-servers.js';
-import {capturedLogger, INITIALIZE, MCP_HEADERS, openRawSession, startLoggedRouter} from '../support/router.js';
+import {
+  callOnRawSession,
+  capturedLogger,
+  INITIALIZE,
+  MCP_HEADERS,
+  openRawSession,
+  resumeRawStream,
+  startLoggedRouter,
+} from '../support/router.js';
 
 // Resumable streams (MCP 2025-11-25 basic/transports, Resumability and Redelivery): a client whose call stream drops
 // resumes it with GET and Last-Event-ID, and gets every message it missed, the result included.
@@ -44,34 +52,21 @@ describe('resumable streams', () => {
   it('a call whose stream dropped is resumed with Last-Event-ID, and nothing is lost', async () => {
     const headers = await openRawSession(`${router.url}/mcp`);
 
-    const dropped = new AbortController();
-    const call = await fetch(`${router.url}/mcp`, {
-      method: 'POST',
-      headers,
-      signal: dropped.signal,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 2,
-        method: 'tools/call',
-        params: {
-          name: 'everything__trigger-long-running-operation',
-          arguments: {duration: 2, steps: 4},
-          _meta: {progressToken: 'p'},
-        },
-      }),
+    const call = await callOnRawSession(`${router.url}/mcp`, headers, {
+      name: 'everything__trigger-long-running-operation',
+      arguments: {duration: 2, steps: 4},
+      _meta: {progressToken: 'p'},
     });
-    const first = await readEvents(call.body as ReadableStream<Uint8Array>, (events) =>
+    const first = await readEvents(call.response.body as ReadableStream<Uint8Array>, (events) =>
       events.some((e) => e.message?.method === 'notifications/progress'),
     );
-    dropped.abort();
+    call.drop();
     const lastEventId = first.events.at(-1)?.id as string;
     expect(lastEventId).toBeTruthy();
 
     // The call goes on while the client is away.
     await new Promise((resolve) => setTimeout(resolve, 2500));
-    const resumed = await fetch(`${router.url}/mcp`, {
-      headers: {...headers, accept: 'text/event-stream', 'last-event-id': lastEventId},
-    });
+    const resumed = await resumeRawStream(`${router.url}/mcp`, headers, lastEventId);
     expect(resumed.status).toBe(200);
     const rest = await readEvents(resumed.body as ReadableStream<Uint8Array>, (events) =>
       events.some((e) => e.message?.id === 2),

@@ -142,6 +142,30 @@ export async function openRawSession(url: string): Promise<Record<string, string
   return headers;
 }
 
+/**
+ * POSTs a `tools/call` (id 2) with `params` on a raw session at `url` (`headers` from `openRawSession`); the response,
+ * whose SSE stream `drop` aborts as a client that goes away does.
+ */
+export async function callOnRawSession(
+  url: string,
+  headers: Record<string, string>,
+  params: Record<string, unknown>,
+): Promise<{response: Response; drop: () => void}> {
+  const dropped = new AbortController();
+  const response = await fetch(url, {
+    method: 'POST',
+    headers,
+    signal: dropped.signal,
+    body: JSON.stringify({jsonrpc: '2.0', id: 2, method: 'tools/call', params}),
+  });
+  return {response, drop: () => dropped.abort()};
+}
+
+/** Resumes a raw session's stream at `url` after `lastEventId` (GET with `Last-Event-ID`, MCP 2025-11-25). */
+export function resumeRawStream(url: string, headers: Record<string, string>, lastEventId: string): Promise<Response> {
+  return fetch(url, {headers: {...headers, accept: 'text/event-stream', 'last-event-id': lastEventId}});
+}
+
 /** POSTs an `initialize` to a Streamable HTTP endpoint; the answer's status and headers (its body is dropped). */
 export async function postInitialize(
   url: string,
