@@ -89,12 +89,22 @@ export function startRawProxy(target: string): Promise<HttpMcpServer> {
   });
 }
 
-/** punkpeye's `mcp-proxy` (npm) in front of a stdio server; `url` is its Streamable HTTP endpoint, `/sse` beside it. */
-export function startPunkpeyeProxy(upstream: {command: string; args: string[]}): Promise<HttpMcpServer> {
+/**
+ * punkpeye's `mcp-proxy` (npm) in front of a stdio server, run by node with `nodeFlags`; `url` is its Streamable HTTP
+ * endpoint, `/sse` beside it.
+ */
+export function startPunkpeyeProxy(
+  upstream: {command: string; args: string[]},
+  nodeFlags: string[] = [],
+): Promise<HttpMcpServer> {
   const bin = join(dirname(require.resolve('mcp-proxy/package.json')), 'dist', 'bin', 'mcp-proxy.mjs');
   return startHttpServer({
     label: 'mcp-proxy (npm)',
-    args: (port) => [bin, '--host', '127.0.0.1', '--port', String(port), '--', upstream.command, ...upstream.args],
+    args: (port) => [
+      ...nodeFlags,
+      bin,
+      ...['--host', '127.0.0.1', '--port', String(port), '--', upstream.command, ...upstream.args],
+    ],
     path: '/mcp',
   });
 }

@@ -1,8 +1,10 @@
 /**
  * What a session costs: RSS growth per session of the router and of punkpeye's `mcp-proxy`, both in front of the
  * fixture server with a 1,000-tool catalog over stdio, for 1,000 and 10,000 SSE and Streamable HTTP sessions; idle,
- * then once each session has made one tools/call. A fresh process for every count, transport and round. With
- * `--baseline`, another build of the router is measured the same way, in the same rounds.
+ * then once each session has made one tools/call. Each is measured as a bare process on this machine (V8 sizes its
+ * heap from the machine's memory) and with the heap Node gives itself in a router pod's default 1 GiB memory limit.
+ * A fresh process for every count, transport, server and round. With `--baseline`, another build of the router is
+ * measured the same way, in the same rounds.
  */
 import type {HttpMcpServer} from '../../test/support/mcp-servers.js';
 import {fixtureStdio, rssBytes, startPunkpeyeProxy, startRouter} from '../processes.js';
@@ -22,13 +24,35 @@ export interface CatalogServer {
   tool: string;
 }
 
+/**
+ * The node flag that gives a process the heap Node gives itself in a container limited to 1 GiB, the router pod's
+ * default memory limit (`DEFAULT_RESOURCES` in operator/controllers/mcprouter/render.ts): Node sizes V8's heap from the
+ * cgroup's memory limit, half of it, and a process in a cgroup v1 memory group limited to 1 GiB reports the same
+ * `heap_size_limit` (524 MiB) as one started with this flag.
+ */
+export const POD_HEAP_FLAGS = ['--max-old-space-size=512'];
+/** What the names of the servers run with `POD_HEAP_FLAGS` end with. */
+const IN_POD = ', 1 GiB pod';
+
 /** The router (the build at `cli`) in front of the fixture over stdio, with room for 10,000 sessions. */
-function routerServer(name: string, cli?: string): CatalogServer {
+function routerServer(name: string, cli?: string, nodeFlags: string[] = []): CatalogServer {
   const limits = {maxSessions: 20_000, maxSessionsPerPrincipal: 20_000};
   return {
     name,
-    start: () => startRouter({catalog: fixtureStdio(CATALOG_TOOLS)}, {limits}, [], cli),
+    start: () => startRouter({catalog: fixtureStdio(CATALOG_TOOLS)}, {limits}, nodeFlags, cli),
     tool: 'catalog__tool-0000',
+  };
+}
+
+/** punkpeye's `mcp-proxy` in front of the fixture over stdio. */
+function punkpeyeServer(name: string, nodeFlags: string[] = []): CatalogServer {
+  return {
+    name,
+    start: async () => {
+      const proxy = await startPunkpeyeProxy(fixtureStdio(CATALOG_TOOLS), nodeFlags);
+      return {...proxy, url: new URL(proxy.url).origin};
+    },
+    tool: 'tool-0000',
   };
 }
 
@@ -37,14 +61,15 @@ export function catalogServers(baseline?: string): CatalogServer[] {
   return [
     routerServer('router'),
     ...(baseline ? [routerServer('baseline', baseline)] : []),
-    {
-      name: 'mcp-proxy (npm)',
-      start: async () => {
-        const proxy = await startPunkpeyeProxy(fixtureStdio(CATALOG_TOOLS));
-        return {...proxy, url: new URL(proxy.url).origin};
-      },
-      tool: 'tool-0000',
-    },
+    punkpeyeServer('mcp-proxy (npm)'),
+  ];
+}
+
+/** The router and `mcp-proxy` with the heap of a 1 GiB pod (`POD_HEAP_FLAGS`). */
+function podServers(): CatalogServer[] {
+  return [
+    routerServer(`router${IN_POD}`, undefined, POD_HEAP_FLAGS),
+    punkpeyeServer(`mcp-proxy (npm)${IN_POD}`, POD_HEAP_FLAGS),
   ];
 }
 
@@ -102,7 +127,7 @@ async function measureOnce(
 export const memoryScenario: Scenario = {
   name: 'memory',
   async run({rounds, log, baseline}) {
-    const servers = catalogServers(baseline);
+    const servers = [...catalogServers(baseline), ...podServers()];
     const runs: SessionMemoryRun[] = [];
     for (const count of [1000, 10_000]) {
       // 10,000 sessions take minutes per process: one round of those.
@@ -115,7 +140,15 @@ export const memoryScenario: Scenario = {
         }
       }
     }
-    const tables = [memoryTable(runs, 'mcp-proxy (npm)'), ...(baseline ? [memoryTable(runs, 'baseline')] : [])];
+    const bare = runs.filter((run) => !run.server.endsWith(IN_POD));
+    const tables = [
+      memoryTable(bare, 'mcp-proxy (npm)'),
+      memoryTable(
+        runs.filter((run) => run.server.endsWith(IN_POD)),
+        `mcp-proxy (npm)${IN_POD}`,
+      ),
+      ...(baseline ? [memoryTable(bare, 'baseline')] : []),
+    ];
     return {tables, notes: []};
   },
 };

@@ -228,7 +228,7 @@ const McpRouterSpecShapeSchema = z
       .describe('Secrets for pulling the router image.'),
     resources: ResourceRequirementsSchema.optional().describe(
       'Compute resources of the router container (core/v1 ResourceRequirements, without claims). ' +
-        'Default: requests cpu 100m, memory 128Mi; no limits.',
+        'Default: requests cpu 100m, memory 128Mi; limits memory 1Gi (Node sizes its heap to half of it), no CPU limit.',
     ),
     nodeSelector: z
       .record(z.string(), z.string())

@@ -80,8 +80,14 @@ export const PRE_STOP_SLEEP_SECONDS = 5;
  */
 export const TERMINATION_GRACE_SECONDS =
   PRE_STOP_SLEEP_SECONDS + RouterOptionsSchema.parse({}).shutdownGraceSeconds + 5;
-/** Requests of the router container when the McpRouter sets no resources; no limits. */
-export const DEFAULT_RESOURCES = {requests: {cpu: '100m', memory: '128Mi'}};
+/**
+ * Resources of the router container when the McpRouter sets none: requests cpu 100m, memory 128Mi; a memory limit of
+ * 1Gi and no CPU limit (throttling slows calls without saving anything). Node sizes V8's heap from the container's
+ * memory limit (half of it: 512 MiB here), and V8 lets garbage grow to up to four times the live heap when that limit
+ * is large (from a node's memory) but at most 1.4 times with this one, so the limit keeps the router's RSS near what it
+ * holds: 10,000 sessions on a 1,000-tool catalog settle at about 340 MiB (docs/benchmarks.md, ADR 0039).
+ */
+export const DEFAULT_RESOURCES = {requests: {cpu: '100m', memory: '128Mi'}, limits: {memory: '1Gi'}};
 /** Where the router pod's own ServiceAccount token and the cluster CA are mounted: the folder client libraries look in. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Lifetime of the router pod's projected token, in seconds; the kubelet renews it at 80%. */

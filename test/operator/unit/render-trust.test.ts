@@ -301,7 +301,11 @@ describe('the router ServiceAccount', () => {
 
 describe('router container defaults', () => {
   it.each([
-    ['default requests when the spec sets none', {}, {requests: {cpu: '100m', memory: '128Mi'}}],
+    [
+      'default requests and a memory limit when the spec sets none',
+      {},
+      {requests: {cpu: '100m', memory: '128Mi'}, limits: {memory: '1Gi'}},
+    ],
     ['the spec resources when set', {resources: {limits: {memory: '1Gi'}}}, {limits: {memory: '1Gi'}}],
   ])('has %s', (_name, spec, resources) => {
     const container = podSpec(renderRouter(router({upstreamSelector: {}, ...spec}), [], options)).containers[0];
