@@ -42,10 +42,10 @@ const JOIN_BELOW = 64 * 1024;
 
 /**
  * Writes one SSE event whose data is `json` (one line: JSON as the router writes it, or bytes `scanResponse` found
- * without CR or LF) after `head` (the fields before `data`), and ends the response with it when `end` is true (one
- * write for the event and the end of the stream: `end(chunk)` corks the socket). A small one goes out as one string;
- * a large one, or one in pieces, piece by piece, so that the JSON is not copied into a joined string of the same size
- * again (V8 flattens a joined string before it can be written).
+ * without CR or LF) after `head` (the fields before `data`), and ends the response with it when `end` is true. A small
+ * one goes out as one string; a large one, or one in pieces, piece by piece, so that the JSON is not copied into a
+ * joined string of the same size again (V8 flattens a joined string before it can be written), with the response
+ * corked meanwhile: one write to the socket for the whole event (and the end of the stream).
  */
 export function writeSseData(res: ServerResponse, head: string, json: MessageJson, end = false): void {
   const finish = (chunk: string) => (end ? res.end(chunk) : res.write(chunk));
@@ -53,7 +53,12 @@ export function writeSseData(res: ServerResponse, head: string, json: MessageJso
     finish(`${head}data: ${json}\n\n`);
     return;
   }
-  res.write(`${head}data: `);
-  for (const piece of typeof json === 'string' ? [json] : json) res.write(piece);
-  finish('\n\n');
+  res.cork();
+  try {
+    res.write(`${head}data: `);
+    for (const piece of typeof json === 'string' ? [json] : json) res.write(piece);
+    finish('\n\n');
+  } finally {
+    res.uncork();
+  }
 }

@@ -7,19 +7,31 @@ const tools = [
   {name: 'u__sum', inputSchema: {type: 'object', properties: {a: {type: 'number'}}}},
 ];
 
+const text = (json: MessageJson) =>
+  typeof json === 'string' ? json : Buffer.concat(json.map((piece) => Buffer.from(piece))).toString();
+
 describe('list results with their JSON', () => {
   it('writes a response exactly as JSON.stringify writes it', () => {
     const response = {result: listResult('tools', tools), jsonrpc: '2.0', id: 7};
-    expect(messageJson(response)).toBe(JSON.stringify({result: {tools}, jsonrpc: '2.0', id: 7}));
+    expect(text(messageJson(response))).toBe(JSON.stringify({result: {tools}, jsonrpc: '2.0', id: 7}));
     const named = {result: listResult('tools', tools), jsonrpc: '2.0', id: 'req-"1"'};
-    expect(JSON.parse(messageJson(named) as string)).toEqual({result: {tools}, jsonrpc: '2.0', id: 'req-"1"'});
+    expect(JSON.parse(text(messageJson(named)))).toEqual({result: {tools}, jsonrpc: '2.0', id: 'req-"1"'});
+  });
+
+  it('writes the same UTF-8 bytes for every list of one catalog version, counted without encoding them again', () => {
+    const first = messageJson({result: listResult('tools', tools), jsonrpc: '2.0', id: 1});
+    const second = messageJson({result: listResult('tools', tools), jsonrpc: '2.0', id: 2});
+    const bytes = (first as readonly (string | Buffer)[]).find(Buffer.isBuffer);
+    expect(bytes?.toString()).toBe(JSON.stringify({tools}));
+    expect(second).toContain(bytes);
+    expect(jsonBytes(second)).toBe(Buffer.byteLength(text(second)));
   });
 
   it('gives a new catalog version its own JSON (copy-on-change)', () => {
-    expect(messageJson({result: listResult('tools', tools), jsonrpc: '2.0', id: 1})).toContain('u__sum');
+    expect(text(messageJson({result: listResult('tools', tools), jsonrpc: '2.0', id: 1}))).toContain('u__sum');
     const changed = [tools[0]];
     const json = messageJson({result: listResult('tools', changed), jsonrpc: '2.0', id: 1});
-    expect(JSON.parse(json as string).result).toEqual({tools: changed});
+    expect(JSON.parse(text(json)).result).toEqual({tools: changed});
   });
 
   it('does not pass its JSON to a copy that changes the result', () => {
@@ -42,8 +54,6 @@ describe('list results with their JSON', () => {
 // router that reads the result sees the parsed object.
 const upstreamResult = {content: [{type: 'text', text: 'é "quoted" \u2028'}], structuredContent: {n: 1}};
 const passed = () => bytesResult(Buffer.from(JSON.stringify(upstreamResult)), false);
-const text = (json: MessageJson) =>
-  typeof json === 'string' ? json : Buffer.concat(json.map((piece) => Buffer.from(piece))).toString();
 
 describe('results passed through as bytes', () => {
   it('writes a response with the upstream bytes in place of the result, without copying them', () => {
