@@ -1,3 +1,4 @@
+import {getHeapStatistics} from 'node:v8';
 import {Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics} from 'prom-client';
 
 /** The MCP request methods (MCP 2025-11-25 schema) that may become a `method` label. */
@@ -140,8 +141,19 @@ export class RouterMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * With `processMetrics`, also Node's own metrics (`process_*`, `nodejs_*`, prom-client's defaults) and
+   * `mcp_router_heap_limit_bytes`, the most heap V8 will hold (`heap_size_limit`, bytes): Node sizes it from the
+   * container's memory limit, half of it, or from the machine's memory without one (ADR 0039).
+   */
   constructor(options: {processMetrics?: boolean} = {}) {
-    if (options.processMetrics) collectDefaultMetrics({register: this.registry});
+    if (!options.processMetrics) return;
+    collectDefaultMetrics({register: this.registry});
+    new Gauge({
+      name: 'mcp_router_heap_limit_bytes',
+      help: "Most heap V8 will hold (heap_size_limit): half the container's memory limit, or sized from the machine's.",
+      registers: [this.registry],
+    }).set(getHeapStatistics().heap_size_limit);
   }
 
   /** The median time, in seconds, of the requests forwarded to each upstream in the last 10 minutes, by upstream. */

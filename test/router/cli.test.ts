@@ -3,7 +3,7 @@ import {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js';
 import {describe, expect, it} from 'vitest';
 import {fixtureStdio} from '../../bench/processes.js';
-import {serverEntry} from '../support/mcp-servers.js';
+import {serverEntry, startHttpServer} from '../support/mcp-servers.js';
 import {writeConfig} from '../support/router.js';
 
 // The CLI as a user runs it: `kube-mcp-router router ...`, from the TypeScript sources through tsx.
@@ -21,6 +21,32 @@ function run(args: string[]): Promise<{code: number | null; stdout: string; stde
 }
 
 describe('kube-mcp-router router', () => {
+  it('reports on /metrics the heap V8 may hold, which follows the memory Node is given (ADR 0039)', async () => {
+    const config = await writeConfig({mcpServers: {catalog: fixtureStdio(1)}});
+    const heapLimitMiB = async (nodeFlags: string[]) => {
+      const router = await startHttpServer({
+        label: 'the router',
+        args: (port) => [...nodeFlags, ...CLI, '--config', config, '--port', String(port), '--log-level', 'error'],
+        path: '',
+      });
+      try {
+        const metrics = await (await fetch(`${router.url}/metrics`)).text();
+        return Number(/^mcp_router_heap_limit_bytes (\S+)$/m.exec(metrics)?.[1]) / 2 ** 20;
+      } finally {
+        await router.stop();
+      }
+    };
+    // The heap of a pod limited to 1Gi (Node takes half a cgroup's memory limit), and of one limited to 512Mi.
+    const [pod, smaller] = [
+      await heapLimitMiB(['--max-old-space-size=512']),
+      await heapLimitMiB(['--max-old-space-size=256']),
+    ];
+    expect(pod).toBeGreaterThanOrEqual(512);
+    expect(pod).toBeLessThan(600);
+    expect(smaller).toBeGreaterThanOrEqual(256);
+    expect(smaller).toBeLessThan(pod);
+  });
+
   it('rejects a bad config with exit code 2, naming each JSON path and reason', async () => {
     const file = await writeConfig({
       mcpServers: {
