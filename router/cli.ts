@@ -242,8 +242,10 @@ export async function startRouter(
       await settled(Math.max(0, graceMs() - (Date.now() - started)));
       await router.close();
       closeApp();
-      replicas?.peers.close();
+      // The view of the peers stays current while kept-alive connections may still bring requests: a client may send
+      // the next request of its session, now on another pod (one that turned ready meanwhile, among them), on one.
       await connectionsClosed(server, started + server.keepAliveTimeout + 1000 - Date.now());
+      replicas?.peers.close();
       server.close();
       server.closeAllConnections();
       metricsServer?.close();

@@ -29,6 +29,7 @@ class FakePeers implements Peers {
   readonly starting = new Set<string>();
   readonly synced = true;
   readonly #waiters = new ReadyWaiters();
+  #closed = false;
   isReadyEndpoint(address: string): boolean {
     return this.ready.has(address);
   }
@@ -38,8 +39,9 @@ class FakePeers implements Peers {
   whenReady(address: string, timeoutMs: number): Promise<boolean> {
     return this.ready.has(address) ? Promise.resolve(true) : this.#waiters.wait(address, timeoutMs);
   }
-  /** `address` becomes ready in this view, as an EndpointSlice update would say. */
+  /** `address` becomes ready in this view, as an EndpointSlice update would say; a closed view no longer changes. */
   becomeReady(address: string): void {
+    if (this.#closed) return;
     this.starting.delete(address);
     this.ready.add(address);
     this.#waiters.update((a) => this.ready.has(a));
@@ -47,7 +49,11 @@ class FakePeers implements Peers {
   readyPeer(self: string): string | undefined {
     return [...this.ready].find((address) => address !== self);
   }
-  close(): void {}
+  /** Stops watching, as `Peers.close` does: waiters get false, and the view stays as it was. */
+  close(): void {
+    this.#closed = true;
+    this.#waiters.close();
+  }
 }
 
 let upstream: HttpMcpServer;
@@ -437,6 +443,63 @@ describe('what a router holds for a 2026-07-28 client, asked for on another rout
     } finally {
       await cutter.close();
       await reader.close();
+    }
+  });
+});
+
+describe('a router that drains while clients still hold kept-alive connections to it', () => {
+  it("regression: a new client's next request, on a kept-alive connection to a draining pod, got 404 for a session of a pod that had turned ready since; the pod's view now stays current until its connections close", async () => {
+    const owner = routers[1]!;
+    const ownerAddress = new URL(owner.url).host;
+    const config = await writeConfig({mcpServers: {everything: {type: 'http', url: upstream.url}}});
+    const port = await freePort();
+    // The draining pod's own view: the session's owner is still starting there.
+    const view = new FakePeers();
+    view.ready.add(`127.0.0.1:${port}`);
+    view.starting.add(ownerAddress);
+    const leaving = (await startRouter(
+      {config, transport: 'http', host: '127.0.0.1', port},
+      pino({level: process.env.TEST_LOG_LEVEL ?? 'error'}),
+      {advertiseAddress: '127.0.0.1', keys: [KEY], peers: view},
+    )) as RunningRouter & {url: string};
+    await leaving.router.start();
+    const agent = new Agent({keepAlive: true, maxSockets: 1});
+    const post = (path: string, body: object, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve, reject) => {
+        const sent = httpRequest(`${leaving.url}${path}`, {
+          method: 'POST',
+          agent,
+          headers: {...MCP_HEADERS, ...headers},
+        });
+        sent.on('response', (response) => response.resume().on('end', () => resolve(response.statusCode ?? 0)));
+        sent.on('error', reject);
+        sent.end(JSON.stringify(body));
+      });
+    try {
+      // A client's kept-alive connection to the pod, opened before SIGTERM (its session is on the owner).
+      const opened = await fetch(`${owner.url}/mcp`, {
+        method: 'POST',
+        headers: MCP_HEADERS,
+        body: JSON.stringify(INITIALIZE),
+      });
+      await opened.body?.cancel();
+      const session = {'mcp-session-id': String(opened.headers.get('mcp-session-id'))};
+      const healthy = await new Promise<number>((resolve, reject) =>
+        httpRequest(`${leaving.url}/healthz`, {agent}, (response) =>
+          response.resume().on('end', () => resolve(response.statusCode ?? 0)),
+        )
+          .on('error', reject)
+          .end(),
+      );
+      expect(healthy).toBe(200);
+      const stopped = leaving.stop();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // SIGTERM is past, its sessions are closed; the owner turns ready, and the client's next request comes.
+      view.becomeReady(ownerAddress);
+      expect(await post('/mcp', {jsonrpc: '2.0', id: 2, method: 'ping'}, session)).toBe(200);
+      await stopped;
+    } finally {
+      agent.destroy();
     }
   });
 });
