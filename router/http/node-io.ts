@@ -44,8 +44,8 @@ const JOIN_BELOW = 64 * 1024;
  * Writes one SSE event whose data is `json` (one line: JSON as the router writes it, or bytes `scanResponse` found
  * without CR or LF) after `head` (the fields before `data`), and ends the response with it when `end` is true. A small
  * one goes out as one string; a large one, or one in pieces, piece by piece, so that the JSON is not copied into a
- * joined string of the same size again (V8 flattens a joined string before it can be written), with the response
- * corked meanwhile: one write to the socket for the whole event (and the end of the stream).
+ * joined string of the same size again (V8 flattens a joined string before it can be written). The response is not
+ * corked around them: on Node.js 22, `end` inside `cork` and `uncork` left a Streamable HTTP stream unfinished.
  */
 export function writeSseData(res: ServerResponse, head: string, json: MessageJson, end = false): void {
   const finish = (chunk: string) => (end ? res.end(chunk) : res.write(chunk));
@@ -53,12 +53,7 @@ export function writeSseData(res: ServerResponse, head: string, json: MessageJso
     finish(`${head}data: ${json}\n\n`);
     return;
   }
-  res.cork();
-  try {
-    res.write(`${head}data: `);
-    for (const piece of typeof json === 'string' ? [json] : json) res.write(piece);
-    finish('\n\n');
-  } finally {
-    res.uncork();
-  }
+  res.write(`${head}data: `);
+  for (const piece of typeof json === 'string' ? [json] : json) res.write(piece);
+  finish('\n\n');
 }
