@@ -86,6 +86,17 @@ afterAll(async () => {
   await upstream?.stop();
 });
 
+/** A new Streamable HTTP session on `url`; its id. */
+async function initialize(url: string): Promise<string> {
+  const response = await fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: MCP_HEADERS,
+    body: JSON.stringify(INITIALIZE),
+  });
+  await response.body?.cancel();
+  return response.headers.get('mcp-session-id') as string;
+}
+
 /** A fetch that sends each request to the next router in turn, as a Service without session affinity may. */
 function roundRobin(urls: string[]): FetchLike {
   let next = 0;
@@ -191,16 +202,6 @@ describe.each([
 });
 
 describe('session ids between replicas', () => {
-  /** A new Streamable HTTP session on `url`; its id. */
-  const initialize = async (url: string) => {
-    const response = await fetch(`${url}/mcp`, {
-      method: 'POST',
-      headers: MCP_HEADERS,
-      body: JSON.stringify(INITIALIZE),
-    });
-    await response.body?.cancel();
-    return response.headers.get('mcp-session-id') as string;
-  };
   const ping = (url: string, id: string) =>
     fetch(`${url}/mcp`, {
       method: 'POST',
@@ -477,13 +478,7 @@ describe('a router that drains while clients still hold kept-alive connections t
       });
     try {
       // A client's kept-alive connection to the pod, opened before SIGTERM (its session is on the owner).
-      const opened = await fetch(`${owner.url}/mcp`, {
-        method: 'POST',
-        headers: MCP_HEADERS,
-        body: JSON.stringify(INITIALIZE),
-      });
-      await opened.body?.cancel();
-      const session = {'mcp-session-id': String(opened.headers.get('mcp-session-id'))};
+      const session = {'mcp-session-id': await initialize(owner.url)};
       const healthy = await new Promise<number>((resolve, reject) =>
         httpRequest(`${leaving.url}/healthz`, {agent}, (response) =>
           response.resume().on('end', () => resolve(response.statusCode ?? 0)),
