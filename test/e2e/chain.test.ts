@@ -401,9 +401,9 @@ describe('the chart, the operator and router pods on a real node', () => {
       expect(router.resources.limits).toEqual({memory: '1Gi'});
       const metrics = await fetch(`http://${pod.status.podIP}:9090/metrics`, {signal: AbortSignal.timeout(5_000)});
       const heapLimit = Number(/^mcp_router_heap_limit_bytes (\S+)$/m.exec(await metrics.text())?.[1]) / 2 ** 20;
-      // Half the limit, plus V8's young generation; from this machine's memory it would be some GiB.
+      // Half the limit, plus V8's young generation (larger on Node.js 24); from the node's memory it would be GiB.
       expect(heapLimit).toBeGreaterThanOrEqual(512);
-      expect(heapLimit).toBeLessThan(600);
+      expect(heapLimit).toBeLessThan(1024);
     }
   });
 

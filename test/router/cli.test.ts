@@ -36,13 +36,15 @@ describe('kube-mcp-router router', () => {
         await router.stop();
       }
     };
-    // The heap of a pod limited to 1Gi (Node takes half a cgroup's memory limit), and of one limited to 512Mi.
+    // The heap of a pod limited to 1Gi (Node takes half a cgroup's memory limit), and of one limited to 512Mi. The limit
+    // V8 reports adds its young generation: 524 MiB on Node.js 20 and 22 for the first, 704 on Node.js 24; a bare
+    // process on a machine of 24 GiB gets about 4 GiB.
     const [pod, smaller] = [
       await heapLimitMiB(['--max-old-space-size=512']),
       await heapLimitMiB(['--max-old-space-size=256']),
     ];
     expect(pod).toBeGreaterThanOrEqual(512);
-    expect(pod).toBeLessThan(600);
+    expect(pod).toBeLessThan(1024);
     expect(smaller).toBeGreaterThanOrEqual(256);
     expect(smaller).toBeLessThan(pod);
   });
