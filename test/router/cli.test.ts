@@ -36,9 +36,9 @@ describe('kube-mcp-router router', () => {
         await router.stop();
       }
     };
-    // The heap of a pod limited to 1Gi (Node takes half a cgroup's memory limit), and of one limited to 512Mi. The limit
-    // V8 reports adds its young generation: 524 MiB on Node.js 20, 560 on 22 and 704 on 24 for the first; a bare
-    // process on a machine of 24 GiB gets about 4 GiB.
+    // The heap of a pod limited to 1Gi (Node takes half a cgroup's memory limit), and of one limited to 512Mi. The
+    // limit V8 reports adds its young generation: 524 MiB on Node.js 20, 560 on 22 and 704 on 24 for the first; a
+    // bare process on a machine of 24 GiB gets about 4 GiB.
     const [pod, smaller] = [
       await heapLimitMiB(['--max-old-space-size=512']),
       await heapLimitMiB(['--max-old-space-size=256']),
