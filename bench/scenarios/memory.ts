@@ -30,7 +30,7 @@ export interface CatalogServer {
  * cgroup's memory limit, half of it, and a process in a cgroup v1 memory group limited to 1 GiB reports the same
  * `heap_size_limit` (524 MiB) as one started with this flag.
  */
-export const POD_HEAP_FLAGS = ['--max-old-space-size=512'];
+const POD_HEAP_FLAGS = ['--max-old-space-size=512'];
 /** What the names of the servers run with `POD_HEAP_FLAGS` end with. */
 const IN_POD = ', 1 GiB pod';
 
