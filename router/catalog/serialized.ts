@@ -28,12 +28,17 @@ export function listResult(kind: string, entries: readonly unknown[]): Record<st
 const bytesOf = new WeakMap<object, Buffer>();
 
 /**
- * A result whose JSON is `json`, one JSON object as an upstream sent it (checked by `scanResponse`). It behaves as
- * the parsed object to anything that reads it (a transport that serializes, a test), parsing `json` on the first
- * read; `isError`, given, is read without parsing. A transport that writes it with `messageJson` writes `json`
- * itself, unless the result was changed since (then it is serialized as any object).
+ * A result whose JSON is `json`, one JSON object as an upstream sent it (checked by `scanResponse`, which gives the
+ * `names` of its members and its `isError`). It behaves as the parsed object to anything that reads it (a transport
+ * that serializes, a test), parsing `json` on the first read of one of its members; `isError`, and any name that is not
+ * a member, are read without parsing. So a promise resolved with it (an async function that returns it), which reads
+ * its `then`, leaves it unparsed. A transport that writes it with `messageJson` writes `json` itself, unless the
+ * result was changed since (then it is serialized as any object).
  */
-export function bytesResult(json: Buffer, isError?: boolean): Record<string, unknown> {
+export function bytesResult(
+  json: Buffer,
+  {names, isError}: {names: ReadonlySet<string>; isError?: boolean},
+): Record<string, unknown> {
   const target: Record<string, unknown> = {};
   let parsed = false;
   const read = () => {
@@ -45,14 +50,16 @@ export function bytesResult(json: Buffer, isError?: boolean): Record<string, unk
     }
     return target;
   };
+  // Before the parse, `target` is an empty object: what it answers for a name that is not a member is the answer.
+  const member = (key: string | symbol) => !parsed && typeof key === 'string' && names.has(key);
   const change = <T>(act: () => T): T => {
     read();
     bytesOf.delete(result);
     return act();
   };
   const result = new Proxy(target, {
-    get: (_, key) => (key === 'isError' && !parsed ? isError : Reflect.get(read(), key)),
-    has: (_, key) => Reflect.has(read(), key),
+    get: (_, key) => (key === 'isError' && !parsed ? isError : Reflect.get(member(key) ? read() : target, key)),
+    has: (_, key) => member(key) || Reflect.has(target, key),
     ownKeys: () => Reflect.ownKeys(read()),
     getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(read(), key),
     set: (_, key, value) => change(() => Reflect.set(target, key, value)),

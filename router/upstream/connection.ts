@@ -349,7 +349,7 @@ export class UpstreamConnection {
         ...(options.passInputRequired && {allowInputRequired: true}),
       });
       const passed = slot?.response;
-      return passed ? bytesResult(passed.result, passed.isError) : result;
+      return passed ? bytesResult(passed.result, passed) : result;
     } catch (error) {
       // The SDK turns an abort into an McpError; a timeout of the router's own stays what it is.
       const reason: unknown = controller.signal.reason;

@@ -14,6 +14,8 @@ export interface ScannedResponse {
   id: string | number;
   /** The result's value: a JSON object, a slice of the scanned bytes. */
   result: Buffer;
+  /** The names of the result's members, as JSON.parse reads them (escapes decoded). */
+  names: ReadonlySet<string>;
   /** The result's `isError` member (the last one, as JSON.parse keeps), or undefined when it has none. */
   isError?: boolean;
 }
@@ -69,8 +71,10 @@ export function scanResponse(bytes: Buffer): ScannedResponse | undefined {
   const idValue = valueOf(bytes, id);
   if (typeof idValue !== 'string' && typeof idValue !== 'number') return undefined;
   let isError: boolean | undefined;
+  const names = new Set<string>();
   for (const member of resultMembers) {
     const name = nameOf(bytes, member.nameStart, member.nameEnd);
+    names.add(name);
     if (name === 'resultType') return undefined;
     if (name !== 'isError') continue;
     const value = member.valueEnd - member.valueStart <= 5 ? valueOf(bytes, member) : undefined;
@@ -80,6 +84,7 @@ export function scanResponse(bytes: Buffer): ScannedResponse | undefined {
   return {
     id: idValue,
     result: bytes.subarray(result.valueStart, result.valueEnd),
+    names,
     ...(isError !== undefined && {isError}),
   };
 }

@@ -67,6 +67,11 @@ describe('scanResponse', () => {
     expect(scan('{"jsonrpc":"2.0","id":1,"result":{"content":[{"isError":true}]}}')?.isError).toBeUndefined();
   });
 
+  it("names the result's own members, escapes decoded, and no nested ones", () => {
+    const scanned = scan('{"jsonrpc":"2.0","id":1,"result":{"content":[{"then":1}],"th\\u0065n":2,"isError":false}}');
+    expect([...scanned!.names]).toEqual(['content', 'then', 'isError']);
+  });
+
   it('scans a 10 MB text result and gives its bytes without a copy', () => {
     const bytes = Buffer.from(
       JSON.stringify({jsonrpc: '2.0', id: 9, result: {content: [{type: 'text', text: 'a"\\'.repeat(3_500_000)}]}}),

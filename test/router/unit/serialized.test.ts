@@ -1,5 +1,6 @@
-import {describe, expect, it} from 'vitest';
+import {describe, expect, it, vi} from 'vitest';
 import {bytesResult, jsonBytes, listResult, messageJson, type MessageJson} from '../../../router/catalog/serialized.js';
+import {scanResponse} from '../../../router/upstream/response-scan.js';
 
 // A list result carries its JSON, made once per catalog version: what a client reads must be what the result says.
 const tools = [
@@ -53,12 +54,21 @@ describe('list results with their JSON', () => {
 // A large tools/call result passed through as the upstream's bytes: the client reads those bytes, and anything in the
 // router that reads the result sees the parsed object.
 const upstreamResult = {content: [{type: 'text', text: 'é "quoted" \u2028'}], structuredContent: {n: 1}};
-const passed = () => bytesResult(Buffer.from(JSON.stringify(upstreamResult)), false);
+const passed = () =>
+  bytesResult(Buffer.from(JSON.stringify(upstreamResult)), {
+    names: new Set(Object.keys(upstreamResult)),
+    isError: false,
+  });
+/** A result passed through as `connection.ts` makes one: from the bytes of a whole response, scanned. */
+const scanned = (response: string) => {
+  const found = scanResponse(Buffer.from(response))!;
+  return bytesResult(found.result, found);
+};
 
 describe('results passed through as bytes', () => {
   it('writes a response with the upstream bytes in place of the result, without copying them', () => {
     const bytes = Buffer.from(JSON.stringify(upstreamResult));
-    const json = messageJson({result: bytesResult(bytes), jsonrpc: '2.0', id: 'req-"2"'});
+    const json = messageJson({result: bytesResult(bytes, {names: new Set()}), jsonrpc: '2.0', id: 'req-"2"'});
     expect(JSON.parse(text(json))).toEqual({result: upstreamResult, jsonrpc: '2.0', id: 'req-"2"'});
     expect(json).toContain(bytes);
     expect(jsonBytes(json)).toBe(Buffer.byteLength(text(json)));
@@ -72,6 +82,31 @@ describe('results passed through as bytes', () => {
     expect(JSON.parse(JSON.stringify(result))).toEqual(upstreamResult);
     expect('structuredContent' in result).toBe(true);
     expect(Object.keys(result)).toEqual(['content', 'structuredContent']);
+  });
+
+  it('regression: a passed result was parsed whole as an async function returned it (its `then` read)', async () => {
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const result = scanned(`{"jsonrpc":"2.0","id":1,"result":${JSON.stringify(upstreamResult)}}`);
+      parse.mockClear();
+      const returned = await (async () => result)();
+      expect(returned).toBe(result);
+      expect(['content' in result, 'then' in result, 'toString' in result]).toEqual([true, false, true]);
+      expect(result.isError).toBeUndefined();
+      expect(parse).not.toHaveBeenCalled();
+      expect(result.content).toEqual(upstreamResult.content);
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it('reads a member named then as the parsed result has it, escaped or not', async () => {
+    for (const name of ['then', 'th\\u0065n']) {
+      const result = scanned(`{"jsonrpc":"2.0","id":1,"result":{"content":[],"${name}":7}}`);
+      expect(await (async () => result)()).toBe(result);
+      expect(result.then).toBe(7);
+    }
   });
 
   it('is serialized again once it was changed, never written as its stale bytes', () => {
