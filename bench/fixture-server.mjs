@@ -1,7 +1,7 @@
 // The benchmark's own MCP server (SDK 1.x): a catalog of `--tools N` tools named `tool-0000`... that echo their
 // `message`, and `blob(bytes, delayMs?)`, whose result is one text of `bytes` bytes, sent after `delayMs` ms.
 // Serves stdio (`stdio`), or stateless Streamable HTTP with JSON responses on 127.0.0.1:$PORT/mcp (`streamableHttp`),
-// the cheapest a direct client gets.
+// the cheapest a direct client gets; with `--sse`, each response in an SSE stream instead, as the router answers.
 // With `--catalog FILE` (bench/catalog-50x20.json), it serves instead each service of that file at /mcp/<service>:
 // the service's tools (`[name, description, {param: description}]`, a `?` after a name marks it optional), each
 // answering with its own name and arguments.
@@ -15,33 +15,15 @@ import {Server} from '@modelcontextprotocol/sdk/server/index.js';
 import {StdioServerTransport} from '@modelcontextprotocol/sdk/server/stdio.js';
 import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {CallToolRequestSchema, ListToolsRequestSchema} from '@modelcontextprotocol/sdk/types.js';
+import {fixtureTools} from './fixture-tools.mjs';
 
 const {values, positionals} = parseArgs({
   allowPositionals: true,
-  options: {tools: {type: 'string', default: '20'}, catalog: {type: 'string'}},
+  options: {tools: {type: 'string', default: '20'}, catalog: {type: 'string'}, sse: {type: 'boolean', default: false}},
 });
 const mode = positionals[0] ?? 'stdio';
 
-const tools = [
-  ...Array.from({length: Number(values.tools)}, (_, i) => ({
-    name: `tool-${String(i).padStart(4, '0')}`,
-    description: `Benchmark tool ${i}: answers with the message it is given, unchanged, as one text content item.`,
-    inputSchema: {
-      type: 'object',
-      properties: {message: {type: 'string', description: 'The text to echo'}, repeat: {type: 'integer', minimum: 1}},
-      required: ['message'],
-    },
-  })),
-  {
-    name: 'blob',
-    description: 'Answers with one text of the given size in bytes.',
-    inputSchema: {
-      type: 'object',
-      properties: {bytes: {type: 'integer', minimum: 0}, delayMs: {type: 'integer', minimum: 0}},
-      required: ['bytes'],
-    },
-  },
-];
+const tools = fixtureTools(Number(values.tools));
 
 /** One service of a `--catalog` file as MCP tool definitions (2025-11-25 server/tools). */
 const serviceTools = (service) =>
@@ -97,7 +79,10 @@ if (mode === 'stdio') {
     const served = catalog ? catalog.get(new URL(req.url ?? '/', 'http://fixture').pathname.split('/')[2]) : tools;
     if (!served) return void res.writeHead(404).end();
     const server = build(served);
-    const transport = new StreamableHTTPServerTransport({sessionIdGenerator: undefined, enableJsonResponse: true});
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: !values.sse,
+    });
     res.on('close', () => void server.close());
     await server.connect(transport);
     await transport.handleRequest(req, res);

@@ -1,7 +1,7 @@
 /**
  * The processes a benchmark measures, each on 127.0.0.1 and stopped with SIGTERM (SIGKILL when it hangs): the router
- * (built, from `dist/`), the benchmark's fixture server, punkpeye's `mcp-proxy` (npm) and sparfenyuk's `mcp-proxy`
- * (PyPI), and the RSS of a process as Linux counts it.
+ * (built, from `dist/`), the benchmark's fixture and floor servers, punkpeye's `mcp-proxy` (npm) and sparfenyuk's
+ * `mcp-proxy` (PyPI), and the RSS of a process as Linux counts it.
  */
 import {execFile} from 'node:child_process';
 import {existsSync} from 'node:fs';
@@ -22,12 +22,12 @@ export function fixtureStdio(tools: number): {command: string; args: string[]} {
   return {command: process.execPath, args: [join(here, 'fixture-server.mjs'), 'stdio', '--tools', String(tools)]};
 }
 
-/** The fixture server over stateless Streamable HTTP, `/mcp`. */
-export function startFixtureHttp(tools: number): Promise<HttpMcpServer> {
+/** The fixture server over stateless Streamable HTTP, `/mcp`: JSON responses, or SSE streams with `sse`. */
+export function startFixtureHttp(tools: number, {sse = false} = {}): Promise<HttpMcpServer> {
   const {args} = fixtureStdio(tools);
   return startHttpServer({
     label: 'the fixture server',
-    args: [args[0] as string, 'streamableHttp', ...args.slice(2)],
+    args: [args[0] as string, 'streamableHttp', ...args.slice(2), ...(sse ? ['--sse'] : [])],
     path: '/mcp',
   });
 }
@@ -86,6 +86,18 @@ export function startRawProxy(target: string): Promise<HttpMcpServer> {
     label: 'the raw proxy',
     args: [join(here, 'raw-proxy.mjs'), origin],
     path: pathname,
+  });
+}
+
+/**
+ * The floor server (bench/floor-server.mjs, `--tools` `tools`), run by node with `nodeFlags`: plain `node:http` with
+ * fixed answers, what serving MCP sessions costs Node.js itself on this machine. `url` is its origin.
+ */
+export function startFloorServer(tools: number, nodeFlags: string[] = []): Promise<HttpMcpServer> {
+  return startHttpServer({
+    label: 'the floor server',
+    args: [...nodeFlags, join(here, 'floor-server.mjs'), '--tools', String(tools)],
+    path: '',
   });
 }
 

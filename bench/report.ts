@@ -198,6 +198,10 @@ export interface LargeResultRun {
   transport: string;
   round: number;
   directMs: number;
+  /** Over HTTP: the same directly, with the upstream answering in an SSE stream as the router does. */
+  directSseMs?: number;
+  /** Over HTTP: the same through a plain proxy (bytes piped unread) in front of the upstream answering in SSE. */
+  plainProxySseMs?: number;
   routerMs: number;
   routerPeakGrowthBytes: number;
   /** With `--baseline`: the same through the other build. */
@@ -205,17 +209,29 @@ export interface LargeResultRun {
   baselinePeakGrowthBytes?: number;
 }
 
+/** The other paths a large result may be timed on besides direct, each shown when a run has it. */
+const LARGE_REFERENCES = [
+  {field: 'directSseMs', name: 'direct SSE'},
+  {field: 'plainProxySseMs', name: 'plain proxy SSE'},
+] as const;
+
 export function largeResultTable(runs: LargeResultRun[]): Table {
   const keys = [...new Set(runs.map((r) => `${r.bytes}\u0000${r.transport}`))];
   const baseline = runs.some((r) => r.baselineMs !== undefined);
+  const references = LARGE_REFERENCES.filter(({field}) => runs.some((r) => r[field] !== undefined));
+  const ms = (values: number[]) => spread(values, 0);
   return {
-    title: 'Large results: one tools/call (ratio = router / direct, per round; peak = RSS growth / result size)',
+    title:
+      'Large results: one tools/call (ratio = router / direct, per round; direct SSE = the upstream answering in an ' +
+      'SSE stream; plain proxy SSE = the same through a plain proxy; peak = RSS growth / result size)',
     header: [
       'result',
       'upstream',
       'direct ms',
+      ...references.map(({name}) => `${name} ms`),
       'router ms',
       'ratio',
+      ...references.map(({name}) => `ratio to ${name}`),
       'router peak / size',
       ...(baseline ? ['baseline ms', 'baseline ratio', 'baseline peak / size'] : []),
     ],
@@ -224,10 +240,7 @@ export function largeResultTable(runs: LargeResultRun[]): Table {
       const [first] = same as [LargeResultRun];
       const others = baseline
         ? [
-            spread(
-              same.map((r) => r.baselineMs ?? NaN),
-              0,
-            ),
+            ms(same.map((r) => r.baselineMs ?? NaN)),
             spread(same.map((r) => (r.baselineMs ?? NaN) / r.directMs)),
             spread(same.map((r) => (r.baselinePeakGrowthBytes ?? NaN) / r.bytes)),
           ]
@@ -235,15 +248,11 @@ export function largeResultTable(runs: LargeResultRun[]): Table {
       return [
         `${first.bytes / 1e6} MB`,
         first.transport,
-        spread(
-          same.map((r) => r.directMs),
-          0,
-        ),
-        spread(
-          same.map((r) => r.routerMs),
-          0,
-        ),
+        ms(same.map((r) => r.directMs)),
+        ...references.map(({field}) => ms(same.map((r) => r[field] ?? NaN))),
+        ms(same.map((r) => r.routerMs)),
         spread(same.map((r) => r.routerMs / r.directMs)),
+        ...references.map(({field}) => spread(same.map((r) => r.routerMs / (r[field] ?? NaN)))),
         spread(same.map((r) => r.routerPeakGrowthBytes / r.bytes)),
         ...others,
       ];

@@ -1,9 +1,10 @@
 /**
  * The aggregated catalog: `tools/list` of the fixture server's 1,000 tools at 1 client, through the router and
- * through punkpeye's `mcp-proxy` (both with the fixture over stdio), and from the fixture directly over Streamable
- * HTTP; with `--baseline`, through another build of the router too. Measured twice: with the SDK client (which parses
- * and validates the 1,000 tools, most of its time) and with a raw HTTP client (time to the last byte of the response,
- * no parse), whose figure is the server's own time.
+ * through punkpeye's `mcp-proxy` (both with the fixture over stdio), from the fixture directly over Streamable HTTP,
+ * and from the floor server (plain `node:http` writing the same list's JSON, made once: what Node.js itself costs);
+ * with `--baseline`, through another build of the router too. Measured twice: with the SDK client (which parses and
+ * validates the 1,000 tools, most of its time) and with a raw HTTP client (time to the last byte of the response, no
+ * parse), whose figure is the server's own time.
  */
 import {Agent, request} from 'node:http';
 import type {HttpMcpServer} from '../../test/support/mcp-servers.js';
@@ -121,6 +122,13 @@ export const catalogScenario: Scenario = {
           label: 'router, added p50 ms (raw HTTP)',
           numerator: 'router' + RAW,
           denominator: 'direct (fixture)' + RAW,
+          figure: 'p50',
+          difference: true,
+        },
+        {
+          label: 'router, p50 ms over the floor (raw HTTP)',
+          numerator: 'router' + RAW,
+          denominator: 'floor (node:http)' + RAW,
           figure: 'p50',
           difference: true,
         },

@@ -1,6 +1,7 @@
 /**
  * Large results: one tools/call of the fixture server's `blob` of 10 MB and 50 MB, from the fixture directly (stdio,
- * and Streamable HTTP) and through the router (which reaches the same fixture over stdio, or over HTTP), with the
+ * and Streamable HTTP, answering with JSON and, as the router answers, in an SSE stream; and that SSE through a plain
+ * proxy, the floor of a hop) and through the router (which reaches the same fixture over stdio, or over HTTP), with the
  * router's peak RSS growth during the call. Each call gets fresh clients, a fresh router and, for stdio, a fresh
  * fixture process, so that no heap grown by an earlier call hides the next one's peak. A failed call is noted and
  * shows as `n/a`. With `--baseline`, another build of the router serves the same call after this one, each fresh.
@@ -8,7 +9,15 @@
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js';
 import {connect} from '../load.js';
-import {fixtureStdio, peakRssBytes, resetPeakRss, rssBytes, startFixtureHttp, startRouter} from '../processes.js';
+import {
+  fixtureStdio,
+  peakRssBytes,
+  resetPeakRss,
+  rssBytes,
+  startFixtureHttp,
+  startRawProxy,
+  startRouter,
+} from '../processes.js';
 import {largeResultTable, type LargeResultRun} from '../report.js';
 import type {Scenario} from './scenario.js';
 
@@ -69,6 +78,11 @@ export const largeScenario: Scenario = {
   async run({rounds, log, baseline}) {
     const notes: string[] = [];
     const fixtureHttp = await startFixtureHttp(0);
+    const fixtureSse = await startFixtureHttp(0, {sse: true});
+    const plainProxy = await startRawProxy(fixtureSse.url);
+    /** Milliseconds of one call on a fresh client of `url`. */
+    const timedAt = (url: string, bytes: number) =>
+      connect(url).then((client) => timedBlob(client, 'blob', bytes, notes).finally(() => client.close()));
     const upstreams: Record<string, object> = {stdio: fixtureStdio(0), http: {type: 'http', url: fixtureHttp.url}};
     const connectDirect: Record<string, () => Promise<Client>> = {
       stdio: connectStdio,
@@ -82,9 +96,24 @@ export const largeScenario: Scenario = {
             log(`large: round ${round + 1}/${rounds}, ${bytes / 1e6} MB, ${transport}`);
             const direct = await (connectDirect[transport] as () => Promise<Client>)();
             const directMs = await timedBlob(direct, 'blob', bytes, notes).finally(() => direct.close());
+            const sse =
+              transport === 'http'
+                ? {
+                    directSseMs: await timedAt(fixtureSse.url, bytes),
+                    plainProxySseMs: await timedAt(plainProxy.url, bytes),
+                  }
+                : {};
             const upstream = {[transport]: upstreams[transport]};
             const {ms: routerMs, peakGrowthBytes: routerPeakGrowthBytes} = await throughRouter(upstream, bytes, notes);
-            const run: LargeResultRun = {bytes, transport, round, directMs, routerMs, routerPeakGrowthBytes};
+            const run: LargeResultRun = {
+              bytes,
+              transport,
+              round,
+              directMs,
+              routerMs,
+              routerPeakGrowthBytes,
+              ...sse,
+            };
             if (baseline) {
               const other = await throughRouter(upstream, bytes, notes, baseline);
               run.baselineMs = other.ms;
@@ -96,7 +125,7 @@ export const largeScenario: Scenario = {
       }
       return {tables: [largeResultTable(runs)], notes};
     } finally {
-      await fixtureHttp.stop();
+      await Promise.all([fixtureHttp.stop(), fixtureSse.stop(), plainProxy.stop()]);
     }
   },
 };

@@ -1,13 +1,13 @@
 /**
  * What a session costs: RSS growth per session of the router and of punkpeye's `mcp-proxy`, both in front of the
- * fixture server with a 1,000-tool catalog over stdio, for 1,000 and 10,000 SSE and Streamable HTTP sessions; idle,
- * then once each session has made one tools/call. Each is measured as a bare process on this machine (V8 sizes its
- * heap from the machine's memory) and with the heap Node gives itself in a router pod's default 1 GiB memory limit.
- * A fresh process for every count, transport, server and round. With `--baseline`, another build of the router is
- * measured the same way, in the same rounds.
+ * fixture server with a 1,000-tool catalog over stdio, and of the floor server (plain `node:http`, fixed answers), for
+ * 1,000 and 10,000 SSE and Streamable HTTP sessions; idle, then once each session has made one tools/call. Each is
+ * measured as a bare process on this machine (V8 sizes its heap from the machine's memory) and with the heap Node
+ * gives itself in a router pod's default 1 GiB memory limit. A fresh process for every count, transport, server and
+ * round. With `--baseline`, another build of the router is measured the same way, in the same rounds.
  */
 import type {HttpMcpServer} from '../../test/support/mcp-servers.js';
-import {fixtureStdio, rssBytes, startPunkpeyeProxy, startRouter} from '../processes.js';
+import {fixtureStdio, rssBytes, startFloorServer, startPunkpeyeProxy, startRouter} from '../processes.js';
 import {memoryTable, type SessionMemoryRun} from '../report.js';
 import {sseSession, streamableHttpSession, type HeldSession} from '../sessions.js';
 import type {Scenario} from './scenario.js';
@@ -56,20 +56,30 @@ function punkpeyeServer(name: string, nodeFlags: string[] = []): CatalogServer {
   };
 }
 
-/** The servers measured: this router, punkpeye's `mcp-proxy`, and the `baseline` build of the router when given. */
+/** The floor server (bench/floor-server.mjs): no MCP library and no upstream, what Node.js itself costs. */
+function floorServer(name: string, nodeFlags: string[] = []): CatalogServer {
+  return {name, start: () => startFloorServer(CATALOG_TOOLS, nodeFlags), tool: 'tool-0000'};
+}
+
+/**
+ * The servers measured: this router, punkpeye's `mcp-proxy`, the floor server, and the `baseline` build of the router
+ * when given.
+ */
 export function catalogServers(baseline?: string): CatalogServer[] {
   return [
     routerServer('router'),
     ...(baseline ? [routerServer('baseline', baseline)] : []),
     punkpeyeServer('mcp-proxy (npm)'),
+    floorServer('floor (node:http)'),
   ];
 }
 
-/** The router and `mcp-proxy` with the heap of a 1 GiB pod (`POD_HEAP_FLAGS`). */
+/** The router, `mcp-proxy` and the floor server with the heap of a 1 GiB pod (`POD_HEAP_FLAGS`). */
 function podServers(): CatalogServer[] {
   return [
     routerServer(`router${IN_POD}`, undefined, POD_HEAP_FLAGS),
     punkpeyeServer(`mcp-proxy (npm)${IN_POD}`, POD_HEAP_FLAGS),
+    floorServer(`floor (node:http)${IN_POD}`, POD_HEAP_FLAGS),
   ];
 }
 

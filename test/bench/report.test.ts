@@ -128,6 +128,30 @@ describe('largeResultTable', () => {
     ]);
     expect(table.rows).toEqual([['10 MB', 'stdio', '100', '120-150', '1.50', '2.00-3.00']]);
   });
+
+  it('shows the direct SSE and plain proxy times and the ratios to them where a run has them, n/a on the others', () => {
+    const run = {bytes: 10_000_000, round: 0, directMs: 100, routerMs: 150, routerPeakGrowthBytes: 20_000_000};
+    const table = largeResultTable([
+      {...run, transport: 'stdio'},
+      {...run, transport: 'http', directSseMs: 125, plainProxySseMs: 100},
+    ]);
+    expect(table.header).toEqual([
+      'result',
+      'upstream',
+      'direct ms',
+      'direct SSE ms',
+      'plain proxy SSE ms',
+      'router ms',
+      'ratio',
+      'ratio to direct SSE',
+      'ratio to plain proxy SSE',
+      'router peak / size',
+    ]);
+    expect(table.rows).toEqual([
+      ['10 MB', 'stdio', '100', 'n/a', 'n/a', '150', '1.50', 'n/a', 'n/a', '2.00'],
+      ['10 MB', 'http', '100', '125', '100', '150', '1.50', '1.20', '1.50', '2.00'],
+    ]);
+  });
 });
 
 describe('formatTable', () => {
