@@ -4,9 +4,11 @@
 // fixed results, every other request with an empty result: over Streamable HTTP at /mcp (JSON responses; a session id
 // per initialize, kept until DELETE) and over HTTP+SSE (GET /sse holds the stream; POST /message?sessionId= answers
 // 202 and writes the response on it). Listens on 127.0.0.1:$PORT.
+import {Buffer} from 'node:buffer';
 import {randomUUID} from 'node:crypto';
 import {createServer} from 'node:http';
 import process from 'node:process';
+import {URL} from 'node:url';
 import {parseArgs} from 'node:util';
 import {fixtureTools} from './fixture-tools.mjs';
 
