@@ -1,5 +1,5 @@
 import type {IncomingMessage, ServerResponse} from 'node:http';
-import type {MessageJson} from '../catalog/serialized.js';
+import {jsonBytes, type MessageJson} from '../catalog/serialized.js';
 
 /** Response headers of an SSE stream, as the MCP SDK sends them (`X-Accel-Buffering` keeps nginx from buffering). */
 export const sseHeaders = {
@@ -17,6 +17,16 @@ export function sendJsonError(res: ServerResponse, status: number, code: number,
   if (res.headersSent) return;
   const body = JSON.stringify({jsonrpc: '2.0', error: {code, message, ...(data !== undefined && {data})}, id: null});
   res.writeHead(status, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)}).end(body);
+}
+
+/**
+ * Answers 200 with one JSON-RPC message as the whole body (`Content-Type: application/json`, its `Content-Length`):
+ * its pieces are written one after another, uncopied, and the response ends with the last.
+ */
+export function sendJsonMessage(res: ServerResponse, json: MessageJson, headers: Record<string, string> = {}): void {
+  res.writeHead(200, {...headers, 'content-type': 'application/json', 'content-length': jsonBytes(json)});
+  if (typeof json === 'string') return void res.end(json);
+  json.forEach((piece, index) => (index === json.length - 1 ? res.end(piece) : res.write(piece)));
 }
 
 /**

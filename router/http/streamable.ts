@@ -15,7 +15,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import {jsonBytes, messageJson, type MessageJson} from '../catalog/serialized.js';
 import type {SizedEventStore} from './event-store.js';
-import {readBody, sendJsonError, sseHeaders, writeSseData} from './node-io.js';
+import {readBody, sendJsonError, sendJsonMessage, sseHeaders, writeSseData} from './node-io.js';
 
 /** Milliseconds between SSE keep-alive comments on an open stream (the SDK's default). */
 const KEEP_ALIVE_MS = 15_000;
@@ -32,6 +32,13 @@ interface SseStream {
   keepAlive?: NodeJS.Timeout;
   /** Events a resume already wrote, not to write twice. */
   replayed?: Set<string>;
+  /**
+   * A POST of one request whose answer shape is not chosen yet: its response, when it comes first and within the
+   * turn of the event loop that read the request, is the whole body as JSON; anything else starts the SSE stream.
+   */
+  undecided?: {protocolVersion: string};
+  /** The priming event being written, which the stream's other events wait for. */
+  primed?: Promise<void>;
 }
 
 /** Options of `NodeStreamableTransport`. */
@@ -52,9 +59,12 @@ export interface NodeStreamableOptions {
  * semantics in stateful SSE mode, status by status: 406 without the right `Accept`, 415 without JSON, 400/-32700 for
  * a body that is not JSON-RPC, 400/-32600 for a batch over 100 or a second `initialize`, 400 without `Mcp-Session-Id`
  * or with an unsupported `MCP-Protocol-Version`, 404/-32001 for another or a closed session, 409 for a second GET
- * stream or a stream resumed twice, 202 for notifications and responses; requests are answered on an SSE stream that
- * ends with their last response, preceded by a priming event (id, `retry`) when events are stored and the client
- * speaks 2025-11-25 or later; `Last-Event-ID` on GET replays a stream (400 for an unknown id, 500 when the store
+ * stream or a stream resumed twice, 202 for notifications and responses. A POST of one request whose response is
+ * ready within the turn of the event loop that read it, and is the first message for it (what the router answers
+ * itself: `initialize`, `ping`, lists), gets that response as its whole body, `application/json` with a
+ * `Content-Length` (ADR 0040); other requests are answered on an SSE stream that ends with their last response,
+ * preceded by a priming event (id, `retry`) when events are stored and the client speaks 2025-11-25 or later;
+ * `Last-Event-ID` on GET replays a stream (400 for an unknown id, 500 when the store
  * fails); DELETE closes the session (200). It does not do the SDK's JSON response mode, stateless mode, DNS rebinding
  * checks (the app checks Host and Origin) or `closeSSEStream` callbacks, which the router does not use.
  */
@@ -127,6 +137,11 @@ export class NodeStreamableTransport implements Transport {
     const streamId = this.#requestStreams.get(requestId);
     if (streamId === undefined) throw new Error(`No connection established for request ID: ${String(requestId)}`);
     let stream = this.#streams.get(streamId);
+    if (stream?.undecided) {
+      if (isResponse && this.#answerInJson(streamId, stream, requestId, json)) return;
+      this.#startStream(streamId, stream);
+    }
+    if (stream?.primed) await stream.primed;
     let eventId: string | undefined;
     if (store) {
       eventId = await store.storeEvent(streamId, message, bytes);
@@ -213,12 +228,13 @@ export class NodeStreamableTransport implements Transport {
     const version = initialize
       ? initialize.params.protocolVersion
       : (header(req, 'mcp-protocol-version') ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION);
-    const stream: SseStream = {res};
+    const requests = messages.filter(isRequest);
+    const stream: SseStream = requests.length === 1 ? {res, undecided: {protocolVersion: version}} : {res};
     this.#streams.set(streamId, stream);
-    for (const message of messages) if (isRequest(message)) this.#requestStreams.set(message.id, streamId);
+    for (const message of requests) this.#requestStreams.set(message.id, streamId);
     res.once('close', () => this.#dropped(streamId, stream));
     try {
-      await this.#prime(stream, streamId, version);
+      if (!stream.undecided) await this.#prime(stream, streamId, version);
       for (const message of messages) this.onmessage?.(message, extra);
     } catch (error) {
       this.#streams.delete(streamId);
@@ -230,13 +246,52 @@ export class NodeStreamableTransport implements Transport {
       return;
     }
     // The responses may all have been written already; a stream still open starts now (the SDK sends its head
-    // before the first event too) and gets keep-alives.
-    if (this.#streams.get(streamId) === stream) {
+    // before the first event too) and gets keep-alives. A single request not answered in this turn of the event
+    // loop starts its stream after it, with its priming event, so that a client of a long call can resume it.
+    if (stream.undecided) {
+      setImmediate(() => {
+        if (stream.undecided && this.#streams.get(streamId) === stream) this.#startStream(streamId, stream);
+      });
+    } else if (this.#streams.get(streamId) === stream) {
       const started = res.headersSent;
       this.#open(stream);
       if (!started) res.flushHeaders();
       this.#keepAlive(stream);
     }
+  }
+
+  /**
+   * Writes a single request's response as the POST's whole JSON body (MCP 2025-11-25 basic/transports: the server
+   * answers a POST of requests with either an SSE stream or one JSON object), when it is that stream's first message.
+   * Not stored for replay: the client has it whole, or has nothing to resume from.
+   * @returns false when the stream is closed, and the response goes the SSE way
+   */
+  #answerInJson(streamId: string, stream: SseStream, requestId: RequestId, json: MessageJson): boolean {
+    if (stream.res.writableEnded || stream.res.destroyed) return false;
+    stream.undecided = undefined;
+    this.#requestStreams.delete(requestId);
+    this.#streams.delete(streamId);
+    sendJsonMessage(stream.res, json, this.sessionId === undefined ? {} : {'mcp-session-id': this.sessionId});
+    return true;
+  }
+
+  /** Starts the SSE stream of a POST whose answer shape was undecided: its head, priming event and keep-alives. */
+  #startStream(streamId: string, stream: SseStream): void {
+    const protocolVersion = stream.undecided?.protocolVersion ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
+    stream.undecided = undefined;
+    stream.primed = this.#prime(stream, streamId, protocolVersion).then(
+      () => {
+        if (this.#streams.get(streamId) !== stream) return;
+        const started = stream.res.headersSent;
+        this.#open(stream);
+        if (!started) stream.res.flushHeaders();
+        this.#keepAlive(stream);
+      },
+      (error: Error) => {
+        this.onerror?.(error);
+        this.#end(streamId, stream);
+      },
+    );
   }
 
   async #get(req: IncomingMessage, res: ServerResponse): Promise<void> {

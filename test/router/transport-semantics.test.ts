@@ -30,29 +30,72 @@ async function openSession(): Promise<{id: string; response: Response; body: str
   return {id, response, body};
 }
 
+/** POSTs a message (or a batch) in the session, as a 2025-11-25 client. */
+function post(id: string, message: object): Promise<Response> {
+  return fetch(`${router.url}/mcp`, {
+    method: 'POST',
+    headers: {...MCP_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25'},
+    body: JSON.stringify(message),
+  });
+}
+
 describe('Streamable HTTP leg', () => {
-  it('answers a request on an SSE stream: a priming event to resume from, then the result with its event id', async () => {
+  it('answers a single request it answers at once (initialize, ping, tools/list) with one JSON body', async () => {
     const {id, response, body} = await openSession();
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(body));
+    expect(id).toMatch(/^[\x21-\x7e]+$/);
+    expect(JSON.parse(body)).toMatchObject({jsonrpc: '2.0', id: 1, result: {serverInfo: {name: expect.any(String)}}});
+    for (const [requestId, method] of [
+      [2, 'ping'],
+      [3, 'tools/list'],
+    ] as const) {
+      const answer = await post(id, {jsonrpc: '2.0', id: requestId, method});
+      expect(answer.headers.get('content-type')).toBe('application/json');
+      expect(answer.headers.get('mcp-session-id')).toBe(id);
+      const message = await answer.json();
+      expect(message).toMatchObject({jsonrpc: '2.0', id: requestId, result: {}});
+      if (method === 'tools/list') expect(message.result.tools.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('answers a call that waits on its upstream on an SSE stream: a priming event to resume from, then the result with its event id', async () => {
+    const {id} = await openSession();
+    const call = {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: {name: 'everything__echo', arguments: {message: 'hi'}},
+    };
+    const response = await post(id, call);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream');
     expect(response.headers.get('cache-control')).toBe('no-cache, no-transform');
-    expect(id).toMatch(/^[\x21-\x7e]+$/);
-    const [priming, result] = body.split('\n\n');
+    expect(response.headers.get('mcp-session-id')).toBe(id);
+    const [priming, result] = (await response.text()).split('\n\n');
     expect(priming).toMatch(/^id: \S+\nretry: 1000\ndata: $/);
-    expect(result).toMatch(/^event: message\nid: \S+\ndata: \{.*"serverInfo"/);
-    const ping = await fetch(`${router.url}/mcp`, {
-      method: 'POST',
-      headers: {...MCP_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25'},
-      body: JSON.stringify({jsonrpc: '2.0', id: 2, method: 'ping'}),
-    });
-    expect(ping.headers.get('mcp-session-id')).toBe(id);
-    const events = (await ping.text()).split('\n\n').filter(Boolean);
-    expect(events).toHaveLength(2);
-    expect(JSON.parse((events[1] as string).split('data: ')[1] as string)).toEqual({
+    expect(result).toMatch(/^event: message\nid: \S+\ndata: /);
+    expect(JSON.parse((result as string).split('data: ')[1] as string)).toEqual({
       jsonrpc: '2.0',
       id: 2,
-      result: {},
+      result: {content: [{type: 'text', text: 'Echo: hi'}]},
     });
+  });
+
+  it('answers a batch of requests on one SSE stream, each response an event', async () => {
+    const {id} = await openSession();
+    const response = await post(id, [
+      {jsonrpc: '2.0', id: 2, method: 'ping'},
+      {jsonrpc: '2.0', id: 3, method: 'ping'},
+    ]);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const events = (await response.text()).split('\n\n').filter(Boolean);
+    const messages = events.slice(1).map((event) => JSON.parse(event.split('data: ')[1] as string));
+    expect(messages).toEqual([
+      {jsonrpc: '2.0', id: 2, result: {}},
+      {jsonrpc: '2.0', id: 3, result: {}},
+    ]);
   });
 
   it.each([
