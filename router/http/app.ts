@@ -15,6 +15,7 @@ import type {Peers} from '../replicas/peers.js';
 import type {SessionIds} from '../replicas/session-id.js';
 import {forwardToOwner, handOverSseOpenings, HELD_HERE} from './forward.js';
 import {isLegacy, ModernEndpoint} from './modern.js';
+import {mcpRoute, runPhases, type McpEndpoint, type McpPhase, type McpRoute} from './routes.js';
 import {rejectOrigin, type OriginPolicy} from './security.js';
 import {NodeSseTransport} from './sse.js';
 import {NodeStreamableTransport} from './streamable.js';
@@ -39,13 +40,15 @@ function principalOf(res: Response): Principal {
 /**
  * The router's HTTP app (MCP 2025-11-25 basic/transports, and the 2024-11-05 HTTP+SSE transport):
  *
- * - `POST|GET|DELETE /mcp` and `/mcp/{upstream}`: Streamable HTTP; `Mcp-Session-Id` of an unknown session: 404.
+ * - `POST|GET|DELETE /mcp` and `/mcp/{upstream}`: Streamable HTTP; `Mcp-Session-Id` of an unknown session: 404;
+ *   any other method (`HEAD` too): 405.
  * - `GET /sse` and `/sse/{upstream}`, `POST /message?sessionId=`: legacy HTTP+SSE.
  * - `GET /healthz` (liveness), `/readyz` (JSON of each upstream; 503 until every upstream has been tried and while
  *   shutting down), `/metrics` (Prometheus text; not here when `metrics: false`, see `createMetricsApp`).
  * - With `auth`: `GET /.well-known/oauth-protected-resource[/path]` (RFC 9728).
  *
- * An MCP request goes through these phases: refuse while draining (503, `Connection: close`; with replicas, not a
+ * The MCP routes are matched by `mcpRoute` (path) and method, and their phases run by `runPhases` (`http/routes.ts`),
+ * not by express's router; express serves the rest. An MCP request goes through these phases: refuse while draining (503, `Connection: close`; with replicas, not a
  * request that names a round or cut result this pod holds, see `http/forward.ts`), check Host and Origin
  * (403), authenticate (401 with `WWW-Authenticate: Bearer`; 403 when no access rule is for the principal or the
  * upstream of the path is not granted), resolve the scope, parse the body (413 above `maxBodyBytes`, 400/-32700 for
@@ -82,20 +85,20 @@ export function createHttpApp(
     }
     return parser;
   };
-  const json: express.RequestHandler = (req, res, next) => {
+  const json = (req: Request, res: Response, next: (error?: unknown) => void): void => {
     // Read once: the forward middleware may have read it already (a 2026-07-28 request naming held state).
     if (req.body !== undefined) return next();
     const {maxBodyBytes, limits} = router.options;
     const kind = jsonBodyKind(req.headers);
     if (kind === 'none') return next();
-    if (kind === 'other') return bodyParser(maxBodyBytes, limits.maxJsonDepth)(req, res, next);
+    if (kind === 'other') return void bodyParser(maxBodyBytes, limits.maxJsonDepth)(req, res, next);
     readJsonBody(req, maxBodyBytes, limits.maxJsonDepth).then((body) => {
       req.body = body;
       next();
     }, next);
   };
   const serving =
-    (transport: 'sse' | 'streamableHttp'): express.RequestHandler =>
+    (transport: 'sse' | 'streamableHttp'): McpPhase =>
     (_req, res, next) =>
       router.options.transports[transport] ? next() : sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found');
   const registry = new SessionRegistry(options.replicas?.ids);
@@ -117,40 +120,8 @@ export function createHttpApp(
     next();
   });
 
-  app.get('/healthz', (_req, res) => void res.json({status: 'ok'}));
-  app.get('/readyz', (_req, res) => {
-    const report = router.readiness();
-    // Replicas: not ready before the peers are known, or a forward of the first requests would find no owner.
-    const peers = options.replicas && {peers: options.replicas.peers.synced ? 'synced' : 'syncing'};
-    res.status(report.ready && peers?.peers !== 'syncing' ? 200 : 503).json({...report, ...peers});
-  });
-  if (options.metrics !== false) app.get('/metrics', metricsHandler(router));
-  app.get([METADATA_PATH, `${METADATA_PATH}/{*path}`], (req, res) => {
-    const auth = router.options.auth;
-    if (!auth) return sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found');
-    const path = req.path.slice(METADATA_PATH.length);
-    res.json(protectedResourceMetadata(auth, router.authenticator?.issuers ?? [], requestOrigin(req), path));
-  });
-
-  const mcp = express.Router();
-  // Replicas: a request of another pod's session goes there before any local phase reads its body, even while this
-  // pod drains (the owner checks Host, Origin and credentials itself); so does a 2026-07-28 request that names what
-  // another pod holds (a round's requestState, a cut result), whose body is parsed here once.
-  if (options.replicas) {
-    mcp.use(
-      ['/mcp', '/message'],
-      forwardToOwner({
-        ...options.replicas,
-        metrics: router.metrics,
-        log: router.log,
-        draining: () => router.draining,
-        parseBody: json,
-      }),
-    );
-    mcp.use('/sse', handOverSseOpenings({...options.replicas, draining: () => router.draining}));
-  }
-  mcp.use(httpTraceContext);
-  mcp.use((req, res, next) => {
+  /** Refuse while draining (503), then check Host and Origin (403). */
+  const admit: McpPhase = (req, res, next) => {
     if (router.draining && res.locals[HELD_HERE] !== true) {
       res.set('Retry-After', RETRY_AFTER_SECONDS);
       return sendError(res, 503, JsonRpcCode.InvalidRequest, 'Service Unavailable: the router is shutting down');
@@ -158,10 +129,10 @@ export function createHttpApp(
     const reason = rejectOrigin({host: req.headers.host, origin: req.headers.origin}, policy());
     if (reason) return sendError(res, 403, JsonRpcCode.InvalidRequest, `Forbidden: ${reason}`);
     next();
-  });
+  };
 
   /** Authenticate: the principal of the request (anonymous without `auth`), or 401/403. */
-  const authenticate = async (req: Request, res: Response, next: NextFunction) => {
+  const authenticate: McpPhase = async (req, res, next, route) => {
     const authenticator = router.authenticator;
     if (!authenticator) return next();
     const metadataUrl = `${requestOrigin(req)}${METADATA_PATH}${req.path.replace(/\/$/, '')}`;
@@ -178,7 +149,7 @@ export function createHttpApp(
       );
       return sendError(res, 401, JsonRpcCode.InvalidRequest, `Unauthorized: ${error.message}`);
     }
-    const upstream = req.params.upstream as string | undefined;
+    const upstream = route.upstream;
     const policyOf = router.policy;
     if (policyOf && (!policyOf.applies(principal) || (upstream && !router.grantFor(principal).upstream(upstream)))) {
       res.set(
@@ -192,8 +163,8 @@ export function createHttpApp(
   };
 
   /** Resolve the scope: which upstreams the path names. Unknown upstream: 404. */
-  const scopeOf = (req: Request, res: Response): Scope | undefined => {
-    const name = req.params.upstream as string | undefined;
+  const scopeOf = (route: McpRoute, res: Response): Scope | undefined => {
+    const name = route.upstream;
     if (name === undefined) return {kind: 'aggregate'};
     if (router.upstream(name)) return {kind: 'upstream', name};
     sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found: no upstream by that name');
@@ -225,9 +196,8 @@ export function createHttpApp(
     return true;
   };
 
-  mcp.use('/mcp', serving('streamableHttp'));
-  mcp.post('/mcp{/:upstream}', authenticate, json, async (req, res) => {
-    const scope = scopeOf(req, res);
+  const postMcp: McpPhase = async (req, res, _next, route) => {
+    const scope = scopeOf(route, res);
     if (!scope) return;
     const principal = principalOf(res);
     const id = req.header('mcp-session-id');
@@ -273,9 +243,9 @@ export function createHttpApp(
     await session.peer.connect(transport);
     await transport.handleRequest(req, res, req.body);
     if (transport.sessionId === undefined) await session.close(); // the initialize was refused
-  });
-  const existing = async (req: Request, res: Response) => {
-    const scope = scopeOf(req, res);
+  };
+  const existing: McpPhase = async (req, res, _next, route) => {
+    const scope = scopeOf(route, res);
     if (!scope) return;
     const id = req.header('mcp-session-id');
     if (id === undefined)
@@ -285,16 +255,12 @@ export function createHttpApp(
     registry.trackRequest(entry, res);
     await entry.transport.handleRequest(req, res);
   };
-  mcp.get('/mcp{/:upstream}', authenticate, existing);
-  mcp.delete('/mcp{/:upstream}', authenticate, existing);
-  mcp.all('/mcp{/:upstream}', (_req, res) => {
+  const methodNotAllowed: McpPhase = (_req, res) => {
     res.set('Allow', 'GET, POST, DELETE');
     sendError(res, 405, JsonRpcCode.InvalidRequest, 'Method Not Allowed');
-  });
-
-  mcp.use(['/sse', '/message'], serving('sse'));
-  mcp.get('/sse{/:upstream}', authenticate, async (req, res) => {
-    const scope = scopeOf(req, res);
+  };
+  const openSse: McpPhase = async (_req, res, _next, route) => {
+    const scope = scopeOf(route, res);
     if (!scope) return;
     const principal = principalOf(res);
     if (refuseWhenFull(res, principal)) return;
@@ -310,8 +276,8 @@ export function createHttpApp(
       'Opened session',
     );
     await session.peer.connect(transport);
-  });
-  mcp.post('/message', authenticate, json, async (req, res) => {
+  };
+  const postMessage: McpPhase = async (req, res) => {
     const id = req.query.sessionId;
     if (typeof id !== 'string')
       return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: sessionId is required');
@@ -319,11 +285,62 @@ export function createHttpApp(
     if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
     if (!admitted(entry, req, res)) return;
     await entry.transport.handlePostMessage(req, res, req.body);
+  };
+  const upstreams: McpPhase = (_req, res, next) => serveUpstreams(router, principalOf(res), res, next);
+
+  // Replicas: a request of another pod's session goes there before any local phase reads its body, even while this
+  // pod drains (the owner checks Host, Origin and credentials itself); so does a 2026-07-28 request that names what
+  // another pod holds (a round's requestState, a cut result), whose body is parsed here once.
+  const replicas = options.replicas;
+  const forward: McpPhase[] = replicas
+    ? [
+        forwardToOwner({
+          ...replicas,
+          metrics: router.metrics,
+          log: router.log,
+          draining: () => router.draining,
+          parseBody: json,
+        }),
+      ]
+    : [];
+  const handOver: McpPhase[] = replicas ? [handOverSseOpenings({...replicas, draining: () => router.draining})] : [];
+  const streamable = [...forward, httpTraceContext, admit, serving('streamableHttp')];
+  const sse = [httpTraceContext, admit, serving('sse')];
+  /** The phases of each endpoint's methods; another method of `/mcp` gets 405, of the others the app's 404. */
+  const chains: Record<McpEndpoint, {[method: string]: readonly McpPhase[]; other: readonly McpPhase[]}> = {
+    mcp: {
+      POST: [...streamable, authenticate, json, postMcp],
+      GET: [...streamable, authenticate, existing],
+      DELETE: [...streamable, authenticate, existing],
+      other: [...streamable, methodNotAllowed],
+    },
+    sse: {GET: [...handOver, ...sse, authenticate, openSse], other: [...handOver, ...sse]},
+    message: {POST: [...forward, ...sse, authenticate, json, postMessage], other: [...forward, ...sse]},
+    upstreams: {GET: [httpTraceContext, admit, authenticate, upstreams], other: [httpTraceContext, admit]},
+  };
+  // The MCP routes are matched here, by path and method, not by express's router: it cost a request more than all
+  // of the router's own phases (docs/benchmarks.md, "The MCP routes without express's router").
+  app.use((req, res, next) => {
+    const route = mcpRoute(req.url);
+    if (!route) return next();
+    const chain = chains[route.endpoint];
+    runPhases(chain[req.method] ?? chain.other, route, req, res, next);
+  });
+  app.get('/healthz', (_req, res) => void res.json({status: 'ok'}));
+  app.get('/readyz', (_req, res) => {
+    const report = router.readiness();
+    // Replicas: not ready before the peers are known, or a forward of the first requests would find no owner.
+    const peers = options.replicas && {peers: options.replicas.peers.synced ? 'synced' : 'syncing'};
+    res.status(report.ready && peers?.peers !== 'syncing' ? 200 : 503).json({...report, ...peers});
+  });
+  if (options.metrics !== false) app.get('/metrics', metricsHandler(router));
+  app.get([METADATA_PATH, `${METADATA_PATH}/{*path}`], (req, res) => {
+    const auth = router.options.auth;
+    if (!auth) return sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found');
+    const path = req.path.slice(METADATA_PATH.length);
+    res.json(protectedResourceMetadata(auth, router.authenticator?.issuers ?? [], requestOrigin(req), path));
   });
 
-  mcp.get('/upstreams', authenticate, (_req, res, next) => serveUpstreams(router, principalOf(res), res, next));
-
-  app.use(mcp);
   app.use((_req, res) => sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found'));
   app.use((error: {type?: string; status?: number}, _req: Request, res: Response, _next: NextFunction) => {
     if (error.type === 'entity.parse.failed')

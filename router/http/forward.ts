@@ -1,5 +1,5 @@
 import {Agent, request, type IncomingHttpHeaders} from 'node:http';
-import type {NextFunction, Request, RequestHandler, Response} from 'express';
+import type {Request, Response} from 'express';
 import type {Logger} from 'pino';
 import {JsonRpcCode, quoted} from '../errors.js';
 import type {RouterMetrics} from '../metrics.js';
@@ -8,6 +8,7 @@ import type {SessionIds} from '../replicas/session-id.js';
 import {READ_RESULT_TOOL} from '../results/read.js';
 import {RESULTS_URI_PREFIX} from '../results/store.js';
 import {ROUND_METHODS} from '../session/rounds.js';
+import type {McpPhase, McpRoute} from './routes.js';
 
 /**
  * Set on a request one router pod forwards to another: the receiving pod serves it or answers 404, and never forwards
@@ -181,8 +182,8 @@ export function heldIdRefusal(held: HeldId, body: unknown): object {
 }
 
 /** The session id of an MCP request: `?sessionId=` of `POST /message` (HTTP+SSE), else `Mcp-Session-Id`. */
-export function sessionIdOf(req: Request): string | undefined {
-  if (req.baseUrl === '/message') return typeof req.query.sessionId === 'string' ? req.query.sessionId : undefined;
+export function sessionIdOf(req: Request, route: McpRoute): string | undefined {
+  if (route.endpoint === 'message') return typeof req.query.sessionId === 'string' ? req.query.sessionId : undefined;
   return req.header('mcp-session-id');
 }
 
@@ -235,14 +236,14 @@ export function forwardToOwner(options: {
   /** Whether the router drains (SIGTERM came). */
   draining: () => boolean;
   /** Parses a JSON body into `req.body`, or passes an error (413, bad JSON, too deep) to `next`. */
-  parseBody: RequestHandler;
-}): RequestHandler {
+  parseBody: (req: Request, res: Response, next: (error?: unknown) => void) => void;
+}): McpPhase {
   const {ids, peers, metrics, log, parseBody} = options;
   // A connection per forward: a kept-alive one that the owner closes as idle (its keepAliveTimeout) while a request
   // is being written fails that request, and a forwarded body cannot be sent again.
   const agent = new Agent({keepAlive: false});
-  const serve = (req: Request, res: Response, next: NextFunction, parsed: boolean, waited = false) => {
-    const id = sessionIdOf(req);
+  const serve = (req: Request, res: Response, next: () => void, target: McpRoute, parsed: boolean, waited = false) => {
+    const id = sessionIdOf(req, target);
     const draining = options.draining();
     const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
     const leaving = isLeaving({ids, peers, draining});
@@ -270,7 +271,7 @@ export function forwardToOwner(options: {
     }
     if (route.kind === 'waitForOwner') {
       void peers.whenReady(route.owner, OWNER_READY_WAIT_MS).then(() => {
-        if (!res.destroyed) serve(req, res, next, parsed, true);
+        if (!res.destroyed) serve(req, res, next, target, parsed, true);
       });
       return;
     }
@@ -283,7 +284,7 @@ export function forwardToOwner(options: {
       else notFound(res);
     };
     if (route.kind === 'notFound') return refuse(route.reason);
-    const transport = req.baseUrl === '/message' ? 'sse' : 'streamableHttp';
+    const transport = target.endpoint === 'message' ? 'sse' : 'streamableHttp';
     const started = performance.now();
     const {hostname, port} = new URL(`http://${route.owner}`);
     const body = parsed ? Buffer.from(JSON.stringify(req.body)) : undefined;
@@ -321,10 +322,10 @@ export function forwardToOwner(options: {
     if (body) onward.end(body);
     else req.pipe(onward);
   };
-  return (req, res, next) => {
-    const sessionless = sessionIdOf(req) === undefined && req.baseUrl === '/mcp';
-    if (!sessionless || !mayNameHeldId(req.method, req.headers)) return serve(req, res, next, false);
-    parseBody(req, res, (error?: unknown) => (error ? next(error) : serve(req, res, next, true)));
+  return (req, res, next, route) => {
+    const sessionless = sessionIdOf(req, route) === undefined && route.endpoint === 'mcp';
+    if (!sessionless || !mayNameHeldId(req.method, req.headers)) return serve(req, res, next, route, false);
+    parseBody(req, res, (error?: unknown) => (error ? next(error) : serve(req, res, next, route, true)));
   };
 }
 
@@ -340,7 +341,7 @@ export function handOverSseOpenings(options: {
   ids: Pick<SessionIds, 'owner'>;
   peers: Pick<Peers, 'isReadyEndpoint' | 'synced' | 'readyPeer'>;
   draining: () => boolean;
-}): RequestHandler {
+}): McpPhase {
   const {ids, peers} = options;
   return (req, res, next) => {
     const leaving = isLeaving({ids, peers, draining: options.draining()});

@@ -54,9 +54,9 @@ describe('Streamable HTTP leg', () => {
       const answer = await post(id, {jsonrpc: '2.0', id: requestId, method});
       expect(answer.headers.get('content-type')).toBe('application/json');
       expect(answer.headers.get('mcp-session-id')).toBe(id);
-      const message = await answer.json();
+      const message = (await answer.json()) as {result: {tools?: unknown[]}};
       expect(message).toMatchObject({jsonrpc: '2.0', id: requestId, result: {}});
-      if (method === 'tools/list') expect(message.result.tools.length).toBeGreaterThan(0);
+      if (method === 'tools/list') expect(message.result.tools?.length).toBeGreaterThan(0);
     }
   });
 
@@ -152,6 +152,22 @@ describe('Streamable HTTP leg', () => {
     const after = await fetch(`${router.url}/mcp`, {method: 'DELETE', headers: {'mcp-session-id': id}});
     expect(after.status).toBe(404);
     expect(await after.json()).toMatchObject({error: {code: -32001}});
+  });
+});
+
+describe('HEAD of the MCP endpoints', () => {
+  it('regression: a HEAD of /mcp closed the session (express routed HEAD to the GET handler)', async () => {
+    const {id} = await openSession();
+    const head = await fetch(`${router.url}/mcp`, {method: 'HEAD', headers: {'mcp-session-id': id}});
+    expect(head.status).toBe(405);
+    expect(head.headers.get('allow')).toBe('GET, POST, DELETE');
+    const ping = await post(id, {jsonrpc: '2.0', id: 2, method: 'ping'});
+    expect(await ping.json()).toEqual({jsonrpc: '2.0', id: 2, result: {}});
+  });
+
+  it('opens no session on a HEAD of /sse (404)', async () => {
+    const head = await fetch(`${router.url}/sse`, {method: 'HEAD'});
+    expect(head.status).toBe(404);
   });
 });
 

@@ -1,0 +1,75 @@
+import type {Request, Response} from 'express';
+
+/** The MCP endpoints of the router's HTTP app (see `createHttpApp`). */
+export type McpEndpoint = 'mcp' | 'sse' | 'message' | 'upstreams';
+
+/** An MCP endpoint and the upstream its path names (`/mcp/{upstream}`, `/sse/{upstream}`), if any. */
+export interface McpRoute {
+  endpoint: McpEndpoint;
+  upstream?: string;
+}
+
+/** The endpoints by their path's first segment, and whether a second segment may name an upstream. */
+const ENDPOINTS = new Map<string, {endpoint: McpEndpoint; scoped: boolean}>([
+  ['mcp', {endpoint: 'mcp', scoped: true}],
+  ['sse', {endpoint: 'sse', scoped: true}],
+  ['message', {endpoint: 'message', scoped: false}],
+  ['upstreams', {endpoint: 'upstreams', scoped: false}],
+]);
+
+/**
+ * The MCP route of a request target (`req.url`: origin-form path and query), matched as express 5 matched the paths
+ * `/mcp{/:upstream}`, `/sse{/:upstream}`, `/message` and `/upstreams`: case-insensitive, one trailing slash ignored,
+ * the upstream segment percent-decoded. Undefined for any other path, and for an upstream segment that does not
+ * decode.
+ */
+export function mcpRoute(target: string): McpRoute | undefined {
+  const query = target.indexOf('?');
+  let path = query === -1 ? target : target.slice(0, query);
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  if (!path.startsWith('/')) return undefined;
+  const slash = path.indexOf('/', 1);
+  const known = ENDPOINTS.get((slash === -1 ? path.slice(1) : path.slice(1, slash)).toLowerCase());
+  if (!known) return undefined;
+  if (slash === -1) return {endpoint: known.endpoint};
+  const segment = path.slice(slash + 1);
+  if (!known.scoped || segment === '' || segment.includes('/')) return undefined;
+  try {
+    return {endpoint: known.endpoint, upstream: decodeURIComponent(segment)};
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One phase of an MCP request (`createHttpApp`): it answers, or calls `next()` to pass on, or `next(error)` (or
+ * throws, or rejects) to end in the app's error handler. Connect-style middleware is a phase that ignores `route`.
+ */
+export type McpPhase = (req: Request, res: Response, next: (error?: unknown) => void, route: McpRoute) => unknown;
+
+/**
+ * Runs `phases` in order for one request; `done` (express's `next`) is called after the last phase passes on (the
+ * app's 404), or with the error of any phase.
+ */
+export function runPhases(
+  phases: readonly McpPhase[],
+  route: McpRoute,
+  req: Request,
+  res: Response,
+  done: (error?: unknown) => void,
+): void {
+  const step =
+    (index: number) =>
+    (error?: unknown): void => {
+      if (error !== undefined) return done(error);
+      const phase = phases[index];
+      if (!phase) return done();
+      try {
+        const result = phase(req, res, step(index + 1), route);
+        if (result instanceof Promise) result.catch(done);
+      } catch (thrown) {
+        done(thrown);
+      }
+    };
+  step(0)();
+}
