@@ -1,4 +1,4 @@
-import {createServer, type Server} from 'node:http';
+import {createServer, type RequestListener, type Server} from 'node:http';
 import {KubeConfig} from '@kubernetes/client-node';
 import type {AddressInfo} from 'node:net';
 import {parseArgs} from 'node:util';
@@ -197,7 +197,7 @@ export async function startRouter(
   }
 
   const {
-    app,
+    listener,
     settled,
     close: closeApp,
   } = createHttpApp(router, {
@@ -208,7 +208,7 @@ export async function startRouter(
   const {limits} = config.router;
   // A client that sends its headers or body slowly holds a socket: these bound how long, checked every second. A
   // response the router streams (an SSE stream) is not cut: the timeouts end once the request has been received.
-  const server = await listen(app, options.port, options.host, {
+  const server = await listen(listener, options.port, options.host, {
     headersTimeout: limits.headersTimeoutSeconds * 1000,
     requestTimeout: Math.max(limits.requestTimeoutSeconds, limits.headersTimeoutSeconds) * 1000,
     connectionsCheckingInterval: 1000,
@@ -255,12 +255,12 @@ export async function startRouter(
 }
 
 function listen(
-  app: ReturnType<typeof createMetricsApp>,
+  listener: RequestListener,
   port: number,
   host: string,
   options: {headersTimeout?: number; requestTimeout?: number; connectionsCheckingInterval?: number} = {},
 ): Promise<Server> {
-  const server = createServer(options, app);
+  const server = createServer(options, listener);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

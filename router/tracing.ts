@@ -23,7 +23,7 @@ import {
   type Attributes,
   type Span,
 } from '@opentelemetry/api';
-import type {RequestHandler} from 'express';
+import type {IncomingMessage} from 'node:http';
 import {activeTracer} from '../telemetry.js';
 import {JsonRpcFailure, RouterError} from './errors.js';
 import type {AuditRecord} from './policy/audit.js';
@@ -174,10 +174,10 @@ export function traceHeaders(): Record<string, string> {
 }
 
 /**
- * Express middleware: handles the rest of an HTTP request in the trace context its headers carry (`traceparent`), so
- * that the spans of the MCP requests in it are its children. Calls through when tracing is off.
+ * Connect-style middleware: handles the rest of an HTTP request in the trace context its headers carry
+ * (`traceparent`), so that the spans of the MCP requests in it are its children. Calls through when tracing is off.
  */
-export const httpTraceContext: RequestHandler = (req, _res, next) => {
+export const httpTraceContext = (req: Pick<IncomingMessage, 'headers'>, _res: unknown, next: () => void): void => {
   if (!activeTracer()) return next();
   context.with(propagation.extract(ROOT_CONTEXT, req.headers), next);
 };

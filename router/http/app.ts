@@ -1,4 +1,5 @@
 import {isInitializeRequest} from '@modelcontextprotocol/sdk/types.js';
+import type {RequestListener, ServerResponse} from 'node:http';
 import express, {type NextFunction, type Request, type Response} from 'express';
 import {ANONYMOUS, type Principal} from '../auth/principal.js';
 import {AuthenticationError, JsonRpcCode} from '../errors.js';
@@ -13,17 +14,28 @@ import {BodyError, jsonBodyKind, nestedDeeperThan, readJsonBody} from './body.js
 import {BoundedEventStore} from './event-store.js';
 import type {Peers} from '../replicas/peers.js';
 import type {SessionIds} from '../replicas/session-id.js';
-import {forwardToOwner, handOverSseOpenings, HELD_HERE} from './forward.js';
+import {forwardToOwner, handOverSseOpenings} from './forward.js';
 import {isLegacy, ModernEndpoint} from './modern.js';
-import {mcpRoute, runPhases, type McpEndpoint, type McpPhase, type McpRoute} from './routes.js';
+import {header, sendJson} from './node-io.js';
+import {
+  mcpRoute,
+  pathOf,
+  queryValue,
+  runPhases,
+  type McpEndpoint,
+  type McpExchange,
+  type McpPhase,
+  type McpRequest,
+  type McpRoute,
+} from './routes.js';
 import {rejectOrigin, type OriginPolicy} from './security.js';
 import {NodeSseTransport} from './sse.js';
 import {NodeStreamableTransport} from './streamable.js';
 
 /** JSON-RPC error body for HTTP-level failures; `id` is null unless the failing request's id is known. */
-function sendError(res: Response, status: number, code: number, message: string, id: unknown = null): void {
+function sendError(res: ServerResponse, status: number, code: number, message: string, id: unknown = null): void {
   if (res.headersSent) return;
-  res.status(status).json({jsonrpc: '2.0', error: {code, message}, id});
+  sendJson(res, status, {jsonrpc: '2.0', error: {code, message}, id});
 }
 
 /** Seconds a client is told to wait (`Retry-After`) when the router is full or shutting down. */
@@ -33,8 +45,8 @@ const RETRY_AFTER_SECONDS = '5';
 const RESUME_RETRY_MS = 1000;
 
 /** The principal of a request, set by the authenticate phase. */
-function principalOf(res: Response): Principal {
-  return (res.locals.principal as Principal | undefined) ?? ANONYMOUS;
+function principalOf(exchange: McpExchange): Principal {
+  return exchange.principal ?? ANONYMOUS;
 }
 
 /**
@@ -47,8 +59,8 @@ function principalOf(res: Response): Principal {
  *   shutting down), `/metrics` (Prometheus text; not here when `metrics: false`, see `createMetricsApp`).
  * - With `auth`: `GET /.well-known/oauth-protected-resource[/path]` (RFC 9728).
  *
- * The MCP routes are matched by `mcpRoute` (path) and method, and their phases run by `runPhases` (`http/routes.ts`),
- * not by express's router; express serves the rest. An MCP request goes through these phases: refuse while draining (503, `Connection: close`; with replicas, not a
+ * The MCP routes are matched by `mcpRoute` (path) and method, and their phases run by `runPhases` (`http/routes.ts`)
+ * on Node's own request and response; express serves the rest. `listener` is the server's request listener. An MCP request goes through these phases: refuse while draining (503, `Connection: close`; with replicas, not a
  * request that names a round or cut result this pod holds, see `http/forward.ts`), check Host and Origin
  * (403), authenticate (401 with `WWW-Authenticate: Bearer`; 403 when no access rule is for the principal or the
  * upstream of the path is not granted), resolve the scope, parse the body (413 above `maxBodyBytes`, 400/-32700 for
@@ -65,15 +77,15 @@ function principalOf(res: Response): Principal {
 export function createHttpApp(
   router: Router,
   options: {loopbackOnly: boolean; metrics?: boolean; replicas?: {ids: SessionIds; peers: Peers}},
-): {app: express.Express; settled(timeoutMs: number): Promise<void>; close(): void} {
+): {listener: RequestListener; settled(timeoutMs: number): Promise<void>; close(): void} {
   // Router options are read on every request: a config reload changes them without a restart.
   const policy = (): OriginPolicy => {
     const {allowedHosts, allowedOrigins} = router.options;
     return {allowedOrigins, loopbackOnly: options.loopbackOnly, ...(allowedHosts && {allowedHosts})};
   };
   // Compressed bodies and other charsets, which the MCP routes rarely see, go through body-parser.
-  const parsers = new Map<string, express.RequestHandler>();
-  const bodyParser = (limit: number, maxDepth: number): express.RequestHandler => {
+  const parsers = new Map<string, ReturnType<typeof express.json>>();
+  const bodyParser = (limit: number, maxDepth: number): ReturnType<typeof express.json> => {
     const key = `${limit}/${maxDepth}`;
     let parser = parsers.get(key);
     if (!parser) {
@@ -85,7 +97,7 @@ export function createHttpApp(
     }
     return parser;
   };
-  const json = (req: Request, res: Response, next: (error?: unknown) => void): void => {
+  const json = (req: McpRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
     // Read once: the forward middleware may have read it already (a 2026-07-28 request naming held state).
     if (req.body !== undefined) return next();
     const {maxBodyBytes, limits} = router.options;
@@ -112,18 +124,11 @@ export function createHttpApp(
   }, 1000).unref();
   const app = express();
   app.disable('x-powered-by');
-  app.use((_req, res, next) => {
-    // While draining, keep-alive connections are not kept: each client reconnects, to another pod when there is one.
-    // A response that started before (a call's stream) leaves its connection open: the client may already be sending
-    // its next request on it, which closing it from this side would cut; that request is answered with this header.
-    if (router.draining) res.set('Connection', 'close');
-    next();
-  });
 
   /** Refuse while draining (503), then check Host and Origin (403). */
-  const admit: McpPhase = (req, res, next) => {
-    if (router.draining && res.locals[HELD_HERE] !== true) {
-      res.set('Retry-After', RETRY_AFTER_SECONDS);
+  const admit: McpPhase = (req, res, next, exchange) => {
+    if (router.draining && exchange.heldHere !== true) {
+      res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
       return sendError(res, 503, JsonRpcCode.InvalidRequest, 'Service Unavailable: the router is shutting down');
     }
     const reason = rejectOrigin({host: req.headers.host, origin: req.headers.origin}, policy());
@@ -132,10 +137,10 @@ export function createHttpApp(
   };
 
   /** Authenticate: the principal of the request (anonymous without `auth`), or 401/403. */
-  const authenticate: McpPhase = async (req, res, next, route) => {
+  const authenticate: McpPhase = async (req, res, next, exchange) => {
     const authenticator = router.authenticator;
     if (!authenticator) return next();
-    const metadataUrl = `${requestOrigin(req)}${METADATA_PATH}${req.path.replace(/\/$/, '')}`;
+    const metadataUrl = `${requestOrigin(req)}${METADATA_PATH}${pathOf(req.url ?? '/').replace(/\/$/, '')}`;
     let principal: Principal;
     try {
       principal = await authenticator.authenticate(req.headers.authorization);
@@ -143,27 +148,27 @@ export function createHttpApp(
       if (!(error instanceof AuthenticationError)) throw error;
       if (error.fault) router.log.warn({reason: error.fault}, 'Failed to verify a token');
       else router.log.debug({reason: error.message}, 'Refused a request without valid credentials');
-      res.set(
+      res.setHeader(
         'WWW-Authenticate',
         bearerChallenge(metadataUrl, error.error && {code: error.error, description: error.message}),
       );
       return sendError(res, 401, JsonRpcCode.InvalidRequest, `Unauthorized: ${error.message}`);
     }
-    const upstream = route.upstream;
+    const upstream = exchange.route.upstream;
     const policyOf = router.policy;
     if (policyOf && (!policyOf.applies(principal) || (upstream && !router.grantFor(principal).upstream(upstream)))) {
-      res.set(
+      res.setHeader(
         'WWW-Authenticate',
         bearerChallenge(metadataUrl, {code: 'insufficient_scope', description: 'access denied'}),
       );
       return sendError(res, 403, JsonRpcCode.InvalidRequest, 'Forbidden: access denied');
     }
-    res.locals.principal = principal;
+    exchange.principal = principal;
     next();
   };
 
   /** Resolve the scope: which upstreams the path names. Unknown upstream: 404. */
-  const scopeOf = (route: McpRoute, res: Response): Scope | undefined => {
+  const scopeOf = (route: McpRoute, res: ServerResponse): Scope | undefined => {
     const name = route.upstream;
     if (name === undefined) return {kind: 'aggregate'};
     if (router.upstream(name)) return {kind: 'upstream', name};
@@ -172,16 +177,16 @@ export function createHttpApp(
   };
 
   /** 503 with Retry-After when the principal may not open one more session. */
-  const refuseWhenFull = (res: Response, principal: Principal): boolean => {
+  const refuseWhenFull = (res: ServerResponse, principal: Principal): boolean => {
     const reached = router.sessionLimitReached(principal);
     if (!reached) return false;
-    res.set('Retry-After', RETRY_AFTER_SECONDS);
+    res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
     sendError(res, 503, JsonRpcCode.InvalidRequest, `Service Unavailable: ${reached}`);
     return true;
   };
 
   /** Hands a body to a session, unless it reuses a pending request id (400). */
-  const admitted = (entry: SessionEntry, req: Request, res: Response): boolean => {
+  const admitted = (entry: SessionEntry, req: McpRequest, res: ServerResponse): boolean => {
     const duplicate = entry.pending.admit(req.body);
     if (duplicate !== undefined) {
       sendError(
@@ -196,11 +201,11 @@ export function createHttpApp(
     return true;
   };
 
-  const postMcp: McpPhase = async (req, res, _next, route) => {
-    const scope = scopeOf(route, res);
+  const postMcp: McpPhase = async (req, res, _next, exchange) => {
+    const scope = scopeOf(exchange.route, res);
     if (!scope) return;
-    const principal = principalOf(res);
-    const id = req.header('mcp-session-id');
+    const principal = principalOf(exchange);
+    const id = header(req, 'mcp-session-id');
     if (id !== undefined) {
       const entry = registry.find<NodeStreamableTransport>(id, 'streamableHttp', principal.id, scope);
       if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
@@ -244,25 +249,25 @@ export function createHttpApp(
     await transport.handleRequest(req, res, req.body);
     if (transport.sessionId === undefined) await session.close(); // the initialize was refused
   };
-  const existing: McpPhase = async (req, res, _next, route) => {
-    const scope = scopeOf(route, res);
+  const existing: McpPhase = async (req, res, _next, exchange) => {
+    const scope = scopeOf(exchange.route, res);
     if (!scope) return;
-    const id = req.header('mcp-session-id');
+    const id = header(req, 'mcp-session-id');
     if (id === undefined)
       return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required');
-    const entry = registry.find<NodeStreamableTransport>(id, 'streamableHttp', principalOf(res).id, scope);
+    const entry = registry.find<NodeStreamableTransport>(id, 'streamableHttp', principalOf(exchange).id, scope);
     if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
     registry.trackRequest(entry, res);
     await entry.transport.handleRequest(req, res);
   };
   const methodNotAllowed: McpPhase = (_req, res) => {
-    res.set('Allow', 'GET, POST, DELETE');
+    res.setHeader('Allow', 'GET, POST, DELETE');
     sendError(res, 405, JsonRpcCode.InvalidRequest, 'Method Not Allowed');
   };
-  const openSse: McpPhase = async (_req, res, _next, route) => {
-    const scope = scopeOf(route, res);
+  const openSse: McpPhase = async (_req, res, _next, exchange) => {
+    const scope = scopeOf(exchange.route, res);
     if (!scope) return;
-    const principal = principalOf(res);
+    const principal = principalOf(exchange);
     if (refuseWhenFull(res, principal)) return;
     const transport = new NodeSseTransport('/message', res, registry.newId());
     const session = router.createLegacySession(scope, 'sse', principal);
@@ -277,16 +282,15 @@ export function createHttpApp(
     );
     await session.peer.connect(transport);
   };
-  const postMessage: McpPhase = async (req, res) => {
-    const id = req.query.sessionId;
-    if (typeof id !== 'string')
-      return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: sessionId is required');
-    const entry = registry.find<NodeSseTransport>(id, 'sse', principalOf(res).id);
+  const postMessage: McpPhase = async (req, res, _next, exchange) => {
+    const id = queryValue(req.url ?? '/', 'sessionId');
+    if (id === undefined) return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: sessionId is required');
+    const entry = registry.find<NodeSseTransport>(id, 'sse', principalOf(exchange).id);
     if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
     if (!admitted(entry, req, res)) return;
     await entry.transport.handlePostMessage(req, res, req.body);
   };
-  const upstreams: McpPhase = (_req, res, next) => serveUpstreams(router, principalOf(res), res, next);
+  const upstreams: McpPhase = (_req, res, next, exchange) => serveUpstreams(router, principalOf(exchange), res, next);
 
   // Replicas: a request of another pod's session goes there before any local phase reads its body, even while this
   // pod drains (the owner checks Host, Origin and credentials itself); so does a 2026-07-28 request that names what
@@ -318,14 +322,6 @@ export function createHttpApp(
     message: {POST: [...forward, ...sse, authenticate, json, postMessage], other: [...forward, ...sse]},
     upstreams: {GET: [httpTraceContext, admit, authenticate, upstreams], other: [httpTraceContext, admit]},
   };
-  // The MCP routes are matched here, by path and method, not by express's router: it cost a request more than all
-  // of the router's own phases (docs/benchmarks.md, "The MCP routes without express's router").
-  app.use((req, res, next) => {
-    const route = mcpRoute(req.url);
-    if (!route) return next();
-    const chain = chains[route.endpoint];
-    runPhases(chain[req.method] ?? chain.other, route, req, res, next);
-  });
   app.get('/healthz', (_req, res) => void res.json({status: 'ok'}));
   app.get('/readyz', (_req, res) => {
     const report = router.readiness();
@@ -341,8 +337,8 @@ export function createHttpApp(
     res.json(protectedResourceMetadata(auth, router.authenticator?.issuers ?? [], requestOrigin(req), path));
   });
 
-  app.use((_req, res) => sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found'));
-  app.use((error: {type?: string; status?: number}, _req: Request, res: Response, _next: NextFunction) => {
+  /** Answers a request that failed: a body refused (its `type`, as body-parser names them), or 500. */
+  const answerFailure = (error: {type?: string; status?: number}, res: ServerResponse): void => {
     if (error.type === 'entity.parse.failed')
       return sendError(res, 400, JsonRpcCode.ParseError, 'Parse error: invalid JSON');
     if (error.type === 'entity.too.deep') {
@@ -360,9 +356,29 @@ export function createHttpApp(
     }
     router.log.error({err: error}, 'Failed to handle an HTTP request');
     sendError(res, error.status ?? 500, JsonRpcCode.InternalError, 'Internal error');
-  });
+  };
+  const notFound = (res: ServerResponse) => sendError(res, 404, JsonRpcCode.InvalidRequest, 'Not Found');
+  app.use((_req, res) => notFound(res));
+  app.use((error: {type?: string; status?: number}, _req: Request, res: Response, _next: NextFunction) =>
+    answerFailure(error, res),
+  );
+  // The MCP routes are matched here, by path and method, and served on Node's own request and response; express
+  // serves the rest. Its router and app cost a request more than all of the router's own phases
+  // (docs/benchmarks.md, "The MCP routes without express").
+  const listener: RequestListener = (req, res) => {
+    // While draining, keep-alive connections are not kept: each client reconnects, to another pod when there is one.
+    // A response that started before (a call's stream) leaves its connection open: the client may already be sending
+    // its next request on it, which closing it from this side would cut; that request is answered with this header.
+    if (router.draining) res.setHeader('Connection', 'close');
+    const route = mcpRoute(req.url ?? '/');
+    if (!route) return void app(req, res);
+    const chain = chains[route.endpoint];
+    runPhases(chain[req.method ?? ''] ?? chain.other, {route}, req, res, (error) =>
+      error === undefined ? notFound(res) : answerFailure(error as {type?: string; status?: number}, res),
+    );
+  };
   return {
-    app,
+    listener,
     settled: (timeoutMs) => registry.settled(timeoutMs),
     close: () => {
       clearInterval(sweep);

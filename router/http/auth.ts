@@ -1,12 +1,14 @@
-import type {Request} from 'express';
+import type {IncomingMessage} from 'node:http';
+import type {TLSSocket} from 'node:tls';
 import type {AuthConfig} from '../config/schema.js';
 
 /** The path of RFC 9728 protected-resource metadata; a resource's own path follows it. */
 export const METADATA_PATH = '/.well-known/oauth-protected-resource';
 
 /** `scheme://host` of a request, as the client addressed the router. */
-export function requestOrigin(req: Pick<Request, 'protocol' | 'headers'>): string {
-  return `${req.protocol}://${req.headers.host ?? 'localhost'}`;
+export function requestOrigin(req: Pick<IncomingMessage, 'socket' | 'headers'>): string {
+  const protocol = (req.socket as Partial<TLSSocket>).encrypted ? 'https' : 'http';
+  return `${protocol}://${req.headers.host ?? 'localhost'}`;
 }
 
 /**

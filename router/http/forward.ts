@@ -1,5 +1,4 @@
-import {Agent, request, type IncomingHttpHeaders} from 'node:http';
-import type {Request, Response} from 'express';
+import {Agent, request, type IncomingHttpHeaders, type ServerResponse} from 'node:http';
 import type {Logger} from 'pino';
 import {JsonRpcCode, quoted} from '../errors.js';
 import type {RouterMetrics} from '../metrics.js';
@@ -8,19 +7,14 @@ import type {SessionIds} from '../replicas/session-id.js';
 import {READ_RESULT_TOOL} from '../results/read.js';
 import {RESULTS_URI_PREFIX} from '../results/store.js';
 import {ROUND_METHODS} from '../session/rounds.js';
-import type {McpPhase, McpRoute} from './routes.js';
+import {header, sendJson} from './node-io.js';
+import {queryValue, type McpExchange, type McpPhase, type McpRequest, type McpRoute} from './routes.js';
 
 /**
  * Set on a request one router pod forwards to another: the receiving pod serves it or answers 404, and never forwards
  * it again (no loops, even when two pods disagree about the endpoints). A client that sets it only loses forwarding.
  */
 export const FORWARDED_HEADER = 'mcp-router-forwarded';
-
-/**
- * The `res.locals` key set on a request that names what this pod holds (a round's `requestState`, a cut result): the
- * drain check lets it through, so that a held call finishes within the grace period like any call in flight.
- */
-export const HELD_HERE = 'namesHeldHere';
 
 /** Where a request for a session goes, decided from its id alone (see `routeSession`). */
 export type SessionRoute =
@@ -182,9 +176,9 @@ export function heldIdRefusal(held: HeldId, body: unknown): object {
 }
 
 /** The session id of an MCP request: `?sessionId=` of `POST /message` (HTTP+SSE), else `Mcp-Session-Id`. */
-export function sessionIdOf(req: Request, route: McpRoute): string | undefined {
-  if (route.endpoint === 'message') return typeof req.query.sessionId === 'string' ? req.query.sessionId : undefined;
-  return req.header('mcp-session-id');
+export function sessionIdOf(req: McpRequest, route: McpRoute): string | undefined {
+  if (route.endpoint === 'message') return queryValue(req.url ?? '/', 'sessionId');
+  return header(req, 'mcp-session-id');
 }
 
 // RFC 9110 section 7.6.1: connection-specific fields that a proxy does not pass on.
@@ -205,11 +199,13 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): IncomingHttpHeade
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
 }
 
-function notFound(res: Response): void {
+function notFound(res: ServerResponse): void {
   if (res.headersSent) return;
-  res
-    .status(404)
-    .json({jsonrpc: '2.0', error: {code: JsonRpcCode.SessionNotFound, message: 'Session not found'}, id: null});
+  sendJson(res, 404, {
+    jsonrpc: '2.0',
+    error: {code: JsonRpcCode.SessionNotFound, message: 'Session not found'},
+    id: null,
+  });
 }
 
 /**
@@ -236,18 +232,25 @@ export function forwardToOwner(options: {
   /** Whether the router drains (SIGTERM came). */
   draining: () => boolean;
   /** Parses a JSON body into `req.body`, or passes an error (413, bad JSON, too deep) to `next`. */
-  parseBody: (req: Request, res: Response, next: (error?: unknown) => void) => void;
+  parseBody: (req: McpRequest, res: ServerResponse, next: (error?: unknown) => void) => void;
 }): McpPhase {
   const {ids, peers, metrics, log, parseBody} = options;
   // A connection per forward: a kept-alive one that the owner closes as idle (its keepAliveTimeout) while a request
   // is being written fails that request, and a forwarded body cannot be sent again.
   const agent = new Agent({keepAlive: false});
-  const serve = (req: Request, res: Response, next: () => void, target: McpRoute, parsed: boolean, waited = false) => {
-    const id = sessionIdOf(req, target);
+  const serve = (
+    req: McpRequest,
+    res: ServerResponse,
+    next: () => void,
+    exchange: McpExchange,
+    parsed: boolean,
+    waited = false,
+  ) => {
+    const id = sessionIdOf(req, exchange.route);
     const draining = options.draining();
     const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
     const leaving = isLeaving({ids, peers, draining});
-    if (leaving) res.set('Connection', 'close');
+    if (leaving) res.setHeader('Connection', 'close');
     const held = parsed ? heldIdOf(req.body) : undefined;
     const heldRoute = held && routeHeld(held, {ids, peers, forwarded, waited});
     const heldHere = held !== undefined && ids.ownerOf(held.id, held.kind) === ids.owner;
@@ -266,12 +269,12 @@ export function forwardToOwner(options: {
             });
     if (route.kind === 'local') {
       // What this pod holds stays reachable while it drains, as calls in flight finish: a round's retry completes it.
-      if (heldHere) res.locals[HELD_HERE] = true;
+      if (heldHere) exchange.heldHere = true;
       return next();
     }
     if (route.kind === 'waitForOwner') {
       void peers.whenReady(route.owner, OWNER_READY_WAIT_MS).then(() => {
-        if (!res.destroyed) serve(req, res, next, target, parsed, true);
+        if (!res.destroyed) serve(req, res, next, exchange, parsed, true);
       });
       return;
     }
@@ -280,11 +283,11 @@ export function forwardToOwner(options: {
       // Never the id: it is the client's credential to its session (or round, or result).
       if (reason !== 'invalid_id') log.info({reason}, 'Refused a request for what another pod holds (404)');
       if (res.headersSent) return;
-      if (held) res.json(heldIdRefusal(held, req.body));
+      if (held) sendJson(res, 200, heldIdRefusal(held, req.body));
       else notFound(res);
     };
     if (route.kind === 'notFound') return refuse(route.reason);
-    const transport = target.endpoint === 'message' ? 'sse' : 'streamableHttp';
+    const transport = exchange.route.endpoint === 'message' ? 'sse' : 'streamableHttp';
     const started = performance.now();
     const {hostname, port} = new URL(`http://${route.owner}`);
     const body = parsed ? Buffer.from(JSON.stringify(req.body)) : undefined;
@@ -298,7 +301,7 @@ export function forwardToOwner(options: {
       host: hostname.replace(/^\[(.*)\]$/, '$1'),
       port,
       method: req.method,
-      path: req.originalUrl,
+      path: req.url,
       headers,
       agent,
     });
@@ -322,10 +325,10 @@ export function forwardToOwner(options: {
     if (body) onward.end(body);
     else req.pipe(onward);
   };
-  return (req, res, next, route) => {
-    const sessionless = sessionIdOf(req, route) === undefined && route.endpoint === 'mcp';
-    if (!sessionless || !mayNameHeldId(req.method, req.headers)) return serve(req, res, next, route, false);
-    parseBody(req, res, (error?: unknown) => (error ? next(error) : serve(req, res, next, route, true)));
+  return (req, res, next, exchange) => {
+    const sessionless = sessionIdOf(req, exchange.route) === undefined && exchange.route.endpoint === 'mcp';
+    if (!sessionless || !mayNameHeldId(req.method ?? '', req.headers)) return serve(req, res, next, exchange, false);
+    parseBody(req, res, (error?: unknown) => (error ? next(error) : serve(req, res, next, exchange, true)));
   };
 }
 
@@ -350,6 +353,6 @@ export function handOverSseOpenings(options: {
     const addressedHere = req.headers.host === ids.owner;
     if (req.method !== 'GET' || !leaving || forwarded || addressedHere || peers.readyPeer(ids.owner) === undefined)
       return next();
-    res.set('Connection', 'close').redirect(307, req.originalUrl);
+    res.writeHead(307, {connection: 'close', location: req.url ?? '/', 'content-length': 0}).end();
   };
 }

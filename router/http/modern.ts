@@ -1,6 +1,6 @@
 import {toNodeHandler, toWebRequest} from '@modelcontextprotocol/node';
 import {createMcpHandler, isLegacyRequest, type AuthInfo, type McpRequestContext} from '@modelcontextprotocol/server';
-import type {Request, Response} from 'express';
+import type {ServerResponse} from 'node:http';
 import {LRUCache} from 'lru-cache';
 import type {Principal} from '../auth/principal.js';
 import {toJsonRpcFailure} from '../errors.js';
@@ -8,6 +8,8 @@ import type {Router} from '../router.js';
 import type {DownstreamSession, Scope} from '../session/downstream.js';
 import {ModernPeer, modernServer} from '../session/modern.js';
 import {waitUntil} from '../wait.js';
+import {sendJson} from './node-io.js';
+import type {McpRequest} from './routes.js';
 
 /** What the HTTP app passes to the SDK's handler with each request (its `authInfo.extra`). */
 interface Served {
@@ -28,7 +30,7 @@ function keyOf(scope: Scope, principal: Principal): string {
 }
 
 /** `true` for a request of the 2025 era (`initialize`, or no `_meta` envelope): the SDK's own classification. */
-export async function isLegacy(req: Request): Promise<boolean> {
+export async function isLegacy(req: McpRequest): Promise<boolean> {
   return isLegacyRequest(await toWebRequest(req, req.body), req.body);
 }
 
@@ -85,7 +87,7 @@ export class ModernEndpoint {
    * that asks for resource updates subscribes the session to those resources for as long as its stream is open; a
    * URI the principal may not read, or that no upstream serves, is refused in-band (-32602) before the stream opens.
    */
-  async serve(req: Request, res: Response, session: DownstreamSession<ModernPeer>): Promise<void> {
+  async serve(req: McpRequest, res: ServerResponse, session: DownstreamSession<ModernPeer>): Promise<void> {
     if ((req.body as {method?: unknown} | undefined)?.method === 'subscriptions/listen')
       this.#keepWhileOpen(session, res);
     const uris = listenedResources(req.body);
@@ -95,7 +97,7 @@ export class ModernEndpoint {
         res.once('close', release);
       } catch (error) {
         const {code, message} = toJsonRpcFailure(error);
-        res.json({jsonrpc: '2.0', id: (req.body as {id?: unknown}).id ?? null, error: {code, message}});
+        sendJson(res, 200, {jsonrpc: '2.0', id: (req.body as {id?: unknown}).id ?? null, error: {code, message}});
         return;
       }
     }
@@ -107,7 +109,7 @@ export class ModernEndpoint {
   }
 
   /** Keeps `session` out of idle expiry until `res` closes (and then for `sessionIdleSeconds` more). */
-  #keepWhileOpen(session: DownstreamSession<ModernPeer>, res: Response): void {
+  #keepWhileOpen(session: DownstreamSession<ModernPeer>, res: ServerResponse): void {
     const key = keyOf(session.scope, session.principal);
     const open = (this.#listening.get(session) ?? 0) + 1;
     this.#listening.set(session, open);

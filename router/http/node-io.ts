@@ -9,6 +9,19 @@ export const sseHeaders = {
   'x-accel-buffering': 'no',
 } as const;
 
+/** A request header as one string (undefined when absent). */
+export function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** Answers `status` with `value` as JSON (`Content-Type: application/json; charset=utf-8`, as express's `res.json`). */
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, {'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body)});
+  res.end(body);
+}
+
 /**
  * Answers with a JSON-RPC error body (`id` null, `data` only when given) and `Content-Type: application/json`;
  * nothing when the response has already started.

@@ -1,4 +1,5 @@
-import type {Request, Response} from 'express';
+import type {IncomingMessage, ServerResponse} from 'node:http';
+import type {Principal} from '../auth/principal.js';
 
 /** The MCP endpoints of the router's HTTP app (see `createHttpApp`). */
 export type McpEndpoint = 'mcp' | 'sse' | 'message' | 'upstreams';
@@ -24,8 +25,7 @@ const ENDPOINTS = new Map<string, {endpoint: McpEndpoint; scoped: boolean}>([
  * decode.
  */
 export function mcpRoute(target: string): McpRoute | undefined {
-  const query = target.indexOf('?');
-  let path = query === -1 ? target : target.slice(0, query);
+  let path = pathOf(target);
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   if (!path.startsWith('/')) return undefined;
   const slash = path.indexOf('/', 1);
@@ -41,21 +41,56 @@ export function mcpRoute(target: string): McpRoute | undefined {
   }
 }
 
-/**
- * One phase of an MCP request (`createHttpApp`): it answers, or calls `next()` to pass on, or `next(error)` (or
- * throws, or rejects) to end in the app's error handler. Connect-style middleware is a phase that ignores `route`.
- */
-export type McpPhase = (req: Request, res: Response, next: (error?: unknown) => void, route: McpRoute) => unknown;
+/** An MCP request on Node's own request object; `body` is its parsed JSON once a phase has read it. */
+export type McpRequest = IncomingMessage & {body?: unknown};
+
+/** What the phases of one MCP request know of it: its route, and what earlier phases found. */
+export interface McpExchange {
+  readonly route: McpRoute;
+  /** The authenticated principal (set by the authenticate phase; anonymous without `auth`). */
+  principal?: Principal;
+  /** A request naming what this pod holds, served here even while it drains (`http/forward.ts`). */
+  heldHere?: boolean;
+}
+
+/** The path of a request target (`req.url`), without its query. */
+export function pathOf(target: string): string {
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
+}
 
 /**
- * Runs `phases` in order for one request; `done` (express's `next`) is called after the last phase passes on (the
- * app's 404), or with the error of any phase.
+ * The value of a query parameter of a request target; undefined when it is absent or given more than once (express's
+ * query parser made that an array, which the MCP routes refused).
+ */
+export function queryValue(target: string, name: string): string | undefined {
+  const query = target.indexOf('?');
+  if (query === -1) return undefined;
+  const values = new URLSearchParams(target.slice(query + 1)).getAll(name);
+  return values.length === 1 ? values[0] : undefined;
+}
+
+/**
+ * One phase of an MCP request (`createHttpApp`), on Node's own request and response: it answers, or calls `next()`
+ * to pass on, or `next(error)` (or throws, or rejects) to end in the app's error handler. Connect-style middleware is
+ * a phase that ignores `exchange`.
+ */
+export type McpPhase = (
+  req: McpRequest,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+  exchange: McpExchange,
+) => unknown;
+
+/**
+ * Runs `phases` in order for one request; `done` is called after the last phase passes on (the app answers 404), or
+ * with the error of any phase.
  */
 export function runPhases(
   phases: readonly McpPhase[],
-  route: McpRoute,
-  req: Request,
-  res: Response,
+  exchange: McpExchange,
+  req: McpRequest,
+  res: ServerResponse,
   done: (error?: unknown) => void,
 ): void {
   const step =
@@ -65,7 +100,7 @@ export function runPhases(
       const phase = phases[index];
       if (!phase) return done();
       try {
-        const result = phase(req, res, step(index + 1), route);
+        const result = phase(req, res, step(index + 1), exchange);
         if (result instanceof Promise) result.catch(done);
       } catch (thrown) {
         done(thrown);

@@ -15,7 +15,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import {jsonBytes, messageJson, type MessageJson} from '../catalog/serialized.js';
 import type {SizedEventStore} from './event-store.js';
-import {readBody, sendJsonError, sendJsonMessage, sseHeaders, writeSseData} from './node-io.js';
+import {header, readBody, sendJsonError, sendJsonMessage, sseHeaders, writeSseData} from './node-io.js';
 
 /** Milliseconds between SSE keep-alive comments on an open stream (the SDK's default). */
 const KEEP_ALIVE_MS = 15_000;
@@ -462,10 +462,4 @@ function isRequest(message: JSONRPCMessage): message is JSONRPCRequest {
 /** Whether a message is the client's `initialize` (its method is checked first: the schema costs more). */
 function isInitialize(message: JSONRPCMessage): message is JSONRPCMessage & InitializeRequest {
   return 'method' in message && message.method === 'initialize' && isInitializeRequest(message);
-}
-
-/** A request header as one string (undefined when absent). */
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
 }

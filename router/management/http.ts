@@ -1,4 +1,5 @@
-import type {NextFunction, Response} from 'express';
+import type {ServerResponse} from 'node:http';
+import {sendJson} from '../http/node-io.js';
 import type {Principal} from '../auth/principal.js';
 import {MANAGEMENT_UPSTREAM, type RouterOptions} from '../config/schema.js';
 import type {Grant} from '../policy/rules.js';
@@ -20,10 +21,10 @@ export interface UpstreamsHost {
 export async function serveUpstreams(
   host: UpstreamsHost,
   principal: Principal,
-  res: Response,
-  next: NextFunction,
+  res: ServerResponse,
+  next: () => void,
 ): Promise<void> {
   const granted = host.grantFor(principal).tool(MANAGEMENT_UPSTREAM, 'list_upstreams', READ_ONLY);
   if (!host.options.management.enabled || !granted) return next();
-  res.json({upstreams: (await host.upstreamHealth(principal)).map(upstreamReport)});
+  sendJson(res, 200, {upstreams: (await host.upstreamHealth(principal)).map(upstreamReport)});
 }

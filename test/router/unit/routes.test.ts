@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
-import {mcpRoute, runPhases, type McpPhase} from '../../../router/http/routes.js';
-import type {Request, Response} from 'express';
+import {mcpRoute, pathOf, queryValue, runPhases, type McpPhase, type McpRequest} from '../../../router/http/routes.js';
+import type {ServerResponse} from 'node:http';
 
 describe('mcpRoute', () => {
   it.each([
@@ -35,10 +35,24 @@ describe('mcpRoute', () => {
   });
 });
 
+describe('pathOf and queryValue', () => {
+  it('split a request target into its path and one query value', () => {
+    expect(pathOf('/message?sessionId=a')).toBe('/message');
+    expect(pathOf('/mcp')).toBe('/mcp');
+    expect(queryValue('/message?sessionId=a%20b&x=1', 'sessionId')).toBe('a b');
+    expect(queryValue('/message?x=1', 'sessionId')).toBeUndefined();
+    expect(queryValue('/message', 'sessionId')).toBeUndefined();
+  });
+
+  it('gives no value for a parameter given twice, which the routes refuse (400)', () => {
+    expect(queryValue('/message?sessionId=a&sessionId=b', 'sessionId')).toBeUndefined();
+  });
+});
+
 describe('runPhases', () => {
-  const req = {} as Request;
-  const res = {} as Response;
-  const route = {endpoint: 'mcp' as const};
+  const req = {} as McpRequest;
+  const res = {} as ServerResponse;
+  const exchange = {route: {endpoint: 'mcp' as const}};
 
   it('runs the phases in order while each passes on, then calls done without an error', () => {
     const seen: string[] = [];
@@ -49,7 +63,7 @@ describe('runPhases', () => {
         next();
       };
     const done: unknown[] = [];
-    runPhases([phase('a'), phase('b')], route, req, res, (error) => done.push(error));
+    runPhases([phase('a'), phase('b')], exchange, req, res, (error) => done.push(error));
     expect(seen).toEqual(['a', 'b']);
     expect(done).toEqual([undefined]);
   });
@@ -61,7 +75,7 @@ describe('runPhases', () => {
     };
     const errors: unknown[] = [];
     const done = (error?: unknown) => errors.push(error);
-    runPhases([answered, after], route, req, res, done);
+    runPhases([answered, after], exchange, req, res, done);
     expect(errors).toEqual([]);
     runPhases(
       [
@@ -69,20 +83,33 @@ describe('runPhases', () => {
           throw new Error('thrown');
         },
       ],
-      route,
+      exchange,
       req,
       res,
       done,
     );
-    runPhases([(_q, _s, next) => next(new Error('passed'))], route, req, res, done);
-    runPhases([async () => Promise.reject(new Error('rejected'))], route, req, res, done);
+    runPhases([(_q, _s, next) => next(new Error('passed'))], exchange, req, res, done);
+    runPhases([async () => Promise.reject(new Error('rejected'))], exchange, req, res, done);
     await new Promise((resolve) => setImmediate(resolve));
     expect(errors.map((error) => (error as Error).message)).toEqual(['thrown', 'passed', 'rejected']);
   });
 
-  it('gives each phase the route', () => {
-    const routes: unknown[] = [];
-    runPhases([(_q, _s, _n, given) => routes.push(given)], {endpoint: 'sse', upstream: 'x'}, req, res, () => {});
-    expect(routes).toEqual([{endpoint: 'sse', upstream: 'x'}]);
+  it('gives every phase the same exchange, so that one phase tells the next what it found', () => {
+    const seen: unknown[] = [];
+    const shared = {route: {endpoint: 'sse' as const, upstream: 'x'}};
+    runPhases(
+      [
+        (_q, _s, next, given) => {
+          given.heldHere = true;
+          next();
+        },
+        (_q, _s, _n, given) => seen.push(given),
+      ],
+      shared,
+      req,
+      res,
+      () => {},
+    );
+    expect(seen).toEqual([{route: {endpoint: 'sse', upstream: 'x'}, heldHere: true}]);
   });
 });
