@@ -65,7 +65,7 @@ export interface NodeStreamableOptions {
  * `Content-Length` (ADR 0040); other requests are answered on an SSE stream that ends with their last response,
  * preceded by a priming event (id, `retry`) when events are stored and the client speaks 2025-11-25 or later;
  * `Last-Event-ID` on GET replays a stream (400 for an unknown id, 500 when the store
- * fails); DELETE closes the session (200). It does not do the SDK's JSON response mode, stateless mode, DNS rebinding
+ * fails); DELETE closes the session (200). It does not do the SDK's JSON response mode (every answer as JSON), stateless mode, DNS rebinding
  * checks (the app checks Host and Origin) or `closeSSEStream` callbacks, which the router does not use.
  */
 export class NodeStreamableTransport implements Transport {
@@ -252,12 +252,7 @@ export class NodeStreamableTransport implements Transport {
       setImmediate(() => {
         if (stream.undecided && this.#streams.get(streamId) === stream) this.#startStream(streamId, stream);
       });
-    } else if (this.#streams.get(streamId) === stream) {
-      const started = res.headersSent;
-      this.#open(stream);
-      if (!started) res.flushHeaders();
-      this.#keepAlive(stream);
-    }
+    } else if (this.#streams.get(streamId) === stream) this.#begin(stream);
   }
 
   /**
@@ -281,11 +276,7 @@ export class NodeStreamableTransport implements Transport {
     stream.undecided = undefined;
     stream.primed = this.#prime(stream, streamId, protocolVersion).then(
       () => {
-        if (this.#streams.get(streamId) !== stream) return;
-        const started = stream.res.headersSent;
-        this.#open(stream);
-        if (!started) stream.res.flushHeaders();
-        this.#keepAlive(stream);
+        if (this.#streams.get(streamId) === stream) this.#begin(stream);
       },
       (error: Error) => {
         this.onerror?.(error);
@@ -396,6 +387,14 @@ export class NodeStreamableTransport implements Transport {
     this.#open(stream);
     stream.res.write(`id: ${eventId}\n${retry === undefined ? '' : `retry: ${retry}\n`}data: \n\n`);
     this.#resumable.add(streamId);
+  }
+
+  /** Starts an open POST stream: its head now, unless an event already wrote it, and keep-alives. */
+  #begin(stream: SseStream): void {
+    const started = stream.res.headersSent;
+    this.#open(stream);
+    if (!started) stream.res.flushHeaders();
+    this.#keepAlive(stream);
   }
 
   /** Writes the SSE response head once. */
