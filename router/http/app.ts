@@ -60,10 +60,11 @@ function principalOf(exchange: McpExchange): Principal {
  * - With `auth`: `GET /.well-known/oauth-protected-resource[/path]` (RFC 9728).
  *
  * The MCP routes are matched by `mcpRoute` (path) and method, and their phases run by `runPhases` (`http/routes.ts`)
- * on Node's own request and response; express serves the rest. `listener` is the server's request listener. An MCP request goes through these phases: refuse while draining (503, `Connection: close`; with replicas, not a
- * request that names a round or cut result this pod holds, see `http/forward.ts`), check Host and Origin
- * (403), authenticate (401 with `WWW-Authenticate: Bearer`; 403 when no access rule is for the principal or the
- * upstream of the path is not granted), resolve the scope, parse the body (413 above `maxBodyBytes`, 400/-32700 for
+ * on Node's own request and response; express serves the rest. `listener` is the server's request listener. An MCP
+ * request goes through these phases: refuse while draining (503, `Connection: close`; with replicas, not a request
+ * that names a round or cut result this pod holds, see `http/forward.ts`), check Host and Origin (403), authenticate
+ * (401 with `WWW-Authenticate: Bearer`; 403 when no access rule is for the principal or the upstream of the path is
+ * not granted), resolve the scope, parse the body (413 above `maxBodyBytes`, 400/-32700 for
  * bad JSON, 400/-32600 nested deeper than `limits.maxJsonDepth`), find the session (404 for an unknown id or one of
  * another principal), refuse a request id still pending in the session (400/-32600), then hand over to the session.
  * A new session beyond `limits.maxSessions` or `maxSessionsPerPrincipal` gets 503 with `Retry-After`. Streamable HTTP

@@ -64,8 +64,8 @@ export interface NodeStreamableOptions {
  * itself: `initialize`, `ping`, lists), gets that response as its whole body, `application/json` with a
  * `Content-Length` (ADR 0040); other requests are answered on an SSE stream that ends with their last response,
  * preceded by a priming event (id, `retry`) when events are stored and the client speaks 2025-11-25 or later;
- * `Last-Event-ID` on GET replays a stream (400 for an unknown id, 500 when the store
- * fails); DELETE closes the session (200). It does not do the SDK's JSON response mode (every answer as JSON), stateless mode, DNS rebinding
+ * `Last-Event-ID` on GET replays a stream (400 for an unknown id, 500 when the store fails); DELETE closes the
+ * session (200). It does not do the SDK's JSON response mode (every answer as JSON), stateless mode, DNS rebinding
  * checks (the app checks Host and Origin) or `closeSSEStream` callbacks, which the router does not use.
  */
 export class NodeStreamableTransport implements Transport {
