@@ -35,7 +35,7 @@ export class NodeSseTransport implements Transport {
     this.sessionId = sessionId;
   }
 
-  /** Opens the event stream and sends the `endpoint` event; `Server.connect` calls it. */
+  /** Opens the event stream and sends the `endpoint` event; the session's `LegacyPeer.connect` calls it. */
   async start(): Promise<void> {
     if (this.#stream) throw new Error('NodeSseTransport already started');
     const res = this.#res;

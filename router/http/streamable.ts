@@ -117,7 +117,7 @@ export class NodeStreamableTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    // Messages sent come from the session's SDK Server, well-formed: their keys say what they are.
+    // Messages sent come from the session's peer (`LegacyPeer`), well-formed: their keys say what they are.
     const isResponse = 'result' in message || 'error' in message;
     const requestId = isResponse ? (message.id as RequestId) : options?.relatedRequestId;
     const store = this.#options.eventStore;

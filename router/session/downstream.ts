@@ -232,8 +232,8 @@ export interface DownstreamPeer {
 }
 
 /**
- * One downstream session: one SSE stream, one Streamable HTTP session, or the stdio peer. It owns an SDK `Server`
- * (one per session, as the SDK requires), its catalog view, its own connections to `perSession` upstreams, its
+ * One downstream session: one SSE stream, one Streamable HTTP session, or the stdio peer. It owns its client end (the
+ * era's peer: `legacy.ts`, `modern.ts`), its catalog view, its own connections to `perSession` upstreams, its
  * subscriptions and log level. Requests are routed without any lock held across an upstream call.
  *
  * A session belongs to one principal: it sees only what the access rules grant it, and calls to anything else fail
