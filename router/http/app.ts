@@ -285,7 +285,10 @@ export function createHttpApp(
   };
   const postMessage: McpPhase = async (req, res, _next, exchange) => {
     const id = queryValue(req.url ?? '/', 'sessionId');
-    if (id === undefined) return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: sessionId is required');
+    // Absent or given more than once: either way, which session is meant is not known.
+    if (id === undefined) {
+      return sendError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: one sessionId query parameter is required');
+    }
     const entry = registry.find<NodeSseTransport>(id, 'sse', principalOf(exchange).id);
     if (!entry) return sendError(res, 404, JsonRpcCode.SessionNotFound, 'Session not found');
     if (!admitted(entry, req, res)) return;

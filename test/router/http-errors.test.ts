@@ -83,6 +83,14 @@ describe('bad requests', () => {
     expect(response.json?.error?.code).toBe(code);
   });
 
+  it('regression: an SSE post naming two sessions was told "sessionId is required"; it is told to name one', async () => {
+    for (const path of ['/message', '/message?sessionId=a&sessionId=b']) {
+      const response = await post(path, JSON.stringify({jsonrpc: '2.0', id: 1, method: 'ping'}), {});
+      expect(response.status).toBe(400);
+      expect(response.json?.error?.message).toBe('Bad Request: one sessionId query parameter is required');
+    }
+  });
+
   it('answers GET without a session with 400, other methods with 405, unknown paths with 404', async () => {
     expect((await fetch(`${router.url}/mcp`)).status).toBe(400);
     const put = await fetch(`${router.url}/mcp`, {method: 'PUT'});
