@@ -12,6 +12,15 @@ import {cpuSeconds} from './processes.js';
 export const CALL_TIMEOUT_MS = 10_000;
 
 /**
+ * The paths a round measures, in the order it measures them: every other round in reverse, so that over two rounds
+ * or more no path always runs first, or always right after the same other one (the order biases a ratio of two paths
+ * measured one after the other by up to a tenth on a quiet machine).
+ */
+export function roundOrder<T>(paths: readonly T[], round: number): readonly T[] {
+  return round % 2 ? [...paths].reverse() : paths;
+}
+
+/**
  * The SDK client connected to `url` (SSE when its path ends in `/sse`, Streamable HTTP otherwise); `fetch`, when
  * given, makes its HTTP requests (e.g. to choose the pod of each).
  */

@@ -9,7 +9,7 @@
 import {Agent, request} from 'node:http';
 import type {HttpMcpServer} from '../../test/support/mcp-servers.js';
 import {INITIALIZE, MCP_HEADERS} from '../../test/support/router.js';
-import {CALL_TIMEOUT_MS, runLoad, type LoadSample} from '../load.js';
+import {CALL_TIMEOUT_MS, roundOrder, runLoad, type LoadSample} from '../load.js';
 import {startFixtureHttp} from '../processes.js';
 import {loadTables, type Comparison, type LoadRun} from '../report.js';
 import {CATALOG_TOOLS, catalogServers} from './memory.js';
@@ -101,7 +101,7 @@ export const catalogScenario: Scenario = {
       }
       const runs: LoadRun[] = [];
       for (let round = 0; round < rounds; round++) {
-        for (const {name, url} of paths) {
+        for (const {name, url} of roundOrder(paths, round)) {
           log(`catalog: round ${round + 1}/${rounds}, ${name}`);
           const sample = await runLoad({
             url,

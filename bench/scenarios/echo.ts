@@ -6,7 +6,7 @@
  */
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {serverEntry, startEverythingHttp, type HttpMcpServer} from '../../test/support/mcp-servers.js';
-import {runLoad} from '../load.js';
+import {roundOrder, runLoad} from '../load.js';
 import {
   descendants,
   pythonMcpProxy,
@@ -123,7 +123,7 @@ export const echoScenario: Scenario = {
       const runs: LoadRun[] = [];
       for (let round = 0; round < rounds; round++) {
         for (const clients of [1, 16, 64]) {
-          for (const path of paths) {
+          for (const path of roundOrder(paths, round)) {
             log(`echo: round ${round + 1}/${rounds}, ${clients} client(s), ${path.name}`);
             const sample = await runLoad({
               url: path.url,
