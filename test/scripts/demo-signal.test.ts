@@ -30,6 +30,14 @@ process.stderr.write('running\\n');
 setInterval(() => undefined, 1 << 30);
 `;
 
+/** The stand-in, its event loop busy 200 ms at a time (as a demo is, on a loaded machine, when Ctrl-C comes). */
+const BUSY_STAND_IN = `${STAND_IN}
+setInterval(() => {
+  const until = Date.now() + 200;
+  while (Date.now() < until);
+}, 0);
+`;
+
 let scratch: string;
 const started: ChildProcess[] = [];
 
@@ -41,7 +49,6 @@ beforeAll(async () => {
     JSON.stringify({name: 'demo-signal', private: true, type: 'module', scripts: {demo: scripts.demo}}),
   );
   await mkdir(join(scratch, 'scripts'));
-  await writeFile(join(scratch, 'scripts', 'demo.ts'), STAND_IN);
   await symlink(join(ROOT, 'node_modules'), join(scratch, 'node_modules'));
 });
 
@@ -60,9 +67,13 @@ afterAll(async () => {
   if (scratch) await rm(scratch, {recursive: true, force: true});
 });
 
-/** `npm run demo` in its own process group, once the stand-in says it runs; resolves `exited` with npm's exit. */
-async function startDemo(): Promise<{npm: ChildProcess; exited: Promise<number | null>}> {
+/**
+ * `npm run demo` of `standIn` in its own process group, once the stand-in says it runs; resolves `exited` with npm's
+ * exit.
+ */
+async function startDemo(standIn = STAND_IN): Promise<{npm: ChildProcess; exited: Promise<number | null>}> {
   await rm(join(scratch, 'undone.txt'), {force: true});
+  await writeFile(join(scratch, 'scripts', 'demo.ts'), standIn);
   const npm = spawn('npm', ['run', 'demo'], {cwd: scratch, detached: true, stdio: ['ignore', 'ignore', 'pipe']});
   started.push(npm);
   const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
@@ -89,6 +100,13 @@ describe('npm run demo on SIGINT', () => {
 
   it('stops and undoes once on Ctrl-C (SIGINT to the whole process group)', async () => {
     const {npm, exited} = await startDemo();
+    process.kill(-npm.pid!, 'SIGINT');
+    await exited;
+    await expect.poll(undone, {timeout: 10_000}).toBe('undone\n');
+  }, 30_000);
+
+  it('regression: Ctrl-C while the demo was busy killed it before it undid its work (tsx relayed the signal, then sent SIGKILL when the demo did not answer within 60 ms)', async () => {
+    const {npm, exited} = await startDemo(BUSY_STAND_IN);
     process.kill(-npm.pid!, 'SIGINT');
     await exited;
     await expect.poll(undone, {timeout: 10_000}).toBe('undone\n');
