@@ -47,8 +47,9 @@ export class LegacyPeer implements DownstreamPeer {
   #transport: Transport | undefined;
   #clientInfo: Implementation | undefined;
   #clientCapabilities: ClientCapabilities | undefined;
-  // Made on first use: most sessions never cancel anything or ask anything of their client.
+  /** The requests being answered, to cancel by id; made with the first request (the client's `initialize`). */
   #inFlight: Map<RequestId, AbortController> | undefined;
+  /** Questions to the client awaiting its answer; made with the first, which most sessions never ask. */
   #pending: Map<number, PendingRequest> | undefined;
   #nextRequestId = 0;
 
