@@ -1,8 +1,10 @@
 /**
- * `npm run bench [-- SECTION...] [--rounds N] [--seconds S] [--baseline CLI]`: measures the router against its baselines in one run
+ * `npm run bench [-- SECTION...] [--rounds N] [--seconds S] [--warmup W] [--baseline CLI]`: measures the router against
+ * its baselines in one run
  * and prints Markdown tables of ratios, each figure the spread over N rounds (default 3). Sections: `echo`, `trust`,
  * `memory`, `catalog`, `large` (all by default) and `profile` (only when named). Every server listens on 127.0.0.1;
- * every load runs for S seconds (default 2.5) after a warm-up, and every process is stopped at the end. `--baseline`
+ * every load runs for S seconds (default 2.5) after a warm-up, each path of `echo`, `trust` and `catalog` first runs
+ * W seconds (default 20) under load unmeasured, and every process is stopped at the end. `--baseline`
  * names another build's `dist/cli.js`, which `echo` measures beside this build, for a before/after in one run.
  */
 import {cpus, loadavg} from 'node:os';
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
     options: {
       rounds: {type: 'string', default: '3'},
       seconds: {type: 'string', default: '2.5'},
+      warmup: {type: 'string', default: '20'},
       baseline: {type: 'string'},
     },
   });
@@ -48,10 +51,14 @@ async function main(): Promise<void> {
   const options = {
     rounds: Number(values.rounds),
     seconds: Number(values.seconds),
+    warmupSeconds: Number(values.warmup),
     ...(values.baseline !== undefined && {baseline: values.baseline}),
     log: (line: string) => process.stderr.write(`${line}\n`),
   };
-  process.stdout.write(`Machine: ${machine()}\nRounds: ${options.rounds}, ${options.seconds} s per load\n`);
+  process.stdout.write(
+    `Machine: ${machine()}\nRounds: ${options.rounds}, ${options.seconds} s per load, ` +
+      `${options.warmupSeconds} s of warm-up per path first\n`,
+  );
   for (const scenario of chosen) {
     const {tables, notes} = await scenario.run(options);
     for (const table of tables) process.stdout.write(`\n${formatTable(table)}\n`);

@@ -7,9 +7,10 @@
  * parse), whose figure is the server's own time.
  */
 import {Agent, request} from 'node:http';
+import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import type {HttpMcpServer} from '../../test/support/mcp-servers.js';
 import {INITIALIZE, MCP_HEADERS} from '../../test/support/router.js';
-import {CALL_TIMEOUT_MS, roundOrder, runLoad, type LoadSample} from '../load.js';
+import {CALL_TIMEOUT_MS, roundOrder, runLoad, warmUp, WARMUP_CLIENTS, type LoadSample} from '../load.js';
 import {startFixtureHttp} from '../processes.js';
 import {loadTables, type Comparison, type LoadRun} from '../report.js';
 import {CATALOG_TOOLS, catalogServers} from './memory.js';
@@ -88,7 +89,7 @@ function p50Ratios(label: string, numerator: string, denominator: string): Compa
 
 export const catalogScenario: Scenario = {
   name: 'catalog',
-  async run({rounds, seconds, log, baseline}) {
+  async run({rounds, seconds, warmupSeconds, log, baseline}) {
     const started: HttpMcpServer[] = [];
     try {
       const direct = await startFixtureHttp(CATALOG_TOOLS);
@@ -99,13 +100,18 @@ export const catalogScenario: Scenario = {
         started.push(running);
         paths.push({name: server.name, url: `${running.url}/mcp`});
       }
+      const list = (client: Client, options: {timeout: number}) => client.listTools(undefined, options);
+      for (const {name, url} of paths) {
+        log(`catalog: warm-up, ${name} (${warmupSeconds} s at ${WARMUP_CLIENTS} clients)`);
+        await warmUp({url, call: list}, warmupSeconds);
+      }
       const runs: LoadRun[] = [];
       for (let round = 0; round < rounds; round++) {
         for (const {name, url} of roundOrder(paths, round)) {
           log(`catalog: round ${round + 1}/${rounds}, ${name}`);
           const sample = await runLoad({
             url,
-            call: (c, o) => c.listTools(undefined, o),
+            call: list,
             clients: 1,
             warmupSeconds: 0.5,
             seconds,

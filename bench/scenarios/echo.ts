@@ -6,7 +6,7 @@
  */
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {serverEntry, startEverythingHttp, type HttpMcpServer} from '../../test/support/mcp-servers.js';
-import {roundOrder, runLoad} from '../load.js';
+import {roundOrder, runLoad, warmUp, WARMUP_CLIENTS} from '../load.js';
 import {
   descendants,
   pythonMcpProxy,
@@ -88,7 +88,7 @@ const BASELINE_COMPARISONS: Comparison[] = [
 
 export const echoScenario: Scenario = {
   name: 'echo',
-  async run({rounds, seconds, log, baseline}) {
+  async run({rounds, seconds, warmupSeconds, log, baseline}) {
     const notes: string[] = [];
     const started: HttpMcpServer[] = [];
     const keep = (server: HttpMcpServer) => {
@@ -119,6 +119,10 @@ export const echoScenario: Scenario = {
         notes.push(
           `mcp-proxy (PyPI) was not measured: ${error instanceof Error ? error.message.split('\n')[0] : error}`,
         );
+      }
+      for (const path of paths) {
+        log(`echo: warm-up, ${path.name} (${warmupSeconds} s at ${WARMUP_CLIENTS} clients)`);
+        await warmUp({url: path.url, call: echo(path.tool)}, warmupSeconds);
       }
       const runs: LoadRun[] = [];
       for (let round = 0; round < rounds; round++) {

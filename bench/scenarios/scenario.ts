@@ -7,6 +7,11 @@ export interface ScenarioOptions {
   /** The measured window of each closed-loop load, after a warm-up of half a second. */
   seconds: number;
   /**
+   * The load sections' warm-up: seconds of load on each path before the first round (`warmUp`), so that rounds
+   * measure processes that have compiled their hot code, as a long-running router has. 0 measures them cold.
+   */
+  warmupSeconds: number;
+  /**
    * Another build of the router to measure beside this one, in the same rounds: the path of its `dist/cli.js`
    * (another checkout, built). Sections that take it say so.
    */

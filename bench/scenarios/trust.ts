@@ -6,7 +6,7 @@ import {createServer} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {exportJWK, generateKeyPair, SignJWT} from 'jose';
 import {startEverythingHttp} from '../../test/support/mcp-servers.js';
-import {runLoad} from '../load.js';
+import {runLoad, warmUp, WARMUP_CLIENTS} from '../load.js';
 import {startRouter} from '../processes.js';
 import {loadTables, type LoadRun} from '../report.js';
 import {echo} from './echo.js';
@@ -37,7 +37,7 @@ async function trustSetup(): Promise<{router: object; token: string; close(): vo
 
 export const trustScenario: Scenario = {
   name: 'trust',
-  async run({rounds, seconds, log}) {
+  async run({rounds, seconds, warmupSeconds, log}) {
     const upstream = await startEverythingHttp('streamableHttp');
     const trust = await trustSetup();
     const mcpServers = {everything: {type: 'http', url: upstream.url}};
@@ -47,6 +47,10 @@ export const trustScenario: Scenario = {
         {name: 'no auth', url: `${open.url}/mcp`, headers: {} as Record<string, string>},
         {name: 'JWT + 50 rules', url: `${guarded.url}/mcp`, headers: {authorization: `Bearer ${trust.token}`}},
       ];
+      for (const {name, url, headers} of paths) {
+        log(`trust: warm-up, ${name} (${warmupSeconds} s at ${WARMUP_CLIENTS} clients)`);
+        await warmUp({url, headers, call: echo('everything__echo')}, warmupSeconds);
+      }
       const runs: LoadRun[] = [];
       for (let round = 0; round < rounds; round++) {
         for (const clients of [1, 16]) {

@@ -1,5 +1,7 @@
 import {describe, expect, it} from 'vitest';
-import {roundOrder} from '../../bench/load.js';
+import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
+import {roundOrder, warmUp, WARMUP_CLIENTS} from '../../bench/load.js';
+import {startEverythingHttp} from '../support/mcp-servers.js';
 
 describe('roundOrder', () => {
   it.each([
@@ -14,5 +16,29 @@ describe('roundOrder', () => {
     const paths = ['direct', 'router'];
     roundOrder(paths, 1);
     expect(paths).toEqual(['direct', 'router']);
+  });
+});
+
+describe('warmUp', () => {
+  it('calls the path from WARMUP_CLIENTS sessions until the time is up, and 0 s calls nothing', async () => {
+    const server = await startEverythingHttp('streamableHttp');
+    try {
+      const callers = new Set<Client>();
+      let calls = 0;
+      const call = async (client: Client, options: {timeout: number}) => {
+        callers.add(client);
+        calls++;
+        return client.callTool({name: 'echo', arguments: {message: 'warm'}}, undefined, options);
+      };
+      await warmUp({url: server.url, call}, 0);
+      expect(calls).toBe(0);
+      const started = performance.now();
+      await warmUp({url: server.url, call}, 0.5);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(500);
+      expect(callers.size).toBe(WARMUP_CLIENTS);
+      expect(calls).toBeGreaterThan(WARMUP_CLIENTS);
+    } finally {
+      await server.stop();
+    }
   });
 });
