@@ -260,6 +260,8 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   #logLevel: LoggingLevel | undefined;
   /** `dynamic` mode: the tools this session's searches found (see `#foundTools`). */
   #found: LRUCache<string, true> | undefined;
+  /** `sessionTag` of the id it was made for, made on the first audit line: a SHA-256 per request cost 1-2% of a call. */
+  #tag: {id: string | undefined; tag: string} | undefined;
   #closed = false;
   onclose?: () => void;
 
@@ -344,7 +346,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
     const output = cappedOf.get(call);
     const record: AuditRecord = {
       principal: this.principal.name,
-      session: sessionTag(this.id),
+      session: this.#sessionTag(),
       method,
       ...(typeof name === 'string' && {name}),
       ...(upstream !== undefined && {upstream}),
@@ -403,6 +405,13 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
   /** The transport's session id (SSE, Streamable HTTP of MCP 2025), or undefined (stdio, the stateless era). */
   get id(): string | undefined {
     return this.peer.id;
+  }
+
+  /** `sessionTag(this.id)`, made again only when the id is not the one it was made for. */
+  #sessionTag(): string {
+    const id = this.id;
+    if (this.#tag === undefined || this.#tag.id !== id) this.#tag = {id, tag: sessionTag(id)};
+    return this.#tag.tag;
   }
 
   /** True when the session has no call in flight to any upstream. */
@@ -824,7 +833,7 @@ export class DownstreamSession<P extends DownstreamPeer = DownstreamPeer> {
         onServerRequest: (request, signal) => this.serverRequest(upstream.name, request, signal),
         onNotification: (notification) => this.deliver(upstream.name, notification),
         onLost: (reason) => {
-          this.#host.log.warn({upstream: upstream.name, session: sessionTag(this.id), reason}, 'Lost upstream session');
+          this.#host.log.warn({upstream: upstream.name, session: this.#sessionTag(), reason}, 'Lost upstream session');
           this.#upstreamConnections.drop(upstream.name);
           this.#members.forget(upstream.name);
           this.upstreamsChanged();
