@@ -202,7 +202,11 @@ export interface LargeResultRun {
   directSseMs?: number;
   /** Over HTTP: the same through a plain proxy (bytes piped unread) in front of the upstream answering in SSE. */
   plainProxySseMs?: number;
+  /** The call on a warmed router, or its first call when the run had no warm-up. */
   routerMs: number;
+  /** With a warm-up: the router's first call, on the fresh process. */
+  routerFirstMs?: number;
+  /** The router's peak RSS growth during its first call, in bytes. */
   routerPeakGrowthBytes: number;
   /** With `--baseline`: the same through the other build. */
   baselineMs?: number;
@@ -219,16 +223,19 @@ export function largeResultTable(runs: LargeResultRun[]): Table {
   const keys = [...new Set(runs.map((r) => `${r.bytes}\u0000${r.transport}`))];
   const baseline = runs.some((r) => r.baselineMs !== undefined);
   const references = LARGE_REFERENCES.filter(({field}) => runs.some((r) => r[field] !== undefined));
+  const warmed = runs.some((r) => r.routerFirstMs !== undefined);
   const ms = (values: number[]) => spread(values, 0);
   return {
     title:
       'Large results: one tools/call (ratio = router / direct, per round; direct SSE = the upstream answering in an ' +
-      'SSE stream; plain proxy SSE = the same through a plain proxy; peak = RSS growth / result size)',
+      'SSE stream; plain proxy SSE = the same through a plain proxy; router = a warmed router, after its first call; ' +
+      'peak = RSS growth during the first call / result size)',
     header: [
       'result',
       'upstream',
       'direct ms',
       ...references.map(({name}) => `${name} ms`),
+      ...(warmed ? ['router first call ms'] : []),
       'router ms',
       'ratio',
       ...references.map(({name}) => `ratio to ${name}`),
@@ -250,6 +257,7 @@ export function largeResultTable(runs: LargeResultRun[]): Table {
         first.transport,
         ms(same.map((r) => r.directMs)),
         ...references.map(({field}) => ms(same.map((r) => r[field] ?? NaN))),
+        ...(warmed ? [ms(same.map((r) => r.routerFirstMs ?? NaN))] : []),
         ms(same.map((r) => r.routerMs)),
         spread(same.map((r) => r.routerMs / r.directMs)),
         ...references.map(({field}) => spread(same.map((r) => r.routerMs / (r[field] ?? NaN)))),

@@ -1,14 +1,16 @@
 /**
  * Large results: one tools/call of the fixture server's `blob` of 10 MB and 50 MB, from the fixture directly (stdio,
  * and Streamable HTTP, answering with JSON and, as the router answers, in an SSE stream; and that SSE through a plain
- * proxy, the floor of a hop) and through the router (which reaches the same fixture over stdio, or over HTTP), with the
- * router's peak RSS growth during the call. Each call gets fresh clients, a fresh router and, for stdio, a fresh
- * fixture process, so that no heap grown by an earlier call hides the next one's peak. A failed call is noted and
- * shows as `n/a`. With `--baseline`, another build of the router serves the same call after this one, each fresh.
+ * proxy, the floor of a hop) and through the router (which reaches the same fixture over stdio, or over HTTP). Each
+ * router is fresh, and so is, for stdio, its fixture process: its first call is timed and its peak RSS growth taken,
+ * so that no heap grown by an earlier large call hides the peak. Then, with `--warmup`, the router serves that many
+ * seconds of results of `WARMUP_BYTES` (passed on as bytes, as the large ones are) and the same call is timed again:
+ * compiled code, as in a pod that has served for a while. A failed call is noted and shows as `n/a`. With
+ * `--baseline`, another build of the router serves the same calls after this one, each fresh.
  */
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js';
-import {connect} from '../load.js';
+import {connect, warmUp, WARMUP_CLIENTS} from '../load.js';
 import {
   fixtureStdio,
   peakRssBytes,
@@ -23,6 +25,8 @@ import type {Scenario} from './scenario.js';
 
 const TIMEOUT_MS = 120_000;
 const SIZES = [10_000_000, 50_000_000];
+/** The result of a warm-up call: over `RESULT_BYTES_FROM`, so that it takes the large results' path, and small. */
+const WARMUP_BYTES = 70_000;
 
 /** Milliseconds one `blob` call of `bytes` takes on `client`; NaN, with a note, when it fails. */
 async function timedBlob(client: Client, tool: string, bytes: number, notes: string[]): Promise<number> {
@@ -48,34 +52,51 @@ async function connectStdio(): Promise<Client> {
   return client;
 }
 
-/**
- * One `blob` call of `bytes` through a fresh router (`cli`, default this build) in front of `upstream`: its time, and
- * the router's peak RSS growth during the call.
- */
-async function throughRouter(
-  upstream: Record<string, unknown>,
-  bytes: number,
-  notes: string[],
-  cli?: string,
-): Promise<{ms: number; peakGrowthBytes: number}> {
+/** What the calls through one router are measured with. */
+interface RouterCalls {
+  upstream: Record<string, unknown>;
+  bytes: number;
+  warmupSeconds: number;
+  notes: string[];
+  /** The router's CLI (default: this build). */
+  cli?: string;
+}
+
+/** The router's first call: its time and peak RSS growth; with a warm-up, the time of the same call after it. */
+interface RouterTimes {
+  firstMs: number;
+  peakGrowthBytes: number;
+  warmMs?: number;
+}
+
+/** `blob` calls of `bytes` through a fresh router in front of `upstream` (see the file's comment). */
+async function throughRouter({upstream, bytes, warmupSeconds, notes, cli}: RouterCalls): Promise<RouterTimes> {
   const [transport] = Object.keys(upstream) as [string];
+  const tool = `${transport}__blob`;
+  const call: Parameters<typeof warmUp>[0]['call'] = (client, options) =>
+    client.callTool({name: tool, arguments: {bytes: WARMUP_BYTES}}, undefined, options);
   const router = await startRouter(upstream, {}, [], cli);
-  const client = await connect(`${router.url}/mcp`);
+  const timedOnce = async () => {
+    const client = await connect(`${router.url}/mcp`);
+    return timedBlob(client, tool, bytes, notes).finally(() => client.close());
+  };
   try {
     const pid = router.process.pid as number;
     const before = await rssBytes(pid);
     await resetPeakRss(pid);
-    const ms = await timedBlob(client, `${transport}__blob`, bytes, notes);
-    return {ms, peakGrowthBytes: (await peakRssBytes(pid)) - before};
+    const firstMs = await timedOnce();
+    const times: RouterTimes = {firstMs, peakGrowthBytes: (await peakRssBytes(pid)) - before};
+    if (warmupSeconds === 0) return times;
+    await warmUp({url: `${router.url}/mcp`, call}, warmupSeconds);
+    return {...times, warmMs: await timedOnce()};
   } finally {
-    await client.close();
     await router.stop();
   }
 }
 
 export const largeScenario: Scenario = {
   name: 'large',
-  async run({rounds, log, baseline}) {
+  async run({rounds, warmupSeconds, log, baseline}) {
     const notes: string[] = [];
     const fixtureHttp = await startFixtureHttp(0);
     const fixtureSse = await startFixtureHttp(0, {sse: true});
@@ -104,19 +125,22 @@ export const largeScenario: Scenario = {
                   }
                 : {};
             const upstream = {[transport]: upstreams[transport]};
-            const {ms: routerMs, peakGrowthBytes: routerPeakGrowthBytes} = await throughRouter(upstream, bytes, notes);
+            const routerCalls: RouterCalls = {upstream, bytes, warmupSeconds, notes};
+            log(`large: a fresh router, then ${warmupSeconds} s of warm-up at ${WARMUP_CLIENTS} clients`);
+            const times = await throughRouter(routerCalls);
             const run: LargeResultRun = {
               bytes,
               transport,
               round,
               directMs,
-              routerMs,
-              routerPeakGrowthBytes,
+              routerMs: times.warmMs ?? times.firstMs,
+              routerPeakGrowthBytes: times.peakGrowthBytes,
+              ...(times.warmMs !== undefined && {routerFirstMs: times.firstMs}),
               ...sse,
             };
             if (baseline) {
-              const other = await throughRouter(upstream, bytes, notes, baseline);
-              run.baselineMs = other.ms;
+              const other = await throughRouter({...routerCalls, cli: baseline});
+              run.baselineMs = other.warmMs ?? other.firstMs;
               run.baselinePeakGrowthBytes = other.peakGrowthBytes;
             }
             runs.push(run);

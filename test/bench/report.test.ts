@@ -152,6 +152,22 @@ describe('largeResultTable', () => {
       ['10 MB', 'http', '100', '125', '100', '150', '1.50', '1.20', '1.50', '2.00'],
     ]);
   });
+
+  it("shows a warmed router's first call beside the call after its warm-up, whose time the ratio takes", () => {
+    const table = largeResultTable([
+      {
+        bytes: 50_000_000,
+        transport: 'http',
+        round: 0,
+        directMs: 400,
+        routerFirstMs: 1200,
+        routerMs: 500,
+        routerPeakGrowthBytes: 50_000_000,
+      },
+    ]);
+    expect(table.header.slice(3, 6)).toEqual(['router first call ms', 'router ms', 'ratio']);
+    expect(table.rows).toEqual([['50 MB', 'http', '400', '1200', '500', '1.25', '1.00']]);
+  });
 });
 
 describe('formatTable', () => {
