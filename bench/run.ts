@@ -2,8 +2,9 @@
  * `npm run bench [-- SECTION...] [--rounds N] [--seconds S] [--warmup W] [--baseline CLI]`: measures the router against
  * its baselines in one run and prints Markdown tables of ratios, each figure the spread over N rounds (default 3).
  * Sections: `echo`, `trust`, `memory`, `catalog`, `large` (all by default) and `profile` (only when named). Every
- * server listens on 127.0.0.1; each path of `echo`, `trust` and `catalog` first runs W seconds (default 20) under load
- * unmeasured, every load runs for S seconds (default 2.5) after a warm-up, and every process is stopped at the end.
+ * server listens on 127.0.0.1; each path of `echo`, `trust` and `catalog` (and each router of `large`, after its
+ * first call) first runs W seconds (default 20) under load unmeasured, every load runs for S seconds (default 2.5)
+ * after a warm-up, and every process is stopped at the end.
  * `--baseline` names another build's `dist/cli.js`, which `echo` measures beside this build, for a before/after in
  * one run.
  */
