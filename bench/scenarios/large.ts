@@ -76,20 +76,18 @@ async function throughRouter({upstream, bytes, warmupSeconds, notes, cli}: Route
   const call: Parameters<typeof warmUp>[0]['call'] = (client, options) =>
     client.callTool({name: tool, arguments: {bytes: WARMUP_BYTES}}, undefined, options);
   const router = await startRouter(upstream, {}, [], cli);
-  const timedOnce = async () => {
-    const client = await connect(`${router.url}/mcp`);
-    return timedBlob(client, tool, bytes, notes).finally(() => client.close());
-  };
+  const client = await connect(`${router.url}/mcp`);
   try {
     const pid = router.process.pid as number;
     const before = await rssBytes(pid);
     await resetPeakRss(pid);
-    const firstMs = await timedOnce();
+    const firstMs = await timedBlob(client, tool, bytes, notes);
     const times: RouterTimes = {firstMs, peakGrowthBytes: (await peakRssBytes(pid)) - before};
     if (warmupSeconds === 0) return times;
     await warmUp({url: `${router.url}/mcp`, call}, warmupSeconds);
-    return {...times, warmMs: await timedOnce()};
+    return {...times, warmMs: await timedBlob(client, tool, bytes, notes)};
   } finally {
+    await client.close();
     await router.stop();
   }
 }
