@@ -21,13 +21,23 @@ export function roundOrder<T>(paths: readonly T[], round: number): readonly T[] 
 }
 
 /**
+ * `fetch` with a signal of its own for each request, aborted when the one it is given is. The SDK's client gives
+ * every request of a session its transport's signal, and fetch (undici) keeps an abort listener on it until the
+ * request is collected, so a session of a few thousand calls passed the signal's listener limit and printed a
+ * `MaxListenersExceededWarning` a call (not a leak; noise in the output).
+ */
+function signalPerRequest(fetch: FetchLike): FetchLike {
+  return (url, init) => fetch(url, init?.signal ? {...init, signal: AbortSignal.any([init.signal])} : init);
+}
+
+/**
  * The SDK client connected to `url` (SSE when its path ends in `/sse`, Streamable HTTP otherwise); `fetch`, when
  * given, makes its HTTP requests (e.g. to choose the pod of each).
  */
 export async function connect(url: string, headers: Record<string, string> = {}, fetch?: FetchLike): Promise<Client> {
   const client = new Client({name: 'bench', version: '1'});
   const target = new URL(url);
-  const options = {requestInit: {headers}, ...(fetch && {fetch, eventSourceInit: {fetch}})};
+  const options = {requestInit: {headers}, fetch: signalPerRequest(fetch ?? globalThis.fetch)};
   await client.connect(
     target.pathname.endsWith('/sse')
       ? new SSEClientTransport(target, options)

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js';
-import {roundOrder, warmUp, WARMUP_CLIENTS} from '../../bench/load.js';
+import {connect, roundOrder, warmUp, WARMUP_CLIENTS} from '../../bench/load.js';
 import {startEverythingHttp} from '../support/mcp-servers.js';
 
 describe('roundOrder', () => {
@@ -41,4 +41,27 @@ describe('warmUp', () => {
       await server.stop();
     }
   });
+});
+
+describe('connect', () => {
+  it.each(['streamableHttp', 'sse'] as const)(
+    'regression: a %s session of a few thousand calls printed a MaxListenersExceededWarning at each call past 1,500',
+    async (mode) => {
+      const server = await startEverythingHttp(mode);
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.message);
+      process.on('warning', onWarning);
+      const client = await connect(server.url);
+      try {
+        for (let call = 0; call < 2_000; call++) await client.callTool({name: 'echo', arguments: {message: 'again'}});
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings).toEqual([]);
+      } finally {
+        process.off('warning', onWarning);
+        await client.close();
+        await server.stop();
+      }
+    },
+    120_000,
+  );
 });
