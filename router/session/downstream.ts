@@ -223,7 +223,10 @@ export interface DownstreamPeer {
    * router does not change goes on as the bytes the upstream sent.
    */
   readonly writesResultBytes: boolean;
-  /** Sends a notification to the client on the session's own stream; dropped when there is none. */
+  /**
+   * Sends a notification to the client on the session's own stream; dropped when there is none, and before the client
+   * has been sent its `initialize` result (MCP 2025-11-25 basic/lifecycle).
+   */
   notify(notification: Message): void;
   /** Sends a server-to-client request not related to any call, on the session's stream; rejects when there is none. */
   request(request: Message, signal: AbortSignal): Promise<JsonObject>;

@@ -38,6 +38,9 @@ interface PendingRequest {
  * - A server-to-client request (`request`, `Call.request`) gets a numeric id from 0, fails with -32001 after 60 s or
  *   when its signal aborts (the client is sent `notifications/cancelled`), and with -32000 when the transport closes.
  * - A notification the session's capabilities do not cover is dropped, as the SDK refuses it (`mayNotify`).
+ * - A notification of the session (`notify`: a shared upstream's log message, a list change) before the client has been
+ *   sent its `initialize` result is dropped: initialization is the first interaction (MCP 2025-11-25 basic/lifecycle),
+ *   and a client that has not initialized has asked for nothing yet.
  * - When the transport closes, every request in flight is aborted and the session is closed.
  */
 export class LegacyPeer implements DownstreamPeer {
@@ -52,6 +55,8 @@ export class LegacyPeer implements DownstreamPeer {
   /** Questions to the client awaiting its answer; made with the first, which most sessions never ask. */
   #pending: Map<number, PendingRequest> | undefined;
   #nextRequestId = 0;
+  /** Set as the `initialize` result is sent: from then on `notify` sends. */
+  #initialized = false;
 
   /** `identity`: what `initialize` answers, `logging` among its capabilities (`legacyPeer` adds it). */
   constructor(session: DownstreamSession<LegacyPeer>, identity: ServerIdentity) {
@@ -95,7 +100,7 @@ export class LegacyPeer implements DownstreamPeer {
   }
 
   notify(notification: Message): void {
-    this.#notify(notification);
+    if (this.#initialized) void this.#notify(notification);
   }
 
   request(request: Message, signal: AbortSignal): Promise<JsonObject> {
@@ -133,7 +138,9 @@ export class LegacyPeer implements DownstreamPeer {
     } finally {
       if (this.#inFlight?.get(id) === controller) this.#inFlight.delete(id);
     }
-    if (!controller.signal.aborted) await transport?.send(answer).catch(() => undefined);
+    if (controller.signal.aborted) return;
+    if (method === 'initialize' && 'result' in answer) this.#initialized = true;
+    await transport?.send(answer).catch(() => undefined);
   }
 
   async #dispatch(method: string, params: JsonObject, call: Call): Promise<JsonObject> {

@@ -53,6 +53,18 @@ describe('LegacyPeer', () => {
     expect(wire.peer.clientCapabilities()).toEqual({sampling: {}});
   });
 
+  it('regression: a shared upstream’s log message reached an SSE stream before its initialize result; now a session is sent notifications once initialized', async () => {
+    const wire = peerOnWire();
+    await wire.connect();
+    const log = {method: 'notifications/message', params: {level: 'info', data: 'Roots updated'}};
+    wire.peer.notify(log);
+    await wire.send({id: 1, method: 'initialize', params: INITIALIZE_PARAMS});
+    expect(await wire.next()).toMatchObject({id: 1, result: {protocolVersion: '2025-11-25'}});
+    wire.peer.notify(log);
+    expect(await wire.next()).toEqual({jsonrpc: '2.0', ...log});
+    expect(wire.received).toHaveLength(2);
+  });
+
   it('answers a version it does not support with the latest', async () => {
     const wire = peerOnWire();
     await wire.connect();
